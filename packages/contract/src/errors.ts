@@ -1,0 +1,83 @@
+/**
+ * The closed set of error codes the API answers with (SECURITY.md §1), each with its HTTP
+ * status, RFC 9457 problem `type` and `title`. The server turns every failure into one of
+ * these; the CLI and the console branch on `code`, never on text.
+ *
+ * Every code has an anchor in docs/errors.md; a test fails when the two drift apart.
+ */
+
+/** The problem-type base: a relative URI to the instance's own error documentation. */
+export const PROBLEM_TYPE_BASE = '/docs/errors';
+
+export interface ErrorDefinition {
+  status: number;
+  /** The RFC 9457 `type`: `about:blank` or `${PROBLEM_TYPE_BASE}/<slug>`. */
+  type: string;
+  title: string;
+}
+
+const problem = (status: number, slug: string, title: string): ErrorDefinition => ({
+  status,
+  type: `${PROBLEM_TYPE_BASE}/${slug}`,
+  title,
+});
+
+export const ERRORS = {
+  /** R-NOAUTH: no credentials, an unsupported scheme, or a token only in the query/body. */
+  UNAUTHENTICATED: { status: 401, type: 'about:blank', title: 'Unauthorized' },
+  /** R-BADREQ: a malformed Authorization header or credentials sent two ways at once. */
+  INVALID_REQUEST: problem(400, 'invalid-request', 'Invalid request'),
+  /** R-INVALID: malformed, unknown, revoked, or its owner disabled/deleted — indistinguishable. */
+  INVALID_TOKEN: problem(401, 'invalid-token', 'Invalid token'),
+  /** R-EXPIRED: the token exists and is not revoked, but `expires_at ≤ now()`. */
+  TOKEN_EXPIRED: problem(401, 'token-expired', 'Token expired'),
+  /** R-SCOPE: a personal access token on a route that needs a console session. */
+  INSUFFICIENT_SCOPE: problem(403, 'insufficient-scope', 'Insufficient scope'),
+  /** R-CSRF: a cookie-authenticated mutation without a valid CSRF token or from another site. */
+  CSRF_REJECTED: problem(403, 'csrf', 'Cross-site request refused'),
+  /** R-404: not found, owned by someone else, or not even a well-formed id. */
+  NOT_FOUND: problem(404, 'not-found', 'Not found'),
+  /** R-409: a duplicate name, or a per-account limit reached. */
+  CONFLICT: problem(409, 'conflict', 'Conflict'),
+  /** R-400B: the body is not parsable JSON. */
+  MALFORMED_BODY: problem(400, 'malformed-body', 'Malformed body'),
+  /** R-413: the body is larger than the 16 KiB limit. */
+  PAYLOAD_TOO_LARGE: problem(413, 'payload-too-large', 'Payload too large'),
+  /** R-415: a body in a media type other than application/json. */
+  UNSUPPORTED_MEDIA_TYPE: problem(415, 'unsupported-media-type', 'Unsupported media type'),
+  /** R-422: well-formed JSON with an invalid field; `errors[]` carries a pointer per field. */
+  VALIDATION_FAILED: problem(422, 'validation-error', 'Validation failed'),
+  /** R-LIMIT: this client's failed-authentication budget is spent; see `Retry-After`. */
+  RATE_LIMITED: problem(429, 'rate-limited', 'Too many requests'),
+  /** An unexpected failure; details are in the server log under the request id. */
+  INTERNAL: problem(500, 'internal', 'Internal server error'),
+  /** R-UNAVAIL: the database is unreachable or busy past its timeout; see `Retry-After`. */
+  UNAVAILABLE: problem(503, 'unavailable', 'Service unavailable'),
+} as const satisfies Record<string, ErrorDefinition>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export const ERROR_CODES = Object.keys(ERRORS) as ErrorCode[];
+
+/** One field-level problem inside a 422 (RFC 9457 §3 example shape). */
+export interface FieldError {
+  /** JSON pointer into the request body, e.g. `/name`. */
+  pointer?: string;
+  /** The name of a query-string parameter. */
+  parameter?: string;
+  detail: string;
+}
+
+/** The body of every error response (`application/problem+json`). */
+export interface ProblemDetails {
+  type: string;
+  title: string;
+  status: number;
+  code: ErrorCode;
+  detail?: string;
+  errors?: FieldError[];
+}
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(ERRORS, value);
+}

@@ -1,0 +1,178 @@
+/**
+ * What crosses the wire, as zod schemas: the server validates requests with them and
+ * generates its OpenAPI document from them; the CLI and console parse responses with them.
+ * Timestamps are RFC 3339 strings in UTC.
+ */
+import { z } from 'zod';
+
+// ---------------------------------------------------------------------------------------------
+// Token names
+
+export const TOKEN_NAME_MAX_LENGTH = 64;
+
+/**
+ * Control (Cc), format (Cf — bidi overrides, zero-width joiners …), lone surrogates (Cs) and
+ * line/paragraph separators: characters that let a name hide or reorder text in a terminal
+ * or a page.
+ */
+const UNSAFE_NAME_CHARACTERS = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/u;
+
+/** The stored form of a name: surrounding whitespace trimmed, Unicode NFC. */
+export function normalizeTokenName(name: string): string {
+  return name.trim().normalize('NFC');
+}
+
+/** Why a (raw) name is refused, or `undefined` when it is acceptable. */
+export function tokenNameProblem(raw: string): string | undefined {
+  if (UNSAFE_NAME_CHARACTERS.test(raw)) {
+    return 'must not contain control, formatting or bidirectional characters';
+  }
+  const name = normalizeTokenName(raw);
+  if (name.length === 0) return 'must not be empty';
+  if ([...name].length > TOKEN_NAME_MAX_LENGTH) {
+    return `must be at most ${TOKEN_NAME_MAX_LENGTH} characters`;
+  }
+  return undefined;
+}
+
+export const tokenNameSchema = z
+  .string({ error: 'must be a string' })
+  .superRefine((value, ctx) => {
+    const message = tokenNameProblem(value);
+    if (message) ctx.addIssue({ code: 'custom', message });
+  })
+  .describe('A descriptive name, 1–64 characters, unique among your active tokens.');
+
+// ---------------------------------------------------------------------------------------------
+// Token lifetimes
+
+export const DEFAULT_TOKEN_LIFETIME_DAYS = 180;
+/** The lifetimes offered by the console; any of them up to the operator's maximum is allowed. */
+export const TOKEN_LIFETIME_PRESETS_DAYS = [7, 30, 60, 90, 180] as const;
+/** A token is "expiring" (and the banner shows) when this much or less of its life is left. */
+export const EXPIRING_WINDOW_DAYS = 7;
+export const DAY_MS = 86_400_000;
+
+export const TOKEN_STATES = ['active', 'expiring', 'expired', 'revoked'] as const;
+export const tokenStateSchema = z.enum(TOKEN_STATES);
+export type TokenState = z.infer<typeof tokenStateSchema>;
+
+/**
+ * A token's state at `now` (epoch ms): `expiring` once 7 days or less are left, `expired` from
+ * `expiresAt` on (a token is valid iff now < expiresAt).
+ */
+export function tokenStateAt(token: { expiresAt: number; revokedAt: number | null }, now: number): TokenState {
+  if (token.revokedAt !== null) return 'revoked';
+  if (token.expiresAt <= now) return 'expired';
+  if (token.expiresAt - now <= EXPIRING_WINDOW_DAYS * DAY_MS) return 'expiring';
+  return 'active';
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requests
+
+export const createTokenRequestSchema = z
+  .object({
+    name: tokenNameSchema,
+    expiresInDays: z
+      .number({ error: 'must be a number of days' })
+      .int('must be a whole number of days')
+      .optional()
+      .describe('One of 7, 30, 60, 90 or 180 (up to the server maximum). Default 180.'),
+    expiresAt: z
+      .union([z.iso.datetime({ offset: true }), z.iso.date()], {
+        error: 'must be an RFC 3339 date-time or a YYYY-MM-DD date',
+      })
+      .optional()
+      .describe('An explicit expiry; a bare date means 00:00 UTC that day.'),
+  })
+  .describe('A new personal access token.');
+export type CreateTokenRequest = z.infer<typeof createTokenRequestSchema>;
+
+export const listTokensQuerySchema = z.object({
+  state: z
+    .enum([...TOKEN_STATES, 'all'])
+    .optional()
+    .describe('Only tokens in this state; default: every token not revoked.'),
+  search: z.string().max(64).optional().describe('Only names containing this text.'),
+});
+export type ListTokensQuery = z.infer<typeof listTokensQuerySchema>;
+
+/** A DNS-1123 label, as Kubernetes namespaces use. */
+export const NAMESPACE_NAME_PATTERN = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+export const namespaceNameSchema = z
+  .string({ error: 'must be a string' })
+  .max(63, 'must be at most 63 characters')
+  .regex(
+    NAMESPACE_NAME_PATTERN,
+    'must be a DNS-1123 label: lowercase letters, digits and "-", starting and ending with a letter or digit',
+  );
+
+export const createNamespaceRequestSchema = z.object({ name: namespaceNameSchema });
+export type CreateNamespaceRequest = z.infer<typeof createNamespaceRequestSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Responses
+
+const timestamp = z.string().describe('RFC 3339, UTC');
+
+export const accountSchema = z.object({
+  id: z.string(),
+  email: z.string().nullable(),
+  name: z.string().nullable(),
+  isAdmin: z.boolean(),
+  createdAt: timestamp,
+});
+export type AccountView = z.infer<typeof accountSchema>;
+
+export const tokenSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  state: tokenStateSchema,
+  /** `lk_pat_1…AbCd`: never the secret. */
+  displayToken: z.string(),
+  last4: z.string(),
+  createdAt: timestamp,
+  expiresAt: timestamp,
+  lastUsedAt: timestamp.nullable(),
+  lastUsedIp: z.string().nullable(),
+  revokedAt: timestamp.nullable(),
+});
+export type TokenView = z.infer<typeof tokenSchema>;
+
+export const createTokenResponseSchema = z.object({
+  token: tokenSchema,
+  /** The secret, returned exactly once. */
+  secret: z.string(),
+});
+export type CreateTokenResponse = z.infer<typeof createTokenResponseSchema>;
+
+export const tokenListSchema = z.object({ tokens: z.array(tokenSchema) });
+
+export const meResponseSchema = z.object({
+  account: accountSchema,
+  /** How the caller authenticated. */
+  authenticatedWith: z.enum(['session', 'token']),
+  /** For a console session: the value to send back as `X-CSRF-Token` on mutations. */
+  csrfToken: z.string().optional(),
+  /** For a personal access token: the token presented. */
+  token: tokenSchema.optional(),
+});
+export type MeResponse = z.infer<typeof meResponseSchema>;
+
+export const namespaceSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  createdAt: timestamp,
+});
+export type NamespaceView = z.infer<typeof namespaceSchema>;
+
+export const namespaceListSchema = z.object({ namespaces: z.array(namespaceSchema) });
+
+/** Response header on every bearer-authenticated response (like GitHub's). */
+export const TOKEN_EXPIRES_AT_HEADER = 'latchkey-token-expires-at';
+/** Request header carrying the session's CSRF token on cookie-authenticated mutations. */
+export const CSRF_HEADER = 'x-csrf-token';
+/** The console session cookie; `__Host-` pins it to this origin, path `/`, Secure. */
+export const SESSION_COOKIE = '__Host-latchkey_session';

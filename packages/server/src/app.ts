@@ -1,0 +1,103 @@
+/**
+ * createApp(deps) builds the HTTP application and never listens: main.ts listens, tests use
+ * `app.inject`. Every route is registered in the one block below.
+ */
+import { randomUUID } from 'node:crypto';
+import fastifyCookie from '@fastify/cookie';
+import fastifySwagger from '@fastify/swagger';
+import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
+import { jsonSchemaTransform, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Logger } from 'pino';
+import { createDomain, type Clock, type Domain, type TokenSettings } from './domain/index.js';
+import type { Store } from './store/store.js';
+import { registerAuthentication } from './http/authenticate.js';
+import { registerErrorHandling } from './http/error-handler.js';
+import { registerRequestLog } from './http/logging.js';
+import { sendProblem } from './http/problem.js';
+import { registerHealthRoutes } from './http/routes/health.js';
+import { registerMeRoutes } from './http/routes/me.js';
+import { registerNamespaceRoutes } from './http/routes/namespaces.js';
+import { registerTokenRoutes } from './http/routes/tokens.js';
+import type { ZodApp } from './http/zod-app.js';
+
+/** Request bodies larger than this are refused with 413 (SECURITY.md R-413). */
+export const BODY_LIMIT_BYTES = 16 * 1024;
+
+export interface AppDeps {
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+  settings: TokenSettings;
+  /** The origin the console is served from; cookie-authenticated mutations must come from it. */
+  publicUrl: string;
+  trustProxy?: boolean | string[];
+  /** False until the database has answered and is migrated; until then everything but /healthz is 503. */
+  isReady?: () => boolean;
+}
+
+export interface App {
+  http: ZodApp;
+  domain: Domain;
+}
+
+export async function createApp(deps: AppDeps): Promise<App> {
+  const http = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+    bodyLimit: BODY_LIMIT_BYTES,
+    trustProxy: deps.trustProxy ?? false,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  }).withTypeProvider<ZodTypeProvider>();
+
+  http.setValidatorCompiler(validatorCompiler);
+  // Responses are typed at compile time by the zod type provider; re-validating every response
+  // at run time would cost the hot path for no protection, so they are serialized as they are.
+  http.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  // JSON is the only body this API takes (R-415 for anything else).
+  http.removeContentTypeParser('text/plain');
+
+  const domain = createDomain({
+    store: deps.store,
+    clock: deps.clock,
+    settings: deps.settings,
+    onBackgroundError: (error) => deps.logger.warn({ err: error }, 'background write failed'),
+  });
+
+  await http.register(fastifyCookie);
+  await http.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Latchkey API', version: '1' },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', description: 'A personal access token (lk_pat_1…)' },
+          session: { type: 'apiKey', in: 'cookie', name: '__Host-latchkey_session' },
+        },
+      },
+    },
+    transform: jsonSchemaTransform,
+  });
+
+  const isReady = deps.isReady;
+  http.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+    if (isReady && !isReady() && request.url !== '/healthz') {
+      return sendProblem(reply, 'UNAVAILABLE', { detail: 'The database is not ready yet.' });
+    }
+  });
+  registerErrorHandling(http);
+  registerRequestLog(http);
+  registerAuthentication(http, { domain, publicOrigin: new URL(deps.publicUrl).origin });
+
+  registerHealthRoutes(http, { store: deps.store });
+  registerMeRoutes(http);
+  registerTokenRoutes(http, { domain });
+  registerNamespaceRoutes(http, { domain });
+  http.get('/api/openapi.json', { schema: { hide: true } }, async () => http.swagger());
+
+  await http.ready();
+  return { http, domain };
+}

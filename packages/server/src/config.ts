@@ -1,0 +1,122 @@
+/**
+ * The server's configuration: one zod schema over the environment. Nothing else reads
+ * process.env. Bad configuration stops the server with every problem listed at once.
+ */
+import { z } from 'zod';
+import { DEFAULT_TOKEN_LIFETIME_DAYS } from '@latchkey/contract';
+import { parseDatabaseUrl } from './store/open-store.js';
+
+const emptyAsUndefined = (value: unknown) => (value === '' ? undefined : value);
+
+const optionalUrl = z.preprocess(emptyAsUndefined, z.url().optional());
+
+const environmentSchema = z
+  .object({
+    PORT: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).max(65535).default(8080)),
+    HOST: z.preprocess(emptyAsUndefined, z.string().default('0.0.0.0')),
+    PUBLIC_URL: z.preprocess(
+      emptyAsUndefined,
+      z
+        .url({ protocol: /^https?$/ })
+        .transform((url) => url.replace(/\/+$/, ''))
+        .optional(),
+    ),
+    DATABASE_URL: z.preprocess(
+      emptyAsUndefined,
+      z
+        .string()
+        .default('sqlite:./data/latchkey.db')
+        .superRefine((url, ctx) => {
+          try {
+            parseDatabaseUrl(url);
+          } catch (error) {
+            ctx.addIssue({ code: 'custom', message: (error as Error).message });
+          }
+        }),
+    ),
+    REDIS_URL: optionalUrl,
+    OIDC_ISSUER: optionalUrl,
+    OIDC_CLIENT_ID: z.preprocess(emptyAsUndefined, z.string().optional()),
+    OIDC_CLIENT_SECRET: z.preprocess(emptyAsUndefined, z.string().optional()),
+    TOKEN_MAX_LIFETIME_DAYS: z.preprocess(
+      emptyAsUndefined,
+      z.coerce.number().int().min(1).max(3650).default(DEFAULT_TOKEN_LIFETIME_DAYS),
+    ),
+    TOKEN_MAX_PER_ACCOUNT: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(100_000).default(100)),
+    TRUST_PROXY: z.preprocess(
+      emptyAsUndefined,
+      z
+        .string()
+        .optional()
+        .transform((value) => parseTrustProxy(value)),
+    ),
+    LOG_LEVEL: z.preprocess(
+      emptyAsUndefined,
+      z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    ),
+  })
+  .superRefine((env, ctx) => {
+    if (env.OIDC_ISSUER && !env.OIDC_CLIENT_ID) {
+      ctx.addIssue({ code: 'custom', path: ['OIDC_CLIENT_ID'], message: 'is required when OIDC_ISSUER is set' });
+    }
+    if (!env.OIDC_ISSUER && env.OIDC_CLIENT_ID) {
+      ctx.addIssue({ code: 'custom', path: ['OIDC_ISSUER'], message: 'is required when OIDC_CLIENT_ID is set' });
+    }
+  });
+
+export interface Config {
+  port: number;
+  host: string;
+  /** The origin users reach the server at, without a trailing slash. */
+  publicUrl: string;
+  databaseUrl: string;
+  redisUrl: string | undefined;
+  oidc: { issuer: string; clientId: string; clientSecret: string | undefined } | undefined;
+  tokenMaxLifetimeDays: number;
+  tokenMaxPerAccount: number;
+  /** Proxy addresses whose X-Forwarded-For is believed; false trusts none. */
+  trustProxy: boolean | string[];
+  logLevel: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment; throws ConfigError listing every problem. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const parsed = environmentSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => `${issue.path.join('.') || 'environment'}: ${issue.message}`),
+    );
+  }
+  const e = parsed.data;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    publicUrl: e.PUBLIC_URL ?? `http://localhost:${e.PORT}`,
+    databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
+    oidc: e.OIDC_ISSUER
+      ? { issuer: e.OIDC_ISSUER, clientId: e.OIDC_CLIENT_ID as string, clientSecret: e.OIDC_CLIENT_SECRET }
+      : undefined,
+    tokenMaxLifetimeDays: e.TOKEN_MAX_LIFETIME_DAYS,
+    tokenMaxPerAccount: e.TOKEN_MAX_PER_ACCOUNT,
+    trustProxy: e.TRUST_PROXY,
+    logLevel: e.LOG_LEVEL,
+  };
+}
+
+/** `TRUST_PROXY`: unset/false → none; true → every hop; otherwise a comma list of IPs/CIDRs. */
+function parseTrustProxy(value: string | undefined): boolean | string[] {
+  if (value === undefined || value === 'false' || value === '0') return false;
+  if (value === 'true' || value === '1') return true;
+  return value
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean);
+}

@@ -1,0 +1,71 @@
+/**
+ * Accounts: created by sign-in (or an administrator), disabled and re-enabled, deleted.
+ * A disabled account's tokens and sessions stop working at once (every lookup joins the
+ * account) and work again after re-enabling unless revoked or expired meanwhile; deleting an
+ * account deletes its tokens, sessions and namespaces with it.
+ */
+import { AppError } from './app-error.js';
+import { auditEvent, type Actor } from './audit.js';
+import type { Clock } from './clock.js';
+import { newId } from './ids.js';
+import { StoreConflictError, type AccountRecord, type Store } from '../store/store.js';
+
+export interface AccountService {
+  create(input: { email?: string | null; name?: string | null; isAdmin?: boolean }, actor: Actor): Promise<AccountRecord>;
+  get(id: string): Promise<AccountRecord>;
+  findByEmail(email: string): Promise<AccountRecord | undefined>;
+  disable(id: string, actor: Actor): Promise<void>;
+  enable(id: string, actor: Actor): Promise<void>;
+  delete(id: string, actor: Actor): Promise<void>;
+}
+
+export function createAccountService(deps: { store: Store; clock: Clock }): AccountService {
+  const { store, clock } = deps;
+
+  async function setDisabled(id: string, disabled: boolean, actor: Actor): Promise<void> {
+    const now = clock.now();
+    const action = disabled ? 'account.disabled' : 'account.enabled';
+    const changed = await store.setAccountDisabled(id, disabled ? now : null, auditEvent(now, action, actor, id));
+    if (!changed) throw new AppError('NOT_FOUND', 'No such account.');
+  }
+
+  return {
+    async create(input, actor) {
+      const now = clock.now();
+      const account: AccountRecord = {
+        id: newId(),
+        email: input.email ? input.email.trim().toLowerCase() : null,
+        name: input.name ?? null,
+        isAdmin: input.isAdmin ?? false,
+        createdAt: now,
+        disabledAt: null,
+      };
+      try {
+        await store.insertAccount(account, auditEvent(now, 'account.created', actor, account.id));
+      } catch (error) {
+        if (error instanceof StoreConflictError) {
+          throw new AppError('CONFLICT', 'An account with this email already exists.');
+        }
+        throw error;
+      }
+      return account;
+    },
+
+    async get(id) {
+      const account = await store.findAccountById(id);
+      if (!account) throw new AppError('NOT_FOUND', 'No such account.');
+      return account;
+    },
+
+    findByEmail: (email) => store.findAccountByEmail(email.trim().toLowerCase()),
+
+    disable: (id, actor) => setDisabled(id, true, actor),
+    enable: (id, actor) => setDisabled(id, false, actor),
+
+    async delete(id, actor) {
+      const now = clock.now();
+      const deleted = await store.deleteAccount(id, auditEvent(now, 'account.deleted', actor, id));
+      if (!deleted) throw new AppError('NOT_FOUND', 'No such account.');
+    },
+  };
+}

@@ -1,0 +1,30 @@
+import type { ErrorCode, FieldError } from '@latchkey/contract';
+
+/**
+ * The one error the domain throws. The HTTP boundary turns it into problem+json using the
+ * code's status and title (contract/src/errors.ts); `detail` is shown to the client, so it
+ * must never carry a secret.
+ */
+export class AppError extends Error {
+  readonly errors: FieldError[] | undefined;
+  /** Why authentication failed, for the log only: every INVALID_TOKEN looks the same outside. */
+  readonly logReason: string | undefined;
+
+  constructor(
+    readonly code: ErrorCode,
+    readonly detail?: string,
+    options: { errors?: FieldError[]; logReason?: string; cause?: unknown } = {},
+  ) {
+    super(detail ? `${code}: ${detail}` : code, { cause: options.cause });
+    this.name = 'AppError';
+    this.errors = options.errors;
+    this.logReason = options.logReason;
+  }
+}
+
+/** A 422 for one field of the JSON body. */
+export function fieldError(pointer: string, detail: string): AppError {
+  return new AppError('VALIDATION_FAILED', 'The request has invalid fields.', {
+    errors: [{ pointer, detail }],
+  });
+}

@@ -1,0 +1,72 @@
+/**
+ * The one boundary where failures become responses: ours (AppError), the store's, Fastify's
+ * and zod's all end up as problem+json with a stable code. Unknown errors are logged with
+ * their stack under the request id and answered with a bare 500.
+ */
+import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
+import type { FieldError } from '@latchkey/contract';
+import { tokenFingerprint } from '@latchkey/contract/token';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { AppError } from '../domain/index.js';
+import { StoreUnavailableError } from '../store/store.js';
+import { parseAuthorizationHeader } from './authorization-header.js';
+import { sendProblem } from './problem.js';
+
+/** Fastify's own request errors that have a code of ours. */
+const FRAMEWORK_ERRORS: Record<string, Parameters<typeof sendProblem>[1]> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'MALFORMED_BODY',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'MALFORMED_BODY',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'MALFORMED_BODY',
+};
+
+export function registerErrorHandling(app: FastifyInstance): void {
+  app.setNotFoundHandler((_request, reply) => sendProblem(reply, 'NOT_FOUND', { detail: 'No such resource.' }));
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error instanceof AppError) {
+      if (error.logReason) logAuthFailure(request, error.logReason);
+      return sendProblem(reply, error.code, { detail: error.detail, errors: error.errors });
+    }
+    if (error instanceof StoreUnavailableError) {
+      request.log.warn({ err: error.cause ?? error }, 'database unavailable');
+      return sendProblem(reply, 'UNAVAILABLE', { detail: 'The database is unavailable; try again shortly.' });
+    }
+    if (hasZodFastifySchemaValidationErrors(error)) {
+      const inQuery = error.validationContext === 'querystring';
+      const errors: FieldError[] = error.validation.map((issue) =>
+        inQuery
+          ? { parameter: issue.instancePath.slice(1), detail: issue.message ?? 'is invalid' }
+          : { pointer: issue.instancePath === '/' ? '' : issue.instancePath, detail: issue.message ?? 'is invalid' },
+      );
+      return sendProblem(reply, 'VALIDATION_FAILED', { detail: 'The request has invalid fields.', errors });
+    }
+    const frameworkCode = error.code ? FRAMEWORK_ERRORS[error.code] : undefined;
+    if (frameworkCode) return sendProblem(reply, frameworkCode);
+    if (error instanceof SyntaxError && error.statusCode === 400) return sendProblem(reply, 'MALFORMED_BODY');
+    if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
+      request.log.info({ code: error.code, status: error.statusCode }, 'request refused by the framework');
+      return sendProblem(reply, 'MALFORMED_BODY');
+    }
+    request.log.error({ err: error }, 'unhandled error');
+    return sendProblem(reply, 'INTERNAL');
+  });
+}
+
+/**
+ * One structured event per failed authentication: why, from where, and a fingerprint of the
+ * presented token (the first 12 hex characters of its SHA-256), never the token itself.
+ */
+function logAuthFailure(request: FastifyRequest, reason: string): void {
+  const header = parseAuthorizationHeader(request.headers.authorization);
+  request.log.warn(
+    {
+      event: 'auth_failed',
+      reason,
+      clientIp: request.ip,
+      tokenFingerprint: header.kind === 'bearer' ? tokenFingerprint(header.token) : undefined,
+    },
+    'authentication failed',
+  );
+}

@@ -1,0 +1,62 @@
+/**
+ * Structured logging with pino. Tokens must never reach a log line: requests are logged from
+ * a whitelist of fields with the URL's query values redacted, and as a last line of defence
+ * every serialized line is scrubbed of anything token-shaped before it is written.
+ */
+import { pino, type DestinationStream, type Logger } from 'pino';
+import type { FastifyInstance } from 'fastify';
+
+/** Token-shaped text, including near misses: any `lk_<kind>_` run of base62. */
+const TOKEN_LIKE = /lk_[a-z]{1,16}_[0-9A-Za-z]+/g;
+const REDACTED = '[REDACTED]';
+
+export function scrubSecrets(line: string): string {
+  return line.replace(TOKEN_LIKE, REDACTED);
+}
+
+export function createLogger(options: { level: string; destination?: DestinationStream }): Logger {
+  return pino(
+    {
+      level: options.level,
+      base: undefined,
+      timestamp: pino.stdTimeFunctions.isoTime,
+      redact: { paths: ['headers.authorization', 'headers.cookie', '*.authorization', '*.cookie'], censor: REDACTED },
+      hooks: { streamWrite: scrubSecrets },
+    },
+    options.destination ?? pino.destination({ fd: 1, sync: false }),
+  );
+}
+
+/** The path, with every query value replaced: query strings are where tokens get pasted. */
+export function redactUrl(url: string): string {
+  const queryStart = url.indexOf('?');
+  if (queryStart === -1) return url;
+  const query = url
+    .slice(queryStart + 1)
+    .split('&')
+    .map((pair) => {
+      const name = pair.split('=', 1)[0]!;
+      return pair.includes('=') ? `${name}=${REDACTED}` : name;
+    })
+    .join('&');
+  return `${url.slice(0, queryStart)}?${query}`;
+}
+
+/** One line per request: id, method, path, status, time, client, and who it was. */
+export function registerRequestLog(app: FastifyInstance): void {
+  app.addHook('onResponse', async (request, reply) => {
+    const principal = request.principal;
+    request.log.info(
+      {
+        method: request.method,
+        url: redactUrl(request.url),
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 100) / 100,
+        ip: request.ip,
+        accountId: principal?.account.id,
+        tokenId: principal?.kind === 'token' ? principal.token.id : undefined,
+      },
+      'request',
+    );
+  });
+}

@@ -1,0 +1,49 @@
+/**
+ * RFC 9457 problem+json responses for the closed set of error codes in the contract, with
+ * the exact RFC 6750 `WWW-Authenticate` values of SECURITY.md §1.
+ */
+import { ERRORS, type ErrorCode, type FieldError, type ProblemDetails } from '@latchkey/contract';
+import type { FastifyReply } from 'fastify';
+
+export const REALM = 'api';
+/** Seconds a client should wait after R-UNAVAIL before retrying. */
+export const UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
+
+const bearerChallenge = (error: string, description: string) =>
+  `Bearer realm="${REALM}", error="${error}", error_description="${description}"`;
+
+/** The exact challenge per code; codes absent here carry no WWW-Authenticate. */
+const CHALLENGES: Partial<Record<ErrorCode, string>> = {
+  UNAUTHENTICATED: `Bearer realm="${REALM}"`,
+  INVALID_REQUEST: bearerChallenge('invalid_request', 'Malformed Authorization header'),
+  INVALID_TOKEN: bearerChallenge('invalid_token', 'The access token is invalid'),
+  TOKEN_EXPIRED: bearerChallenge('invalid_token', 'The access token expired'),
+  INSUFFICIENT_SCOPE: bearerChallenge('insufficient_scope', 'Not allowed with a personal access token'),
+};
+
+export interface ProblemOptions {
+  detail?: string;
+  errors?: FieldError[];
+  retryAfterSeconds?: number;
+}
+
+export function problemBody(code: ErrorCode, options: ProblemOptions = {}): ProblemDetails {
+  const { status, type, title } = ERRORS[code];
+  const body: ProblemDetails = { type, title, status, code };
+  if (options.detail) body.detail = options.detail;
+  if (options.errors) body.errors = options.errors;
+  return body;
+}
+
+export function sendProblem(reply: FastifyReply, code: ErrorCode, options: ProblemOptions = {}): FastifyReply {
+  const challenge = CHALLENGES[code];
+  if (challenge) reply.header('www-authenticate', challenge);
+  const retryAfter =
+    options.retryAfterSeconds ?? (code === 'UNAVAILABLE' ? UNAVAILABLE_RETRY_AFTER_SECONDS : undefined);
+  if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter));
+  return reply
+    .code(ERRORS[code].status)
+    .header('cache-control', 'no-store')
+    .type('application/problem+json')
+    .send(JSON.stringify(problemBody(code, options)));
+}

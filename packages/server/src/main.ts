@@ -1,0 +1,143 @@
+#!/usr/bin/env node
+/**
+ * The composition root and the `latchkey-server` binary: config → store → migrate → app →
+ * listen. The only place that knows the concrete implementations.
+ *
+ *   latchkey-server [serve]   migrate, then serve the API on PORT
+ *   latchkey-server migrate   apply pending migrations and exit
+ */
+import { createApp } from './app.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { systemClock } from './domain/index.js';
+import { createLogger } from './http/logging.js';
+import { openStore } from './store/open-store.js';
+import { StoreUnavailableError, type Store } from './store/store.js';
+
+const USAGE = `Usage: latchkey-server [serve|migrate]
+
+  serve     apply pending migrations and serve the API (default)
+  migrate   apply pending migrations and exit
+
+Configuration comes from the environment: PORT, HOST, PUBLIC_URL, DATABASE_URL, REDIS_URL,
+OIDC_ISSUER, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, TOKEN_MAX_LIFETIME_DAYS, TOKEN_MAX_PER_ACCOUNT,
+TRUST_PROXY, LOG_LEVEL. See the README.`;
+
+/** How long SIGTERM waits for in-flight requests before giving up. */
+const SHUTDOWN_GRACE_MS = 10_000;
+const MIGRATION_RETRY_MS = 2_000;
+
+async function main(argv: string[]): Promise<number> {
+  const command = argv[0] ?? 'serve';
+  if (command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (command !== 'serve' && command !== 'migrate') {
+    process.stderr.write(`Unknown command "${command}".\n\n${USAGE}\n`);
+    return 2;
+  }
+
+  let config: Config;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      return 1;
+    }
+    throw error;
+  }
+
+  const logger = createLogger({ level: config.logLevel });
+  const store = openStore(config.databaseUrl, {
+    onBackgroundError: (error) => logger.warn({ err: error }, 'database connection lost; will reconnect'),
+  });
+
+  if (command === 'migrate') {
+    await store.migrate();
+    await store.close();
+    logger.info('migrations applied');
+    logger.flush();
+    return 0;
+  }
+
+  let ready = false;
+  const app = await createApp({
+    store,
+    clock: systemClock,
+    logger,
+    settings: { maxLifetimeDays: config.tokenMaxLifetimeDays, maxTokensPerAccount: config.tokenMaxPerAccount },
+    publicUrl: config.publicUrl,
+    trustProxy: config.trustProxy,
+    isReady: () => ready,
+  });
+
+  // A database that does not answer yet (PostgreSQL starting, failing over) is no reason to
+  // exit: serve 503 and keep trying. SQLite problems are configuration errors and are fatal.
+  const migrate = async (): Promise<void> => {
+    try {
+      await store.migrate();
+      ready = true;
+      logger.info('database ready');
+    } catch (error) {
+      if (!(error instanceof StoreUnavailableError)) throw error;
+      logger.warn({ err: error.cause ?? error }, 'database unavailable; serving 503 until it answers');
+      setTimeout(() => void migrate().catch(fail), MIGRATION_RETRY_MS).unref();
+    }
+  };
+  const fail = (error: unknown) => {
+    logger.fatal({ err: error }, 'start-up failed');
+    logger.flush();
+    process.exit(1);
+  };
+  await migrate();
+
+  await app.http.listen({ port: config.port, host: config.host });
+  logger.info({ port: config.port, publicUrl: config.publicUrl, database: store.dialect }, 'latchkey-server listening');
+  handleShutdown(app.http, store, logger);
+  return -1; // keep running
+}
+
+/** SIGTERM/SIGINT: stop accepting, let in-flight requests finish, close the database, exit. */
+function handleShutdown(
+  http: { close(): Promise<unknown> },
+  store: Store,
+  logger: ReturnType<typeof createLogger>,
+): void {
+  let closing = false;
+  const shutdown = (signal: string) => {
+    if (closing) return;
+    closing = true;
+    logger.info({ signal }, 'shutting down');
+    setTimeout(() => {
+      logger.error('in-flight requests did not finish in time; exiting');
+      logger.flush();
+      process.exit(1);
+    }, SHUTDOWN_GRACE_MS).unref();
+    http
+      .close()
+      .then(() => store.close())
+      .then(() => {
+        logger.info('stopped');
+        logger.flush();
+        process.exit(0);
+      })
+      .catch((error: unknown) => {
+        logger.error({ err: error }, 'error while shutting down');
+        logger.flush();
+        process.exit(1);
+      });
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`latchkey-server: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  },
+);

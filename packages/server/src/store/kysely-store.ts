@@ -1,0 +1,559 @@
+/**
+ * The one Store implementation, on Kysely, for SQLite and PostgreSQL alike. Dialect
+ * differences stay inside this file and `migrations.ts`: the database clock expression,
+ * row locking, and how drivers report conflicts and outages.
+ */
+import { Kysely, Migrator, sql, type Transaction, type RawBuilder } from 'kysely';
+import { createMigrationProvider } from './migrations.js';
+import type { AccountsTable, Database, TokensTable } from './schema.js';
+import {
+  StoreConflictError,
+  StoreUnavailableError,
+  type AccountRecord,
+  type AuditEventInput,
+  type AuditEventRecord,
+  type Dialect,
+  type NamespaceRecord,
+  type SessionForAuth,
+  type SessionRecord,
+  type Store,
+  type TokenForAuth,
+  type TokenListFilter,
+  type TokenRecord,
+} from './store.js';
+
+export class KyselyStore implements Store {
+  /** The database clock in epoch milliseconds, as a SQL expression. */
+  private readonly dbNow: RawBuilder<number>;
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    readonly dialect: Dialect,
+  ) {
+    this.dbNow =
+      dialect === 'postgres'
+        ? sql<number>`(extract(epoch from clock_timestamp()) * 1000)::bigint`
+        : sql<number>`cast(unixepoch('subsec') * 1000 as integer)`;
+  }
+
+  async migrate(): Promise<void> {
+    const migrator = new Migrator({ db: this.db, provider: createMigrationProvider(this.dialect) });
+    const { error, results } = await migrator.migrateToLatest();
+    const failed = results?.find((result) => result.status === 'Error');
+    if (error || failed) {
+      throw translateError(error ?? new Error(`migration ${failed?.migrationName} failed`));
+    }
+  }
+
+  async ping(): Promise<void> {
+    await this.now();
+  }
+
+  now(): Promise<number> {
+    return this.guard(async () => {
+      const { rows } = await sql<{ now: number }>`select ${this.dbNow} as now`.execute(this.db);
+      return Number(rows[0]!.now);
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+
+  // Accounts -----------------------------------------------------------------------------------
+
+  insertAccount(account: AccountRecord, audit: AuditEventInput): Promise<void> {
+    return this.guard(() =>
+      this.db.transaction().execute(async (trx) => {
+        await trx.insertInto('accounts').values(accountRow(account)).execute();
+        await insertAudit(trx, audit);
+      }),
+    );
+  }
+
+  findAccountById(id: string): Promise<AccountRecord | undefined> {
+    return this.guard(async () => {
+      const row = await this.db.selectFrom('accounts').selectAll().where('id', '=', id).executeTakeFirst();
+      return row && toAccount(row);
+    });
+  }
+
+  findAccountByEmail(email: string): Promise<AccountRecord | undefined> {
+    return this.guard(async () => {
+      const row = await this.db
+        .selectFrom('accounts')
+        .selectAll()
+        .where('email', '=', email)
+        .executeTakeFirst();
+      return row && toAccount(row);
+    });
+  }
+
+  setAccountDisabled(id: string, disabledAt: number | null, audit: AuditEventInput): Promise<boolean> {
+    return this.guard(() =>
+      this.db.transaction().execute(async (trx) => {
+        const result = await trx
+          .updateTable('accounts')
+          .set({ disabled_at: disabledAt })
+          .where('id', '=', id)
+          .executeTakeFirst();
+        if (result.numUpdatedRows === 0n) return false;
+        await insertAudit(trx, audit);
+        return true;
+      }),
+    );
+  }
+
+  deleteAccount(id: string, audit: AuditEventInput): Promise<boolean> {
+    return this.guard(() =>
+      this.db.transaction().execute(async (trx) => {
+        const { count } = await trx
+          .selectFrom('tokens')
+          .select((eb) => eb.fn.countAll<number>().as('count'))
+          .where('account_id', '=', id)
+          .where('revoked_at', 'is', null)
+          .executeTakeFirstOrThrow();
+        const result = await trx.deleteFrom('accounts').where('id', '=', id).executeTakeFirst();
+        if (result.numDeletedRows === 0n) return false;
+        await insertAudit(trx, {
+          ...audit,
+          detail: { ...audit.detail, tokensRevoked: Number(count) },
+        });
+        return true;
+      }),
+    );
+  }
+
+  // Tokens -------------------------------------------------------------------------------------
+
+  insertToken(
+    token: TokenRecord & { digest: Buffer },
+    limits: { maxActive: number },
+    audit: AuditEventInput,
+  ): Promise<void> {
+    return this.guard(() =>
+      this.db.transaction().execute(async (trx) => {
+        // Serialise concurrent creates for one account so the limit holds. SQLite has a single
+        // writer already; PostgreSQL needs the owner's row locked.
+        if (this.dialect === 'postgres') {
+          await trx.selectFrom('accounts').select('id').where('id', '=', token.accountId).forUpdate().execute();
+        }
+        const { count } = await trx
+          .selectFrom('tokens')
+          .select((eb) => eb.fn.countAll<number>().as('count'))
+          .where('account_id', '=', token.accountId)
+          .where('revoked_at', 'is', null)
+          .executeTakeFirstOrThrow();
+        if (Number(count) >= limits.maxActive) throw new StoreConflictError('token_limit_reached');
+        await trx.insertInto('tokens').values(tokenRow(token)).execute();
+        await insertAudit(trx, audit);
+      }),
+    );
+  }
+
+  findTokenForAuth(digest: Buffer): Promise<TokenForAuth | undefined> {
+    return this.guard(async () => {
+      const row = await this.db
+        .selectFrom('tokens as t')
+        .innerJoin('accounts as a', 'a.id', 't.account_id')
+        .select([
+          't.id',
+          't.account_id',
+          't.name',
+          't.last4',
+          't.created_at',
+          't.expires_at',
+          't.revoked_at',
+          't.last_used_at',
+          't.last_used_ip',
+          'a.email as account_email',
+          'a.name as account_name',
+          'a.is_admin as account_is_admin',
+          'a.created_at as account_created_at',
+          'a.disabled_at as account_disabled_at',
+        ])
+        .select(this.dbNow.as('db_now'))
+        .where('t.digest', '=', digest)
+        .executeTakeFirst();
+      if (!row) return undefined;
+      return {
+        ...toToken(row),
+        account: toAccount({
+          id: row.account_id,
+          email: row.account_email,
+          name: row.account_name,
+          is_admin: row.account_is_admin,
+          created_at: row.account_created_at,
+          disabled_at: row.account_disabled_at,
+        }),
+        dbNow: Number(row.db_now),
+      };
+    });
+  }
+
+  findToken(accountId: string, tokenId: string): Promise<TokenRecord | undefined> {
+    return this.guard(async () => {
+      const row = await this.db
+        .selectFrom('tokens')
+        .select(TOKEN_COLUMNS)
+        .where('id', '=', tokenId)
+        .where('account_id', '=', accountId)
+        .executeTakeFirst();
+      return row && toToken(row);
+    });
+  }
+
+  listTokens(accountId: string, filter: TokenListFilter): Promise<{ tokens: TokenRecord[]; dbNow: number }> {
+    return this.guard(async () => {
+      const dbNow = await this.now();
+      const expiringFrom = dbNow + filter.expiringWindowMs;
+      let query = this.db.selectFrom('tokens').select(TOKEN_COLUMNS).where('account_id', '=', accountId);
+      switch (filter.state) {
+        case 'all':
+          break;
+        case 'revoked':
+          query = query.where('revoked_at', 'is not', null);
+          break;
+        case 'unrevoked':
+          query = query.where('revoked_at', 'is', null);
+          break;
+        case 'active':
+          query = query.where('revoked_at', 'is', null).where('expires_at', '>', expiringFrom);
+          break;
+        case 'expiring':
+          query = query
+            .where('revoked_at', 'is', null)
+            .where('expires_at', '>', dbNow)
+            .where('expires_at', '<=', expiringFrom);
+          break;
+        case 'expired':
+          query = query.where('revoked_at', 'is', null).where('expires_at', '<=', dbNow);
+          break;
+      }
+      if (filter.search) {
+        // A plain substring test: `%` and `_` mean themselves, nothing to escape.
+        const position = this.dialect === 'postgres' ? 'strpos' : 'instr';
+        query = query.where(
+          sql<number>`${sql.raw(position)}(lower(name), lower(${filter.search}))`,
+          '>',
+          0,
+        );
+      }
+      const rows = await query.orderBy('created_at', 'desc').orderBy('id').execute();
+      return { tokens: rows.map(toToken), dbNow };
+    });
+  }
+
+  revokeToken(accountId: string, tokenId: string, revokedAt: number, audit: AuditEventInput): Promise<boolean> {
+    return this.guard(() =>
+      this.db.transaction().execute(async (trx) => {
+        const result = await trx
+          .updateTable('tokens')
+          .set({ revoked_at: revokedAt })
+          .where('id', '=', tokenId)
+          .where('account_id', '=', accountId)
+          .where('revoked_at', 'is', null)
+          .executeTakeFirst();
+        if (result.numUpdatedRows === 0n) return false;
+        await insertAudit(trx, audit);
+        return true;
+      }),
+    );
+  }
+
+  touchTokenLastUsed(tokenId: string, usedAt: number, ip: string | null, minIntervalMs: number): Promise<boolean> {
+    return this.guard(async () => {
+      const result = await this.db
+        .updateTable('tokens')
+        .set({ last_used_at: usedAt, last_used_ip: ip })
+        .where('id', '=', tokenId)
+        .where((eb) =>
+          eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<=', usedAt - minIntervalMs)]),
+        )
+        .executeTakeFirst();
+      return result.numUpdatedRows > 0n;
+    });
+  }
+
+  // Sessions -----------------------------------------------------------------------------------
+
+  insertSession(idDigest: Buffer, session: SessionRecord): Promise<void> {
+    return this.guard(async () => {
+      await this.db
+        .insertInto('sessions')
+        .values({
+          id_digest: idDigest,
+          account_id: session.accountId,
+          csrf_token: session.csrfToken,
+          created_at: session.createdAt,
+          last_seen_at: session.lastSeenAt,
+          expires_at: session.expiresAt,
+        })
+        .execute();
+    });
+  }
+
+  findSessionForAuth(idDigest: Buffer): Promise<SessionForAuth | undefined> {
+    return this.guard(async () => {
+      const row = await this.db
+        .selectFrom('sessions as s')
+        .innerJoin('accounts as a', 'a.id', 's.account_id')
+        .select([
+          's.account_id',
+          's.csrf_token',
+          's.created_at',
+          's.last_seen_at',
+          's.expires_at',
+          'a.email',
+          'a.name',
+          'a.is_admin',
+          'a.created_at as account_created_at',
+          'a.disabled_at',
+        ])
+        .select(this.dbNow.as('db_now'))
+        .where('s.id_digest', '=', idDigest)
+        .executeTakeFirst();
+      if (!row) return undefined;
+      return {
+        accountId: row.account_id,
+        csrfToken: row.csrf_token,
+        createdAt: Number(row.created_at),
+        lastSeenAt: Number(row.last_seen_at),
+        expiresAt: Number(row.expires_at),
+        account: toAccount({
+          id: row.account_id,
+          email: row.email,
+          name: row.name,
+          is_admin: row.is_admin,
+          created_at: row.account_created_at,
+          disabled_at: row.disabled_at,
+        }),
+        dbNow: Number(row.db_now),
+      };
+    });
+  }
+
+  touchSession(idDigest: Buffer, lastSeenAt: number): Promise<void> {
+    return this.guard(async () => {
+      await this.db
+        .updateTable('sessions')
+        .set({ last_seen_at: lastSeenAt })
+        .where('id_digest', '=', idDigest)
+        .execute();
+    });
+  }
+
+  deleteSession(idDigest: Buffer): Promise<boolean> {
+    return this.guard(async () => {
+      const result = await this.db.deleteFrom('sessions').where('id_digest', '=', idDigest).executeTakeFirst();
+      return result.numDeletedRows > 0n;
+    });
+  }
+
+  // Namespaces ---------------------------------------------------------------------------------
+
+  insertNamespace(namespace: NamespaceRecord, audit: AuditEventInput): Promise<void> {
+    return this.guard(() =>
+      this.db.transaction().execute(async (trx) => {
+        await trx
+          .insertInto('namespaces')
+          .values({
+            id: namespace.id,
+            name: namespace.name,
+            account_id: namespace.accountId,
+            created_at: namespace.createdAt,
+          })
+          .execute();
+        await insertAudit(trx, audit);
+      }),
+    );
+  }
+
+  listNamespaces(accountId: string): Promise<NamespaceRecord[]> {
+    return this.guard(async () => {
+      const rows = await this.db
+        .selectFrom('namespaces')
+        .selectAll()
+        .where('account_id', '=', accountId)
+        .orderBy('name')
+        .execute();
+      return rows.map((row) => ({
+        id: row.id,
+        name: row.name,
+        accountId: row.account_id,
+        createdAt: Number(row.created_at),
+      }));
+    });
+  }
+
+  deleteNamespace(accountId: string, name: string, audit: AuditEventInput): Promise<boolean> {
+    return this.guard(() =>
+      this.db.transaction().execute(async (trx) => {
+        const deleted = await trx
+          .deleteFrom('namespaces')
+          .where('account_id', '=', accountId)
+          .where('name', '=', name)
+          .returning('id')
+          .executeTakeFirst();
+        if (!deleted) return false;
+        await insertAudit(trx, { ...audit, targetId: deleted.id });
+        return true;
+      }),
+    );
+  }
+
+  // Audit --------------------------------------------------------------------------------------
+
+  listAuditEvents(filter: { accountId?: string; limit: number }): Promise<AuditEventRecord[]> {
+    return this.guard(async () => {
+      let query = this.db.selectFrom('audit_events').selectAll();
+      if (filter.accountId) query = query.where('actor_account_id', '=', filter.accountId);
+      const rows = await query.orderBy('seq', 'desc').limit(filter.limit).execute();
+      return rows.map((row) => ({
+        id: row.id,
+        occurredAt: Number(row.occurred_at),
+        action: row.action as AuditEventRecord['action'],
+        actor: { accountId: row.actor_account_id, tokenId: row.actor_token_id, ip: row.actor_ip },
+        targetId: row.target_id,
+        detail: JSON.parse(row.detail) as Record<string, unknown>,
+      }));
+    });
+  }
+
+  /** Runs a unit of work, turning driver errors the caller can act on into Store errors. */
+  private async guard<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      throw translateError(error);
+    }
+  }
+}
+
+const TOKEN_COLUMNS = [
+  'id',
+  'account_id',
+  'name',
+  'last4',
+  'created_at',
+  'expires_at',
+  'revoked_at',
+  'last_used_at',
+  'last_used_ip',
+] as const;
+
+function insertAudit(trx: Transaction<Database>, event: AuditEventInput) {
+  return trx
+    .insertInto('audit_events')
+    .values({
+      id: event.id,
+      occurred_at: event.occurredAt,
+      action: event.action,
+      actor_account_id: event.actor.accountId,
+      actor_token_id: event.actor.tokenId,
+      actor_ip: event.actor.ip,
+      target_id: event.targetId,
+      detail: JSON.stringify(event.detail ?? {}),
+    })
+    .execute();
+}
+
+function accountRow(account: AccountRecord): AccountsTable {
+  return {
+    id: account.id,
+    email: account.email,
+    name: account.name,
+    is_admin: account.isAdmin ? 1 : 0,
+    created_at: account.createdAt,
+    disabled_at: account.disabledAt,
+  };
+}
+
+function toAccount(row: AccountsTable): AccountRecord {
+  return {
+    id: row.id,
+    email: row.email,
+    name: row.name,
+    isAdmin: Number(row.is_admin) === 1,
+    createdAt: Number(row.created_at),
+    disabledAt: nullableNumber(row.disabled_at),
+  };
+}
+
+function tokenRow(token: TokenRecord & { digest: Buffer }): TokensTable {
+  return {
+    id: token.id,
+    account_id: token.accountId,
+    name: token.name,
+    digest: token.digest,
+    last4: token.last4,
+    created_at: token.createdAt,
+    expires_at: token.expiresAt,
+    revoked_at: token.revokedAt,
+    last_used_at: token.lastUsedAt,
+    last_used_ip: token.lastUsedIp,
+  };
+}
+
+function toToken(row: Omit<TokensTable, 'digest'>): TokenRecord {
+  return {
+    id: row.id,
+    accountId: row.account_id,
+    name: row.name,
+    last4: row.last4,
+    createdAt: Number(row.created_at),
+    expiresAt: Number(row.expires_at),
+    revokedAt: nullableNumber(row.revoked_at),
+    lastUsedAt: nullableNumber(row.last_used_at),
+    lastUsedIp: row.last_used_ip,
+  };
+}
+
+function nullableNumber(value: number | string | null): number | null {
+  return value === null ? null : Number(value);
+}
+
+// Driver error classification ---------------------------------------------------------------------
+
+const UNIQUE_VIOLATIONS: Array<[pattern: RegExp, reason: StoreConflictError['reason']]> = [
+  [/tokens_account_id_name_unrevoked|tokens\.account_id, tokens\.name/, 'token_name_taken'],
+  [/namespaces_name|namespaces\.name/, 'namespace_name_taken'],
+  [/accounts_email|accounts\.email/, 'email_taken'],
+];
+
+/** PostgreSQL SQLSTATE classes and Node socket errors that mean "not now", not "bug". */
+const PG_UNAVAILABLE = /^(08|53|57P)/;
+const NODE_NETWORK_ERRORS = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
+const SQLITE_UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|FULL|READONLY|IOERR|CANTOPEN|PROTOCOL|NOMEM)/;
+const POOL_MESSAGES =
+  /Connection terminated|timeout exceeded when trying to connect|not queryable|Cannot use a pool after calling end|database connection is not open|driver has already been destroyed/i;
+
+export function translateError(error: unknown): unknown {
+  if (error instanceof StoreConflictError || error instanceof StoreUnavailableError) return error;
+  const code = typeof (error as { code?: unknown })?.code === 'string' ? (error as { code: string }).code : '';
+  const message = error instanceof Error ? error.message : String(error);
+  const constraint = String((error as { constraint?: unknown })?.constraint ?? '');
+
+  if (code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE') {
+    const found = UNIQUE_VIOLATIONS.find(([pattern]) => pattern.test(`${constraint} ${message}`));
+    if (found) return new StoreConflictError(found[1]);
+  }
+  if (
+    PG_UNAVAILABLE.test(code) ||
+    NODE_NETWORK_ERRORS.has(code) ||
+    SQLITE_UNAVAILABLE.test(code) ||
+    POOL_MESSAGES.test(message)
+  ) {
+    return new StoreUnavailableError(`database unavailable: ${code || message}`, { cause: error });
+  }
+  return error;
+}

@@ -1,0 +1,106 @@
+/**
+ * The one migration list for both dialects: a static map (no directory scan, so bundling and
+ * tests see exactly the same list). Append only; never edit a migration that has shipped.
+ */
+import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import type { Dialect } from './store.js';
+
+type MigrationFactory = (dialect: Dialect) => Migration;
+
+const initialSchema: MigrationFactory = (dialect) => ({
+  async up(db: Kysely<unknown>) {
+    const binary = dialect === 'postgres' ? 'bytea' : 'blob';
+
+    await db.schema
+      .createTable('accounts')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('email', 'text', (c) => c.unique())
+      .addColumn('name', 'text')
+      .addColumn('is_admin', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('disabled_at', 'bigint')
+      .execute();
+
+    await db.schema
+      .createTable('tokens')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('account_id', 'text', (c) =>
+        c.notNull().references('accounts.id').onDelete('cascade'),
+      )
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('digest', sql.raw(binary), (c) => c.notNull().unique())
+      .addColumn('last4', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('expires_at', 'bigint', (c) => c.notNull())
+      .addColumn('revoked_at', 'bigint')
+      .addColumn('last_used_at', 'bigint')
+      .addColumn('last_used_ip', 'text')
+      .execute();
+    await db.schema.createIndex('tokens_account_id').on('tokens').column('account_id').execute();
+    // A name is unique among an account's tokens that are not revoked.
+    await db.schema
+      .createIndex('tokens_account_id_name_unrevoked')
+      .on('tokens')
+      .columns(['account_id', 'name'])
+      .unique()
+      .where(sql.ref('revoked_at'), 'is', null)
+      .execute();
+
+    await db.schema
+      .createTable('sessions')
+      .addColumn('id_digest', sql.raw(binary), (c) => c.primaryKey())
+      .addColumn('account_id', 'text', (c) =>
+        c.notNull().references('accounts.id').onDelete('cascade'),
+      )
+      .addColumn('csrf_token', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('last_seen_at', 'bigint', (c) => c.notNull())
+      .addColumn('expires_at', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('sessions_account_id').on('sessions').column('account_id').execute();
+
+    await db.schema
+      .createTable('namespaces')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('name', 'text', (c) => c.notNull().unique())
+      .addColumn('account_id', 'text', (c) =>
+        c.notNull().references('accounts.id').onDelete('cascade'),
+      )
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('namespaces_account_id').on('namespaces').column('account_id').execute();
+
+    // Audit events outlive the accounts they name: no foreign keys.
+    await db.schema
+      .createTable('audit_events')
+      .addColumn('seq', dialect === 'postgres' ? 'bigserial' : 'integer', (c) => c.primaryKey())
+      .addColumn('id', 'text', (c) => c.notNull().unique())
+      .addColumn('occurred_at', 'bigint', (c) => c.notNull())
+      .addColumn('action', 'text', (c) => c.notNull())
+      .addColumn('actor_account_id', 'text')
+      .addColumn('actor_token_id', 'text')
+      .addColumn('actor_ip', 'text')
+      .addColumn('target_id', 'text', (c) => c.notNull())
+      .addColumn('detail', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createIndex('audit_events_actor_account_id')
+      .on('audit_events')
+      .columns(['actor_account_id', 'seq'])
+      .execute();
+  },
+});
+
+const MIGRATIONS: Record<string, MigrationFactory> = {
+  '0001_initial_schema': initialSchema,
+};
+
+export function createMigrationProvider(dialect: Dialect): MigrationProvider {
+  return {
+    async getMigrations() {
+      return Object.fromEntries(
+        Object.entries(MIGRATIONS).map(([name, factory]) => [name, factory(dialect)]),
+      );
+    },
+  };
+}

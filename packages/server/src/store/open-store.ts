@@ -1,0 +1,137 @@
+/**
+ * Opens the Store named by a DATABASE_URL: `sqlite:<path>` (the embedded default),
+ * `sqlite::memory:` (tests) or `postgres://…`. SQLite durability settings are applied and then
+ * read back: a database that would silently lose committed revokes is refused.
+ */
+import { mkdirSync, readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
+import { KyselyStore } from './kysely-store.js';
+import type { Database } from './schema.js';
+import type { Store } from './store.js';
+
+export const SQLITE_BUSY_TIMEOUT_MS = 5000;
+export const POSTGRES_POOL_SIZE = 10;
+
+export interface OpenStoreOptions {
+  /** Called for errors no request is waiting on (an idle pool client losing its server). */
+  onBackgroundError?: (error: Error) => void;
+}
+
+export type DatabaseLocation =
+  | { dialect: 'sqlite'; path: string }
+  | { dialect: 'postgres'; url: string };
+
+/** Parses a DATABASE_URL; throws with a readable message for anything else. */
+export function parseDatabaseUrl(url: string): DatabaseLocation {
+  if (url.startsWith('sqlite:')) {
+    const path = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
+    if (!path) throw new Error('a sqlite: URL needs a file path, e.g. sqlite:./data/latchkey.db');
+    return { dialect: 'sqlite', path };
+  }
+  if (/^postgres(ql)?:\/\//.test(url)) return { dialect: 'postgres', url };
+  throw new Error('must start with sqlite: or postgres://');
+}
+
+export function openStore(databaseUrl: string, options: OpenStoreOptions = {}): Store {
+  const location = parseDatabaseUrl(databaseUrl);
+  return location.dialect === 'sqlite'
+    ? openSqliteStore(location.path)
+    : openPostgresStore(location.url, options);
+}
+
+function openSqliteStore(path: string): Store {
+  const inMemory = path === ':memory:';
+  if (!inMemory) {
+    const absolute = resolve(path);
+    refuseNetworkFileSystem(absolute);
+    mkdirSync(dirname(absolute), { recursive: true });
+  }
+  const database = new SQLite(path, { timeout: SQLITE_BUSY_TIMEOUT_MS });
+  try {
+    database.pragma('journal_mode = WAL');
+    database.pragma('synchronous = FULL');
+    database.pragma('foreign_keys = ON');
+    database.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
+    checkSqliteDurability(database, inMemory);
+  } catch (error) {
+    database.close();
+    throw error;
+  }
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  return new KyselyStore(db, 'sqlite');
+}
+
+/** Reads the settings back; refuses to run on anything weaker (SECURITY.md item 16). */
+export function checkSqliteDurability(database: SQLite.Database, inMemory = false): void {
+  const read = (name: string) => database.pragma(name, { simple: true });
+  const actual = {
+    journal_mode: String(read('journal_mode')).toLowerCase(),
+    synchronous: Number(read('synchronous')),
+    foreign_keys: Number(read('foreign_keys')),
+    busy_timeout: Number(read('busy_timeout')),
+  };
+  const problems: string[] = [];
+  if (actual.journal_mode !== 'wal' && !(inMemory && actual.journal_mode === 'memory')) {
+    problems.push(`journal_mode is ${actual.journal_mode}, expected wal`);
+  }
+  if (actual.synchronous !== 2) problems.push(`synchronous is ${actual.synchronous}, expected 2 (FULL)`);
+  if (actual.foreign_keys !== 1) problems.push(`foreign_keys is ${actual.foreign_keys}, expected 1`);
+  if (actual.busy_timeout < SQLITE_BUSY_TIMEOUT_MS) {
+    problems.push(`busy_timeout is ${actual.busy_timeout}, expected ≥ ${SQLITE_BUSY_TIMEOUT_MS}`);
+  }
+  if (problems.length > 0) {
+    throw new Error(`SQLite database refused: ${problems.join('; ')}`);
+  }
+}
+
+const NETWORK_FILE_SYSTEMS = new Set(['nfs', 'nfs4', 'cifs', 'smb3', 'smbfs', 'sshfs', 'fuse.sshfs', '9p', 'afs', 'glusterfs', 'ceph', 'fuse.glusterfs', 'lustre']);
+
+/**
+ * SQLite's WAL needs shared memory and working locks, which network file systems do not give:
+ * refuse a database whose directory is mounted from one.
+ */
+function refuseNetworkFileSystem(path: string): void {
+  let mounts: string;
+  try {
+    mounts = readFileSync('/proc/mounts', 'utf8');
+  } catch {
+    return; // not Linux: nothing to read
+  }
+  let best = { mountPoint: '', type: '' };
+  for (const line of mounts.split('\n')) {
+    const [, mountPoint, type] = line.split(' ');
+    if (!mountPoint || !type) continue;
+    const point = mountPoint.replace(/\\040/g, ' ');
+    const within = path === point || path.startsWith(point.endsWith('/') ? point : `${point}/`);
+    if (within && point.length > best.mountPoint.length) best = { mountPoint: point, type };
+  }
+  if (NETWORK_FILE_SYSTEMS.has(best.type)) {
+    throw new Error(
+      `SQLite database refused: ${path} is on a network file system (${best.type} at ${best.mountPoint}); use a local disk or PostgreSQL`,
+    );
+  }
+}
+
+function openPostgresStore(url: string, options: OpenStoreOptions): Store {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: POSTGRES_POOL_SIZE,
+    connectionTimeoutMillis: 5000,
+    idleTimeoutMillis: 30_000,
+    // int8 columns hold epoch milliseconds and counts: both fit a JS number exactly.
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+        oid === pg.types.builtins.INT8
+          ? (value: string) => Number(value)
+          : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+    },
+  });
+  // An idle client whose server went away emits 'error' on the pool; unhandled, it would take
+  // the process down (node-postgres #2762). The next query reconnects.
+  pool.on('error', (error) => options.onBackgroundError?.(error));
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return new KyselyStore(db, 'postgres');
+}

@@ -1,0 +1,66 @@
+/**
+ * The database tables as Kysely sees them: snake_case columns, epoch-millisecond timestamps
+ * (`bigint`), 0/1 integers for flags (SQLite binds no booleans). Mapped to the camelCase
+ * records of `store.ts` in `kysely-store.ts` only.
+ */
+import type { Generated } from 'kysely';
+
+export interface AccountsTable {
+  id: string;
+  email: string | null;
+  name: string | null;
+  is_admin: number;
+  created_at: number;
+  disabled_at: number | null;
+}
+
+export interface TokensTable {
+  id: string;
+  account_id: string;
+  name: string;
+  /** SHA-256 of the token; the secret itself is never stored. */
+  digest: Buffer;
+  last4: string;
+  created_at: number;
+  expires_at: number;
+  revoked_at: number | null;
+  last_used_at: number | null;
+  last_used_ip: string | null;
+}
+
+export interface SessionsTable {
+  /** SHA-256 of the session id carried by the cookie. */
+  id_digest: Buffer;
+  account_id: string;
+  csrf_token: string;
+  created_at: number;
+  last_seen_at: number;
+  expires_at: number;
+}
+
+export interface NamespacesTable {
+  id: string;
+  name: string;
+  account_id: string;
+  created_at: number;
+}
+
+export interface AuditEventsTable {
+  seq: Generated<number>;
+  id: string;
+  occurred_at: number;
+  action: string;
+  actor_account_id: string | null;
+  actor_token_id: string | null;
+  actor_ip: string | null;
+  target_id: string;
+  detail: string;
+}
+
+export interface Database {
+  accounts: AccountsTable;
+  tokens: TokensTable;
+  sessions: SessionsTable;
+  namespaces: NamespacesTable;
+  audit_events: AuditEventsTable;
+}
