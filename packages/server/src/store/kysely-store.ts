@@ -22,12 +22,18 @@ import {
   type TokenRecord,
 } from './store.js';
 
+/** The Kysely handle behind a store, for tests and tooling that need raw SQL; the app never does. */
+export function kyselyOf(store: Store): Kysely<Database> {
+  if (!(store instanceof KyselyStore)) throw new Error('not a KyselyStore');
+  return store.db;
+}
+
 export class KyselyStore implements Store {
   /** The database clock in epoch milliseconds, as a SQL expression. */
   private readonly dbNow: RawBuilder<number>;
 
   constructor(
-    private readonly db: Kysely<Database>,
+    readonly db: Kysely<Database>,
     readonly dialect: Dialect,
   ) {
     this.dbNow =

@@ -6,7 +6,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, type KyselyConfig } from 'kysely';
 import pg from 'pg';
 import { KyselyStore } from './kysely-store.js';
 import type { Database } from './schema.js';
@@ -18,6 +18,8 @@ export const POSTGRES_POOL_SIZE = 10;
 export interface OpenStoreOptions {
   /** Called for errors no request is waiting on (an idle pool client losing its server). */
   onBackgroundError?: (error: Error) => void;
+  /** Sees every statement and its parameters: tests count queries and scan for secrets. */
+  onQuery?: (sql: string, parameters: readonly unknown[]) => void;
 }
 
 export type DatabaseLocation =
@@ -38,11 +40,11 @@ export function parseDatabaseUrl(url: string): DatabaseLocation {
 export function openStore(databaseUrl: string, options: OpenStoreOptions = {}): Store {
   const location = parseDatabaseUrl(databaseUrl);
   return location.dialect === 'sqlite'
-    ? openSqliteStore(location.path)
+    ? openSqliteStore(location.path, options)
     : openPostgresStore(location.url, options);
 }
 
-function openSqliteStore(path: string): Store {
+function openSqliteStore(path: string, options: OpenStoreOptions): Store {
   const inMemory = path === ':memory:';
   if (!inMemory) {
     const absolute = resolve(path);
@@ -60,7 +62,7 @@ function openSqliteStore(path: string): Store {
     database.close();
     throw error;
   }
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }), log: queryObserver(options) });
   return new KyselyStore(db, 'sqlite');
 }
 
@@ -132,6 +134,12 @@ function openPostgresStore(url: string, options: OpenStoreOptions): Store {
   // An idle client whose server went away emits 'error' on the pool; unhandled, it would take
   // the process down (node-postgres #2762). The next query reconnects.
   pool.on('error', (error) => options.onBackgroundError?.(error));
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log: queryObserver(options) });
   return new KyselyStore(db, 'postgres');
+}
+
+function queryObserver(options: OpenStoreOptions): KyselyConfig['log'] {
+  const { onQuery } = options;
+  if (!onQuery) return undefined;
+  return (event) => onQuery(event.query.sql, event.query.parameters);
 }

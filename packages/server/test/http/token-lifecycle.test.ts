@@ -1,0 +1,35 @@
+import { TOKEN_SHAPE } from '@latchkey/contract';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { bearer, createTestApp, type TestApp } from '../support/app.js';
+import { describeEachBackend } from '../support/databases.js';
+
+describeEachBackend('a token from creation to revocation', (ctx) => {
+  let app: TestApp;
+  beforeEach(async () => {
+    app = await createTestApp(ctx.store);
+  });
+  afterEach(() => app.close());
+
+  it('is shown once, authenticates, and is refused right after it is deleted', async () => {
+    const session = await app.signIn();
+    const { token, secret } = await app.createToken(session, 'ci');
+    expect(secret).toMatch(TOKEN_SHAPE);
+    expect(token.state).toBe('active');
+
+    const me = await app.http.inject({ url: '/api/v1/me', headers: bearer(secret) });
+    expect(me.statusCode).toBe(200);
+    expect(me.json().account.id).toBe(session.account.id);
+    expect(me.headers['latchkey-token-expires-at']).toBe(token.expiresAt);
+
+    const list = await app.http.inject({ url: '/api/v1/tokens', headers: { cookie: session.cookie } });
+    expect(list.json().tokens.map((t: { id: string }) => t.id)).toEqual([token.id]);
+    expect(list.body).not.toContain(secret);
+
+    const del = await app.http.inject({ method: 'DELETE', url: `/api/v1/tokens/${token.id}`, headers: session.headers });
+    expect(del.statusCode).toBe(204);
+
+    const after = await app.http.inject({ url: '/api/v1/me', headers: bearer(secret) });
+    expect(after.statusCode).toBe(401);
+    expect(after.json().code).toBe('INVALID_TOKEN');
+  });
+});

@@ -1,0 +1,102 @@
+/**
+ * Builds the real app around a test store, with the log captured, and gives tests the few
+ * moves they all need: sign someone in, mint a token through the API, make headers.
+ */
+import { SESSION_COOKIE, type CreateTokenResponse } from '@latchkey/contract';
+import type { LightMyRequestResponse } from 'fastify';
+import { createApp, type App } from '../../src/app.js';
+import { SYSTEM_ACTOR, systemClock, type Clock, type TokenSettings } from '../../src/domain/index.js';
+import { createLogger } from '../../src/http/logging.js';
+import type { AccountRecord, Store } from '../../src/store/store.js';
+
+export const TEST_PUBLIC_URL = 'https://latchkey.test';
+export const TEST_ORIGIN = TEST_PUBLIC_URL;
+
+export interface TestSession {
+  account: AccountRecord;
+  /** The `Cookie` header value. */
+  cookie: string;
+  csrfToken: string;
+  /** Headers for a same-origin console mutation. */
+  headers: Record<string, string>;
+}
+
+export interface TestApp extends App {
+  store: Store;
+  /** Every log line written, parsed. */
+  logs: Array<Record<string, unknown>>;
+  /** The raw text of every log line. */
+  logText(): string;
+  /** Creates an account and a console session for it. */
+  signIn(input?: { email?: string; isAdmin?: boolean }): Promise<TestSession>;
+  /** Creates a token through the API as `session` (default lifetime unless given). */
+  createToken(session: TestSession, name?: string, extra?: Record<string, unknown>): Promise<CreateTokenResponse>;
+  close(): Promise<void>;
+}
+
+let emailCounter = 0;
+
+export async function createTestApp(
+  store: Store,
+  options: { clock?: Clock; settings?: Partial<TokenSettings> } = {},
+): Promise<TestApp> {
+  const lines: string[] = [];
+  const logger = createLogger({ level: 'info', destination: { write: (line: string) => void lines.push(line) } });
+  const app = await createApp({
+    store,
+    clock: options.clock ?? systemClock,
+    logger,
+    settings: { maxLifetimeDays: 180, maxTokensPerAccount: 100, ...options.settings },
+    publicUrl: TEST_PUBLIC_URL,
+  });
+
+  const testApp: TestApp = {
+    ...app,
+    store,
+    get logs() {
+      return lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    },
+    logText: () => lines.join(''),
+
+    async signIn(input = {}) {
+      const account = await app.domain.accounts.create(
+        { email: input.email ?? `user${++emailCounter}-${Date.now()}@example.test`, isAdmin: input.isAdmin },
+        SYSTEM_ACTOR,
+      );
+      const { sessionId, csrfToken } = await app.domain.sessions.start(account.id);
+      const cookie = `${SESSION_COOKIE}=${sessionId}`;
+      return {
+        account,
+        cookie,
+        csrfToken,
+        headers: { cookie, 'x-csrf-token': csrfToken, origin: TEST_ORIGIN, 'sec-fetch-site': 'same-origin' },
+      };
+    },
+
+    async createToken(session, name = `token-${++emailCounter}`, extra = {}) {
+      const response = await app.http.inject({
+        method: 'POST',
+        url: '/api/v1/tokens',
+        headers: session.headers,
+        payload: { name, ...extra },
+      });
+      if (response.statusCode !== 201) {
+        throw new Error(`creating a token failed: ${response.statusCode} ${response.body}`);
+      }
+      return response.json() as CreateTokenResponse;
+    },
+
+    close: () => app.http.close(),
+  };
+  return testApp;
+}
+
+export function bearer(token: string): Record<string, string> {
+  return { authorization: `Bearer ${token}` };
+}
+
+/** The response without the headers that legitimately differ per request. */
+export function comparable(response: LightMyRequestResponse): { status: number; headers: Record<string, unknown>; body: string } {
+  const { date: _date, 'x-request-id': _requestId, ...headers } = response.headers;
+  return { status: response.statusCode, headers, body: response.body };
+}

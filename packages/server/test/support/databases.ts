@@ -1,0 +1,158 @@
+/**
+ * The databases tests run on: SQLite (in memory, fresh per test) and a real PostgreSQL.
+ *
+ * PostgreSQL comes from LATCHKEY_TEST_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/postgres
+ * when it answers. Each test file gets its own throw-away database (created here, dropped after
+ * the file), and each test starts from empty tables. With LATCHKEY_REQUIRE_POSTGRES=1 a missing
+ * server fails the run; otherwise its tests are skipped with a loud line.
+ */
+import { randomBytes } from 'node:crypto';
+import { sql } from 'kysely';
+import pg from 'pg';
+import { afterAll, beforeAll, beforeEach, describe } from 'vitest';
+import { kyselyOf } from '../../src/store/kysely-store.js';
+import { openStore, type OpenStoreOptions } from '../../src/store/open-store.js';
+import type { Dialect, Store } from '../../src/store/store.js';
+
+const DEFAULT_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
+const TABLES = ['audit_events', 'sessions', 'namespaces', 'tokens', 'accounts'];
+
+export const postgresRequired = process.env.LATCHKEY_REQUIRE_POSTGRES === '1';
+
+function adminUrl(): string {
+  return process.env.LATCHKEY_TEST_DATABASE_URL || DEFAULT_ADMIN_URL;
+}
+
+let availability: Promise<boolean> | undefined;
+
+/** Whether the test PostgreSQL answers; asked once per test file. */
+export function postgresAvailable(): Promise<boolean> {
+  availability ??= (async () => {
+    const client = new pg.Client({ connectionString: adminUrl(), connectionTimeoutMillis: 3000 });
+    try {
+      await client.connect();
+      await client.query('select 1');
+      return true;
+    } catch (error) {
+      if (postgresRequired) {
+        throw new Error(
+          `LATCHKEY_REQUIRE_POSTGRES=1 but PostgreSQL at ${redactPassword(adminUrl())} does not answer: ${(error as Error).message}`,
+        );
+      }
+      process.stderr.write(
+        `\n!!! PostgreSQL at ${redactPassword(adminUrl())} does not answer: SKIPPING the PostgreSQL tests. ` +
+          'Set LATCHKEY_TEST_DATABASE_URL or start PostgreSQL; CI sets LATCHKEY_REQUIRE_POSTGRES=1.\n\n',
+      );
+      return false;
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  })();
+  return availability;
+}
+
+/** A throw-away PostgreSQL database; `drop()` removes it. */
+export async function createTestPostgresDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `latchkey_test_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: adminUrl() });
+  await admin.connect();
+  try {
+    await admin.query(`create database ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(adminUrl());
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const client = new pg.Client({ connectionString: adminUrl() });
+      await client.connect();
+      try {
+        await client.query(`drop database if exists ${name} with (force)`);
+      } finally {
+        await client.end();
+      }
+    },
+  };
+}
+
+export interface BackendContext {
+  readonly dialect: Dialect;
+  /** The store for the current test: empty tables, migrated. */
+  readonly store: Store;
+  /** Every SQL statement the store sent, in order, since the test began. */
+  readonly queries: Array<{ sql: string; parameters: readonly unknown[] }>;
+  /** Raw SQL against the current store's database, for arranging what the API cannot. */
+  exec(query: ReturnType<typeof sql>): Promise<unknown[]>;
+}
+
+/**
+ * Runs `body` once per backend: `describe('<title> [sqlite]')` and `describe('<title> [postgres]')`.
+ * The context's fields refer to the current test's store inside `it`/`beforeEach`.
+ */
+export function describeEachBackend(title: string, body: (ctx: BackendContext) => void): void {
+  for (const dialect of ['sqlite', 'postgres'] as const) {
+    describe(`${title} [${dialect}]`, () => {
+      const state: { store?: Store; database?: { url: string; drop(): Promise<void> }; skip?: boolean } = {};
+      const queries: BackendContext['queries'] = [];
+      const options: OpenStoreOptions = {
+        onQuery: (text, parameters) => queries.push({ sql: text, parameters }),
+      };
+
+      beforeAll(async () => {
+        if (dialect === 'sqlite') return;
+        if (!(await postgresAvailable())) {
+          state.skip = true;
+          return;
+        }
+        state.database = await createTestPostgresDatabase();
+        state.store = openStore(state.database.url, options);
+        await state.store.migrate();
+      });
+
+      beforeEach(async (testContext) => {
+        if (state.skip) {
+          testContext.skip('PostgreSQL is not available');
+          return;
+        }
+        if (dialect === 'sqlite') {
+          await state.store?.close();
+          state.store = openStore('sqlite::memory:', options);
+          await state.store.migrate();
+        } else {
+          await sql.raw(`truncate ${TABLES.join(', ')} restart identity cascade`).execute(kyselyOf(state.store!));
+        }
+        queries.length = 0;
+      });
+
+      afterAll(async () => {
+        await state.store?.close();
+        await state.database?.drop();
+      });
+
+      body({
+        dialect,
+        get store() {
+          if (!state.store) throw new Error('no store: used outside a test?');
+          return state.store;
+        },
+        queries,
+        async exec(query) {
+          const result = await query.execute(kyselyOf(this.store));
+          return result.rows as unknown[];
+        },
+      });
+    });
+  }
+}
+
+function redactPassword(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return url;
+  }
+}

@@ -1,0 +1,23 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const contractSource = (file: string) => fileURLToPath(new URL(`./packages/contract/src/${file}`, import.meta.url));
+
+export default defineConfig({
+  resolve: {
+    // Tests run against the sources; the build (tsc -b) is checked by `npm run typecheck`.
+    alias: [
+      { find: /^@latchkey\/contract\/token$/, replacement: contractSource('token.ts') },
+      { find: /^@latchkey\/contract$/, replacement: contractSource('index.ts') },
+    ],
+  },
+  test: {
+    include: ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts', 'scripts/**/*.test.ts'],
+    environment: 'node',
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    // Two cores: more workers than that only adds contention.
+    maxWorkers: 2,
+    reporters: ['default', './scripts/summary-reporter.ts'],
+  },
+});
