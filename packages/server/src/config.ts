@@ -21,19 +21,7 @@ const environmentSchema = z
         .transform((url) => url.replace(/\/+$/, ''))
         .optional(),
     ),
-    DATABASE_URL: z.preprocess(
-      emptyAsUndefined,
-      z
-        .string()
-        .default('sqlite:./data/latchkey.db')
-        .superRefine((url, ctx) => {
-          try {
-            parseDatabaseUrl(url);
-          } catch (error) {
-            ctx.addIssue({ code: 'custom', message: (error as Error).message });
-          }
-        }),
-    ),
+    DATABASE_URL: z.preprocess(emptyAsUndefined, z.string().default('sqlite:./data/latchkey.db')),
     REDIS_URL: optionalUrl,
     OIDC_ISSUER: optionalUrl,
     OIDC_CLIENT_ID: z.preprocess(emptyAsUndefined, z.string().optional()),
@@ -54,14 +42,6 @@ const environmentSchema = z
       emptyAsUndefined,
       z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     ),
-  })
-  .superRefine((env, ctx) => {
-    if (env.OIDC_ISSUER && !env.OIDC_CLIENT_ID) {
-      ctx.addIssue({ code: 'custom', path: ['OIDC_CLIENT_ID'], message: 'is required when OIDC_ISSUER is set' });
-    }
-    if (!env.OIDC_ISSUER && env.OIDC_CLIENT_ID) {
-      ctx.addIssue({ code: 'custom', path: ['OIDC_ISSUER'], message: 'is required when OIDC_CLIENT_ID is set' });
-    }
   });
 
 export interface Config {
@@ -89,11 +69,13 @@ export class ConfigError extends Error {
 /** Parses the environment; throws ConfigError listing every problem. */
 export function loadConfig(env: Record<string, string | undefined>): Config {
   const parsed = environmentSchema.safeParse(env);
-  if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((issue) => `${issue.path.join('.') || 'environment'}: ${issue.message}`),
-    );
-  }
+  // Cross-field and format checks run on the raw values too, so one run reports everything
+  // (zod skips refinements once a field has failed).
+  const problems = [
+    ...(parsed.error?.issues.map((issue) => `${issue.path.join('.') || 'environment'}: ${issue.message}`) ?? []),
+    ...crossFieldProblems(env),
+  ];
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
   return {
     port: e.PORT,
@@ -109,6 +91,20 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     trustProxy: e.TRUST_PROXY,
     logLevel: e.LOG_LEVEL,
   };
+}
+
+function crossFieldProblems(env: Record<string, string | undefined>): string[] {
+  const problems: string[] = [];
+  if (env.DATABASE_URL) {
+    try {
+      parseDatabaseUrl(env.DATABASE_URL);
+    } catch (error) {
+      problems.push(`DATABASE_URL: ${(error as Error).message}`);
+    }
+  }
+  if (env.OIDC_ISSUER && !env.OIDC_CLIENT_ID) problems.push('OIDC_CLIENT_ID: is required when OIDC_ISSUER is set');
+  if (!env.OIDC_ISSUER && env.OIDC_CLIENT_ID) problems.push('OIDC_ISSUER: is required when OIDC_CLIENT_ID is set');
+  return problems;
 }
 
 /** `TRUST_PROXY`: unset/false → none; true → every hop; otherwise a comma list of IPs/CIDRs. */

@@ -93,7 +93,9 @@ async function main(argv: string[]): Promise<number> {
   await migrate();
 
   await app.http.listen({ port: config.port, host: config.host });
-  logger.info({ port: config.port, publicUrl: config.publicUrl, database: store.dialect }, 'latchkey-server listening');
+  const address = app.http.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  logger.info({ port, publicUrl: config.publicUrl, database: store.dialect }, 'latchkey-server listening');
   handleShutdown(app.http, store, logger);
   return -1; // keep running
 }

@@ -1,0 +1,143 @@
+import { readFileSync } from 'node:fs';
+import { crc32 } from 'node:zlib';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  formatToken,
+  generateToken,
+  hasValidChecksum,
+  hashToken,
+  parseToken,
+  tokenFingerprint,
+} from './token.js';
+import { BASE62_ALPHABET, TOKEN_LENGTH, TOKEN_SCANNER_PATTERN, TOKEN_SHAPE, maskToken } from './token-format.js';
+
+const secretBytes = fc.uint8Array({ minLength: 32, maxLength: 32 });
+
+describe('token format', () => {
+  it('is lk_pat_1 + 43 base62 + 6 base62 CRC32, 57 characters', () => {
+    const { token } = generateToken();
+    expect(token).toHaveLength(57);
+    expect(TOKEN_LENGTH).toBe(57);
+    expect(token.startsWith('lk_pat_1')).toBe(true);
+    expect(token).toMatch(new RegExp(TOKEN_SCANNER_PATTERN));
+    // The checksum is CRC32 over everything before it, in base62, left-padded to 6.
+    let crc = crc32(token.slice(0, 51));
+    let expected = '';
+    for (let i = 0; i < 6; i++) {
+      expected = BASE62_ALPHABET[crc % 62] + expected;
+      crc = Math.floor(crc / 62);
+    }
+    expect(token.slice(51)).toBe(expected);
+  });
+
+  it('encodes the secret bytes as a left-padded base62 number', () => {
+    expect(formatToken(new Uint8Array(32)).slice(8, 51)).toBe('0'.repeat(43));
+    const one = new Uint8Array(32);
+    one[31] = 61;
+    expect(formatToken(one).slice(8, 51)).toBe(`${'0'.repeat(42)}z`);
+    expect(formatToken(new Uint8Array(32).fill(255)).slice(8, 51)).toMatch(/^[0-9A-Za-z]{43}$/);
+  });
+
+  it('refuses secrets of another length', () => {
+    expect(() => formatToken(new Uint8Array(31))).toThrow(RangeError);
+    expect(() => formatToken(new Uint8Array(33))).toThrow(RangeError);
+  });
+
+  it('round-trips: parse(format(x)) == x for random 32-byte inputs', () => {
+    fc.assert(
+      fc.property(secretBytes, (secret) => {
+        expect(parseToken(formatToken(secret))).toEqual(secret);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('rejects every single-character substitution, deletion and insertion', () => {
+    const alphabet = `${BASE62_ALPHABET}_-. `;
+    fc.assert(
+      fc.property(
+        secretBytes,
+        fc.nat(),
+        fc.constantFrom(...alphabet),
+        fc.constantFrom('substitute', 'delete', 'insert'),
+        (secret, rawPosition, char, mutation) => {
+          const token = formatToken(secret);
+          const position = rawPosition % token.length;
+          let mutated: string;
+          if (mutation === 'substitute') {
+            fc.pre(token[position] !== char);
+            mutated = token.slice(0, position) + char + token.slice(position + 1);
+          } else if (mutation === 'delete') {
+            mutated = token.slice(0, position) + token.slice(position + 1);
+          } else {
+            mutated = token.slice(0, position) + char + token.slice(position);
+          }
+          expect(hasValidChecksum(mutated)).toBe(false);
+          expect(parseToken(mutated)).toBeNull();
+        },
+      ),
+      { numRuns: 5000 },
+    );
+  });
+
+  it('rejects the wrong tag, kind, version, length and a flipped checksum', () => {
+    const { token } = generateToken();
+    const body = token.slice(8);
+    for (const bad of [
+      `lx_pat_1${body}`,
+      `lk_sat_1${body}`,
+      `lk_pat_2${body}`,
+      `${token}0`,
+      `${token}000`,
+      token.slice(0, -1),
+      `${token.slice(0, 20)}!${token.slice(21)}`,
+      token.slice(0, -1) + (token.endsWith('a') ? 'b' : 'a'),
+      '',
+      'x'.repeat(4096),
+    ]) {
+      expect(hasValidChecksum(bad), bad).toBe(false);
+    }
+    expect(hasValidChecksum(token)).toBe(true);
+  });
+
+  it('rejects a base62 body whose value exceeds 256 bits even with a correct checksum', () => {
+    const checked = `lk_pat_1${'z'.repeat(43)}`;
+    let crc = crc32(checked);
+    let checksum = '';
+    for (let i = 0; i < 6; i++) {
+      checksum = BASE62_ALPHABET[crc % 62] + checksum;
+      crc = Math.floor(crc / 62);
+    }
+    expect(hasValidChecksum(checked + checksum)).toBe(true);
+    expect(parseToken(checked + checksum)).toBeNull();
+  });
+
+  it('generates 100,000 unique tokens that all match the regex and checksum', () => {
+    const seen = new Set<string>();
+    for (let i = 0; i < 100_000; i++) {
+      const { token } = generateToken();
+      if (!TOKEN_SHAPE.test(token) || !hasValidChecksum(token)) throw new Error(`bad token #${i}`);
+      seen.add(token);
+    }
+    expect(seen.size).toBe(100_000);
+  });
+
+  it('stores only SHA-256 and shows only the last four characters', () => {
+    const generated = generateToken();
+    expect(generated.digest).toHaveLength(32);
+    expect(generated.digest.equals(hashToken(generated.token))).toBe(true);
+    expect(generated.last4).toBe(generated.token.slice(-4));
+    expect(maskToken(generated.last4)).toBe(`lk_pat_1…${generated.last4}`);
+    expect(tokenFingerprint(generated.token)).toMatch(/^[0-9a-f]{12}$/);
+    expect(tokenFingerprint(generated.token)).toBe(generated.digest.toString('hex').slice(0, 12));
+  });
+
+  it('draws randomness from crypto only: the module never references Math.random', () => {
+    for (const file of ['token.ts', 'token-format.ts']) {
+      const source = readFileSync(new URL(`./${file}`, import.meta.url), 'utf8');
+      expect(source).not.toMatch(/Math\s*\.\s*random/);
+      expect(source).not.toMatch(/Math\s*\[\s*['"]random/);
+    }
+  });
+});

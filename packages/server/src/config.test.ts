@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './config.js';
+
+describe('loadConfig', () => {
+  it('defaults to the embedded SQLite database on port 8080 with 180-day tokens', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      port: 8080,
+      databaseUrl: 'sqlite:./data/latchkey.db',
+      publicUrl: 'http://localhost:8080',
+      tokenMaxLifetimeDays: 180,
+      tokenMaxPerAccount: 100,
+      trustProxy: false,
+      logLevel: 'info',
+      oidc: undefined,
+      redisUrl: undefined,
+    });
+  });
+
+  it('reads every documented variable', () => {
+    const config = loadConfig({
+      PORT: '9000',
+      PUBLIC_URL: 'https://latchkey.example.com/',
+      DATABASE_URL: 'postgres://latchkey@db.internal:5432/latchkey',
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      OIDC_ISSUER: 'https://accounts.example.com',
+      OIDC_CLIENT_ID: 'latchkey',
+      OIDC_CLIENT_SECRET: 's3cret',
+      TOKEN_MAX_LIFETIME_DAYS: '90',
+      TRUST_PROXY: '10.0.0.1, 10.0.0.2',
+      LOG_LEVEL: 'debug',
+    });
+    expect(config).toMatchObject({
+      port: 9000,
+      publicUrl: 'https://latchkey.example.com',
+      databaseUrl: 'postgres://latchkey@db.internal:5432/latchkey',
+      redisUrl: 'redis://127.0.0.1:6379',
+      oidc: { issuer: 'https://accounts.example.com', clientId: 'latchkey', clientSecret: 's3cret' },
+      tokenMaxLifetimeDays: 90,
+      trustProxy: ['10.0.0.1', '10.0.0.2'],
+      logLevel: 'debug',
+    });
+  });
+
+  it('treats empty variables as unset', () => {
+    expect(loadConfig({ PORT: '', DATABASE_URL: '', LOG_LEVEL: '' }).port).toBe(8080);
+  });
+
+  it('lists every problem at once', () => {
+    let error: unknown;
+    try {
+      loadConfig({
+        PORT: 'eighty',
+        DATABASE_URL: 'mysql://localhost/x',
+        TOKEN_MAX_LIFETIME_DAYS: '0',
+        LOG_LEVEL: 'loud',
+        OIDC_ISSUER: 'https://accounts.example.com',
+      });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems.join('\n');
+    for (const variable of ['PORT', 'DATABASE_URL', 'TOKEN_MAX_LIFETIME_DAYS', 'LOG_LEVEL', 'OIDC_CLIENT_ID']) {
+      expect(problems).toContain(variable);
+    }
+    expect((error as ConfigError).problems).toHaveLength(5);
+  });
+});

@@ -1,0 +1,118 @@
+/**
+ * The real `latchkey-server` binary (the build output), as an operator runs it: started,
+ * probed over HTTP, stopped with SIGTERM; misconfigured; and pointed at a database that is down.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+const binary = join(root, 'packages/server/dist/main.js');
+
+interface Running {
+  child: ChildProcess;
+  port: number;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+function startServer(env: Record<string, string>, args: string[] = []): Promise<Running> {
+  const child = spawn(process.execPath, [binary, ...args], {
+    env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 20_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /"port":(\d+)[^\n]*latchkey-server listening/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve({ child, port: Number(match[1]), output: () => output, exited });
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    void exited.then((code) => reject(new Error(`server exited with ${code}:\n${output}`)));
+  });
+}
+
+let workDir: string;
+
+beforeAll(() => {
+  if (!existsSync(binary)) {
+    const build = spawnSync('npx', ['tsc', '-b', 'packages/contract', 'packages/server'], { cwd: root, stdio: 'inherit' });
+    if (build.status !== 0) throw new Error('build failed');
+  }
+  workDir = mkdtempSync(join(tmpdir(), 'latchkey-binary-'));
+}, 120_000);
+
+afterAll(() => rmSync(workDir, { recursive: true, force: true }));
+
+describe('latchkey-server', () => {
+  it('serves on SQLite by default settings, answers R-NOAUTH exactly, and stops cleanly on SIGTERM', async () => {
+    const server = await startServer({ DATABASE_URL: `sqlite:${join(workDir, 'serve', 'latchkey.db')}` });
+    try {
+      const health = await fetch(`http://127.0.0.1:${server.port}/healthz`);
+      expect(health.status).toBe(200);
+      expect(await health.json()).toEqual({ status: 'ok' });
+      expect((await fetch(`http://127.0.0.1:${server.port}/readyz`)).status).toBe(200);
+
+      const me = await fetch(`http://127.0.0.1:${server.port}/api/v1/me`);
+      expect(me.status).toBe(401);
+      expect(me.headers.get('www-authenticate')).toBe('Bearer realm="api"');
+      expect(me.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      expect(await me.json()).toEqual({ type: 'about:blank', title: 'Unauthorized', status: 401, code: 'UNAUTHENTICATED' });
+
+      expect(existsSync(join(workDir, 'serve', 'latchkey.db'))).toBe(true);
+    } finally {
+      server.child.kill('SIGTERM');
+    }
+    expect(await server.exited).toBe(0);
+    expect(server.output()).toContain('"msg":"stopped"');
+  });
+
+  it('refuses bad configuration, listing every problem, with exit code 1', () => {
+    const result = spawnSync(process.execPath, [binary], {
+      env: { PATH: process.env.PATH ?? '', PORT: 'eighty', DATABASE_URL: 'mysql://db/x', LOG_LEVEL: 'loud' },
+      encoding: 'utf8',
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('Invalid configuration');
+    for (const variable of ['PORT', 'DATABASE_URL', 'LOG_LEVEL']) expect(result.stderr).toContain(variable);
+  });
+
+  it('migrates and exits with `migrate`; rejects unknown commands with exit code 2', () => {
+    const env = { PATH: process.env.PATH ?? '', DATABASE_URL: `sqlite:${join(workDir, 'migrate.db')}` };
+    const migrate = spawnSync(process.execPath, [binary, 'migrate'], { env, encoding: 'utf8' });
+    expect(migrate.status).toBe(0);
+    expect(existsSync(join(workDir, 'migrate.db'))).toBe(true);
+    const unknown = spawnSync(process.execPath, [binary, 'frobnicate'], { env, encoding: 'utf8' });
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toContain('Usage: latchkey-server');
+  });
+
+  it('with a PostgreSQL that does not answer: stays up, unready, and answers only 503', async () => {
+    const server = await startServer({ DATABASE_URL: 'postgres://postgres@127.0.0.1:1/latchkey' });
+    try {
+      const base = `http://127.0.0.1:${server.port}`;
+      expect((await fetch(`${base}/healthz`)).status).toBe(200);
+      const ready = await fetch(`${base}/readyz`);
+      expect(ready.status).toBe(503);
+      expect(ready.headers.get('retry-after')).toMatch(/^\d+$/);
+      const me = await fetch(`${base}/api/v1/me`, {
+        headers: { authorization: `Bearer lk_pat_1${'0'.repeat(49)}` },
+      });
+      expect(me.status).toBe(503);
+      expect((await me.json()).code).toBe('UNAVAILABLE');
+    } finally {
+      server.child.kill('SIGTERM');
+    }
+    expect(await server.exited).toBe(0);
+  });
+});
