@@ -14,6 +14,7 @@ import { registerAuthentication } from './http/authenticate.js';
 import { registerErrorHandling } from './http/error-handler.js';
 import { registerRequestLog } from './http/logging.js';
 import { sendProblem } from './http/problem.js';
+import { registerDocsRoutes } from './http/routes/docs.js';
 import { registerHealthRoutes } from './http/routes/health.js';
 import { registerMeRoutes } from './http/routes/me.js';
 import { registerNamespaceRoutes } from './http/routes/namespaces.js';
@@ -96,6 +97,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   registerMeRoutes(http);
   registerTokenRoutes(http, { domain });
   registerNamespaceRoutes(http, { domain });
+  registerDocsRoutes(http);
   http.get('/api/openapi.json', { schema: { hide: true } }, async () => http.swagger());
 
   await http.ready();

@@ -1,0 +1,103 @@
+/**
+ * The service around the API: health and readiness, the OpenAPI document, the error reference,
+ * and failing closed (503, never 401 or 200) when the database goes away.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { openStore } from '../../src/store/open-store.js';
+import { bearer, createTestApp, type TestApp } from '../support/app.js';
+
+describe('service routes', () => {
+  let app: TestApp;
+  afterEach(() => app.close());
+
+  it('answers /healthz and /readyz', async () => {
+    const store = openStore('sqlite::memory:');
+    await store.migrate();
+    app = await createTestApp(store);
+    expect((await app.http.inject({ url: '/healthz' })).json()).toEqual({ status: 'ok' });
+    expect((await app.http.inject({ url: '/readyz' })).statusCode).toBe(200);
+  });
+
+  it('documents every API route of DESIGN.md §3 in /api/openapi.json, generated from the schemas', async () => {
+    const store = openStore('sqlite::memory:');
+    await store.migrate();
+    app = await createTestApp(store);
+    const response = await app.http.inject({ url: '/api/openapi.json' });
+    expect(response.statusCode).toBe(200);
+    const document = response.json() as { openapi: string; paths: Record<string, Record<string, unknown>> };
+    expect(document.openapi).toBe('3.1.0');
+    const operations = Object.entries(document.paths).flatMap(([path, methods]) =>
+      Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`),
+    );
+    expect(operations.sort()).toEqual(
+      [
+        'GET /api/v1/me',
+        'GET /api/v1/tokens',
+        'POST /api/v1/tokens',
+        'GET /api/v1/tokens/self',
+        'DELETE /api/v1/tokens/self',
+        'GET /api/v1/tokens/{id}',
+        'DELETE /api/v1/tokens/{id}',
+        'GET /api/v1/namespaces',
+        'POST /api/v1/namespaces',
+        'DELETE /api/v1/namespaces/{name}',
+      ].sort(),
+    );
+    const create = document.paths['/api/v1/tokens']!.post as {
+      requestBody: { content: { 'application/json': { schema: { properties: Record<string, unknown>; required: string[] } } } };
+    };
+    const schema = create.requestBody.content['application/json'].schema;
+    expect(Object.keys(schema.properties).sort()).toEqual(['expiresAt', 'expiresInDays', 'name']);
+    expect(schema.required).toEqual(['name']);
+  });
+
+  it('serves the error reference that problem types point at', async () => {
+    const store = openStore('sqlite::memory:');
+    await store.migrate();
+    app = await createTestApp(store);
+    const docs = await app.http.inject({ url: '/docs/errors' });
+    expect(docs.statusCode).toBe(200);
+    expect(docs.headers['content-type']).toMatch(/^text\/markdown/);
+    expect(docs.body).toContain('<a id="invalid-token"></a>');
+    const slug = await app.http.inject({ url: '/docs/errors/invalid-token' });
+    expect(slug.statusCode).toBe(302);
+    expect(slug.headers.location).toBe('/docs/errors#invalid-token');
+    expect((await app.http.inject({ url: '/docs/errors/..%2Fx' })).statusCode).toBe(404);
+  });
+});
+
+describe('when the database goes away', () => {
+  let app: TestApp;
+  afterEach(() => app.close());
+
+  it('SQLite closed under a running app: 503 with Retry-After for valid tokens and sessions, never 401 or 200', async () => {
+    const store = openStore('sqlite::memory:');
+    await store.migrate();
+    app = await createTestApp(store);
+    const session = await app.signIn();
+    const { secret } = await app.createToken(session, 'ci');
+    expect((await app.http.inject({ url: '/api/v1/me', headers: bearer(secret) })).statusCode).toBe(200);
+
+    await store.close();
+    for (const headers of [bearer(secret), { cookie: session.cookie }]) {
+      const response = await app.http.inject({ url: '/api/v1/me', headers });
+      expect(response.statusCode).toBe(503);
+      expect(response.headers['retry-after']).toMatch(/^[1-9]\d*$/);
+      expect(response.json()).toMatchObject({ code: 'UNAVAILABLE', status: 503, type: '/docs/errors/unavailable' });
+    }
+    expect((await app.http.inject({ url: '/readyz' })).statusCode).toBe(503);
+    const create = await app.http.inject({ method: 'POST', url: '/api/v1/tokens', headers: session.headers, payload: { name: 'x' } });
+    expect(create.statusCode).toBe(503);
+  });
+
+  it('PostgreSQL unreachable: 503 with Retry-After for a well-formed token', async () => {
+    const store = openStore('postgres://postgres@127.0.0.1:1/latchkey');
+    app = await createTestApp(store);
+    const wellFormedButUnknown = (await import('@latchkey/contract/token')).generateToken().token;
+    const response = await app.http.inject({ url: '/api/v1/me', headers: bearer(wellFormedButUnknown) });
+    expect(response.statusCode).toBe(503);
+    expect(response.headers['retry-after']).toBeDefined();
+    expect(response.json().code).toBe('UNAVAILABLE');
+    expect(app.logText()).not.toMatch(/lk_pat_1[0-9A-Za-z]{49}/);
+  });
+});
