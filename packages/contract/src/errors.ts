@@ -39,6 +39,8 @@ export const ERRORS = {
   NOT_FOUND: problem(404, 'not-found', 'Not found'),
   /** a duplicate name, or a per-account limit reached. */
   CONFLICT: problem(409, 'conflict', 'Conflict'),
+  /** A sign-in or CLI-login exchange whose code, state or PKCE verifier is wrong, used or expired. */
+  INVALID_GRANT: problem(400, 'invalid-grant', 'Invalid grant'),
   /** R-400B: the body is not parsable JSON. */
   MALFORMED_BODY: problem(400, 'malformed-body', 'Malformed body'),
   /** the body is larger than the 16 KiB limit. */
