@@ -35,6 +35,8 @@ export const ERRORS = {
   INSUFFICIENT_SCOPE: problem(403, 'insufficient-scope', 'Insufficient scope'),
   /** R-CSRF: a cookie-authenticated mutation without a valid CSRF token or from another site. */
   CSRF_REJECTED: problem(403, 'csrf', 'Cross-site request refused'),
+  /** Signed in, but not allowed: an administrator-only action. */
+  FORBIDDEN: problem(403, 'forbidden', 'Forbidden'),
   /** not found, owned by someone else, or not even a well-formed id. */
   NOT_FOUND: problem(404, 'not-found', 'Not found'),
   /** a duplicate name, or a per-account limit reached. */

@@ -170,6 +170,21 @@ export type NamespaceView = z.infer<typeof namespaceSchema>;
 
 export const namespaceListSchema = z.object({ namespaces: z.array(namespaceSchema) });
 
+export const createInviteRequestSchema = z.object({
+  email: z.email('must be an email address').max(254),
+  isAdmin: z.boolean().optional().describe('Make a new account an administrator.'),
+});
+export type CreateInviteRequest = z.infer<typeof createInviteRequestSchema>;
+
+export const inviteSchema = z.object({
+  accountId: z.string(),
+  email: z.string(),
+  /** A one-time sign-in link for the invited person: single use, valid 15 minutes. */
+  url: z.string(),
+  expiresAt: timestamp,
+});
+export type InviteView = z.infer<typeof inviteSchema>;
+
 /** Response header on every bearer-authenticated response (like GitHub's). */
 export const TOKEN_EXPIRES_AT_HEADER = 'latchkey-token-expires-at';
 /** Request header carrying the session's CSRF token on cookie-authenticated mutations. */

@@ -14,7 +14,11 @@ import { registerAuthentication } from './http/authenticate.js';
 import { registerErrorHandling } from './http/error-handler.js';
 import { registerRequestLog } from './http/logging.js';
 import { sendProblem } from './http/problem.js';
+import { createAuth, type Auth, type OidcOptions } from './auth/index.js';
+import { registerAuthRoutes } from './http/routes/auth.js';
 import { registerDocsRoutes } from './http/routes/docs.js';
+import { registerHomeRoutes } from './http/routes/home.js';
+import { registerInviteRoutes } from './http/routes/invites.js';
 import { registerHealthRoutes } from './http/routes/health.js';
 import { registerMeRoutes } from './http/routes/me.js';
 import { registerNamespaceRoutes } from './http/routes/namespaces.js';
@@ -32,6 +36,8 @@ export interface AppDeps {
   /** The origin the console is served from; cookie-authenticated mutations must come from it. */
   publicUrl: string;
   trustProxy?: boolean | string[];
+  /** OpenID Connect sign-in; without it, built-in one-time links are the only way in. */
+  oidc?: OidcOptions;
   /** False until the database has answered and is migrated; until then everything but /healthz is 503. */
   isReady?: () => boolean;
 }
@@ -39,6 +45,7 @@ export interface AppDeps {
 export interface App {
   http: ZodApp;
   domain: Domain;
+  auth: Auth;
 }
 
 export async function createApp(deps: AppDeps): Promise<App> {
@@ -66,6 +73,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
     settings: deps.settings,
     onBackgroundError: (error) => deps.logger.warn({ err: error }, 'background write failed'),
   });
+
+  const auth = createAuth({ store: deps.store, clock: deps.clock, domain, publicUrl: deps.publicUrl, oidc: deps.oidc });
 
   await http.register(fastifyCookie);
   await http.register(fastifySwagger, {
@@ -97,9 +106,14 @@ export async function createApp(deps: AppDeps): Promise<App> {
   registerMeRoutes(http);
   registerTokenRoutes(http, { domain });
   registerNamespaceRoutes(http, { domain });
+  registerInviteRoutes(http, { auth, domain, store: deps.store, clock: deps.clock });
+  registerHomeRoutes(http, { domain });
+  await http.register(async (scope) =>
+    registerAuthRoutes(scope.withTypeProvider<ZodTypeProvider>(), { auth, domain, publicUrl: deps.publicUrl }),
+  );
   registerDocsRoutes(http);
   http.get('/api/openapi.json', { schema: { hide: true } }, async () => http.swagger());
 
   await http.ready();
-  return { http, domain };
+  return { http, domain, auth };
 }

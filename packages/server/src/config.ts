@@ -26,6 +26,7 @@ const environmentSchema = z
     OIDC_ISSUER: optionalUrl,
     OIDC_CLIENT_ID: z.preprocess(emptyAsUndefined, z.string().optional()),
     OIDC_CLIENT_SECRET: z.preprocess(emptyAsUndefined, z.string().optional()),
+    OIDC_ADMIN_EMAILS: z.preprocess(emptyAsUndefined, z.string().optional()),
     TOKEN_MAX_LIFETIME_DAYS: z.preprocess(
       emptyAsUndefined,
       z.coerce.number().int().min(1).max(3650).default(DEFAULT_TOKEN_LIFETIME_DAYS),
@@ -51,7 +52,9 @@ export interface Config {
   publicUrl: string;
   databaseUrl: string;
   redisUrl: string | undefined;
-  oidc: { issuer: string; clientId: string; clientSecret: string | undefined } | undefined;
+  oidc:
+    | { issuer: string; clientId: string; clientSecret: string | undefined; adminEmails: string[] }
+    | undefined;
   tokenMaxLifetimeDays: number;
   tokenMaxPerAccount: number;
   /** Proxy addresses whose X-Forwarded-For is believed; false trusts none. */
@@ -84,7 +87,15 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
     oidc: e.OIDC_ISSUER
-      ? { issuer: e.OIDC_ISSUER, clientId: e.OIDC_CLIENT_ID as string, clientSecret: e.OIDC_CLIENT_SECRET }
+      ? {
+          issuer: e.OIDC_ISSUER,
+          clientId: e.OIDC_CLIENT_ID as string,
+          clientSecret: e.OIDC_CLIENT_SECRET,
+          adminEmails: (e.OIDC_ADMIN_EMAILS ?? '')
+            .split(',')
+            .map((email) => email.trim().toLowerCase())
+            .filter(Boolean),
+        }
       : undefined,
     tokenMaxLifetimeDays: e.TOKEN_MAX_LIFETIME_DAYS,
     tokenMaxPerAccount: e.TOKEN_MAX_PER_ACCOUNT,

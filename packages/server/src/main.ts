@@ -6,20 +6,26 @@
  *   latchkey-server [serve]   migrate, then serve the API on PORT
  *   latchkey-server migrate   apply pending migrations and exit
  */
+import { parseArgs } from 'node:util';
+import type { Logger } from 'pino';
 import { createApp } from './app.js';
+import { OIDC_CALLBACK_PATH } from './auth/oidc.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { systemClock } from './domain/index.js';
 import { createLogger } from './http/logging.js';
 import { openStore } from './store/open-store.js';
 import { StoreUnavailableError, type Store } from './store/store.js';
 
-const USAGE = `Usage: latchkey-server [serve|migrate]
+const USAGE = `Usage: latchkey-server [serve|migrate|signin-link]
 
-  serve     apply pending migrations and serve the API (default)
-  migrate   apply pending migrations and exit
+  serve                                   apply pending migrations and serve the API (default)
+  migrate                                 apply pending migrations and exit
+  signin-link [--email ADDRESS] [--admin] print a one-time sign-in link (15 minutes, single use)
+                                          for that account, created if needed; without --email,
+                                          for the first administrator
 
 Configuration comes from the environment: PORT, HOST, PUBLIC_URL, DATABASE_URL, REDIS_URL,
-OIDC_ISSUER, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, TOKEN_MAX_LIFETIME_DAYS, TOKEN_MAX_PER_ACCOUNT,
+OIDC_ISSUER, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, OIDC_ADMIN_EMAILS, TOKEN_MAX_LIFETIME_DAYS, TOKEN_MAX_PER_ACCOUNT,
 TRUST_PROXY, LOG_LEVEL. See the README.`;
 
 /** How long SIGTERM waits for in-flight requests before giving up. */
@@ -32,7 +38,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  if (command !== 'serve' && command !== 'migrate') {
+  if (command !== 'serve' && command !== 'migrate' && command !== 'signin-link') {
     process.stderr.write(`Unknown command "${command}".\n\n${USAGE}\n`);
     return 2;
   }
@@ -61,14 +67,33 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
 
+  const oidc = config.oidc && { ...config.oidc, redirectUri: `${config.publicUrl}${OIDC_CALLBACK_PATH}` };
+
+  if (command === 'signin-link') {
+    let options: { email?: string; admin?: boolean };
+    try {
+      ({ values: options } = parseArgs({
+        args: argv.slice(1),
+        options: { email: { type: 'string' }, admin: { type: 'boolean' } },
+        strict: true,
+      }));
+    } catch (error) {
+      process.stderr.write(`${(error as Error).message}\n\n${USAGE}\n`);
+      return 2;
+    }
+    await store.migrate();
+    const app = await createApp({ ...appSettings(config, store, logger), oidc });
+    const link = await app.auth.links.issueFor({ email: options.email, isAdmin: options.admin });
+    process.stdout.write(`${link.url}\n`);
+    await app.http.close();
+    await store.close();
+    return 0;
+  }
+
   let ready = false;
   const app = await createApp({
-    store,
-    clock: systemClock,
-    logger,
-    settings: { maxLifetimeDays: config.tokenMaxLifetimeDays, maxTokensPerAccount: config.tokenMaxPerAccount },
-    publicUrl: config.publicUrl,
-    trustProxy: config.trustProxy,
+    ...appSettings(config, store, logger),
+    oidc,
     isReady: () => ready,
   });
 
@@ -79,6 +104,7 @@ async function main(argv: string[]): Promise<number> {
       await store.migrate();
       ready = true;
       logger.info('database ready');
+      await printFirstAdminLink();
     } catch (error) {
       if (!(error instanceof StoreUnavailableError)) throw error;
       logger.warn({ err: error.cause ?? error }, 'database unavailable; serving 503 until it answers');
@@ -90,6 +116,13 @@ async function main(argv: string[]): Promise<number> {
     logger.flush();
     process.exit(1);
   };
+  // Built-in sign-in: until an administrator has signed in, every start prints a link for the
+  // first one, on stdout for the operator (deliberately not through the scrubbed log).
+  const printFirstAdminLink = async () => {
+    if (oidc || (await store.hasAdminSignedIn())) return;
+    const link = await app.auth.links.issueFor({});
+    process.stdout.write(`Sign-in link: ${link.url}\n`);
+  };
   await migrate();
 
   await app.http.listen({ port: config.port, host: config.host });
@@ -100,11 +133,22 @@ async function main(argv: string[]): Promise<number> {
   return -1; // keep running
 }
 
+function appSettings(config: Config, store: Store, logger: Logger) {
+  return {
+    store,
+    clock: systemClock,
+    logger,
+    settings: { maxLifetimeDays: config.tokenMaxLifetimeDays, maxTokensPerAccount: config.tokenMaxPerAccount },
+    publicUrl: config.publicUrl,
+    trustProxy: config.trustProxy,
+  };
+}
+
 /** SIGTERM/SIGINT: stop accepting, let in-flight requests finish, close the database, exit. */
 function handleShutdown(
   http: { close(): Promise<unknown> },
   store: Store,
-  logger: ReturnType<typeof createLogger>,
+  logger: Logger,
 ): void {
   let closing = false;
   const shutdown = (signal: string) => {

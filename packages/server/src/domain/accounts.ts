@@ -8,10 +8,15 @@ import { AppError } from './app-error.js';
 import { auditEvent, type Actor } from './audit.js';
 import type { Clock } from './clock.js';
 import { newId } from './ids.js';
-import { StoreConflictError, type AccountRecord, type Store } from '../store/store.js';
+import { StoreConflictError, type AccountRecord, type OidcIdentity, type Store } from '../store/store.js';
 
 export interface AccountService {
-  create(input: { email?: string | null; name?: string | null; isAdmin?: boolean }, actor: Actor): Promise<AccountRecord>;
+  /** Creates an account, optionally bound to an OpenID Connect identity. */
+  create(
+    input: { email?: string | null; name?: string | null; isAdmin?: boolean },
+    actor: Actor,
+    identity?: OidcIdentity,
+  ): Promise<AccountRecord>;
   get(id: string): Promise<AccountRecord>;
   findByEmail(email: string): Promise<AccountRecord | undefined>;
   disable(id: string, actor: Actor): Promise<void>;
@@ -30,7 +35,7 @@ export function createAccountService(deps: { store: Store; clock: Clock }): Acco
   }
 
   return {
-    async create(input, actor) {
+    async create(input, actor, identity) {
       const now = clock.now();
       const account: AccountRecord = {
         id: newId(),
@@ -41,10 +46,15 @@ export function createAccountService(deps: { store: Store; clock: Clock }): Acco
         disabledAt: null,
       };
       try {
-        await store.insertAccount(account, auditEvent(now, 'account.created', actor, account.id));
+        await store.insertAccount(account, auditEvent(now, 'account.created', actor, account.id), identity);
       } catch (error) {
         if (error instanceof StoreConflictError) {
-          throw new AppError('CONFLICT', 'An account with this email already exists.');
+          throw new AppError(
+            'CONFLICT',
+            error.reason === 'oidc_identity_taken'
+              ? 'An account for this identity already exists.'
+              : 'An account with this email already exists.',
+          );
         }
         throw error;
       }

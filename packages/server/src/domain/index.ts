@@ -34,5 +34,6 @@ export type { Actor } from './audit.js';
 export { SYSTEM_ACTOR } from './audit.js';
 export type { Clock } from './clock.js';
 export { systemClock, createManualClock } from './clock.js';
-export type { TokenSettings, AuthenticatedToken } from './tokens.js';
+export type { TokenSettings, AuthenticatedToken, TokenService } from './tokens.js';
+export type { AccountService } from './accounts.js';
 export type { AuthenticatedSession } from './sessions.js';

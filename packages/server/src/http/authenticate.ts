@@ -74,10 +74,27 @@ export function registerAuthentication(
 }
 
 /**
- * Login-CSRF and cross-site mutation defence: a browser says where a request comes from
- * (`Sec-Fetch-Site`, `Origin`), and only our own pages can read the CSRF token to send back.
+ * Cross-site mutation defence for cookie-authenticated requests: the request must come from
+ * this origin, and carry the session's CSRF token (only our own pages can read it), sent as the
+ * X-CSRF-Token header — or, for the plain HTML forms of sign-in, passed in as `presented`.
  */
-export function checkCsrf(request: FastifyRequest, csrfToken: string, publicOrigin: string): void {
+export function checkCsrf(
+  request: FastifyRequest,
+  csrfToken: string,
+  publicOrigin: string,
+  presented: unknown = request.headers[CSRF_HEADER],
+): void {
+  checkSameOrigin(request, publicOrigin);
+  if (!csrfTokenMatches(csrfToken, typeof presented === 'string' ? presented : undefined)) {
+    throw new AppError('CSRF_REJECTED', `A valid ${CSRF_HEADER} header is required.`);
+  }
+}
+
+/**
+ * What the browser says about where a request comes from (`Sec-Fetch-Site`, `Origin`) must be
+ * us. Also guards sign-in POSTs, which have no session yet (login CSRF).
+ */
+export function checkSameOrigin(request: FastifyRequest, publicOrigin: string): void {
   const site = request.headers['sec-fetch-site'];
   if (site !== undefined && site !== 'same-origin' && site !== 'none') {
     throw new AppError('CSRF_REJECTED', 'Cross-site requests are refused.');
@@ -85,10 +102,6 @@ export function checkCsrf(request: FastifyRequest, csrfToken: string, publicOrig
   const origin = request.headers.origin;
   if (origin !== undefined && origin !== publicOrigin && origin !== requestOrigin(request)) {
     throw new AppError('CSRF_REJECTED', 'Requests from another origin are refused.');
-  }
-  const presented = request.headers[CSRF_HEADER];
-  if (!csrfTokenMatches(csrfToken, typeof presented === 'string' ? presented : undefined)) {
-    throw new AppError('CSRF_REJECTED', `A valid ${CSRF_HEADER} header is required.`);
   }
 }
 

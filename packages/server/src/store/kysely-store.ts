@@ -12,7 +12,10 @@ import {
   type AccountRecord,
   type AuditEventInput,
   type AuditEventRecord,
+  type CliGrantRecord,
   type Dialect,
+  type LoginFlowRecord,
+  type OidcIdentity,
   type NamespaceRecord,
   type SessionForAuth,
   type SessionRecord,
@@ -68,13 +71,73 @@ export class KyselyStore implements Store {
 
   // Accounts -----------------------------------------------------------------------------------
 
-  insertAccount(account: AccountRecord, audit: AuditEventInput): Promise<void> {
+  insertAccount(account: AccountRecord, audit: AuditEventInput, identity?: OidcIdentity): Promise<void> {
     return this.guard(() =>
       this.db.transaction().execute(async (trx) => {
-        await trx.insertInto('accounts').values(accountRow(account)).execute();
+        await trx
+          .insertInto('accounts')
+          .values({ ...accountRow(account), oidc_issuer: identity?.issuer ?? null, oidc_subject: identity?.subject ?? null })
+          .execute();
         await insertAudit(trx, audit);
       }),
     );
+  }
+
+  findAccountByOidcIdentity(identity: OidcIdentity): Promise<AccountRecord | undefined> {
+    return this.guard(async () => {
+      const row = await this.db
+        .selectFrom('accounts')
+        .selectAll()
+        .where('oidc_issuer', '=', identity.issuer)
+        .where('oidc_subject', '=', identity.subject)
+        .executeTakeFirst();
+      return row && toAccount(row);
+    });
+  }
+
+  bindOidcIdentity(accountId: string, identity: OidcIdentity): Promise<boolean> {
+    return this.guard(async () => {
+      const result = await this.db
+        .updateTable('accounts')
+        .set({ oidc_issuer: identity.issuer, oidc_subject: identity.subject })
+        .where('id', '=', accountId)
+        .where('oidc_issuer', 'is', null)
+        .executeTakeFirst();
+      return result.numUpdatedRows > 0n;
+    });
+  }
+
+  recordSignIn(accountId: string, at: number): Promise<void> {
+    return this.guard(async () => {
+      await this.db.updateTable('accounts').set({ last_sign_in_at: at }).where('id', '=', accountId).execute();
+    });
+  }
+
+  hasAdminSignedIn(): Promise<boolean> {
+    return this.guard(async () => {
+      const row = await this.db
+        .selectFrom('accounts')
+        .select('id')
+        .where('is_admin', '=', 1)
+        .where('last_sign_in_at', 'is not', null)
+        .limit(1)
+        .executeTakeFirst();
+      return row !== undefined;
+    });
+  }
+
+  findFirstAdmin(): Promise<AccountRecord | undefined> {
+    return this.guard(async () => {
+      const row = await this.db
+        .selectFrom('accounts')
+        .selectAll()
+        .where('is_admin', '=', 1)
+        .orderBy('created_at')
+        .orderBy('id')
+        .limit(1)
+        .executeTakeFirst();
+      return row && toAccount(row);
+    });
   }
 
   findAccountById(id: string): Promise<AccountRecord | undefined> {
@@ -356,6 +419,113 @@ export class KyselyStore implements Store {
     });
   }
 
+  // Sign-in ------------------------------------------------------------------------------------
+
+  insertSignInLink(digest: Buffer, link: { accountId: string; createdAt: number; expiresAt: number }): Promise<void> {
+    return this.guard(async () => {
+      await this.db
+        .insertInto('signin_links')
+        .values({
+          digest,
+          account_id: link.accountId,
+          created_at: link.createdAt,
+          expires_at: link.expiresAt,
+          used_at: null,
+        })
+        .execute();
+    });
+  }
+
+  consumeSignInLink(digest: Buffer, usedAt: number): Promise<string | undefined> {
+    return this.guard(async () => {
+      const row = await this.db
+        .updateTable('signin_links')
+        .set({ used_at: usedAt })
+        .where('digest', '=', digest)
+        .where('used_at', 'is', null)
+        .where('expires_at', '>', this.dbNow)
+        .returning('account_id')
+        .executeTakeFirst();
+      return row?.account_id;
+    });
+  }
+
+  insertLoginFlow(stateDigest: Buffer, flow: LoginFlowRecord): Promise<void> {
+    return this.guard(async () => {
+      await this.db
+        .insertInto('login_flows')
+        .values({
+          state_digest: stateDigest,
+          browser_digest: flow.browserDigest,
+          code_verifier: flow.codeVerifier,
+          nonce: flow.nonce,
+          return_to: flow.returnTo,
+          created_at: flow.createdAt,
+          expires_at: flow.expiresAt,
+        })
+        .execute();
+    });
+  }
+
+  consumeLoginFlow(stateDigest: Buffer): Promise<LoginFlowRecord | undefined> {
+    return this.guard(async () => {
+      const row = await this.db
+        .deleteFrom('login_flows')
+        .where('state_digest', '=', stateDigest)
+        .returningAll()
+        .executeTakeFirst();
+      if (!row || Number(row.expires_at) <= (await this.now())) return undefined;
+      return {
+        browserDigest: row.browser_digest,
+        codeVerifier: row.code_verifier,
+        nonce: row.nonce,
+        returnTo: row.return_to,
+        createdAt: Number(row.created_at),
+        expiresAt: Number(row.expires_at),
+      };
+    });
+  }
+
+  insertCliGrant(codeDigest: Buffer, grant: CliGrantRecord): Promise<void> {
+    return this.guard(async () => {
+      await this.db
+        .insertInto('cli_grants')
+        .values({
+          code_digest: codeDigest,
+          account_id: grant.accountId,
+          code_challenge: grant.codeChallenge,
+          redirect_uri: grant.redirectUri,
+          client_name: grant.clientName,
+          created_at: grant.createdAt,
+          expires_at: grant.expiresAt,
+          used_at: null,
+        })
+        .execute();
+    });
+  }
+
+  consumeCliGrant(codeDigest: Buffer, usedAt: number): Promise<CliGrantRecord | undefined> {
+    return this.guard(async () => {
+      const row = await this.db
+        .updateTable('cli_grants')
+        .set({ used_at: usedAt })
+        .where('code_digest', '=', codeDigest)
+        .where('used_at', 'is', null)
+        .where('expires_at', '>', this.dbNow)
+        .returningAll()
+        .executeTakeFirst();
+      if (!row) return undefined;
+      return {
+        accountId: row.account_id,
+        codeChallenge: row.code_challenge,
+        redirectUri: row.redirect_uri,
+        clientName: row.client_name,
+        createdAt: Number(row.created_at),
+        expiresAt: Number(row.expires_at),
+      };
+    });
+  }
+
   // Namespaces ---------------------------------------------------------------------------------
 
   insertNamespace(namespace: NamespaceRecord, audit: AuditEventInput): Promise<void> {
@@ -410,6 +580,12 @@ export class KyselyStore implements Store {
 
   // Audit --------------------------------------------------------------------------------------
 
+  insertAuditEvent(event: AuditEventInput): Promise<void> {
+    return this.guard(async () => {
+      await insertAudit(this.db, event);
+    });
+  }
+
   listAuditEvents(filter: { accountId?: string; limit: number }): Promise<AuditEventRecord[]> {
     return this.guard(async () => {
       let query = this.db.selectFrom('audit_events').selectAll();
@@ -448,7 +624,7 @@ const TOKEN_COLUMNS = [
   'last_used_ip',
 ] as const;
 
-function insertAudit(trx: Transaction<Database>, event: AuditEventInput) {
+function insertAudit(trx: Kysely<Database> | Transaction<Database>, event: AuditEventInput) {
   return trx
     .insertInto('audit_events')
     .values({
@@ -475,7 +651,7 @@ function accountRow(account: AccountRecord): AccountsTable {
   };
 }
 
-function toAccount(row: AccountsTable): AccountRecord {
+function toAccount(row: Omit<AccountsTable, 'oidc_issuer' | 'oidc_subject' | 'last_sign_in_at'>): AccountRecord {
   return {
     id: row.id,
     email: row.email,
@@ -525,6 +701,7 @@ const UNIQUE_VIOLATIONS: Array<[pattern: RegExp, reason: StoreConflictError['rea
   [/tokens_account_id_name_unrevoked|tokens\.account_id, tokens\.name/, 'token_name_taken'],
   [/namespaces_name|namespaces\.name/, 'namespace_name_taken'],
   [/accounts_email|accounts\.email/, 'email_taken'],
+  [/accounts_oidc_identity|accounts\.oidc_issuer/, 'oidc_identity_taken'],
 ];
 
 /** PostgreSQL SQLSTATE classes and Node socket errors that mean "not now", not "bug". */

@@ -91,8 +91,57 @@ const initialSchema: MigrationFactory = (dialect) => ({
   },
 });
 
+const signIn: MigrationFactory = (dialect) => ({
+  async up(db: Kysely<unknown>) {
+    const binary = sql.raw(dialect === 'postgres' ? 'bytea' : 'blob');
+
+    await db.schema.alterTable('accounts').addColumn('oidc_issuer', 'text').execute();
+    await db.schema.alterTable('accounts').addColumn('oidc_subject', 'text').execute();
+    await db.schema.alterTable('accounts').addColumn('last_sign_in_at', 'bigint').execute();
+    await db.schema
+      .createIndex('accounts_oidc_identity')
+      .on('accounts')
+      .columns(['oidc_issuer', 'oidc_subject'])
+      .unique()
+      .execute();
+
+    await db.schema
+      .createTable('signin_links')
+      .addColumn('digest', binary, (c) => c.primaryKey())
+      .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('expires_at', 'bigint', (c) => c.notNull())
+      .addColumn('used_at', 'bigint')
+      .execute();
+
+    await db.schema
+      .createTable('login_flows')
+      .addColumn('state_digest', binary, (c) => c.primaryKey())
+      .addColumn('browser_digest', binary, (c) => c.notNull())
+      .addColumn('code_verifier', 'text', (c) => c.notNull())
+      .addColumn('nonce', 'text', (c) => c.notNull())
+      .addColumn('return_to', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('expires_at', 'bigint', (c) => c.notNull())
+      .execute();
+
+    await db.schema
+      .createTable('cli_grants')
+      .addColumn('code_digest', binary, (c) => c.primaryKey())
+      .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+      .addColumn('code_challenge', 'text', (c) => c.notNull())
+      .addColumn('redirect_uri', 'text', (c) => c.notNull())
+      .addColumn('client_name', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('expires_at', 'bigint', (c) => c.notNull())
+      .addColumn('used_at', 'bigint')
+      .execute();
+  },
+});
+
 const MIGRATIONS: Record<string, MigrationFactory> = {
   '0001_initial_schema': initialSchema,
+  '0002_sign_in': signIn,
 };
 
 export function createMigrationProvider(dialect: Dialect): MigrationProvider {

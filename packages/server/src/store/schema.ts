@@ -12,6 +12,10 @@ export interface AccountsTable {
   is_admin: number;
   created_at: number;
   disabled_at: number | null;
+  /** OpenID Connect identity: (issuer, subject) is unique. */
+  oidc_issuer?: string | null;
+  oidc_subject?: string | null;
+  last_sign_in_at?: number | null;
 }
 
 export interface TokensTable {
@@ -57,10 +61,46 @@ export interface AuditEventsTable {
   detail: string;
 }
 
+/** One-time sign-in links, by the SHA-256 of their secret. */
+export interface SignInLinksTable {
+  digest: Buffer;
+  account_id: string;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+}
+
+/** OpenID Connect sign-ins in progress, by the SHA-256 of their `state`. */
+export interface LoginFlowsTable {
+  state_digest: Buffer;
+  /** SHA-256 of the random value in the browser's flow cookie: binds the flow to that browser. */
+  browser_digest: Buffer;
+  code_verifier: string;
+  nonce: string;
+  return_to: string;
+  created_at: number;
+  expires_at: number;
+}
+
+/** CLI browser logins approved by a user, waiting for the CLI to exchange the code. */
+export interface CliGrantsTable {
+  code_digest: Buffer;
+  account_id: string;
+  code_challenge: string;
+  redirect_uri: string;
+  client_name: string;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+}
+
 export interface Database {
   accounts: AccountsTable;
   tokens: TokensTable;
   sessions: SessionsTable;
   namespaces: NamespacesTable;
   audit_events: AuditEventsTable;
+  signin_links: SignInLinksTable;
+  login_flows: LoginFlowsTable;
+  cli_grants: CliGrantsTable;
 }

@@ -56,6 +56,30 @@ export interface SessionForAuth extends SessionRecord {
   dbNow: number;
 }
 
+/** An identity at an OpenID Connect provider. */
+export interface OidcIdentity {
+  issuer: string;
+  subject: string;
+}
+
+export interface LoginFlowRecord {
+  browserDigest: Buffer;
+  codeVerifier: string;
+  nonce: string;
+  returnTo: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
+export interface CliGrantRecord {
+  accountId: string;
+  codeChallenge: string;
+  redirectUri: string;
+  clientName: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
 export interface NamespaceRecord {
   id: string;
   name: string;
@@ -71,7 +95,9 @@ export type AuditAction =
   | 'account.created'
   | 'account.disabled'
   | 'account.enabled'
-  | 'account.deleted';
+  | 'account.deleted'
+  | 'account.signed_in'
+  | 'invite.created';
 
 /** Who did something, from where. */
 export interface AuditActor {
@@ -117,8 +143,20 @@ export interface Store {
 
   // Accounts -----------------------------------------------------------------------------------
 
-  /** Inserts an account and its audit event atomically. A taken email → StoreConflictError. */
-  insertAccount(account: AccountRecord, audit: AuditEventInput): Promise<void>;
+  /**
+   * Inserts an account (optionally bound to an OpenID Connect identity) and its audit event
+   * atomically. A taken email or identity → StoreConflictError.
+   */
+  insertAccount(account: AccountRecord, audit: AuditEventInput, identity?: OidcIdentity): Promise<void>;
+  findAccountByOidcIdentity(identity: OidcIdentity): Promise<AccountRecord | undefined>;
+  /** Binds an identity to an account that has none yet; false if it already has one. */
+  bindOidcIdentity(accountId: string, identity: OidcIdentity): Promise<boolean>;
+  /** Notes a completed sign-in (start-up stops printing the first administrator's link). */
+  recordSignIn(accountId: string, at: number): Promise<void>;
+  /** Whether any administrator has ever completed a sign-in. */
+  hasAdminSignedIn(): Promise<boolean>;
+  /** The oldest administrator account, if any. */
+  findFirstAdmin(): Promise<AccountRecord | undefined>;
   findAccountById(id: string): Promise<AccountRecord | undefined>;
   findAccountByEmail(email: string): Promise<AccountRecord | undefined>;
   /**
@@ -175,6 +213,25 @@ export interface Store {
   /** Deletes one session; true when it existed. */
   deleteSession(idDigest: Buffer): Promise<boolean>;
 
+  // Sign-in ------------------------------------------------------------------------------------
+
+  /** Stores a one-time sign-in link under the SHA-256 of its secret. */
+  insertSignInLink(digest: Buffer, link: { accountId: string; createdAt: number; expiresAt: number }): Promise<void>;
+  /**
+   * Uses a sign-in link: atomically marks it used if it is unused and not expired by the
+   * database clock, and returns its account id; otherwise undefined. Two concurrent uses of
+   * one link cannot both succeed.
+   */
+  consumeSignInLink(digest: Buffer, usedAt: number): Promise<string | undefined>;
+  /** Stores an OpenID Connect sign-in in progress under the SHA-256 of its state. */
+  insertLoginFlow(stateDigest: Buffer, flow: LoginFlowRecord): Promise<void>;
+  /** Deletes and returns the flow for this state (so a callback can be completed once), if unexpired. */
+  consumeLoginFlow(stateDigest: Buffer): Promise<LoginFlowRecord | undefined>;
+  /** Stores a CLI login approved by a user, under the SHA-256 of its one-time code. */
+  insertCliGrant(codeDigest: Buffer, grant: CliGrantRecord): Promise<void>;
+  /** Atomically marks the grant used if unused and unexpired, and returns it; otherwise undefined. */
+  consumeCliGrant(codeDigest: Buffer, usedAt: number): Promise<CliGrantRecord | undefined>;
+
   // Namespaces ---------------------------------------------------------------------------------
 
   /** Inserts a namespace and its audit event; a taken name (anyone's) → StoreConflictError. */
@@ -185,11 +242,14 @@ export interface Store {
 
   // Audit --------------------------------------------------------------------------------------
 
+  /** Records an event that is not part of another write (a sign-in, an invite). */
+  insertAuditEvent(event: AuditEventInput): Promise<void>;
   /** The most recent events first, optionally only those by one account. */
   listAuditEvents(filter: { accountId?: string; limit: number }): Promise<AuditEventRecord[]>;
 }
 
 export type ConflictReason =
+  | 'oidc_identity_taken'
   | 'token_name_taken'
   | 'token_limit_reached'
   | 'namespace_name_taken'

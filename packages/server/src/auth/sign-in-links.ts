@@ -1,0 +1,74 @@
+/**
+ * Built-in sign-in, the embedded default: one-time links. No passwords. A link is a random
+ * secret stored only as its SHA-256, valid for 15 minutes and a single use. Opening it shows a
+ * page with a "Sign in" button; only that POST uses it, so link scanners and prefetchers that
+ * follow GETs cannot burn it.
+ */
+import type { Clock } from '../domain/clock.js';
+import { AppError, SYSTEM_ACTOR, type AccountService, type Actor } from '../domain/index.js';
+import type { Store } from '../store/store.js';
+import { newOneTimeSecret, sha256 } from './secrets.js';
+
+export const SIGN_IN_LINK_TTL_MS = 15 * 60_000;
+export const SIGN_IN_LINK_PATH = '/auth/link/';
+const LINK_SECRET_SHAPE = /^lk_link_[0-9a-f]{64}$/;
+
+export interface SignInLink {
+  url: string;
+  expiresAt: number;
+}
+
+export interface SignInLinkService {
+  /** A fresh link for an existing account. */
+  issue(accountId: string): Promise<SignInLink>;
+  /**
+   * A link for the account with this email, creating it if needed (`isAdmin` makes a new or
+   * existing account an administrator only when creating it). Without an email: the first
+   * administrator, created if there is none.
+   */
+  issueFor(input: { email?: string; isAdmin?: boolean }, actor?: Actor): Promise<SignInLink>;
+  /** Uses a link once; the account id, or undefined for an unknown, used or expired link. */
+  redeem(secret: string): Promise<string | undefined>;
+}
+
+export function createSignInLinkService(deps: {
+  store: Store;
+  clock: Clock;
+  accounts: AccountService;
+  publicUrl: string;
+}): SignInLinkService {
+  const { store, clock, accounts, publicUrl } = deps;
+
+  const service: SignInLinkService = {
+    async issue(accountId) {
+      const secret = newOneTimeSecret('lk_link_');
+      const now = clock.now();
+      const expiresAt = now + SIGN_IN_LINK_TTL_MS;
+      await store.insertSignInLink(sha256(secret), { accountId, createdAt: now, expiresAt });
+      return { url: `${publicUrl}${SIGN_IN_LINK_PATH}${secret}`, expiresAt };
+    },
+
+    async issueFor(input, actor = SYSTEM_ACTOR) {
+      if (input.email) {
+        const existing = await accounts.findByEmail(input.email);
+        const account =
+          existing ?? (await accounts.create({ email: input.email, isAdmin: input.isAdmin ?? false }, actor));
+        return service.issue(account.id);
+      }
+      const admin =
+        (await store.findFirstAdmin()) ?? (await accounts.create({ name: 'Administrator', isAdmin: true }, actor));
+      return service.issue(admin.id);
+    },
+
+    async redeem(secret) {
+      if (!LINK_SECRET_SHAPE.test(secret)) return undefined;
+      return store.consumeSignInLink(sha256(secret), clock.now());
+    },
+  };
+  return service;
+}
+
+/** For routes: a link that cannot be used is one error, whatever the reason. */
+export function linkUnusable(): AppError {
+  return new AppError('INVALID_GRANT', 'This sign-in link is invalid, used or expired. Ask for a new one.');
+}
