@@ -77,6 +77,50 @@ describe('latchkey-server', () => {
     expect(server.output()).toContain('"msg":"stopped"');
   });
 
+  it('prints the first administrator a one-time sign-in link until one has signed in; signin-link prints more', async () => {
+    const dir = join(workDir, 'first-admin');
+    const env = { DATABASE_URL: `sqlite:${join(dir, 'latchkey.db')}`, PUBLIC_URL: 'http://localhost:9999' };
+    const first = await startServer(env);
+    let link: string;
+    try {
+      const match = /^Sign-in link: (http:\/\/localhost:9999\/auth\/link\/lk_link_[0-9a-f]{64})$/m.exec(first.output());
+      expect(match).not.toBeNull();
+      link = match![1]!;
+      const path = new URL(link).pathname;
+      const base = `http://127.0.0.1:${first.port}`;
+      expect((await fetch(`${base}${path}`)).status).toBe(200);
+      const signIn = await fetch(`${base}${path}`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: '',
+      });
+      expect(signIn.status).toBe(303);
+      const cookie = signIn.headers.getSetCookie()[0]!.split(';')[0]!;
+      const me = await (await fetch(`${base}/api/v1/me`, { headers: { cookie } })).json();
+      expect(me.account.isAdmin).toBe(true);
+      // The link's secret reaches stdout once, as the Sign-in line, and never a log line.
+      expect(first.output().split(link.split('/').pop()!).length).toBe(2);
+    } finally {
+      first.child.kill('SIGTERM');
+    }
+    expect(await first.exited).toBe(0);
+
+    const second = await startServer(env);
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+    expect(second.output()).not.toContain('Sign-in link:');
+
+    const cli = spawnSync(process.execPath, [binary, 'signin-link', '--email', 'new@example.test'], {
+      env: { PATH: process.env.PATH ?? '', ...env },
+      encoding: 'utf8',
+    });
+    expect(cli.status).toBe(0);
+    expect(cli.stdout.trim()).toMatch(/^http:\/\/localhost:9999\/auth\/link\/lk_link_[0-9a-f]{64}$/);
+    const usage = spawnSync(process.execPath, [binary, 'signin-link', '--bogus'], { env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8' });
+    expect(usage.status).toBe(2);
+  });
+
   it('refuses bad configuration, listing every problem, with exit code 1', () => {
     const result = spawnSync(process.execPath, [binary], {
       env: { PATH: process.env.PATH ?? '', PORT: 'eighty', DATABASE_URL: 'mysql://db/x', LOG_LEVEL: 'loud' },

@@ -124,16 +124,26 @@ export function createOidcSignIn(deps: { store: Store; clock: Clock; settings: O
         if (isProtocolError(error)) throw failed(`provider refused: ${(error as Error).message}`, error);
         throw new OidcProviderUnavailableError(error);
       }
-      const claims = tokens.claims();
-      if (!claims) throw failed('no ID token');
+      const idClaims = tokens.claims();
+      if (!idClaims) throw failed('no ID token');
+      // Many providers put email and name only behind the UserInfo endpoint.
+      let profile: Record<string, unknown> = idClaims;
+      if ((idClaims.email === undefined || idClaims.name === undefined) && config.serverMetadata().userinfo_endpoint) {
+        try {
+          profile = { ...(await client.fetchUserInfo(config, tokens.access_token, idClaims.sub)), ...idClaims };
+        } catch (error) {
+          if (isProtocolError(error)) throw failed(`userinfo refused: ${(error as Error).message}`, error);
+          throw new OidcProviderUnavailableError(error);
+        }
+      }
       return {
         returnTo: flow.returnTo,
         claims: {
-          issuer: claims.iss,
-          subject: claims.sub,
-          email: typeof claims.email === 'string' ? claims.email : null,
-          emailVerified: claims.email_verified === true,
-          name: typeof claims.name === 'string' ? claims.name : null,
+          issuer: idClaims.iss,
+          subject: idClaims.sub,
+          email: typeof profile.email === 'string' ? profile.email : null,
+          emailVerified: profile.email_verified === true,
+          name: typeof profile.name === 'string' ? profile.name : null,
         },
       };
     },

@@ -41,6 +41,7 @@ describe('service routes', () => {
         'GET /api/v1/namespaces',
         'POST /api/v1/namespaces',
         'DELETE /api/v1/namespaces/{name}',
+        'POST /api/v1/invites',
       ].sort(),
     );
     const create = document.paths['/api/v1/tokens']!.post as {

@@ -5,6 +5,7 @@
 import { SESSION_COOKIE, type CreateTokenResponse } from '@latchkey/contract';
 import type { LightMyRequestResponse } from 'fastify';
 import { createApp, type App } from '../../src/app.js';
+import type { OidcOptions } from '../../src/auth/index.js';
 import { SYSTEM_ACTOR, systemClock, type Clock, type TokenSettings } from '../../src/domain/index.js';
 import { createLogger } from '../../src/http/logging.js';
 import type { AccountRecord, Store } from '../../src/store/store.js';
@@ -38,7 +39,7 @@ let emailCounter = 0;
 
 export async function createTestApp(
   store: Store,
-  options: { clock?: Clock; settings?: Partial<TokenSettings> } = {},
+  options: { clock?: Clock; settings?: Partial<TokenSettings>; oidc?: OidcOptions } = {},
 ): Promise<TestApp> {
   const lines: string[] = [];
   const logger = createLogger({ level: 'info', destination: { write: (line: string) => void lines.push(line) } });
@@ -48,6 +49,7 @@ export async function createTestApp(
     logger,
     settings: { maxLifetimeDays: 180, maxTokensPerAccount: 100, ...options.settings },
     publicUrl: TEST_PUBLIC_URL,
+    oidc: options.oidc,
   });
 
   const testApp: TestApp = {
