@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { MeResponse, ProblemDetails } from '@latchkey/contract';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -97,7 +98,7 @@ describe('latchkey-server', () => {
       });
       expect(signIn.status).toBe(303);
       const cookie = signIn.headers.getSetCookie()[0]!.split(';')[0]!;
-      const me = await (await fetch(`${base}/api/v1/me`, { headers: { cookie } })).json();
+      const me = (await (await fetch(`${base}/api/v1/me`, { headers: { cookie } })).json()) as MeResponse;
       expect(me.account.isAdmin).toBe(true);
       // The link's secret reaches stdout once, as the Sign-in line, and never a log line.
       expect(first.output().split(link.split('/').pop()!).length).toBe(2);
@@ -153,7 +154,7 @@ describe('latchkey-server', () => {
         headers: { authorization: `Bearer lk_pat_1${'0'.repeat(49)}` },
       });
       expect(me.status).toBe(503);
-      expect((await me.json()).code).toBe('UNAVAILABLE');
+      expect(((await me.json()) as ProblemDetails).code).toBe('UNAVAILABLE');
     } finally {
       server.child.kill('SIGTERM');
     }
