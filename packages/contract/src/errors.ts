@@ -80,6 +80,8 @@ export interface ProblemDetails {
   code: ErrorCode;
   detail?: string;
   errors?: FieldError[];
+  /** TOKEN_EXPIRED: when the presented token expired (RFC 3339), so clients can say so. */
+  expiresAt?: string;
 }
 
 export function isErrorCode(value: unknown): value is ErrorCode {

@@ -185,6 +185,23 @@ export const inviteSchema = z.object({
 });
 export type InviteView = z.infer<typeof inviteSchema>;
 
+/** The CLI's browser login: exchanging the one-time code from the loopback redirect. */
+export const cliTokenRequestSchema = z.object({
+  code: z.string(),
+  code_verifier: z.string(),
+  redirect_uri: z.string(),
+});
+export type CliTokenRequest = z.infer<typeof cliTokenRequestSchema>;
+
+export const cliTokenResponseSchema = z.object({
+  /** The new personal access token: in this response only. */
+  token: z.string(),
+  id: z.string(),
+  name: z.string(),
+  expiresAt: timestamp,
+});
+export type CliTokenResponse = z.infer<typeof cliTokenResponseSchema>;
+
 /** Response header on every bearer-authenticated response (like GitHub's). */
 export const TOKEN_EXPIRES_AT_HEADER = 'latchkey-token-expires-at';
 /** Request header carrying the session's CSRF token on cookie-authenticated mutations. */

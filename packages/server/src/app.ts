@@ -17,11 +17,12 @@ import { sendProblem } from './http/problem.js';
 import { createAuth, type Auth, type OidcOptions } from './auth/index.js';
 import { registerAuthRoutes } from './http/routes/auth.js';
 import { registerDocsRoutes } from './http/routes/docs.js';
-import { registerHomeRoutes } from './http/routes/home.js';
+import { registerConsoleRoutes } from './http/routes/console.js';
 import { registerInviteRoutes } from './http/routes/invites.js';
 import { registerHealthRoutes } from './http/routes/health.js';
 import { registerMeRoutes } from './http/routes/me.js';
 import { registerNamespaceRoutes } from './http/routes/namespaces.js';
+import { registerSignInOptionsRoutes } from './http/routes/sign-in-options.js';
 import { registerTokenRoutes } from './http/routes/tokens.js';
 import type { ZodApp } from './http/zod-app.js';
 
@@ -107,7 +108,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
   registerTokenRoutes(http, { domain });
   registerNamespaceRoutes(http, { domain });
   registerInviteRoutes(http, { auth, domain, store: deps.store, clock: deps.clock });
-  registerHomeRoutes(http, { domain });
+  registerSignInOptionsRoutes(http, { auth });
+  await registerConsoleRoutes(http, { publicUrl: deps.publicUrl });
   await http.register(async (scope) =>
     registerAuthRoutes(scope.withTypeProvider<ZodTypeProvider>(), { auth, domain, publicUrl: deps.publicUrl }),
   );

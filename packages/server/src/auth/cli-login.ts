@@ -11,7 +11,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { Clock } from '../domain/clock.js';
-import { AppError, fieldError, type Actor, type TokenService } from '../domain/index.js';
+import type { CliTokenRequest } from '@latchkey/contract';
+import { AppError, type Actor, type TokenService } from '../domain/index.js';
 import type { Store } from '../store/store.js';
 import { newOneTimeSecret, sha256 } from './secrets.js';
 
@@ -81,7 +82,7 @@ export interface CliLoginService {
   denied(request: CliLoginRequest): string;
   /** The CLI exchanges code + verifier for a new token named `cli@<host>`. */
   exchange(
-    input: { code: unknown; code_verifier: unknown; redirect_uri: unknown },
+    input: CliTokenRequest,
     actor: Omit<Actor, 'accountId'>,
   ): Promise<{ token: string; id: string; name: string; expiresAt: number }>;
 }
@@ -114,11 +115,8 @@ export function createCliLoginService(deps: { store: Store; clock: Clock; tokens
     denied: (request) => redirect(request, { error: 'access_denied' }),
 
     async exchange(input, actor) {
-      for (const field of ['code', 'code_verifier', 'redirect_uri'] as const) {
-        if (typeof input[field] !== 'string') throw fieldError(`/${field}`, 'must be a string');
-      }
-      const code = input.code as string;
-      const verifier = input.code_verifier as string;
+      const code = input.code;
+      const verifier = input.code_verifier;
       const invalid = (reason: string) =>
         new AppError('INVALID_GRANT', 'The login code is invalid, used or expired; run the login again.', {
           logReason: `cli login: ${reason}`,

@@ -9,16 +9,19 @@ export class AppError extends Error {
   readonly errors: FieldError[] | undefined;
   /** Why authentication failed, for the log only: every INVALID_TOKEN looks the same outside. */
   readonly logReason: string | undefined;
+  /** Extra members of the problem body (RFC 9457 §3.2 extensions), e.g. `expiresAt`. */
+  readonly extensions: { expiresAt?: string } | undefined;
 
   constructor(
     readonly code: ErrorCode,
     readonly detail?: string,
-    options: { errors?: FieldError[]; logReason?: string; cause?: unknown } = {},
+    options: { errors?: FieldError[]; logReason?: string; extensions?: { expiresAt?: string }; cause?: unknown } = {},
   ) {
     super(detail ? `${code}: ${detail}` : code, { cause: options.cause });
     this.name = 'AppError';
     this.errors = options.errors;
     this.logReason = options.logReason;
+    this.extensions = options.extensions;
   }
 }
 

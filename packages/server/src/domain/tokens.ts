@@ -168,7 +168,10 @@ export function createTokenService(deps: {
       if (found.revokedAt !== null) throw invalidToken('revoked');
       if (found.account.disabledAt !== null) throw invalidToken('account_disabled');
       if (found.expiresAt <= found.dbNow) {
-        throw new AppError('TOKEN_EXPIRED', 'The token expired; create a new one.', { logReason: 'expired' });
+        throw new AppError('TOKEN_EXPIRED', 'The token expired; create a new one.', {
+          logReason: 'expired',
+          extensions: { expiresAt: new Date(found.expiresAt).toISOString() },
+        });
       }
       touchLastUsed(found, clientIp);
       const { account, dbNow, ...token } = found;

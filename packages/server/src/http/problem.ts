@@ -25,6 +25,7 @@ export interface ProblemOptions {
   detail?: string;
   errors?: FieldError[];
   retryAfterSeconds?: number;
+  expiresAt?: string;
 }
 
 export function problemBody(code: ErrorCode, options: ProblemOptions = {}): ProblemDetails {
@@ -32,6 +33,7 @@ export function problemBody(code: ErrorCode, options: ProblemOptions = {}): Prob
   const body: ProblemDetails = { type, title, status, code };
   if (options.detail) body.detail = options.detail;
   if (options.errors) body.errors = options.errors;
+  if (options.expiresAt) body.expiresAt = options.expiresAt;
   return body;
 }
 

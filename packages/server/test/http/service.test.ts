@@ -42,6 +42,7 @@ describe('service routes', () => {
         'POST /api/v1/namespaces',
         'DELETE /api/v1/namespaces/{name}',
         'POST /api/v1/invites',
+        'POST /auth/cli/token',
       ].sort(),
     );
     const create = document.paths['/api/v1/tokens']!.post as {

@@ -1,4 +1,5 @@
 import { TOKEN_SHAPE } from '@latchkey/contract';
+import { sql } from 'kysely';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { bearer, createTestApp, type TestApp } from '../support/app.js';
 import { describeEachBackend } from '../support/databases.js';
@@ -31,5 +32,22 @@ describeEachBackend('a token from creation to revocation', (ctx) => {
     const after = await app.http.inject({ url: '/api/v1/me', headers: bearer(secret) });
     expect(after.statusCode).toBe(401);
     expect(after.json().code).toBe('INVALID_TOKEN');
+  });
+
+  it('tells an expired token apart, with the date it expired, so clients can say "create a new one"', async () => {
+    const session = await app.signIn();
+    const { token, secret } = await app.createToken(session, 'old');
+    const past = (await ctx.store.now()) - 1000;
+    await ctx.exec(sql`update tokens set expires_at = ${past} where id = ${token.id}`);
+    const response = await app.http.inject({ url: '/api/v1/me', headers: bearer(secret) });
+    expect(response.statusCode).toBe(401);
+    expect(response.json()).toEqual({
+      type: '/docs/errors/token-expired',
+      title: 'Token expired',
+      status: 401,
+      code: 'TOKEN_EXPIRED',
+      detail: 'The token expired; create a new one.',
+      expiresAt: new Date(past).toISOString(),
+    });
   });
 });

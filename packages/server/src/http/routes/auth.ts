@@ -3,7 +3,7 @@
  * folds the sign-in page into the console. Registered in its own encapsulated scope so only
  * these routes accept form bodies.
  */
-import { ERRORS, SESSION_COOKIE } from '@latchkey/contract';
+import { ERRORS, SESSION_COOKIE, cliTokenRequestSchema, cliTokenResponseSchema } from '@latchkey/contract';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Auth } from '../../auth/index.js';
@@ -189,15 +189,22 @@ export function registerAuthRoutes(app: ZodApp, deps: AuthRouteDeps): void {
     return reply.redirect(target, 303);
   });
 
-  app.post('/auth/cli/token', { schema: { hide: true } }, async (request, reply) => {
-    const body = (request.body ?? {}) as Record<string, unknown>;
-    const issued = await auth.cliLogin.exchange(
-      { code: body.code, code_verifier: body.code_verifier, redirect_uri: body.redirect_uri },
-      { tokenId: null, ip: request.ip },
-    );
-    reply.header('cache-control', 'no-store');
-    return { token: issued.token, id: issued.id, name: issued.name, expiresAt: new Date(issued.expiresAt).toISOString() };
-  });
+  app.post(
+    '/auth/cli/token',
+    {
+      schema: {
+        summary: "The CLI's browser login: exchange the one-time code and PKCE verifier for a token",
+        tags: ['sign-in'],
+        body: cliTokenRequestSchema,
+        response: { 200: cliTokenResponseSchema },
+      },
+    },
+    async (request, reply) => {
+      const issued = await auth.cliLogin.exchange(request.body, { tokenId: null, ip: request.ip });
+      reply.header('cache-control', 'no-store');
+      return { token: issued.token, id: issued.id, name: issued.name, expiresAt: new Date(issued.expiresAt).toISOString() };
+    },
+  );
 }
 
 function consentPage(request: CliLoginRequest, csrfToken: string, email: string | null): SafeHtml {
