@@ -43,6 +43,12 @@ export const ERRORS = {
   CONFLICT: problem(409, 'conflict', 'Conflict'),
   /** A sign-in or CLI-login exchange whose code, state or PKCE verifier is wrong, used or expired. */
   INVALID_GRANT: problem(400, 'invalid-grant', 'Invalid grant'),
+  /** The request could not be parsed at all (bad bytes in a header, a broken request line). */
+  BAD_REQUEST: problem(400, 'bad-request', 'Bad request'),
+  /** The request did not arrive in time. */
+  REQUEST_TIMEOUT: problem(408, 'request-timeout', 'Request timeout'),
+  /** The request's headers are larger than the server accepts (16 KiB). */
+  HEADERS_TOO_LARGE: problem(431, 'headers-too-large', 'Request header fields too large'),
   /** R-400B: the body is not parsable JSON. */
   MALFORMED_BODY: problem(400, 'malformed-body', 'Malformed body'),
   /** the body is larger than the 16 KiB limit. */

@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import { createDomain, type Clock, type Domain, type TokenSettings } from './domain/index.js';
 import type { Store } from './store/store.js';
 import { registerAuthentication } from './http/authenticate.js';
+import { handleClientError } from './http/client-errors.js';
 import { registerErrorHandling } from './http/error-handler.js';
 import { registerRequestLog } from './http/logging.js';
 import { sendProblem } from './http/problem.js';
@@ -59,6 +60,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     trustProxy: deps.trustProxy ?? false,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    clientErrorHandler: handleClientError,
   }).withTypeProvider<ZodTypeProvider>();
 
   http.setValidatorCompiler(validatorCompiler);

@@ -241,6 +241,8 @@ describeEachBackend('bad inputs (SECURITY.md items 1–10)', (ctx) => {
       const huge = `Bearer ${valid}${'A'.repeat(17 * 1024)}`;
       const response = await rawExchange(port, getMe([`Authorization: ${huge}`]));
       expect(response.statusCode).toBe(431);
+      expect(response.raw).toMatch(/\r\nContent-Type: application\/problem\+json\r\n/);
+      expect(response.raw).toContain('"status":431,"code":"HEADERS_TOO_LARGE"');
       expect(response.raw).not.toMatch(tokenScannerRegExp());
 
       const next = await rawExchange(port, getMe([`Authorization: Bearer ${valid}`]));
@@ -274,6 +276,8 @@ describeEachBackend('bad inputs (SECURITY.md items 1–10)', (ctx) => {
         const request = getMe([`Authorization: Bearer ${valid.slice(0, 30)}${hostile}${valid.slice(30)}`]);
         const response = await rawExchange(port, Buffer.from(request, 'latin1'));
         expect(response.statusCode, JSON.stringify(hostile)).toBe(400);
+        expect(response.raw).toContain('"status":400,"code":"BAD_REQUEST"');
+        expect(response.raw).not.toMatch(tokenScannerRegExp());
         const next = await rawExchange(port, getMe([`Authorization: Bearer ${valid}`]));
         expect(next.statusCode, `after ${JSON.stringify(hostile)}`).toBe(200);
       }

@@ -3,9 +3,9 @@
  * bad-input scenarios of items 1–10 produce (replayed here by `collectErrorResponses`), plus
  * R-SCOPE and R-CSRF.
  *
- * Out of scope: the 431 and the parser's 400 of item 7 are written by Node/Fastify's
- * `clientError` handler before any request exists, so the app's error boundary never sees
- * them (they are checked for status and for not echoing the token in bad-input.test.ts).
+ * Out of scope here: the 431 and the parser's 400 of item 7 are written on the raw socket by
+ * the client-error handler (src/http/client-errors.ts) before any request exists; bad-input.test.ts
+ * checks their status, problem+json type, code, and that they echo no token.
  */
 import { randomUUID } from 'node:crypto';
 import { tokenScannerRegExp } from '@latchkey/contract';
