@@ -299,17 +299,13 @@ export class KyselyStore implements Store {
           query = query.where('revoked_at', 'is', null).where('expires_at', '<=', dbNow);
           break;
       }
-      if (filter.search) {
-        // A plain substring test: `%` and `_` mean themselves, nothing to escape.
-        const position = this.dialect === 'postgres' ? 'strpos' : 'instr';
-        query = query.where(
-          sql<number>`${sql.raw(position)}(lower(name), lower(${filter.search}))`,
-          '>',
-          0,
-        );
-      }
       const rows = await query.orderBy('created_at', 'desc').orderBy('id').execute();
-      return { tokens: rows.map(toToken), dbNow };
+      // A plain substring test (`%` and `_` mean themselves), case-folded here rather than in SQL:
+      // SQLite's lower() folds ASCII only and PostgreSQL's follows the database locale, so the
+      // two backends would disagree on a name like "Café".
+      const needle = filter.search?.toLowerCase();
+      const tokens = rows.map(toToken).filter((token) => !needle || token.name.toLowerCase().includes(needle));
+      return { tokens, dbNow };
     });
   }
 

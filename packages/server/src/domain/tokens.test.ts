@@ -1,0 +1,412 @@
+/**
+ * Token rules through the domain, over real stores: lifetimes, names, authentication and the
+ * last-used write. Lifetime and name rules need no second backend (SQLite in memory); whatever
+ * depends on the database clock or the account join runs on both.
+ */
+import { randomUUID } from 'node:crypto';
+import { TOKEN_SHAPE, type CreateTokenRequest } from '@latchkey/contract';
+import { generateToken, hashToken } from '@latchkey/contract/token';
+import { sql } from 'kysely';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describeEachBackend } from '../../test/support/databases.js';
+import { openStore } from '../store/open-store.js';
+import type { Store } from '../store/store.js';
+import { AppError } from './app-error.js';
+import { SYSTEM_ACTOR } from './audit.js';
+import { createManualClock } from './clock.js';
+import { createDomain, type Domain } from './index.js';
+import { LAST_USED_WRITE_INTERVAL_MS, type TokenSettings } from './tokens.js';
+
+const DAY = 86_400_000;
+const START = Date.UTC(2026, 0, 1);
+const DEFAULTS: TokenSettings = { maxLifetimeDays: 180, maxTokensPerAccount: 100 };
+
+async function appError(promise: Promise<unknown>): Promise<AppError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(AppError);
+    return error as AppError;
+  }
+  throw new Error('expected an AppError');
+}
+
+/** A fresh in-memory SQLite domain with a manual clock; the queries it sends are recorded. */
+async function openSqliteDomain(settings: Partial<TokenSettings> = {}, start = START) {
+  const queries: string[] = [];
+  const store = openStore('sqlite::memory:', { onQuery: (text) => queries.push(text) });
+  await store.migrate();
+  const clock = createManualClock(start);
+  const domain = createDomain({ store, clock, settings: { ...DEFAULTS, ...settings } });
+  const account = await domain.accounts.create({ email: 'owner@example.test' }, SYSTEM_ACTOR);
+  return { store, clock, domain, account, queries };
+}
+
+describe('token lifetime', () => {
+  let world: Awaited<ReturnType<typeof openSqliteDomain>>;
+  const create = (input: Omit<CreateTokenRequest, 'name'>, name = `t-${Math.random()}`) =>
+    world.domain.tokens.create(world.account.id, { name, ...input }, SYSTEM_ACTOR);
+  afterEach(() => world.store.close());
+
+  describe('with the default maximum (180 days)', () => {
+    beforeEach(async () => {
+      world = await openSqliteDomain();
+    });
+
+    it('defaults to exactly 180 days', async () => {
+      const { token } = await create({});
+      expect(token.createdAt).toBe(START);
+      expect(token.expiresAt - token.createdAt).toBe(180 * 86_400_000);
+    });
+
+    it.each([7, 30, 60, 90, 180])('accepts %i days', async (days) => {
+      const { token } = await create({ expiresInDays: days });
+      expect(token.expiresAt - token.createdAt).toBe(days * DAY);
+      expect((await world.store.findToken(world.account.id, token.id))?.expiresAt).toBe(START + days * DAY);
+    });
+
+    it.each([45, 0, -7, 1, 181, 365])('refuses %i days at /expiresInDays, writing nothing', async (days) => {
+      const error = await appError(create({ expiresInDays: days }));
+      expect(error.code).toBe('VALIDATION_FAILED');
+      expect(error.errors?.[0]?.pointer).toBe('/expiresInDays');
+      expect((await world.store.listTokens(world.account.id, { state: 'all', expiringWindowMs: 7 * DAY })).tokens).toEqual([]);
+    });
+
+    it('a YYYY-MM-DD date means 00:00 UTC that day', async () => {
+      const { token } = await create({ expiresAt: '2026-03-01' });
+      expect(token.expiresAt).toBe(Date.UTC(2026, 2, 1));
+    });
+
+    it('a date-time with an offset is honoured', async () => {
+      const { token } = await create({ expiresAt: '2026-03-01T12:00:00+02:00' });
+      expect(token.expiresAt).toBe(Date.UTC(2026, 2, 1, 10));
+    });
+
+    it('a date exactly at the maximum is accepted, one beyond it is refused', async () => {
+      const { token } = await create({ expiresAt: '2026-06-30' });
+      expect(token.expiresAt).toBe(START + 180 * DAY);
+      const error = await appError(create({ expiresAt: '2026-07-01' }));
+      expect(error.code).toBe('VALIDATION_FAILED');
+      expect(error.errors?.[0]?.pointer).toBe('/expiresAt');
+    });
+
+    it.each(['2025-12-31', '2026-01-01', '2026-01-01T00:00:00Z', '2027-01-01'])(
+      'refuses %s (now, past or beyond the maximum) at /expiresAt',
+      async (expiresAt) => {
+        const error = await appError(create({ expiresAt }));
+        expect(error.code).toBe('VALIDATION_FAILED');
+        expect(error.errors?.[0]?.pointer).toBe('/expiresAt');
+      },
+    );
+
+    it('both expiresInDays and expiresAt → /expiresAt', async () => {
+      const error = await appError(create({ expiresInDays: 30, expiresAt: '2026-02-01' }));
+      expect(error.code).toBe('VALIDATION_FAILED');
+      expect(error.errors?.[0]?.pointer).toBe('/expiresAt');
+    });
+  });
+
+  describe('with an operator maximum of 90 days', () => {
+    beforeEach(async () => {
+      world = await openSqliteDomain({ maxLifetimeDays: 90 });
+    });
+
+    it('defaults to 90 days', async () => {
+      const { token } = await create({});
+      expect(token.expiresAt - token.createdAt).toBe(90 * DAY);
+    });
+
+    it('refuses 180 days and a date beyond 90 days', async () => {
+      const byDays = await appError(create({ expiresInDays: 180 }));
+      expect(byDays.code).toBe('VALIDATION_FAILED');
+      expect(byDays.errors?.[0]?.pointer).toBe('/expiresInDays');
+      const byDate = await appError(create({ expiresAt: '2026-04-02' }));
+      expect(byDate.errors?.[0]?.pointer).toBe('/expiresAt');
+      const { token } = await create({ expiresAt: '2026-04-01' });
+      expect(token.expiresAt).toBe(START + 90 * DAY);
+    });
+  });
+
+  describe('with an operator maximum off the presets (45 days)', () => {
+    beforeEach(async () => {
+      world = await openSqliteDomain({ maxLifetimeDays: 45 });
+    });
+
+    it('offers the presets below it and the maximum itself, which is the default', async () => {
+      expect((await create({})).token.expiresAt - START).toBe(45 * DAY);
+      expect((await create({ expiresInDays: 30 })).token.expiresAt - START).toBe(30 * DAY);
+      expect((await appError(create({ expiresInDays: 60 }))).errors?.[0]?.pointer).toBe('/expiresInDays');
+    });
+  });
+});
+
+describe('token names', () => {
+  let world: Awaited<ReturnType<typeof openSqliteDomain>>;
+  beforeEach(async () => {
+    world = await openSqliteDomain();
+  });
+  afterEach(() => world.store.close());
+  const create = (name: string) => world.domain.tokens.create(world.account.id, { name }, SYSTEM_ACTOR);
+
+  it('are stored NFC-normalised and trimmed', async () => {
+    const { token } = await create('  cafe\u0301  ');
+    expect(token.name).toBe('caf\u00e9');
+    expect((await world.store.findToken(world.account.id, token.id))?.name).toBe('café');
+  });
+
+  it('collide after normalisation: the decomposed and composed forms are one name', async () => {
+    await create('cafe\u0301');
+    const error = await appError(create('café'));
+    expect(error.code).toBe('CONFLICT');
+  });
+
+  it.each([
+    ['a NUL', 'a\u0000b'],
+    ['a newline', 'line\nbreak'],
+    ['an escape sequence', 'red\u001b[31m'],
+    ['a right-to-left override', 'evil\u202etxt.exe'],
+    ['a bidi isolate', 'x\u2066y'],
+    ['a zero-width joiner', 'zero\u200dwidth'],
+    ['a byte-order mark', '\ufeffname'],
+    ['a line separator', 'a\u2028b'],
+    ['a lone surrogate', 'a\ud800b'],
+  ])('with %s are refused at /name', async (_label, name) => {
+    const error = await appError(create(name));
+    expect(error.code).toBe('VALIDATION_FAILED');
+    expect(error.errors?.[0]?.pointer).toBe('/name');
+  });
+
+  it('must not be empty or longer than 64 characters (counted after normalisation)', async () => {
+    expect((await appError(create('   '))).errors?.[0]?.pointer).toBe('/name');
+    expect((await appError(create('x'.repeat(65)))).errors?.[0]?.pointer).toBe('/name');
+    expect((await create('x'.repeat(64))).token.name).toHaveLength(64);
+    // 64 composed characters given decomposed (128 code units) are fine.
+    expect((await create('e\u0301'.repeat(64))).token.name).toBe('é'.repeat(64));
+    expect((await create('😀'.repeat(64))).token.name).toBe('😀'.repeat(64));
+  });
+});
+
+describe('token creation', () => {
+  let world: Awaited<ReturnType<typeof openSqliteDomain>>;
+  beforeEach(async () => {
+    world = await openSqliteDomain({ maxTokensPerAccount: 2 });
+  });
+  afterEach(() => world.store.close());
+
+  it('returns the secret once; only its digest and last four characters are stored', async () => {
+    const { token, secret } = await world.domain.tokens.create(world.account.id, { name: 'ci' }, SYSTEM_ACTOR);
+    expect(secret).toMatch(TOKEN_SHAPE);
+    expect(token.last4).toBe(secret.slice(-4));
+    expect((await world.store.findTokenForAuth(hashToken(secret)))?.id).toBe(token.id);
+    const [event] = await world.store.listAuditEvents({ limit: 1 });
+    expect(event).toMatchObject({ action: 'token.created', targetId: token.id });
+    expect(JSON.stringify(event)).not.toContain(secret);
+  });
+
+  it('a taken name and the per-account limit are CONFLICT', async () => {
+    const create = (name: string) => world.domain.tokens.create(world.account.id, { name }, SYSTEM_ACTOR);
+    await create('one');
+    expect((await appError(create('one'))).code).toBe('CONFLICT');
+    await create('two');
+    expect((await appError(create('three'))).code).toBe('CONFLICT');
+  });
+
+  it('revoke: a foreign, unknown, malformed or already revoked id is NOT_FOUND', async () => {
+    const other = await world.domain.accounts.create({ email: 'other@example.test' }, SYSTEM_ACTOR);
+    const { token } = await world.domain.tokens.create(world.account.id, { name: 'ci' }, SYSTEM_ACTOR);
+    expect((await appError(world.domain.tokens.revoke(other.id, token.id, SYSTEM_ACTOR))).code).toBe('NOT_FOUND');
+    expect((await appError(world.domain.tokens.get(other.id, token.id))).code).toBe('NOT_FOUND');
+    expect((await appError(world.domain.tokens.revoke(world.account.id, randomUUID(), SYSTEM_ACTOR))).code).toBe('NOT_FOUND');
+    world.queries.length = 0;
+    expect((await appError(world.domain.tokens.revoke(world.account.id, 'not-an-id', SYSTEM_ACTOR))).code).toBe('NOT_FOUND');
+    expect(world.queries).toEqual([]);
+
+    await world.domain.tokens.revoke(world.account.id, token.id, SYSTEM_ACTOR);
+    expect((await appError(world.domain.tokens.revoke(world.account.id, token.id, SYSTEM_ACTOR))).code).toBe('NOT_FOUND');
+    expect((await world.domain.tokens.get(world.account.id, token.id)).token.revokedAt).toBe(START);
+  });
+});
+
+describe('authenticate: malformed tokens never reach the database', () => {
+  let world: Awaited<ReturnType<typeof openSqliteDomain>>;
+  beforeEach(async () => {
+    world = await openSqliteDomain({}, Date.now());
+  });
+  afterEach(() => world.store.close());
+
+  const valid = generateToken().token;
+  const flipped = valid.slice(0, -1) + (valid.endsWith('A') ? 'B' : 'A');
+  it.each([
+    ['empty', ''],
+    ['a bad checksum', flipped],
+    ['a wrong prefix', 'lk_pat_2' + valid.slice(8)],
+    ['upper-cased', valid.toUpperCase()],
+    ['one character short', valid.slice(0, -1)],
+    ['one character long', valid + 'A'],
+    ['trailing space', valid + ' '],
+    ['a GitHub token', 'ghp_' + 'a'.repeat(36)],
+    ['SQL', "' or 1=1 --"],
+  ])('%s → INVALID_TOKEN with zero store queries', async (_label, presented) => {
+    world.queries.length = 0;
+    const error = await appError(world.domain.tokens.authenticate(presented, '192.0.2.1'));
+    expect(error.code).toBe('INVALID_TOKEN');
+    expect(error.detail).toBeUndefined();
+    expect(world.queries).toEqual([]);
+  });
+
+  it('a well-formed unknown token costs exactly one query', async () => {
+    world.queries.length = 0;
+    const error = await appError(world.domain.tokens.authenticate(generateToken().token, null));
+    expect(error.code).toBe('INVALID_TOKEN');
+    expect(world.queries).toHaveLength(1);
+  });
+});
+
+describeEachBackend('authenticate', (ctx) => {
+  let clock: ReturnType<typeof createManualClock>;
+  let domain: Domain;
+  let backgroundErrors: unknown[];
+
+  beforeEach(() => {
+    // The database clock decides expiry: the app clock starts at the real time.
+    clock = createManualClock(Date.now());
+    backgroundErrors = [];
+    domain = createDomain({ store: ctx.store, clock, settings: DEFAULTS, onBackgroundError: (error) => backgroundErrors.push(error) });
+  });
+
+  async function givenToken(email = `u-${randomUUID()}@example.test`) {
+    const account = await domain.accounts.create({ email }, SYSTEM_ACTOR);
+    const { token, secret } = await domain.tokens.create(account.id, { name: 'ci' }, SYSTEM_ACTOR);
+    return { account, token, secret };
+  }
+
+  const code = async (presented: string) => (await appError(domain.tokens.authenticate(presented, '192.0.2.1'))).code;
+  const tokenUpdates = () => ctx.queries.filter((query) => /^update "tokens"/i.test(query.sql)).length;
+  const settle = async (store: Store) => {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await store.now();
+  };
+
+  it('a live token authenticates with its account, the token record and the database clock', async () => {
+    const { account, token, secret } = await givenToken();
+    const result = await domain.tokens.authenticate(secret, '192.0.2.1');
+    expect(result.account).toEqual(account);
+    expect(result.token).toMatchObject({ ...token, lastUsedAt: null });
+    expect(Math.abs(result.dbNow - Date.now())).toBeLessThan(5000);
+  });
+
+  it('unknown, revoked and disabled-account tokens are one INVALID_TOKEN', async () => {
+    expect(await code(generateToken().token)).toBe('INVALID_TOKEN');
+
+    const revoked = await givenToken();
+    await domain.tokens.revoke(revoked.account.id, revoked.token.id, SYSTEM_ACTOR);
+    const revokedError = await appError(domain.tokens.authenticate(revoked.secret, null));
+
+    const disabled = await givenToken();
+    await domain.accounts.disable(disabled.account.id, SYSTEM_ACTOR);
+    const disabledError = await appError(domain.tokens.authenticate(disabled.secret, null));
+
+    const unknownError = await appError(domain.tokens.authenticate(generateToken().token, null));
+    for (const error of [revokedError, disabledError, unknownError]) {
+      expect({ code: error.code, detail: error.detail, message: error.message, errors: error.errors }).toEqual({
+        code: 'INVALID_TOKEN',
+        detail: undefined,
+        message: 'INVALID_TOKEN',
+        errors: undefined,
+      });
+    }
+  });
+
+  it('an expired token (by the database clock) is TOKEN_EXPIRED, even while the app clock disagrees', async () => {
+    const { token, secret } = await givenToken();
+    const dbNow = await ctx.store.now();
+    await ctx.exec(sql`update tokens set expires_at = ${dbNow - 1000} where id = ${token.id}`);
+    clock.set(dbNow - 30 * DAY);
+    expect(await code(secret)).toBe('TOKEN_EXPIRED');
+    // At expires_at exactly it is already expired (valid iff now < expires_at).
+    await ctx.exec(sql`update tokens set expires_at = ${await ctx.store.now()} where id = ${token.id}`);
+    expect(await code(secret)).toBe('TOKEN_EXPIRED');
+    await ctx.exec(sql`update tokens set expires_at = ${(await ctx.store.now()) + 60_000} where id = ${token.id}`);
+    await domain.tokens.authenticate(secret, null);
+  });
+
+  it('a revoked token that also expired is INVALID_TOKEN, not TOKEN_EXPIRED', async () => {
+    const { account, token, secret } = await givenToken();
+    await ctx.exec(sql`update tokens set expires_at = ${(await ctx.store.now()) - 1000} where id = ${token.id}`);
+    await domain.tokens.revoke(account.id, token.id, SYSTEM_ACTOR);
+    expect(await code(secret)).toBe('INVALID_TOKEN');
+  });
+
+  it('re-enabling an account brings its tokens back, but a revoked one stays revoked', async () => {
+    const { account, secret } = await givenToken();
+    const { token: doomed, secret: doomedSecret } = await domain.tokens.create(account.id, { name: 'doomed' }, SYSTEM_ACTOR);
+    await domain.accounts.disable(account.id, SYSTEM_ACTOR);
+    expect(await code(secret)).toBe('INVALID_TOKEN');
+    await domain.tokens.revoke(account.id, doomed.id, SYSTEM_ACTOR);
+    await domain.accounts.enable(account.id, SYSTEM_ACTOR);
+    expect((await domain.tokens.authenticate(secret, null)).account.disabledAt).toBeNull();
+    expect(await code(doomedSecret)).toBe('INVALID_TOKEN');
+  });
+
+  it('deleting the account makes its tokens unknown', async () => {
+    const { account, secret } = await givenToken();
+    await domain.tokens.authenticate(secret, null);
+    await domain.accounts.delete(account.id, SYSTEM_ACTOR);
+    expect(await code(secret)).toBe('INVALID_TOKEN');
+  });
+
+  it('records last use at most once a minute per token', async () => {
+    const { account, token, secret } = await givenToken();
+    const lastUsed = async () => (await ctx.store.findToken(account.id, token.id))!;
+    const t0 = clock.now();
+    ctx.queries.length = 0;
+
+    await domain.tokens.authenticate(secret, '198.51.100.1');
+    await vi.waitFor(async () => expect(await lastUsed()).toMatchObject({ lastUsedAt: t0, lastUsedIp: '198.51.100.1' }));
+    expect(tokenUpdates()).toBe(1);
+
+    clock.advance(LAST_USED_WRITE_INTERVAL_MS - 1);
+    await domain.tokens.authenticate(secret, '198.51.100.2');
+    await domain.tokens.authenticate(secret, '198.51.100.3');
+    await settle(ctx.store);
+    expect(tokenUpdates()).toBe(1);
+    expect(await lastUsed()).toMatchObject({ lastUsedAt: t0, lastUsedIp: '198.51.100.1' });
+
+    clock.advance(1);
+    await domain.tokens.authenticate(secret, '198.51.100.4');
+    await vi.waitFor(async () =>
+      expect(await lastUsed()).toMatchObject({ lastUsedAt: t0 + LAST_USED_WRITE_INTERVAL_MS, lastUsedIp: '198.51.100.4' }),
+    );
+    expect(tokenUpdates()).toBe(2);
+    expect(backgroundErrors).toEqual([]);
+  });
+
+  it('the minute is per token', async () => {
+    const { account, secret } = await givenToken();
+    const { secret: second } = await domain.tokens.create(account.id, { name: 'second' }, SYSTEM_ACTOR);
+    ctx.queries.length = 0;
+    await domain.tokens.authenticate(secret, null);
+    await domain.tokens.authenticate(second, null);
+    await vi.waitFor(() => expect(tokenUpdates()).toBe(2));
+  });
+
+  it('a burst of requests from one token writes last use once', async () => {
+    const { secret } = await givenToken();
+    ctx.queries.length = 0;
+    await Promise.all(Array.from({ length: 10 }, () => domain.tokens.authenticate(secret, null)));
+    await settle(ctx.store);
+    // Requests that looked the token up before the first write landed may still try; the store's
+    // condition makes those no-ops. What must never happen is one write per request.
+    expect(tokenUpdates()).toBeLessThan(10);
+  });
+
+  if (ctx.dialect === 'sqlite') {
+    it('a failing last-used write never fails the request', async () => {
+      const { secret } = await givenToken();
+      await ctx.exec(sql`create trigger refuse_token_updates before update on tokens begin select raise(abort, 'refused'); end`);
+      const result = await domain.tokens.authenticate(secret, null);
+      expect(result.token.lastUsedAt).toBeNull();
+      await vi.waitFor(() => expect(backgroundErrors).toHaveLength(1));
+    });
+  }
+});
