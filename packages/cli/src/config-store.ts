@@ -1,0 +1,90 @@
+/**
+ * Stored contexts: `$LATCHKEY_HOME/config.json` (default `~/.latchkey`), the directory 0700
+ * and the file 0600 because it holds tokens. Written atomically (temp file + rename) so a
+ * crash never leaves half a config. Commands running on environment credentials alone never
+ * call `writeConfig`, so CI needs no config file.
+ */
+import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CliError } from './cli-errors.js';
+import { latchkeyHome, type CliIo } from './io.js';
+
+export interface StoredContext {
+  name: string;
+  /** The server's base URL, normalised (no trailing slash). */
+  url: string;
+  account: { id: string; email: string | null };
+  /** The personal access token; null once revoked with `latchkey token revoke`. */
+  token: string | null;
+  tokenName: string | null;
+  /** RFC 3339, as last reported by the server. */
+  tokenExpiresAt: string | null;
+  /** The default namespace (`latchkey namespace use`). */
+  namespace: string | null;
+}
+
+export interface CliConfig {
+  currentContext: string | null;
+  contexts: StoredContext[];
+}
+
+export const CONFIG_FILE = 'config.json';
+
+export function configPath(io: CliIo): string {
+  return join(latchkeyHome(io), CONFIG_FILE);
+}
+
+export function readConfig(io: CliIo): CliConfig {
+  const path = configPath(io);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { currentContext: null, contexts: [] };
+    throw new CliError(`Could not read ${path}: ${(error as Error).message}`);
+  }
+  try {
+    const parsed = JSON.parse(text) as Partial<CliConfig>;
+    if (!Array.isArray(parsed.contexts)) throw new Error('no "contexts" list');
+    return { currentContext: parsed.currentContext ?? null, contexts: parsed.contexts };
+  } catch (error) {
+    throw new CliError(`${path} is not a valid latchkey config (${(error as Error).message}); fix or delete it.`);
+  }
+}
+
+export function writeConfig(io: CliIo, config: CliConfig): void {
+  const dir = latchkeyHome(io);
+  let created = false;
+  try {
+    statSync(dir);
+  } catch {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    created = true;
+  }
+  // Only a directory we made is ours to tighten; a LATCHKEY_HOME the user pointed elsewhere is not.
+  if (created || dir === join(io.home, '.latchkey')) chmodSync(dir, 0o700);
+  const path = join(dir, CONFIG_FILE);
+  const temporary = `${path}.${process.pid}.tmp`;
+  try {
+    writeFileSync(temporary, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600, flag: 'w' });
+    chmodSync(temporary, 0o600);
+    renameSync(temporary, path);
+  } catch (error) {
+    rmSync(temporary, { force: true });
+    throw new CliError(`Could not write ${path}: ${(error as Error).message}`);
+  }
+}
+
+export function findContext(config: CliConfig, name: string): StoredContext | undefined {
+  return config.contexts.find((context) => context.name === name);
+}
+
+export function currentContext(config: CliConfig): StoredContext | undefined {
+  return config.currentContext === null ? undefined : findContext(config, config.currentContext);
+}
+
+/** Adds or replaces the context of that name. */
+export function upsertContext(config: CliConfig, context: StoredContext): CliConfig {
+  const others = config.contexts.filter((existing) => existing.name !== context.name);
+  return { ...config, contexts: [...others, context] };
+}
