@@ -11,18 +11,10 @@ import { AppError } from './app-error.js';
 import { SYSTEM_ACTOR, type Actor } from './audit.js';
 import { createManualClock } from './clock.js';
 import { createDomain, type Domain } from './index.js';
+import { appError } from '../../test/support/app-error.js';
 
 const SETTINGS = { maxLifetimeDays: 180, maxTokensPerAccount: 100 };
 
-async function appError(promise: Promise<unknown>): Promise<AppError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(AppError);
-    return error as AppError;
-  }
-  throw new Error('expected an AppError');
-}
 
 describe('namespace names', () => {
   let store: Store;

@@ -16,20 +16,12 @@ import { SYSTEM_ACTOR } from './audit.js';
 import { createManualClock } from './clock.js';
 import { createDomain, type Domain } from './index.js';
 import { LAST_USED_WRITE_INTERVAL_MS, type TokenSettings } from './tokens.js';
+import { appError } from '../../test/support/app-error.js';
 
 const DAY = 86_400_000;
 const START = Date.UTC(2026, 0, 1);
 const DEFAULTS: TokenSettings = { maxLifetimeDays: 180, maxTokensPerAccount: 100 };
 
-async function appError(promise: Promise<unknown>): Promise<AppError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(AppError);
-    return error as AppError;
-  }
-  throw new Error('expected an AppError');
-}
 
 /** A fresh in-memory SQLite domain with a manual clock; the queries it sends are recorded. */
 async function openSqliteDomain(settings: Partial<TokenSettings> = {}, start = START) {
