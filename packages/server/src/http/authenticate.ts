@@ -100,7 +100,10 @@ export function checkSameOrigin(request: FastifyRequest, publicOrigin: string): 
     throw new AppError('CSRF_REJECTED', 'Cross-site requests are refused.');
   }
   const origin = request.headers.origin;
-  if (origin !== undefined && origin !== publicOrigin && origin !== requestOrigin(request)) {
+  // A form on a page served with `Referrer-Policy: no-referrer` is posted with `Origin: null`;
+  // the browser's own Sec-Fetch-Site (which page scripts cannot set) then vouches for it.
+  const opaqueButSameOrigin = origin === 'null' && site === 'same-origin';
+  if (origin !== undefined && !opaqueButSameOrigin && origin !== publicOrigin && origin !== requestOrigin(request)) {
     throw new AppError('CSRF_REJECTED', 'Requests from another origin are refused.');
   }
 }

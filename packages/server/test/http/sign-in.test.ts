@@ -91,7 +91,17 @@ describe('one-time sign-in links', () => {
       expect(response.statusCode).toBe(403);
       expect(sessionCookieFrom(response)).toBeUndefined();
     }
-    const real = await app.http.inject({ method: 'POST', url: path, headers: formHeaders, payload: '' });
+    // `Origin: null` is refused unless the browser itself says the POST is same-origin.
+    const opaque = await app.http.inject({ method: 'POST', url: path, headers: { ...withoutFetchSite, origin: 'null' }, payload: '' });
+    expect(opaque.statusCode).toBe(403);
+    const crossOpaque = await app.http.inject({
+      method: 'POST',
+      url: path,
+      headers: { ...formHeaders, origin: 'null', 'sec-fetch-site': 'cross-site' },
+      payload: '',
+    });
+    expect(crossOpaque.statusCode).toBe(403);
+    const real = await app.http.inject({ method: 'POST', url: path, headers: { ...formHeaders, origin: 'null' }, payload: '' });
     expect(real.statusCode).toBe(303);
   });
 

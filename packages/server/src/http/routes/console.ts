@@ -97,6 +97,8 @@ export async function registerConsoleRoutes(app: ZodApp, deps: ConsoleRouteDeps)
       decorateReply: false,
       index: false,
       wildcard: true,
+      // The build writes .br/.gz next to each script and stylesheet (packages/web/scripts).
+      preCompressed: true,
       // Hashed file names: a new build means new names, so they may be cached for good.
       immutable: true,
       maxAge: ONE_YEAR_S * 1000,

@@ -1,0 +1,137 @@
+/**
+ * The console's only way to the server: same-origin fetch with the session cookie, the CSRF
+ * token on every mutation, and problem+json turned into an ApiError the pages can show.
+ */
+import {
+  CSRF_HEADER,
+  type CreateNamespaceRequest,
+  type CreateTokenRequest,
+  type CreateTokenResponse,
+  type ErrorCode,
+  type FieldError,
+  type ListTokensQuery,
+  type MeResponse,
+  type NamespaceView,
+  type TokenView,
+} from '@latchkey/contract';
+
+/** A failed request: a problem+json answer, or no answer at all (`status` 0). */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: ErrorCode | 'NETWORK' | 'UNKNOWN',
+    readonly title: string,
+    readonly detail?: string,
+    readonly errors: FieldError[] = [],
+  ) {
+    super(detail ?? title);
+    this.name = 'ApiError';
+  }
+
+  /** The message for one request-body field (`/name`), if the server gave one. */
+  fieldError(pointer: string): string | undefined {
+    return this.errors.find((error) => error.pointer === pointer)?.detail;
+  }
+}
+
+/** What the public sign-in-options endpoint says about how to sign in here. */
+export interface SignInOptions {
+  oidc: { label: string } | null;
+}
+
+let csrfToken: string | undefined;
+let onUnauthenticated: () => void = () => {};
+
+/** Remembers the session's CSRF token (from GET /api/v1/me); it lives in memory only. */
+export function setCsrfToken(value: string | undefined): void {
+  csrfToken = value;
+}
+
+/** Called when the session is gone (401): the app shows the sign-in page. */
+export function setUnauthenticatedHandler(handler: () => void): void {
+  onUnauthenticated = handler;
+}
+
+async function request<T>(method: string, path: string, body?: unknown, { quiet401 = false } = {}): Promise<T> {
+  const headers: Record<string, string> = { accept: 'application/json, application/problem+json' };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (method !== 'GET' && csrfToken) headers[CSRF_HEADER] = csrfToken;
+  let response: Response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: 'same-origin',
+      cache: 'no-store',
+    });
+  } catch {
+    throw new ApiError(0, 'NETWORK', 'Network error', 'The server could not be reached. Check your connection and try again.');
+  }
+  if (response.ok) {
+    return (response.status === 204 ? undefined : await response.json()) as T;
+  }
+  const error = await problemOf(response);
+  if (error.status === 401 && !quiet401) onUnauthenticated();
+  throw error;
+}
+
+async function problemOf(response: Response): Promise<ApiError> {
+  let problem: Record<string, unknown> = {};
+  try {
+    problem = (await response.json()) as Record<string, unknown>;
+  } catch {
+    // Not JSON (a proxy's error page, say): fall back to the status.
+  }
+  const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
+  const code = text(problem.code) as ErrorCode | undefined;
+  const errors = Array.isArray(problem.errors) ? (problem.errors as FieldError[]) : [];
+  return new ApiError(
+    response.status,
+    code ?? 'UNKNOWN',
+    text(problem.title) ?? (response.statusText || `HTTP ${response.status}`),
+    text(problem.detail),
+    errors,
+  );
+}
+
+/** A sentence a person can act on, for any failure. */
+export function errorMessage(error: unknown): string {
+  if (!(error instanceof ApiError)) return 'Something went wrong. Reload the page and try again.';
+  switch (error.code) {
+    case 'NETWORK':
+      return error.detail!;
+    case 'CSRF_REJECTED':
+      return 'Your session has changed in another tab. Reload the page and try again.';
+    case 'RATE_LIMITED':
+      return 'Too many requests. Wait a minute and try again.';
+    case 'UNAVAILABLE':
+      return 'The server is temporarily unavailable. Try again in a moment.';
+    case 'INTERNAL':
+      return 'The server failed to handle this request. Try again; if it keeps happening, contact your administrator.';
+    case 'UNAUTHENTICATED':
+      return 'You are signed out. Sign in again to continue.';
+    case 'VALIDATION_FAILED': {
+      const fields = error.errors.map((field) => field.detail).join('; ');
+      return fields ? `${error.detail ?? 'Invalid input'}: ${fields}` : (error.detail ?? error.title);
+    }
+    default:
+      return error.detail ?? error.title;
+  }
+}
+
+export const api = {
+  /** The signed-in account, or an ApiError 401 when signed out (no redirect: the caller decides). */
+  me: () => request<MeResponse>('GET', '/api/v1/me', undefined, { quiet401: true }),
+  signInOptions: () => request<SignInOptions>('GET', '/api/v1/sign-in-options', undefined, { quiet401: true }),
+  signOut: () => request<void>('POST', '/auth/sign-out'),
+
+  listTokens: (state?: ListTokensQuery['state']) =>
+    request<{ tokens: TokenView[] }>('GET', state ? `/api/v1/tokens?state=${encodeURIComponent(state)}` : '/api/v1/tokens'),
+  createToken: (input: CreateTokenRequest) => request<CreateTokenResponse>('POST', '/api/v1/tokens', input),
+  revokeToken: (id: string) => request<void>('DELETE', `/api/v1/tokens/${encodeURIComponent(id)}`),
+
+  listNamespaces: () => request<{ namespaces: NamespaceView[] }>('GET', '/api/v1/namespaces'),
+  createNamespace: (input: CreateNamespaceRequest) => request<NamespaceView>('POST', '/api/v1/namespaces', input),
+  deleteNamespace: (name: string) => request<void>('DELETE', `/api/v1/namespaces/${encodeURIComponent(name)}`),
+};

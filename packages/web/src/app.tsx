@@ -1,0 +1,211 @@
+/**
+ * The console: who is signed in decides between the sign-in page and the shell (navigation,
+ * expiry banner, the page for the path). A 401 from any request ends up on the sign-in page,
+ * which brings the user back to where they were.
+ */
+import type { MeResponse } from '@latchkey/contract';
+import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
+import { ApiError, api, errorMessage, setCsrfToken, setUnauthenticatedHandler } from './api.js';
+import { ExpiryBanner } from './components/expiry-banner.js';
+import { NamespacesPage } from './pages/namespaces-page.js';
+import { OverviewPage } from './pages/overview-page.js';
+import { SignInPage } from './pages/sign-in-page.js';
+import { TOKENS_KEY, TokensPage, useTokens } from './pages/tokens-page.js';
+import { invalidate } from './query.js';
+import { takeReturnPath } from './return-path.js';
+import { Link, navigate, safeReturnPath, useLocation } from './router.js';
+import { useNow } from './time.js';
+
+type Session = { status: 'loading' } | { status: 'signed-out' } | { status: 'signed-in'; me: MeResponse } | { status: 'failed'; error: unknown };
+
+const SIGN_IN_PATH = '/sign-in';
+
+function signInPathFor(location: string): string {
+  return location === '/' || location.startsWith(SIGN_IN_PATH) ? SIGN_IN_PATH : `${SIGN_IN_PATH}?return_to=${encodeURIComponent(location)}`;
+}
+
+export function App() {
+  const location = useLocation();
+  const [session, setSession] = useState<Session>({ status: 'loading' });
+
+  const loadSession = useCallback(() => {
+    setSession({ status: 'loading' });
+    api.me().then(
+      (me) => {
+        setCsrfToken(me.csrfToken);
+        setSession({ status: 'signed-in', me });
+      },
+      (error: unknown) =>
+        setSession(error instanceof ApiError && error.status === 401 ? { status: 'signed-out' } : { status: 'failed', error }),
+    );
+  }, []);
+
+  useEffect(() => {
+    setUnauthenticatedHandler(() => {
+      setCsrfToken(undefined);
+      setSession({ status: 'signed-out' });
+    });
+    loadSession();
+  }, [loadSession]);
+
+  const path = location.split('?')[0]!;
+
+  // Send signed-out visitors to sign in, and signed-in ones on to where they were going.
+  useEffect(() => {
+    if (session.status === 'signed-out' && path !== SIGN_IN_PATH) navigate(signInPathFor(location), { replace: true });
+    if (session.status === 'signed-in') {
+      if (path === SIGN_IN_PATH) {
+        takeReturnPath();
+        navigate(safeReturnPath(new URLSearchParams(location.split('?')[1] ?? '').get('return_to')) ?? '/', { replace: true });
+      } else if (path === '/') {
+        const returnTo = takeReturnPath();
+        if (returnTo) navigate(returnTo, { replace: true });
+      } else if (path === '/settings') {
+        navigate('/settings/tokens', { replace: true });
+      }
+    }
+  }, [session.status, location, path]);
+
+  if (session.status === 'loading') {
+    return (
+      <p className="boot" role="status">
+        Loading…
+      </p>
+    );
+  }
+  if (session.status === 'failed') {
+    return (
+      <main id="main" className="sign-in">
+        <h1>Latchkey is unavailable</h1>
+        <p role="alert">{errorMessage(session.error)}</p>
+        <button type="button" onClick={loadSession}>
+          Try again
+        </button>
+      </main>
+    );
+  }
+  if (session.status === 'signed-out') return <SignInPage />;
+  return <Shell me={session.me} path={path} onSignedOut={() => setSession({ status: 'signed-out' })} />;
+}
+
+interface Route {
+  title: string;
+  section: 'overview' | 'namespaces' | 'settings' | 'none';
+  render: () => ReactNode;
+}
+
+function routeFor(path: string, me: MeResponse): Route {
+  switch (path) {
+    case '/':
+      return { title: 'Overview', section: 'overview', render: () => <OverviewPage account={me.account} /> };
+    case '/namespaces':
+      return { title: 'Namespaces', section: 'namespaces', render: () => <NamespacesPage /> };
+    case '/settings':
+    case '/settings/tokens':
+      return {
+        title: 'Personal Access Tokens',
+        section: 'settings',
+        render: () => (
+          <SettingsLayout>
+            <TokensPage />
+          </SettingsLayout>
+        ),
+      };
+    default:
+      return {
+        title: 'Not found',
+        section: 'none',
+        render: () => (
+          <>
+            <h1>Page not found</h1>
+            <p>
+              There is nothing at this address. <Link href="/">Go to the overview</Link>.
+            </p>
+          </>
+        ),
+      };
+  }
+}
+
+function Shell({ me, path, onSignedOut }: { me: MeResponse; path: string; onSignedOut: () => void }) {
+  const route = routeFor(path, me);
+  const tokens = useTokens(false);
+  const now = useNow(tokens.data);
+  const [signOutError, setSignOutError] = useState<string>();
+
+  // The banner is about "now": every page change re-reads the tokens (once, shared with the page).
+  const previousPath = useRef(path);
+  useEffect(() => {
+    if (previousPath.current === path) return;
+    previousPath.current = path;
+    invalidate(TOKENS_KEY);
+  }, [path]);
+
+  useEffect(() => {
+    document.title = `${route.title} · Latchkey`;
+  }, [route.title]);
+
+  const signOut = async () => {
+    try {
+      await api.signOut();
+      setCsrfToken(undefined);
+      onSignedOut();
+      navigate(SIGN_IN_PATH, { replace: true });
+    } catch (error) {
+      setSignOutError(errorMessage(error));
+    }
+  };
+
+  const navLink = (href: string, label: string, section: Route['section']) => (
+    <Link href={href} aria-current={route.section === section ? 'page' : undefined}>
+      {label}
+    </Link>
+  );
+
+  return (
+    <>
+      <a href="#main" className="skip-link">
+        Skip to content
+      </a>
+      <header className="topbar">
+        <Link href="/" className="brand">
+          Latchkey
+        </Link>
+        <nav aria-label="Main">
+          {navLink('/', 'Overview', 'overview')}
+          {navLink('/namespaces', 'Namespaces', 'namespaces')}
+          {navLink('/settings/tokens', 'Settings', 'settings')}
+        </nav>
+        <div className="account">
+          <span className="account-name">{me.account.email ?? me.account.name}</span>
+          <button type="button" className="secondary small" onClick={signOut}>
+            Sign out
+          </button>
+        </div>
+      </header>
+      {signOutError && (
+        <p role="alert" className="form-error page-alert">
+          {signOutError}
+        </p>
+      )}
+      {tokens.data && <ExpiryBanner tokens={tokens.data} now={now} />}
+      <main id="main" tabIndex={-1}>
+        {route.render()}
+      </main>
+    </>
+  );
+}
+
+function SettingsLayout({ children }: { children: ReactNode }) {
+  return (
+    <div className="settings">
+      <nav aria-label="Settings" className="settings-nav">
+        <p className="settings-title">Settings</p>
+        <Link href="/settings/tokens" aria-current="page">
+          Personal Access Tokens
+        </Link>
+      </nav>
+      <div className="settings-content">{children}</div>
+    </div>
+  );
+}

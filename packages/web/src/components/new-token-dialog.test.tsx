@@ -1,0 +1,147 @@
+// @vitest-environment happy-dom
+import { DAY_MS, type CreateTokenRequest, type CreateTokenResponse } from '@latchkey/contract';
+import { act, cleanup, fireEvent, render, screen } from '@testing-library/react';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ApiError } from '../api.js';
+import { NewTokenDialog } from './new-token-dialog.js';
+
+const NOW = Date.parse('2026-03-01T12:00:00Z');
+const SECRET = `lk_pat_1${'A'.repeat(43)}000000`;
+
+function created(name: string): CreateTokenResponse {
+  return {
+    secret: SECRET,
+    token: {
+      id: 'tok_1',
+      name,
+      state: 'active',
+      displayToken: 'lk_pat_1…0000',
+      last4: '0000',
+      createdAt: new Date(NOW).toISOString(),
+      expiresAt: new Date(NOW + 180 * DAY_MS).toISOString(),
+      lastUsedAt: null,
+      lastUsedIp: null,
+      revokedAt: null,
+    },
+  };
+}
+
+let writeText: ReturnType<typeof vi.fn>;
+
+beforeEach(() => {
+  writeText = vi.fn(async () => {});
+  Object.defineProperty(navigator, 'clipboard', { value: { writeText }, configurable: true });
+});
+afterEach(() => {
+  cleanup();
+  localStorage.clear();
+});
+
+function renderDialog(create: (input: CreateTokenRequest) => Promise<CreateTokenResponse>) {
+  const onClose = vi.fn();
+  const onCreated = vi.fn();
+  render(<NewTokenDialog onClose={onClose} onCreated={onCreated} create={create} now={NOW} />);
+  return { onClose, onCreated };
+}
+
+async function generate(name: string) {
+  fireEvent.change(screen.getByLabelText('Name'), { target: { value: name } });
+  await act(async () => fireEvent.click(screen.getByRole('button', { name: 'Generate' })));
+}
+
+describe('NewTokenDialog', () => {
+  it('asks for a name and an expiration defaulting to 180 days, shown as a date', async () => {
+    const create = vi.fn(async (input: CreateTokenRequest) => created(input.name));
+    renderDialog(create);
+    expect(screen.getByRole('dialog', { name: 'New personal access token' })).toBeTruthy();
+    expect(document.activeElement).toBe(screen.getByLabelText('Name'));
+    const expiration = screen.getByLabelText('Expiration') as HTMLSelectElement;
+    expect(expiration.value).toBe('180');
+    expect([...expiration.options].map((option) => option.value)).toEqual(['7', '30', '60', '90', '180', 'date']);
+    expect(screen.getByText(/The token will expire on/).textContent).toContain('2026');
+
+    fireEvent.change(expiration, { target: { value: '30' } });
+    await generate('ci');
+    expect(create).toHaveBeenCalledWith({ name: 'ci', expiresInDays: 30 });
+  });
+
+  it('sends a custom date as the start of that local day', async () => {
+    const create = vi.fn(async (input: CreateTokenRequest) => created(input.name));
+    renderDialog(create);
+    fireEvent.change(screen.getByLabelText('Expiration'), { target: { value: 'date' } });
+    fireEvent.change(screen.getByLabelText('Expiration date'), { target: { value: '2026-04-15' } });
+    await generate('dated');
+    expect(create).toHaveBeenCalledWith({ name: 'dated', expiresAt: new Date(2026, 3, 15).toISOString() });
+  });
+
+  it('shows server validation messages at their fields', async () => {
+    const create = vi.fn(async () => {
+      throw new ApiError(422, 'VALIDATION_FAILED', 'Validation failed', 'The request has invalid fields.', [
+        { pointer: '/name', detail: 'must not be empty' },
+        { pointer: '/expiresAt', detail: 'must be at most 90 days from now' },
+      ]);
+    });
+    renderDialog(create);
+    await generate(' ');
+    const name = screen.getByLabelText('Name');
+    expect(name.getAttribute('aria-invalid')).toBe('true');
+    const nameError = document.getElementById(name.getAttribute('aria-describedby')!.split(' ')[1]!)!;
+    expect(nameError.textContent).toBe('Name must not be empty.');
+    expect(screen.getByText('Expiration must be at most 90 days from now.')).toBeTruthy();
+  });
+
+  it('shows a name conflict (409) at the name field', async () => {
+    renderDialog(async () => {
+      throw new ApiError(409, 'CONFLICT', 'Conflict', 'You already have an active token with this name.');
+    });
+    await generate('taken');
+    expect(screen.getByLabelText('Name').getAttribute('aria-invalid')).toBe('true');
+    expect(screen.getByText('You already have an active token with this name.')).toBeTruthy();
+  });
+
+  it('shows the secret once with the warning; Copy writes the clipboard and says "Copied"', async () => {
+    const { onCreated, onClose } = renderDialog(async (input) => created(input.name));
+    await generate('ci');
+    expect(onCreated).toHaveBeenCalledOnce();
+    const field = screen.getByLabelText('Your new token') as HTMLInputElement;
+    expect(field.value).toBe(SECRET);
+    expect(field.readOnly).toBe(true);
+    expect(screen.getByText(/You won’t be able to see it again/)).toBeTruthy();
+
+    await act(async () => fireEvent.click(screen.getByRole('button', { name: 'Copy' })));
+    expect(writeText).toHaveBeenCalledWith(SECRET);
+    expect(screen.getByRole('button', { name: 'Copied' })).toBeTruthy();
+    expect(screen.getByRole('status').textContent).toBe('Copied to the clipboard.');
+
+    // Never stored anywhere but this component's state.
+    expect(JSON.stringify({ ...localStorage })).not.toContain(SECRET);
+    expect(JSON.stringify({ ...sessionStorage })).not.toContain(SECRET);
+    expect(document.title).not.toContain(SECRET);
+    expect(location.href).not.toContain(SECRET);
+
+    fireEvent.click(screen.getByRole('button', { name: 'Done' }));
+    expect(onClose).toHaveBeenCalledOnce();
+  });
+
+  it('asks before discarding a secret nobody copied', async () => {
+    const { onClose } = renderDialog(async (input) => created(input.name));
+    await generate('ci');
+    fireEvent.click(screen.getByRole('button', { name: 'Done' }));
+    expect(onClose).not.toHaveBeenCalled();
+    expect(screen.getByRole('alert').textContent).toContain('You have not copied this token');
+    fireEvent.click(screen.getByRole('button', { name: 'Keep it open' }));
+    expect(screen.queryByRole('alert')).toBeNull();
+    fireEvent(screen.getByRole('dialog'), new Event('cancel', { cancelable: true }));
+    fireEvent.click(screen.getByRole('button', { name: 'Close without copying' }));
+    expect(onClose).toHaveBeenCalledOnce();
+  });
+
+  it('falls back to selecting the token when the clipboard is refused', async () => {
+    writeText.mockRejectedValueOnce(new Error('denied'));
+    renderDialog(async (input) => created(input.name));
+    await generate('ci');
+    await act(async () => fireEvent.click(screen.getByRole('button', { name: 'Copy' })));
+    expect(screen.getByRole('status').textContent).toMatch(/Could not copy/);
+    expect(screen.getByRole('button', { name: 'Copy' })).toBeTruthy();
+  });
+});

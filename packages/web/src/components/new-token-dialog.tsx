@@ -1,0 +1,149 @@
+/**
+ * New Token → a name and an expiration → Generate → the secret, once. Closing the dialog
+ * unmounts it and the secret with it; before discarding a secret nobody copied, it asks.
+ */
+import { TOKEN_NAME_MAX_LENGTH, type CreateTokenResponse } from '@latchkey/contract';
+import { useId, useState, type FormEvent } from 'react';
+import { ApiError, api, errorMessage } from '../api.js';
+import { formatDate } from '../time.js';
+import { DEFAULT_EXPIRATION, ExpirationPicker, expirationRequest, type Expiration } from './expiration-picker.js';
+import { Modal } from './modal.js';
+import { SecretReveal } from './secret-reveal.js';
+
+export interface NewTokenDialogProps {
+  onClose: () => void;
+  /** Called once the token exists (the list reloads). */
+  onCreated: (created: CreateTokenResponse) => void;
+  /** For tests: the clock the expiration preview uses. */
+  now?: number;
+  create?: typeof api.createToken;
+}
+
+interface Errors {
+  name?: string;
+  expiration?: string;
+  form?: string;
+}
+
+export function NewTokenDialog({ onClose, onCreated, now = Date.now(), create = api.createToken }: NewTokenDialogProps) {
+  const nameId = useId();
+  const nameErrorId = useId();
+  const [name, setName] = useState('');
+  const [expiration, setExpiration] = useState<Expiration>(DEFAULT_EXPIRATION);
+  const [errors, setErrors] = useState<Errors>({});
+  const [busy, setBusy] = useState(false);
+  const [created, setCreated] = useState<CreateTokenResponse>();
+  const [copied, setCopied] = useState(false);
+  const [confirmingDiscard, setConfirmingDiscard] = useState(false);
+
+  const requestClose = () => {
+    if (busy) return;
+    if (created && !copied && !confirmingDiscard) setConfirmingDiscard(true);
+    else onClose();
+  };
+
+  const generate = async (event: FormEvent) => {
+    event.preventDefault();
+    setBusy(true);
+    setErrors({});
+    try {
+      const response = await create({ name, ...expirationRequest(expiration) });
+      setCreated(response);
+      onCreated(response);
+    } catch (failure) {
+      setErrors(errorsOf(failure));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  if (created) {
+    return (
+      <Modal title="Your new personal access token" onClose={requestClose}>
+        <p className="modal-body">
+          <strong className="token-name-text">{created.token.name}</strong> expires on {formatDate(created.token.expiresAt)}.
+        </p>
+        <SecretReveal secret={created.secret} onCopied={() => setCopied(true)} />
+        {confirmingDiscard ? (
+          <div role="alert" className="discard-confirm">
+            <p>You have not copied this token. Once you close this dialog it cannot be shown again.</p>
+            <div className="modal-actions">
+              <button type="button" className="secondary" onClick={() => setConfirmingDiscard(false)}>
+                Keep it open
+              </button>
+              <button type="button" className="danger" onClick={onClose}>
+                Close without copying
+              </button>
+            </div>
+          </div>
+        ) : (
+          <div className="modal-actions">
+            <button type="button" onClick={requestClose}>
+              Done
+            </button>
+          </div>
+        )}
+      </Modal>
+    );
+  }
+
+  return (
+    <Modal title="New personal access token" onClose={requestClose}>
+      <form onSubmit={generate} noValidate>
+        <div className="field">
+          <label htmlFor={nameId}>Name</label>
+          <input
+            id={nameId}
+            value={name}
+            maxLength={TOKEN_NAME_MAX_LENGTH * 2}
+            autoComplete="off"
+            required
+            aria-invalid={errors.name ? true : undefined}
+            aria-describedby={`${nameId}-hint${errors.name ? ` ${nameErrorId}` : ''}`}
+            onChange={(event) => setName(event.target.value)}
+          />
+          <p id={`${nameId}-hint`} className="hint">
+            What is this token for? For example “CI preview environments”.
+          </p>
+          {errors.name && (
+            <p id={nameErrorId} className="field-error">
+              {errors.name}
+            </p>
+          )}
+        </div>
+        <ExpirationPicker value={expiration} onChange={setExpiration} now={now} error={errors.expiration} />
+        {errors.form && (
+          <p role="alert" className="form-error">
+            {errors.form}
+          </p>
+        )}
+        <div className="modal-actions">
+          <button type="button" className="secondary" onClick={requestClose} disabled={busy}>
+            Cancel
+          </button>
+          <button type="submit" disabled={busy} aria-busy={busy || undefined}>
+            Generate
+          </button>
+        </div>
+      </form>
+    </Modal>
+  );
+}
+
+/** Server validation messages, placed at their fields (`/name`, `/expiresAt` …). */
+function errorsOf(failure: unknown): Errors {
+  if (!(failure instanceof ApiError)) return { form: errorMessage(failure) };
+  if (failure.code === 'CONFLICT') return { name: failure.detail ?? 'A token with this name already exists.' };
+  if (failure.code === 'VALIDATION_FAILED') {
+    const name = failure.fieldError('/name');
+    const expiration = failure.fieldError('/expiresAt') ?? failure.fieldError('/expiresInDays');
+    const placed = [name, expiration].filter(Boolean).length;
+    const rest = failure.errors.length > placed ? errorMessage(failure) : undefined;
+    return {
+      name: name && `Name ${name}.`,
+      expiration: expiration && `Expiration ${expiration}.`,
+      form: rest ?? (placed === 0 ? errorMessage(failure) : undefined),
+    };
+  }
+  return { form: errorMessage(failure) };
+}

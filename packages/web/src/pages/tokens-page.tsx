@@ -1,0 +1,160 @@
+/** Settings › Personal Access Tokens: the list, New Token, Delete, and the revoked filter. */
+import type { TokenView } from '@latchkey/contract';
+import { useRef, useState } from 'react';
+import { api } from '../api.js';
+import { ConfirmDialog } from '../components/confirm-dialog.js';
+import { Empty, LoadError, Loading } from '../components/list-states.js';
+import { NewTokenDialog } from '../components/new-token-dialog.js';
+import { StateBadge } from '../components/state-badge.js';
+import { invalidate, useQuery } from '../query.js';
+import { navigate, useLocation } from '../router.js';
+import { formatDate, formatDateTime, relativeTime, useNow } from '../time.js';
+import { stateOf } from '../token-state.js';
+
+export const TOKENS_KEY = 'tokens';
+
+export function useTokens(showRevoked = false) {
+  return useQuery(`${TOKENS_KEY}:${showRevoked ? 'all' : 'unrevoked'}`, () =>
+    api.listTokens(showRevoked ? 'all' : undefined).then((body) => body.tokens),
+  );
+}
+
+export function TokensPage() {
+  const location = useLocation();
+  const [showRevoked, setShowRevoked] = useState(false);
+  const tokens = useTokens(showRevoked);
+  const now = useNow(tokens.data);
+  // `?new=1` (the banner's link) opens the dialog; the URL never carries anything else.
+  const creating = new URLSearchParams(location.split('?')[1] ?? '').get('new') === '1';
+  const [revoking, setRevoking] = useState<TokenView>();
+  const newTokenButton = useRef<HTMLButtonElement>(null);
+
+  const openNew = () => navigate('/settings/tokens?new=1');
+  const closeNew = () => {
+    navigate('/settings/tokens', { replace: true });
+    newTokenButton.current?.focus();
+  };
+
+  return (
+    <>
+      <div className="page-header">
+        <h1>Personal Access Tokens</h1>
+        <button type="button" ref={newTokenButton} onClick={openNew}>
+          New Token
+        </button>
+      </div>
+      <p className="lead">
+        Tokens let scripts, CI pipelines and the <code>latchkey</code> CLI act as you. Treat them like passwords. A token is
+        valid for 180 days unless you choose otherwise; an expired token cannot be renewed — create a new one.
+      </p>
+      <label className="checkbox">
+        <input type="checkbox" checked={showRevoked} onChange={(event) => setShowRevoked(event.target.checked)} />
+        Show revoked
+      </label>
+
+      {tokens.status === 'error' && !tokens.data && <LoadError what="your tokens" error={tokens.error} onRetry={tokens.reload} />}
+      {tokens.status === 'loading' && !tokens.data && <Loading what="your tokens" />}
+      {tokens.data && tokens.data.length === 0 && (
+        <Empty>
+          <p>{showRevoked ? 'You have no tokens, not even deleted ones.' : 'You have no personal access tokens yet.'}</p>
+          <button type="button" className="secondary" onClick={openNew}>
+            Create your first token
+          </button>
+        </Empty>
+      )}
+      {tokens.data && tokens.data.length > 0 && (
+        <>
+          {tokens.status === 'error' && <LoadError what="your tokens" error={tokens.error} onRetry={tokens.reload} />}
+          <TokenTable tokens={tokens.data} now={now} onRevoke={setRevoking} busy={tokens.status === 'loading'} />
+        </>
+      )}
+
+      {creating && <NewTokenDialog onClose={closeNew} onCreated={() => invalidate(TOKENS_KEY)} />}
+      {revoking && (
+        <ConfirmDialog
+          title="Delete personal access token?"
+          confirmLabel="Delete Token"
+          onClose={() => setRevoking(undefined)}
+          onConfirm={async () => {
+            await api.revokeToken(revoking.id);
+            setRevoking(undefined);
+            invalidate(TOKENS_KEY);
+          }}
+        >
+          <p>
+            Any scripts or applications using <strong className="token-name-text">{revoking.name}</strong> will no longer be
+            able to access the Latchkey API. This cannot be undone.
+          </p>
+        </ConfirmDialog>
+      )}
+    </>
+  );
+}
+
+function TokenTable({ tokens, now, onRevoke, busy }: { tokens: TokenView[]; now: number; onRevoke: (token: TokenView) => void; busy: boolean }) {
+  return (
+    <table className="list" aria-busy={busy || undefined}>
+      <caption className="visually-hidden">Your personal access tokens</caption>
+      <thead>
+        <tr>
+          <th scope="col">Name</th>
+          <th scope="col">Token</th>
+          <th scope="col">State</th>
+          <th scope="col">Expires</th>
+          <th scope="col">Created</th>
+          <th scope="col">Last used</th>
+          <th scope="col">
+            <span className="visually-hidden">Actions</span>
+          </th>
+        </tr>
+      </thead>
+      <tbody>
+        {tokens.map((token) => {
+          const state = stateOf(token, now);
+          const expiresAt = Date.parse(token.expiresAt);
+          return (
+            <tr key={token.id} data-token-id={token.id}>
+              <th scope="row" className="token-name" data-label="Name">
+                {token.name}
+              </th>
+              <td data-label="Token">
+                <code className="nowrap">{token.displayToken}</code>
+              </td>
+              <td data-label="State">
+                <StateBadge state={state} />
+              </td>
+              <td data-label="Expires">
+                <time dateTime={token.expiresAt}>{formatDate(expiresAt)}</time>{' '}
+                <span className="muted">({relativeTime(expiresAt, now)})</span>
+              </td>
+              <td data-label="Created">
+                <time dateTime={token.createdAt}>{formatDate(token.createdAt)}</time>
+              </td>
+              <td data-label="Last used">
+                {token.lastUsedAt ? (
+                  <>
+                    <time dateTime={token.lastUsedAt}>{formatDateTime(token.lastUsedAt)}</time>
+                    {token.lastUsedIp && <span className="muted"> from {token.lastUsedIp}</span>}
+                  </>
+                ) : (
+                  <span className="muted">Never used</span>
+                )}
+              </td>
+              <td className="actions" data-label="">
+                {token.revokedAt ? (
+                  <span className="muted">
+                    Revoked <time dateTime={token.revokedAt}>{formatDateTime(token.revokedAt)}</time>
+                  </span>
+                ) : (
+                  <button type="button" className="danger secondary" onClick={() => onRevoke(token)} aria-label={`Delete ${token.name}`}>
+                    Delete
+                  </button>
+                )}
+              </td>
+            </tr>
+          );
+        })}
+      </tbody>
+    </table>
+  );
+}

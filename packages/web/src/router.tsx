@@ -1,0 +1,48 @@
+/**
+ * A history-API router small enough to read: the path is state, links push it, the server
+ * answers every console path with the same index.html.
+ */
+import { useSyncExternalStore, type AnchorHTMLAttributes, type MouseEvent } from 'react';
+
+const listeners = new Set<() => void>();
+
+function subscribe(listener: () => void): () => void {
+  listeners.add(listener);
+  window.addEventListener('popstate', listener);
+  return () => {
+    listeners.delete(listener);
+    window.removeEventListener('popstate', listener);
+  };
+}
+
+const currentLocation = () => window.location.pathname + window.location.search;
+
+/** The current path plus query string, re-rendering on navigation. */
+export function useLocation(): string {
+  return useSyncExternalStore(subscribe, currentLocation, currentLocation);
+}
+
+export function navigate(to: string, { replace = false } = {}): void {
+  if (to === currentLocation()) return;
+  if (replace) window.history.replaceState(null, '', to);
+  else window.history.pushState(null, '', to);
+  listeners.forEach((listener) => listener());
+}
+
+/** Only a path on this origin: never `//host`, `/\host` or a full URL. */
+export function safeReturnPath(value: string | null | undefined): string | undefined {
+  if (!value || value.length > 2000 || !value.startsWith('/') || value.startsWith('//') || value.startsWith('/\\')) return undefined;
+  return /[\u0000-\u001f]/.test(value) ? undefined : value;
+}
+
+/** An <a> that navigates in-app on a plain click and behaves as a normal link otherwise. */
+export function Link({ href, onClick, ...rest }: AnchorHTMLAttributes<HTMLAnchorElement> & { href: string }) {
+  const handleClick = (event: MouseEvent<HTMLAnchorElement>) => {
+    onClick?.(event);
+    if (event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+    event.preventDefault();
+    navigate(href);
+    window.scrollTo?.(0, 0);
+  };
+  return <a href={href} onClick={handleClick} {...rest} />;
+}
