@@ -12,6 +12,7 @@ import { createDomain, type Clock, type Domain, type TokenSettings } from './dom
 import type { Store } from './store/store.js';
 import { registerAuthentication } from './http/authenticate.js';
 import { handleClientError } from './http/client-errors.js';
+import type { FailureLimiter } from './http/failure-limiter.js';
 import { registerErrorHandling } from './http/error-handler.js';
 import { registerRequestLog } from './http/logging.js';
 import { sendProblem } from './http/problem.js';
@@ -40,6 +41,8 @@ export interface AppDeps {
   trustProxy?: boolean | string[];
   /** OpenID Connect sign-in; without it, built-in one-time links are the only way in. */
   oidc?: OidcOptions;
+  /** Failed-authentication limiting per client address; none when absent (most tests). */
+  failureLimiter?: FailureLimiter;
   /** False until the database has answered and is migrated; until then everything but /healthz is 503. */
   isReady?: () => boolean;
 }
@@ -103,7 +106,12 @@ export async function createApp(deps: AppDeps): Promise<App> {
   });
   registerErrorHandling(http);
   registerRequestLog(http);
-  registerAuthentication(http, { domain, publicOrigin: new URL(deps.publicUrl).origin });
+  http.addHook('onClose', async () => deps.failureLimiter?.close());
+  registerAuthentication(http, {
+    domain,
+    publicOrigin: new URL(deps.publicUrl).origin,
+    failureLimiter: deps.failureLimiter,
+  });
 
   registerHealthRoutes(http, { store: deps.store });
   registerMeRoutes(http);

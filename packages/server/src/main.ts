@@ -13,6 +13,7 @@ import { OIDC_CALLBACK_PATH } from './auth/oidc.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { systemClock } from './domain/index.js';
 import { createLogger } from './http/logging.js';
+import { createMemoryFailureLimiter, createRedisFailureLimiter } from './http/failure-limiter.js';
 import { openStore } from './store/open-store.js';
 import { StoreUnavailableError, type Store } from './store/store.js';
 
@@ -134,7 +135,14 @@ async function main(argv: string[]): Promise<number> {
 }
 
 function appSettings(config: Config, store: Store, logger: Logger) {
+  const failureLimiter = config.redisUrl
+    ? createRedisFailureLimiter({
+        url: config.redisUrl,
+        onError: (error) => logger.warn({ err: error }, 'Redis unavailable: failed-authentication limiting paused'),
+      })
+    : createMemoryFailureLimiter({ clock: systemClock });
   return {
+    failureLimiter,
     store,
     clock: systemClock,
     logger,

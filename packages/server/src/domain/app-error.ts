@@ -11,17 +11,26 @@ export class AppError extends Error {
   readonly logReason: string | undefined;
   /** Extra members of the problem body (RFC 9457 §3.2 extensions), e.g. `expiresAt`. */
   readonly extensions: { expiresAt?: string } | undefined;
+  /** For RATE_LIMITED: the `Retry-After` to send. */
+  readonly retryAfterSeconds: number | undefined;
 
   constructor(
     readonly code: ErrorCode,
     readonly detail?: string,
-    options: { errors?: FieldError[]; logReason?: string; extensions?: { expiresAt?: string }; cause?: unknown } = {},
+    options: {
+      errors?: FieldError[];
+      logReason?: string;
+      extensions?: { expiresAt?: string };
+      retryAfterSeconds?: number;
+      cause?: unknown;
+    } = {},
   ) {
     super(detail ? `${code}: ${detail}` : code, { cause: options.cause });
     this.name = 'AppError';
     this.errors = options.errors;
     this.logReason = options.logReason;
     this.extensions = options.extensions;
+    this.retryAfterSeconds = options.retryAfterSeconds;
   }
 }
 

@@ -15,6 +15,7 @@ import { AppError, type Actor, type Domain } from '../domain/index.js';
 import { csrfTokenMatches } from '../domain/sessions.js';
 import type { AccountRecord, TokenRecord } from '../store/store.js';
 import { countAuthorizationHeaders, parseAuthorizationHeader } from './authorization-header.js';
+import type { FailureLimiter } from './failure-limiter.js';
 
 export type AuthMode = 'token' | 'session' | 'either';
 
@@ -34,12 +35,32 @@ declare module 'fastify' {
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+/** Failures that spend an address's budget: a presented token that did not work. */
+const COUNTED_FAILURES = new Set(['INVALID_TOKEN', 'TOKEN_EXPIRED']);
 
 export function registerAuthentication(
   app: FastifyInstance,
-  deps: { domain: Domain; publicOrigin: string },
+  deps: { domain: Domain; publicOrigin: string; failureLimiter?: FailureLimiter },
 ): void {
-  const { domain, publicOrigin } = deps;
+  const { domain, publicOrigin, failureLimiter: limiter } = deps;
+
+  /** Authentication behind the per-address failure budget. */
+  async function authenticateLimited(limiter: FailureLimiter, presented: string, ip: string) {
+    const verdict = await limiter.check(ip);
+    if (verdict.retryAfterSeconds > 0) {
+      throw new AppError('RATE_LIMITED', 'Too many failed authentications from your address.', {
+        retryAfterSeconds: verdict.retryAfterSeconds,
+      });
+    }
+    try {
+      const authenticated = await domain.tokens.authenticate(presented, ip);
+      if (verdict.hasFailures) await limiter.recordSuccess(ip);
+      return authenticated;
+    } catch (error) {
+      if (error instanceof AppError && COUNTED_FAILURES.has(error.code)) await limiter.recordFailure(ip);
+      throw error;
+    }
+  }
   app.decorateRequest('principal', null);
 
   app.addHook('onRequest', async (request, reply) => {
@@ -58,7 +79,9 @@ export function registerAuthentication(
       if (hasQueryAccessToken(request)) {
         throw new AppError('INVALID_REQUEST', undefined, { logReason: 'credentials_in_header_and_query' });
       }
-      const { account, token, dbNow } = await domain.tokens.authenticate(header.token, request.ip);
+      const { account, token, dbNow } = limiter
+        ? await authenticateLimited(limiter, header.token, request.ip)
+        : await domain.tokens.authenticate(header.token, request.ip);
       request.principal = { kind: 'token', account, token, dbNow };
       reply.header(TOKEN_EXPIRES_AT_HEADER, new Date(token.expiresAt).toISOString());
       if (mode === 'session') throw new AppError('INSUFFICIENT_SCOPE');

@@ -27,7 +27,12 @@ export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof AppError) {
       if (error.logReason) logAuthFailure(request, error.logReason);
-      return sendProblem(reply, error.code, { detail: error.detail, errors: error.errors, ...error.extensions });
+      return sendProblem(reply, error.code, {
+        detail: error.detail,
+        errors: error.errors,
+        retryAfterSeconds: error.retryAfterSeconds,
+        ...error.extensions,
+      });
     }
     if (error instanceof StoreUnavailableError) {
       request.log.warn({ err: error.cause ?? error }, 'database unavailable');

@@ -1,0 +1,184 @@
+/**
+ * Failed-authentication limiting per client address (SECURITY.md item 39), in memory for one
+ * instance and through a real Redis shared by two instances.
+ */
+import { randomBytes } from 'node:crypto';
+import { generateToken } from '@latchkey/contract/token';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createApp, type App } from '../../src/app.js';
+import { createManualClock, systemClock } from '../../src/domain/index.js';
+import {
+  BAN_MS,
+  FAILURE_THRESHOLD,
+  FAILURE_WINDOW_MS,
+  createMemoryFailureLimiter,
+  createRedisFailureLimiter,
+  type FailureLimiter,
+} from '../../src/http/failure-limiter.js';
+import { createLogger } from '../../src/http/logging.js';
+import { openStore } from '../../src/store/open-store.js';
+import type { Store } from '../../src/store/store.js';
+import { TEST_PUBLIC_URL, bearer, createTestApp } from '../support/app.js';
+
+const REDIS_URL = process.env.LATCHKEY_TEST_REDIS_URL || 'redis://127.0.0.1:6379';
+
+async function limitedApp(store: Store, failureLimiter: FailureLimiter, trustProxy?: string[]): Promise<App> {
+  return createApp({
+    store,
+    clock: systemClock,
+    logger: createLogger({ level: 'silent' }),
+    settings: { maxLifetimeDays: 180, maxTokensPerAccount: 100 },
+    publicUrl: TEST_PUBLIC_URL,
+    failureLimiter,
+    trustProxy,
+  });
+}
+
+/** A fresh store with one account and one valid token, minted through the real API. */
+async function storeWithToken(): Promise<{ store: Store; secret: string }> {
+  const store = openStore('sqlite::memory:');
+  await store.migrate();
+  const setup = await createTestApp(store);
+  const { secret } = await setup.createToken(await setup.signIn(), 'valid');
+  await setup.close();
+  return { store, secret };
+}
+
+const unknownToken = () => bearer(generateToken().token);
+
+describe('failed-authentication limiting in memory (one instance)', () => {
+  let store: Store;
+  let secret: string;
+  let app: App;
+  const clock = createManualClock(Date.now());
+
+  beforeEach(async () => {
+    ({ store, secret } = await storeWithToken());
+    app = await limitedApp(store, createMemoryFailureLimiter({ clock }));
+  });
+  afterEach(async () => {
+    await app.http.close();
+    await store.close();
+  });
+
+  const me = (headers: Record<string, string>, remoteAddress = '203.0.113.7') =>
+    app.http.inject({ url: '/api/v1/me', headers, remoteAddress });
+
+  it('refuses attempt 31 after 30 failures, with an integer Retry-After, even for a valid token', async () => {
+    for (let i = 0; i < FAILURE_THRESHOLD; i++) expect((await me(unknownToken())).statusCode).toBe(401);
+    const limited = await me(unknownToken());
+    expect(limited.statusCode).toBe(429);
+    expect(limited.headers['retry-after']).toMatch(/^[1-9]\d*$/);
+    expect(Number(limited.headers['retry-after'])).toBeLessThanOrEqual(BAN_MS / 1000);
+    expect(limited.json()).toMatchObject({ code: 'RATE_LIMITED', status: 429, type: '/docs/errors/rate-limited' });
+    expect((await me(bearer(secret))).statusCode).toBe(429);
+    // Other addresses are unaffected.
+    expect((await me(bearer(secret), '198.51.100.1')).statusCode).toBe(200);
+    // The ban lasts the hour, then lifts.
+    clock.advance(BAN_MS - 1000);
+    expect((await me(bearer(secret))).statusCode).toBe(429);
+    clock.advance(2000);
+    expect((await me(bearer(secret))).statusCode).toBe(200);
+  });
+
+  it('does not count requests without credentials; a success before the 30th failure resets the count', async () => {
+    for (let i = 0; i < 100; i++) expect((await me({})).statusCode).toBe(401);
+    for (let i = 0; i < FAILURE_THRESHOLD - 1; i++) await me(unknownToken());
+    expect((await me(bearer(secret))).statusCode).toBe(200);
+    for (let i = 0; i < FAILURE_THRESHOLD - 1; i++) expect((await me(unknownToken())).statusCode).toBe(401);
+    expect((await me(bearer(secret))).statusCode).toBe(200);
+  });
+
+  it('forgets failures older than the 3-minute window', async () => {
+    for (let i = 0; i < FAILURE_THRESHOLD - 1; i++) await me(unknownToken());
+    clock.advance(FAILURE_WINDOW_MS);
+    expect((await me(unknownToken())).statusCode).toBe(401);
+    expect((await me(bearer(secret))).statusCode).toBe(200);
+  });
+
+  it('ignores X-Forwarded-For from an untrusted peer, and honours it from the configured proxy', async () => {
+    for (let i = 0; i < FAILURE_THRESHOLD; i++) {
+      await me({ ...unknownToken(), 'x-forwarded-for': `192.0.2.${i}` }, '203.0.113.9');
+    }
+    // The socket address is banned, whatever the header claims.
+    expect((await me({ ...bearer(secret), 'x-forwarded-for': '192.0.2.200' }, '203.0.113.9')).statusCode).toBe(429);
+
+    await app.http.close();
+    app = await limitedApp(store, createMemoryFailureLimiter({ clock }), ['10.0.0.1']);
+    for (let i = 0; i < FAILURE_THRESHOLD; i++) {
+      await me({ ...unknownToken(), 'x-forwarded-for': '192.0.2.50' }, '10.0.0.1');
+    }
+    expect((await me({ ...bearer(secret), 'x-forwarded-for': '192.0.2.50' }, '10.0.0.1')).statusCode).toBe(429);
+    expect((await me({ ...bearer(secret), 'x-forwarded-for': '192.0.2.51' }, '10.0.0.1')).statusCode).toBe(200);
+  });
+
+  it('keeps its memory bounded: the least recently seen addresses are dropped past the cap', async () => {
+    const limiter = createMemoryFailureLimiter({ clock, maxTrackedAddresses: 1000 });
+    for (let i = 0; i < 5000; i++) await limiter.recordFailure(`10.1.${i >> 8}.${i & 255}`);
+    expect(limiter.size).toBe(1000);
+  });
+});
+
+describe('failed-authentication limiting through Redis (shared by two instances)', () => {
+  let redisUp = false;
+  beforeAll(async () => {
+    const probe = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false });
+    try {
+      await probe.connect();
+      redisUp = (await probe.ping()) === 'PONG';
+    } catch {
+      redisUp = false;
+    } finally {
+      probe.disconnect();
+    }
+    if (!redisUp) {
+      if (process.env.CI) throw new Error(`Redis at ${REDIS_URL} does not answer (CI starts it in .ci/run)`);
+      process.stderr.write(`\n!!! Redis at ${REDIS_URL} does not answer: SKIPPING the shared-limiter tests.\n\n`);
+    }
+  });
+
+  let store: Store;
+  let secret: string;
+  let instances: App[] = [];
+  let limiters: FailureLimiter[] = [];
+  afterAll(async () => {
+    for (const instance of instances) await instance.http.close();
+    await store?.close();
+  });
+
+  it('bans after 15 + 15 failures spread over two instances, on both', async (context) => {
+    if (!redisUp) context.skip();
+    ({ store, secret } = await storeWithToken());
+    const prefix = `latchkey-test:${randomBytes(6).toString('hex')}:`;
+    const errors: unknown[] = [];
+    limiters = [0, 1].map(() => createRedisFailureLimiter({ url: REDIS_URL, prefix, onError: (error) => errors.push(error) }));
+    instances = await Promise.all(limiters.map((limiter) => limitedApp(store, limiter)));
+    const [a, b] = instances as [App, App];
+    const me = (app: App, headers: Record<string, string>) =>
+      app.http.inject({ url: '/api/v1/me', headers, remoteAddress: '203.0.113.77' });
+
+    for (let i = 0; i < FAILURE_THRESHOLD / 2; i++) {
+      expect((await me(a, unknownToken())).statusCode).toBe(401);
+      expect((await me(b, unknownToken())).statusCode).toBe(401);
+    }
+    for (const app of [a, b]) {
+      const limited = await me(app, bearer(secret));
+      expect(limited.statusCode).toBe(429);
+      expect(Number(limited.headers['retry-after'])).toBeGreaterThan(BAN_MS / 1000 - 60);
+    }
+    expect(errors).toEqual([]);
+  });
+
+  it('steps aside, reporting the error, when Redis cannot be reached', async () => {
+    const errors: unknown[] = [];
+    const limiter = createRedisFailureLimiter({ url: 'redis://127.0.0.1:1', onError: (error) => errors.push(error) });
+    try {
+      expect(await limiter.check('203.0.113.1')).toEqual({ retryAfterSeconds: 0, hasFailures: false });
+      await limiter.recordFailure('203.0.113.1');
+      expect(errors.length).toBeGreaterThan(0);
+    } finally {
+      await limiter.close();
+    }
+  });
+});
