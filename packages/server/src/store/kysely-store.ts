@@ -3,7 +3,7 @@
  * differences stay inside this file and `migrations.ts`: the database clock expression,
  * row locking, and how drivers report conflicts and outages.
  */
-import { Kysely, Migrator, sql, type Transaction, type RawBuilder } from 'kysely';
+import { Kysely, Migrator, sql, type CompiledQuery, type InferResult, type RawBuilder, type Transaction } from 'kysely';
 import { createMigrationProvider } from './migrations.js';
 import type { AccountsTable, Database, TokensTable } from './schema.js';
 import {
@@ -34,6 +34,7 @@ export function kyselyOf(store: Store): Kysely<Database> {
 export class KyselyStore implements Store {
   /** The database clock in epoch milliseconds, as a SQL expression. */
   private readonly dbNow: RawBuilder<number>;
+  private readonly tokenForAuthQuery: CompiledQuery<TokenForAuthRow>;
 
   constructor(
     readonly db: Kysely<Database>,
@@ -43,6 +44,10 @@ export class KyselyStore implements Store {
       dialect === 'postgres'
         ? sql<number>`(extract(epoch from clock_timestamp()) * 1000)::bigint`
         : sql<number>`cast(unixepoch('subsec') * 1000 as integer)`;
+    this.tokenForAuthQuery = tokenForAuthQuery(db, this.dbNow).compile();
+    if (this.tokenForAuthQuery.parameters.length !== 1) {
+      throw new Error('the token lookup must have the digest as its only parameter');
+    }
   }
 
   async migrate(): Promise<void> {
@@ -222,28 +227,13 @@ export class KyselyStore implements Store {
 
   findTokenForAuth(digest: Buffer): Promise<TokenForAuth | undefined> {
     return this.guard(async () => {
-      const row = await this.db
-        .selectFrom('tokens as t')
-        .innerJoin('accounts as a', 'a.id', 't.account_id')
-        .select([
-          't.id',
-          't.account_id',
-          't.name',
-          't.last4',
-          't.created_at',
-          't.expires_at',
-          't.revoked_at',
-          't.last_used_at',
-          't.last_used_ip',
-          'a.email as account_email',
-          'a.name as account_name',
-          'a.is_admin as account_is_admin',
-          'a.created_at as account_created_at',
-          'a.disabled_at as account_disabled_at',
-        ])
-        .select(this.dbNow.as('db_now'))
-        .where('t.digest', '=', digest)
-        .executeTakeFirst();
+      // The query that runs on every authenticated request is compiled once; only the digest
+      // (its single parameter) changes.
+      const { rows } = await this.db.executeQuery<TokenForAuthRow>({
+        ...this.tokenForAuthQuery,
+        parameters: [digest],
+      });
+      const row = rows[0];
       if (!row) return undefined;
       return {
         ...toToken(row),
@@ -607,6 +597,33 @@ export class KyselyStore implements Store {
     }
   }
 }
+
+/** One indexed lookup by digest joined to the owner, with the database clock. */
+function tokenForAuthQuery(db: Kysely<Database>, dbNow: RawBuilder<number>) {
+  return db
+    .selectFrom('tokens as t')
+    .innerJoin('accounts as a', 'a.id', 't.account_id')
+    .select([
+      't.id',
+      't.account_id',
+      't.name',
+      't.last4',
+      't.created_at',
+      't.expires_at',
+      't.revoked_at',
+      't.last_used_at',
+      't.last_used_ip',
+      'a.email as account_email',
+      'a.name as account_name',
+      'a.is_admin as account_is_admin',
+      'a.created_at as account_created_at',
+      'a.disabled_at as account_disabled_at',
+    ])
+    .select(dbNow.as('db_now'))
+    .where('t.digest', '=', Buffer.alloc(32));
+}
+
+type TokenForAuthRow = InferResult<ReturnType<typeof tokenForAuthQuery>>[number];
 
 const TOKEN_COLUMNS = [
   'id',

@@ -62,8 +62,36 @@ function openSqliteStore(path: string, options: OpenStoreOptions): Store {
     database.close();
     throw error;
   }
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }), log: queryObserver(options) });
+  const db = new Kysely<Database>({
+    dialect: new SqliteDialect({ database: withStatementCache(database) }),
+    log: queryObserver(options),
+  });
   return new KyselyStore(db, 'sqlite');
+}
+
+const STATEMENT_CACHE_SIZE = 256;
+
+/**
+ * Kysely's SQLite driver prepares every statement anew, which costs about a tenth of an
+ * authenticated request. The app's SQL texts are a small fixed set (values are always bound
+ * parameters), so their prepared statements are kept and reused. Reuse is safe: the driver runs
+ * one statement at a time on its single connection, and SQLite re-prepares a statement itself
+ * if the schema changes.
+ */
+function withStatementCache(database: SQLite.Database): { prepare: SQLite.Database['prepare']; close(): void } {
+  const statements = new Map<string, SQLite.Statement>();
+  return {
+    prepare: ((source: string) => {
+      let statement = statements.get(source);
+      if (!statement) {
+        if (statements.size >= STATEMENT_CACHE_SIZE) statements.clear();
+        statement = database.prepare(source);
+        statements.set(source, statement);
+      }
+      return statement;
+    }) as SQLite.Database['prepare'],
+    close: () => database.close(),
+  };
 }
 
 /** Reads the settings back; refuses to run on anything weaker (SECURITY.md item 16). */
