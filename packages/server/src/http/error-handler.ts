@@ -64,6 +64,8 @@ export function registerErrorHandling(app: FastifyInstance): void {
  * presented token (the first 12 hex characters of its SHA-256), never the token itself.
  */
 function logAuthFailure(request: FastifyRequest, reason: string): void {
+  // Hashing the presented value is the dearest part of refusing a flood: skip it unheard.
+  if (!request.log.isLevelEnabled('warn')) return;
   const header = parseAuthorizationHeader(request.headers.authorization);
   request.log.warn(
     {
