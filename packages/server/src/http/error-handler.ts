@@ -4,6 +4,7 @@
  * their stack under the request id and answered with a bare 500.
  */
 import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
 import type { FieldError } from '@latchkey/contract';
 import { tokenFingerprint } from '@latchkey/contract/token';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
@@ -65,7 +66,7 @@ export function registerErrorHandling(app: FastifyInstance): void {
  */
 function logAuthFailure(request: FastifyRequest, reason: string): void {
   // Hashing the presented value is the dearest part of refusing a flood: skip it unheard.
-  if (!request.log.isLevelEnabled('warn')) return;
+  if (!(request.log as unknown as Logger).isLevelEnabled('warn')) return;
   const header = parseAuthorizationHeader(request.headers.authorization);
   request.log.warn(
     {
