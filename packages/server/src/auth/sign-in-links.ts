@@ -70,5 +70,7 @@ export function createSignInLinkService(deps: {
 
 /** For routes: a link that cannot be used is one error, whatever the reason. */
 export function linkUnusable(): AppError {
-  return new AppError('INVALID_GRANT', 'This sign-in link is invalid, used or expired. Ask for a new one.');
+  return new AppError('INVALID_GRANT', 'This sign-in link is invalid, used or expired. Ask for a new one.', {
+    logReason: 'link unusable',
+  });
 }

@@ -8,6 +8,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Auth } from '../../auth/index.js';
 import { parseCliLoginRequest, type CliLoginRequest } from '../../auth/cli-login.js';
+import { linkUnusable } from '../../auth/sign-in-links.js';
 import { OIDC_CALLBACK_PATH, OidcProviderUnavailableError } from '../../auth/oidc.js';
 import { SESSION_ABSOLUTE_TIMEOUT_MS } from '../../domain/sessions.js';
 import { AppError, type Domain } from '../../domain/index.js';
@@ -124,11 +125,7 @@ export function registerAuthRoutes(app: ZodApp, deps: AuthRouteDeps): void {
   app.post('/auth/link/:secret', { schema: { hide: true, params: linkParams } }, async (request, reply) => {
     checkSameOrigin(request, publicOrigin);
     const accountId = await auth.links.redeem(request.params.secret);
-    if (!accountId) {
-      throw new AppError('INVALID_GRANT', 'This sign-in link is invalid, used or expired. Ask for a new one.', {
-        logReason: 'link unusable',
-      });
-    }
+    if (!accountId) throw linkUnusable();
     return finishSignIn(request, reply, accountId, '/');
   });
 
