@@ -14,7 +14,7 @@ import type { Clock } from '../domain/clock.js';
 import type { CliTokenRequest } from '@latchkey/contract';
 import { AppError, type Actor, type TokenService } from '../domain/index.js';
 import type { Store } from '../store/store.js';
-import { newOneTimeSecret, sha256 } from './secrets.js';
+import { newOneTimeSecret, secretsEqual, sha256 } from './secrets.js';
 
 export const CLI_CODE_TTL_MS = 60_000;
 const CODE_SHAPE = /^lk_code_[0-9a-f]{64}$/;
@@ -128,7 +128,7 @@ export function createCliLoginService(deps: { store: Store; clock: Clock; tokens
       if (grant.redirectUri !== input.redirect_uri) throw invalid('redirect_uri mismatch');
       if (!VERIFIER_SHAPE.test(verifier)) throw invalid('malformed code_verifier');
       const challenge = createHash('sha256').update(verifier).digest('base64url');
-      if (challenge !== grant.codeChallenge) throw invalid('PKCE verifier mismatch');
+      if (!secretsEqual(challenge, grant.codeChallenge)) throw invalid('PKCE verifier mismatch');
 
       const created = await createWithFreeName(tokens, grant.accountId, `cli@${grant.clientName}`, {
         ...actor,

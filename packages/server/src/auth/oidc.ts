@@ -10,7 +10,7 @@ import * as client from 'openid-client';
 import type { Clock } from '../domain/clock.js';
 import { AppError } from '../domain/index.js';
 import type { Store } from '../store/store.js';
-import { sha256 } from './secrets.js';
+import { secretsEqual, sha256 } from './secrets.js';
 
 export const LOGIN_FLOW_TTL_MS = 10 * 60_000;
 export const OIDC_CALLBACK_PATH = '/auth/oidc/callback';
@@ -110,7 +110,7 @@ export function createOidcSignIn(deps: { store: Store; clock: Clock; settings: O
       // Consumed first: a flow can be completed once, so a replayed callback fails here.
       const flow = await store.consumeLoginFlow(sha256(state));
       if (!flow) throw failed('unknown, used or expired state');
-      if (!sha256(browserSecret).equals(flow.browserDigest)) throw failed('flow started in another browser');
+      if (!secretsEqual(sha256(browserSecret), flow.browserDigest)) throw failed('flow started in another browser');
       const config = await discover();
       let tokens: Awaited<ReturnType<typeof client.authorizationCodeGrant>>;
       try {
