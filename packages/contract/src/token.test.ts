@@ -113,14 +113,29 @@ describe('token format', () => {
     expect(parseToken(checked + checksum)).toBeNull();
   });
 
-  it('generates 100,000 unique tokens that all match the regex and checksum', () => {
+  it('generates 100,000 unique tokens that all match the regex and checksum, with uniform base62 symbols (item 30)', () => {
     const seen = new Set<string>();
+    // Symbol counts for the body's leading character, and pooled over the 42 after it.
+    const leading = new Array<number>(62).fill(0);
+    const pooled = new Array<number>(62).fill(0);
+    const value = new Map([...BASE62_ALPHABET].map((char, index) => [char, index]));
     for (let i = 0; i < 100_000; i++) {
       const { token } = generateToken();
       if (!TOKEN_SHAPE.test(token) || !hasValidChecksum(token)) throw new Error(`bad token #${i}`);
       seen.add(token);
+      leading[value.get(token[8]!)!]!++;
+      for (let position = 9; position < 51; position++) pooled[value.get(token[position]!)!]!++;
     }
     expect(seen.size).toBe(100_000);
+
+    // SECURITY.md says "the first 42 body characters (the 43rd carries fewer bits)". The body is
+    // a big-endian, left-padded number, so here the character with fewer bits is the FIRST one:
+    // 2^256 / 62^42 ≈ 60.9, it never shows 'z'. The 42 characters after it carry the full log2(62).
+    expect(leading[61]).toBe(0);
+    const uniform = chiSquarePValue(pooled);
+    expect(uniform.p, `chi-square ${uniform.statistic.toFixed(1)} on 61 degrees of freedom`).toBeGreaterThan(0.001);
+    // The control: the test has the power to see a bias as small as the leading character's.
+    expect(chiSquarePValue(leading).p).toBeLessThan(1e-6);
   });
 
   it('stores only SHA-256 and shows only the last four characters', () => {
@@ -141,3 +156,26 @@ describe('token format', () => {
     }
   });
 });
+
+/**
+ * Pearson's chi-square against a uniform distribution, and its upper-tail p-value by the
+ * Wilson–Hilferty approximation (the cube root of chi²/k is close to normal; for k = 61 the
+ * error near p = 0.001 is far below what matters here).
+ */
+function chiSquarePValue(counts: number[]): { statistic: number; p: number } {
+  const total = counts.reduce((sum, count) => sum + count, 0);
+  const expected = total / counts.length;
+  const statistic = counts.reduce((sum, count) => sum + (count - expected) ** 2 / expected, 0);
+  const k = counts.length - 1;
+  const z = (Math.cbrt(statistic / k) - (1 - 2 / (9 * k))) / Math.sqrt(2 / (9 * k));
+  return { statistic, p: 1 - standardNormalCdf(z) };
+}
+
+/** Φ(z) through erf, Abramowitz & Stegun 7.1.26 (absolute error < 1.5e-7). */
+function standardNormalCdf(z: number): number {
+  const x = Math.abs(z) / Math.SQRT2;
+  const t = 1 / (1 + 0.3275911 * x);
+  const poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
+  const erf = 1 - poly * Math.exp(-x * x);
+  return z >= 0 ? (1 + erf) / 2 : (1 - erf) / 2;
+}
