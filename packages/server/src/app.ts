@@ -45,6 +45,14 @@ export interface AppDeps {
   failureLimiter?: FailureLimiter;
   /** False until the database has answered and is migrated; until then everything but /healthz is 503. */
   isReady?: () => boolean;
+  /** Test-only fault hooks (LATCHKEY_TEST_FAULT); absent in every real deployment. */
+  faults?: TestFaultHooks;
+}
+
+/** Points where a test may inject a crash (SECURITY.md item 15). */
+export interface TestFaultHooks {
+  /** Runs after a revoke's transaction has committed and before its 204 is written. */
+  afterRevokeCommit?: () => void;
 }
 
 export interface App {
@@ -115,7 +123,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
 
   registerHealthRoutes(http, { store: deps.store });
   registerMeRoutes(http);
-  registerTokenRoutes(http, { domain });
+  registerTokenRoutes(http, { domain, faults: deps.faults });
   registerNamespaceRoutes(http, { domain });
   registerInviteRoutes(http, { auth, domain, store: deps.store, clock: deps.clock });
   registerSignInOptionsRoutes(http, { auth });

@@ -10,6 +10,14 @@ const emptyAsUndefined = (value: unknown) => (value === '' ? undefined : value);
 
 const optionalUrl = z.preprocess(emptyAsUndefined, z.url().optional());
 
+/**
+ * Test-only fault injection (SECURITY.md item 15), never for production:
+ * `LATCHKEY_TEST_FAULT=exit-after-revoke-commit` makes the process exit right after a revoke
+ * has committed and before its 204 is written, the worst moment for a crash.
+ */
+export const TEST_FAULTS = ['exit-after-revoke-commit'] as const;
+export type TestFault = (typeof TEST_FAULTS)[number];
+
 const environmentSchema = z
   .object({
     PORT: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).max(65535).default(8080)),
@@ -43,6 +51,7 @@ const environmentSchema = z
       emptyAsUndefined,
       z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     ),
+    LATCHKEY_TEST_FAULT: z.preprocess(emptyAsUndefined, z.enum(TEST_FAULTS).optional()),
   });
 
 export interface Config {
@@ -60,6 +69,8 @@ export interface Config {
   /** Proxy addresses whose X-Forwarded-For is believed; false trusts none. */
   trustProxy: boolean | string[];
   logLevel: string;
+  /** LATCHKEY_TEST_FAULT: a fault to inject, for tests only; undefined in every real deployment. */
+  testFault: TestFault | undefined;
 }
 
 export class ConfigError extends Error {
@@ -101,6 +112,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     tokenMaxPerAccount: e.TOKEN_MAX_PER_ACCOUNT,
     trustProxy: e.TRUST_PROXY,
     logLevel: e.LOG_LEVEL,
+    testFault: e.LATCHKEY_TEST_FAULT,
   };
 }
 

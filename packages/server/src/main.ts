@@ -8,7 +8,7 @@
  */
 import { parseArgs } from 'node:util';
 import type { Logger } from 'pino';
-import { createApp } from './app.js';
+import { createApp, type TestFaultHooks } from './app.js';
 import { OIDC_CALLBACK_PATH } from './auth/oidc.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { systemClock } from './domain/index.js';
@@ -32,6 +32,8 @@ TRUST_PROXY, LOG_LEVEL. See the README.`;
 /** How long SIGTERM waits for in-flight requests before giving up. */
 const SHUTDOWN_GRACE_MS = 10_000;
 const MIGRATION_RETRY_MS = 2_000;
+/** The exit code of a LATCHKEY_TEST_FAULT crash, so a test can tell it from any other exit. */
+const TEST_FAULT_EXIT_CODE = 86;
 
 async function main(argv: string[]): Promise<number> {
   const command = argv[0] ?? 'serve';
@@ -96,6 +98,7 @@ async function main(argv: string[]): Promise<number> {
     ...appSettings(config, store, logger),
     oidc,
     isReady: () => ready,
+    faults: testFaultHooks(config, logger),
   });
 
   // A database that does not answer yet (PostgreSQL starting, failing over) is no reason to
@@ -149,6 +152,22 @@ function appSettings(config: Config, store: Store, logger: Logger) {
     settings: { maxLifetimeDays: config.tokenMaxLifetimeDays, maxTokensPerAccount: config.tokenMaxPerAccount },
     publicUrl: config.publicUrl,
     trustProxy: config.trustProxy,
+  };
+}
+
+/**
+ * LATCHKEY_TEST_FAULT (tests only): `exit-after-revoke-commit` ends the process the moment a
+ * revoke has committed, before the 204 is written, as a crash or OOM kill there would.
+ */
+function testFaultHooks(config: Config, logger: Logger): TestFaultHooks | undefined {
+  if (config.testFault !== 'exit-after-revoke-commit') return undefined;
+  logger.warn({ fault: config.testFault }, 'TEST FAULT INJECTION ENABLED: never run this in production');
+  return {
+    afterRevokeCommit: () => {
+      logger.warn({ fault: config.testFault }, 'test fault: exiting after the revoke committed');
+      logger.flush();
+      process.exit(TEST_FAULT_EXIT_CODE);
+    },
   };
 }
 

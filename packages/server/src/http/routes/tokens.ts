@@ -7,6 +7,7 @@ import {
   tokenSchema,
 } from '@latchkey/contract';
 import { z } from 'zod';
+import type { TestFaultHooks } from '../../app.js';
 import type { Domain } from '../../domain/index.js';
 import { actorOf, principalOf, tokenPrincipalOf } from '../authenticate.js';
 import { presentToken } from '../presenters.js';
@@ -14,7 +15,10 @@ import type { ZodApp } from '../zod-app.js';
 
 const tokenIdParams = z.object({ id: z.string() });
 
-export function registerTokenRoutes(app: ZodApp, { domain }: { domain: Domain }): void {
+export function registerTokenRoutes(
+  app: ZodApp,
+  { domain, faults = {} }: { domain: Domain; faults?: TestFaultHooks },
+): void {
   app.get(
     '/api/v1/tokens',
     {
@@ -75,6 +79,7 @@ export function registerTokenRoutes(app: ZodApp, { domain }: { domain: Domain })
     async (request, reply) => {
       const { account, token } = tokenPrincipalOf(request);
       await domain.tokens.revoke(account.id, token.id, actorOf(request));
+      faults.afterRevokeCommit?.();
       return reply.code(204).send();
     },
   );
@@ -99,6 +104,7 @@ export function registerTokenRoutes(app: ZodApp, { domain }: { domain: Domain })
     },
     async (request, reply) => {
       await domain.tokens.revoke(principalOf(request).account.id, request.params.id, actorOf(request));
+      faults.afterRevokeCommit?.();
       return reply.code(204).send();
     },
   );

@@ -1,0 +1,166 @@
+/**
+ * SECURITY.md item 15: a crash between a revoke's commit and its answer. Instance A runs with
+ * LATCHKEY_TEST_FAULT=exit-after-revoke-commit, which exits the process right after the revoke
+ * transaction commits and before the 204 is written; B is a normal instance on the same
+ * throw-away PostgreSQL database.
+ *
+ * Nothing lost: the client sees a connection error, not an answer; within 1 s the token is
+ * refused on B; a retried `DELETE /tokens/:id` → R-404, a retried `DELETE /tokens/self` →
+ * R-INVALID, on B and on A once it is back.
+ */
+import { performance } from 'node:perf_hooks';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestPostgresDatabase, postgresAvailable } from '../support/databases.js';
+import { createToken, ensureBuilt, issueSignInPath, signIn, startInstance, type Instance, type Session } from '../scale/support.js';
+import {
+  PUBLIC_URL,
+  describeOutcome,
+  expectInvalidToken,
+  isInvalidToken,
+  revokeByIdRequest,
+  revokeSelfRequest,
+  sleep,
+  useSecret,
+  type Outcome,
+} from './support.js';
+
+/** main.ts's exit code for an injected fault: tells the crash from any other exit. */
+const TEST_FAULT_EXIT_CODE = 86;
+const REFUSED_WITHIN_MS = 1_000;
+
+interface Setup {
+  env: Record<string, string>;
+  a: Instance;
+  b: Instance;
+  session: Session;
+  db: pg.Client;
+  drop(): Promise<void>;
+}
+
+let setup: Setup | undefined;
+let skipReason: string | undefined;
+const instances: Instance[] = [];
+
+beforeAll(async () => {
+  ensureBuilt();
+  if (!(await postgresAvailable())) {
+    skipReason = 'PostgreSQL is not available';
+    return;
+  }
+  const database = await createTestPostgresDatabase();
+  const db = new pg.Client({ connectionString: database.url });
+  try {
+    const env = { DATABASE_URL: database.url, PUBLIC_URL, TRUST_PROXY: '127.0.0.1' };
+    const b = await startInstance('B', env);
+    instances.push(b);
+    const a = await startInstance('A (fault)', { ...env, LATCHKEY_TEST_FAULT: 'exit-after-revoke-commit' });
+    instances.push(a);
+    const session = await signIn(b.base, b.signInPath ?? issueSignInPath(env));
+    await db.connect();
+    setup = { env, a, b, session, db, drop: () => database.drop() };
+  } catch (error) {
+    await Promise.all(instances.map((instance) => instance.stop()));
+    await db.end().catch(() => undefined);
+    await database.drop();
+    throw error;
+  }
+}, 90_000);
+
+afterAll(async () => {
+  await Promise.all(instances.map((instance) => instance.stop()));
+  if (setup) {
+    await setup.db.end().catch(() => undefined);
+    await setup.drop();
+  }
+}, 30_000);
+
+function ready(context: { skip(note?: string): void }): Setup {
+  if (!setup) {
+    context.skip(skipReason ?? 'the instances did not start');
+    throw new Error('unreachable');
+  }
+  return setup;
+}
+
+/** Waits for A to die of the injected fault; returns its exit code. */
+async function exitCodeOf(instance: Instance): Promise<number | null> {
+  if (instance.child.exitCode === null && instance.child.signalCode === null) {
+    await new Promise((resolve) => instance.child.once('exit', resolve));
+  }
+  return instance.child.exitCode;
+}
+
+/** Polls B from the moment of the connection error; ms until the token is refused there. */
+async function msUntilRefused(base: string, secret: string, since: number): Promise<{ ms: number; last: Outcome }> {
+  let last: Outcome;
+  do {
+    last = await useSecret(base, secret);
+    if (isInvalidToken(last)) return { ms: performance.now() - since, last };
+    await sleep(10);
+  } while (performance.now() - since < 5_000);
+  return { ms: Number.POSITIVE_INFINITY, last };
+}
+
+async function restartA(env: Record<string, string>): Promise<Instance> {
+  const a = await startInstance('A (fault, restarted)', { ...env, LATCHKEY_TEST_FAULT: 'exit-after-revoke-commit' });
+  instances.push(a);
+  return a;
+}
+
+describe('item 15: crash between the revoke commit and the 204 [postgres, 2 instances]', () => {
+  it('DELETE /tokens/:id: connection error, refused on B within 1 s, the retry → R-404 on B and on A', async (context) => {
+    const s = ready(context);
+    const token = await createToken(s.b.base, s.session, PUBLIC_URL, 'crash-by-id');
+    expect((await useSecret(s.a.base, token.secret)).kind === 'answer').toBe(true);
+    expect((await useSecret(s.b.base, token.secret)) as { status?: number }).toMatchObject({ status: 200 });
+
+    const revoke = await revokeByIdRequest(s.a.base, s.session, token.id);
+    const errorAt = performance.now();
+    expect(revoke.kind, `the client must see a connection error, got ${describeOutcome(revoke)}`).toBe('no-answer');
+    const refused = await msUntilRefused(s.b.base, token.secret, errorAt);
+    expect(refused.ms, `still accepted on B: ${describeOutcome(refused.last)}`).toBeLessThanOrEqual(REFUSED_WITHIN_MS);
+    expect(await exitCodeOf(s.a)).toBe(TEST_FAULT_EXIT_CODE);
+    expect(s.a.output()).toContain('test fault: exiting after the revoke committed');
+
+    // The commit is durable: the row carries its revocation and its audit event.
+    const row = await s.db.query('select revoked_at from tokens where id = $1', [token.id]);
+    expect(row.rows[0]?.revoked_at).not.toBeNull();
+    const audit = await s.db.query("select count(*)::int as n from audit_events where action = 'token.revoked' and target_id = $1", [token.id]);
+    expect(audit.rows[0].n).toBe(1);
+
+    const retryOnB = await revokeByIdRequest(s.b.base, s.session, token.id);
+    expect(retryOnB.kind === 'answer' && retryOnB.status, describeOutcome(retryOnB)).toBe(404);
+    expect(JSON.parse((retryOnB as { body: string }).body)).toMatchObject({ type: '/docs/errors/not-found', status: 404 });
+
+    s.a = await restartA(s.env);
+    const retryOnA = await revokeByIdRequest(s.a.base, s.session, token.id);
+    expect(retryOnA.kind === 'answer' && retryOnA.status, describeOutcome(retryOnA)).toBe(404);
+    expectInvalidToken(await useSecret(s.a.base, token.secret), 'the revoked token on the restarted A');
+    expect(s.a.child.exitCode).toBeNull();
+    context.annotate(`refused on B ${refused.ms.toFixed(0)} ms after the connection error`);
+  }, 60_000);
+
+  it('DELETE /tokens/self: connection error, refused on B within 1 s, the retry → R-INVALID on B and on A', async (context) => {
+    const s = ready(context);
+    if (s.a.child.exitCode !== null || s.a.child.signalCode !== null) s.a = await restartA(s.env);
+    const token = await createToken(s.b.base, s.session, PUBLIC_URL, 'crash-self');
+    expect((await useSecret(s.a.base, token.secret)) as { status?: number }).toMatchObject({ status: 200 });
+
+    const revoke = await revokeSelfRequest(s.a.base, token.secret);
+    const errorAt = performance.now();
+    expect(revoke.kind, `the client must see a connection error, got ${describeOutcome(revoke)}`).toBe('no-answer');
+    const refused = await msUntilRefused(s.b.base, token.secret, errorAt);
+    expect(refused.ms, `still accepted on B: ${describeOutcome(refused.last)}`).toBeLessThanOrEqual(REFUSED_WITHIN_MS);
+    expect(await exitCodeOf(s.a)).toBe(TEST_FAULT_EXIT_CODE);
+
+    const row = await s.db.query('select revoked_at from tokens where id = $1', [token.id]);
+    expect(row.rows[0]?.revoked_at).not.toBeNull();
+
+    expectInvalidToken(await revokeSelfRequest(s.b.base, token.secret), 'the retried DELETE /tokens/self on B');
+    s.a = await restartA(s.env);
+    expectInvalidToken(await revokeSelfRequest(s.a.base, token.secret), 'the retried DELETE /tokens/self on the restarted A');
+    expect(s.a.child.exitCode).toBeNull();
+    context.annotate(`refused on B ${refused.ms.toFixed(0)} ms after the connection error`);
+  }, 60_000);
+});
