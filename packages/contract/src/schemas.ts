@@ -4,6 +4,7 @@
  * Timestamps are RFC 3339 strings in UTC.
  */
 import { z } from 'zod';
+import { tokenScannerRegExp } from './token-format.js';
 
 // ---------------------------------------------------------------------------------------------
 // Token names
@@ -32,6 +33,9 @@ export function tokenNameProblem(raw: string): string | undefined {
   if ([...name].length > TOKEN_NAME_MAX_LENGTH) {
     return `must be at most ${TOKEN_NAME_MAX_LENGTH} characters`;
   }
+  // A token pasted into the name field would be stored, listed and logged in plaintext
+  // (SECURITY.md item 28): refuse it rather than keep it.
+  if (tokenScannerRegExp().test(name)) return 'must not contain a personal access token';
   return undefined;
 }
 
