@@ -1,0 +1,86 @@
+/**
+ * SECURITY.md item 34: a personal access token cannot manage tokens. The shared suite in
+ * test/http/protected-routes.test.ts already checks, per route, that a valid PAT gets exactly
+ * R-SCOPE on GET/POST /tokens and GET/DELETE /tokens/:id (its own id), and that a session
+ * cookie gets R-NOAUTH on the bearer-only /tokens/self routes. This file adds what the item
+ * says beyond that: DELETE of ANOTHER token's id, that nothing changed after each refusal,
+ * and that DELETE /tokens/self is followed by R-INVALID for that token.
+ */
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { bearer, createTestApp, type TestApp, type TestSession } from '../support/app.js';
+import { describeEachBackend } from '../support/databases.js';
+import { expectResponseCode } from '../support/protected-route.js';
+
+describeEachBackend('item 34: PATs cannot manage tokens', (ctx) => {
+  let app: TestApp;
+  let session: TestSession;
+  beforeEach(async () => {
+    app = await createTestApp(ctx.store);
+    session = await app.signIn();
+  });
+  afterEach(() => app.close());
+
+  const tokenNames = async () =>
+    ((await app.http.inject({ url: '/api/v1/tokens?state=all', headers: { cookie: session.cookie } })).json() as {
+      tokens: Array<{ name: string; state: string }>;
+    }).tokens
+      .map((t) => `${t.name}:${t.state}`)
+      .sort();
+
+  it('POST /tokens, GET /tokens, GET and DELETE /tokens/<other id> with a PAT → R-SCOPE, and nothing changes', async () => {
+    const pat = await app.createToken(session, 'pat');
+    const other = await app.createToken(session, 'other');
+    const before = await tokenNames();
+
+    const refused = [
+      await app.http.inject({ method: 'POST', url: '/api/v1/tokens', headers: bearer(pat.secret), payload: { name: 'minted-by-pat' } }),
+      await app.http.inject({ url: '/api/v1/tokens', headers: bearer(pat.secret) }),
+      await app.http.inject({ url: `/api/v1/tokens/${other.token.id}`, headers: bearer(pat.secret) }),
+      await app.http.inject({ method: 'DELETE', url: `/api/v1/tokens/${other.token.id}`, headers: bearer(pat.secret) }),
+      await app.http.inject({ method: 'DELETE', url: `/api/v1/tokens/${pat.token.id}`, headers: bearer(pat.secret) }),
+      // With the session's CSRF headers alongside, the bearer token still decides: refused.
+      await app.http.inject({ method: 'DELETE', url: `/api/v1/tokens/${other.token.id}`, headers: { ...session.headers, ...bearer(pat.secret) } }),
+    ];
+    for (const response of refused) {
+      const body = expectResponseCode(response, 'R-SCOPE');
+      expect(body.type).toBe('/docs/errors/insufficient-scope');
+    }
+
+    expect(await tokenNames()).toEqual(before);
+    for (const token of [pat, other]) {
+      expect((await app.http.inject({ url: '/api/v1/me', headers: bearer(token.secret) })).statusCode).toBe(200);
+    }
+  });
+
+  it('DELETE /tokens/self → 204, then that token → R-INVALID everywhere; its sibling still works', async () => {
+    const pat = await app.createToken(session, 'self-revoking');
+    const sibling = await app.createToken(session, 'sibling');
+    const revoked = await app.http.inject({ method: 'DELETE', url: '/api/v1/tokens/self', headers: bearer(pat.secret) });
+    expect(revoked.statusCode).toBe(204);
+    expect(revoked.body).toBe('');
+
+    for (const [method, url] of [
+      ['GET', '/api/v1/me'],
+      ['GET', '/api/v1/tokens/self'],
+      ['DELETE', '/api/v1/tokens/self'],
+      ['GET', '/api/v1/namespaces'],
+    ] as const) {
+      expectResponseCode(await app.http.inject({ method, url, headers: bearer(pat.secret) }), 'R-INVALID');
+    }
+    expect((await app.http.inject({ url: '/api/v1/me', headers: bearer(sibling.secret) })).statusCode).toBe(200);
+    expect(await tokenNames()).toEqual(['self-revoking:revoked', 'sibling:active']);
+  });
+
+  it('a session cookie on a bearer-only route is not authentication (R-NOAUTH) and revokes nothing', async () => {
+    const pat = await app.createToken(session, 'kept');
+    for (const [method, url] of [
+      ['GET', '/api/v1/tokens/self'],
+      ['DELETE', '/api/v1/tokens/self'],
+    ] as const) {
+      expectResponseCode(await app.http.inject({ method, url, headers: session.headers }), 'R-NOAUTH');
+      expectResponseCode(await app.http.inject({ method, url, headers: { cookie: session.cookie } }), 'R-NOAUTH');
+    }
+    expect((await app.http.inject({ url: '/api/v1/me', headers: bearer(pat.secret) })).statusCode).toBe(200);
+    expect(await tokenNames()).toEqual(['kept:active']);
+  });
+});
