@@ -129,11 +129,27 @@ export async function prepareCaller(app: TestApp): Promise<Caller> {
 
 /** `expires_at` one second before the database clock: the token has just expired. */
 export async function expireToken(backend: Pick<BackendContext, 'dialect' | 'exec'>, tokenId: string): Promise<void> {
-  const oneSecondAgo =
+  await setTokenExpiresIn(backend, tokenId, -1000);
+}
+
+/**
+ * `expires_at` = the database clock + `offsetMs` (negative: already expired); returns the value
+ * written, in epoch milliseconds.
+ */
+export async function setTokenExpiresIn(
+  backend: Pick<BackendContext, 'dialect' | 'exec'>,
+  tokenId: string,
+  offsetMs: number,
+): Promise<number> {
+  const dbNowMs =
     backend.dialect === 'sqlite'
-      ? sql`cast(unixepoch('subsec') * 1000 as integer) - 1000`
-      : sql`(extract(epoch from clock_timestamp()) * 1000)::bigint - 1000`;
-  await backend.exec(sql`update tokens set expires_at = ${oneSecondAgo} where id = ${tokenId}`);
+      ? sql`cast(unixepoch('subsec') * 1000 as integer)`
+      : sql`(extract(epoch from clock_timestamp()) * 1000)::bigint`;
+  const rows = (await backend.exec(
+    sql`update tokens set expires_at = ${dbNowMs} + ${Math.round(offsetMs)} where id = ${tokenId} returning expires_at`,
+  )) as Array<{ expires_at: number | string }>;
+  if (rows.length !== 1) throw new Error(`no token ${tokenId}`);
+  return Number(rows[0]!.expires_at);
 }
 
 /** A token with a correct checksum that was never issued. */
