@@ -206,6 +206,36 @@ export const cliTokenResponseSchema = z.object({
 });
 export type CliTokenResponse = z.infer<typeof cliTokenResponseSchema>;
 
+// ---------------------------------------------------------------------------------------------
+// Leaked-token reports (revoke by possession) and the notices they leave
+
+/** Credentials one report may list. */
+export const MAX_REPORTED_CREDENTIALS = 1000;
+
+export const credentialReportRequestSchema = z
+  .object({
+    credentials: z
+      .array(z.string({ error: 'must be a string' }), { error: 'must be an array of strings' })
+      .max(MAX_REPORTED_CREDENTIALS, `must list at most ${MAX_REPORTED_CREDENTIALS} credentials`)
+      .describe('Tokens found somewhere they should not be (a public repository, a log, a paste).'),
+  })
+  .describe('A report of leaked credentials: every valid token listed is revoked.');
+export type CredentialReportRequest = z.infer<typeof credentialReportRequestSchema>;
+
+/** A token revoked because it was reported as leaked. */
+export const reportedTokenSchema = z.object({ id: z.string(), name: z.string(), last4: z.string() });
+
+export const noticeSchema = z.object({
+  id: z.string(),
+  /** `tokens_reported`: `tokens` were revoked at `createdAt` because someone reported them as leaked. */
+  kind: z.literal('tokens_reported'),
+  createdAt: timestamp,
+  tokens: z.array(reportedTokenSchema),
+});
+export type NoticeView = z.infer<typeof noticeSchema>;
+
+export const noticeListSchema = z.object({ notices: z.array(noticeSchema) });
+
 /** Response header on every bearer-authenticated response (like GitHub's). */
 export const TOKEN_EXPIRES_AT_HEADER = 'latchkey-token-expires-at';
 /** Request header carrying the session's CSRF token on cookie-authenticated mutations. */

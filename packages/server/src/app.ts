@@ -9,8 +9,10 @@ import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
 import { jsonSchemaTransform, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import { createDomain, type Clock, type Domain, type TokenSettings } from './domain/index.js';
+import { createCredentialReports, type CredentialReports } from './domain/credential-reports.js';
 import type { Store } from './store/store.js';
 import { registerAuthentication } from './http/authenticate.js';
+import { createMemoryReportLimiter, type ReportLimiter } from './http/report-limiter.js';
 import { handleClientError } from './http/client-errors.js';
 import type { FailureLimiter } from './http/failure-limiter.js';
 import { registerErrorHandling } from './http/error-handler.js';
@@ -20,10 +22,12 @@ import { createAuth, type Auth, type OidcOptions } from './auth/index.js';
 import { registerAuthRoutes } from './http/routes/auth.js';
 import { registerDocsRoutes } from './http/routes/docs.js';
 import { registerConsoleRoutes } from './http/routes/console.js';
+import { registerCredentialRoutes } from './http/routes/credentials.js';
 import { registerInviteRoutes } from './http/routes/invites.js';
 import { registerHealthRoutes } from './http/routes/health.js';
 import { registerMeRoutes } from './http/routes/me.js';
 import { registerNamespaceRoutes } from './http/routes/namespaces.js';
+import { registerNoticeRoutes } from './http/routes/notices.js';
 import { registerSignInOptionsRoutes } from './http/routes/sign-in-options.js';
 import { registerTokenRoutes } from './http/routes/tokens.js';
 import type { ZodApp } from './http/zod-app.js';
@@ -43,6 +47,8 @@ export interface AppDeps {
   oidc?: OidcOptions;
   /** Failed-authentication limiting per client address; none when absent (most tests). */
   failureLimiter?: FailureLimiter;
+  /** The call budget of the leaked-token report endpoint; in process memory when absent. */
+  reportLimiter?: ReportLimiter;
   /** False until the database has answered and is migrated; until then everything but /healthz is 503. */
   isReady?: () => boolean;
   /** Test-only fault hooks (LATCHKEY_TEST_FAULT); absent in every real deployment. */
@@ -59,6 +65,8 @@ export interface App {
   http: ZodApp;
   domain: Domain;
   auth: Auth;
+  /** Leaked-token reports, processed after their 202 (tests await `idle()`). */
+  credentialReports: CredentialReports;
 }
 
 export async function createApp(deps: AppDeps): Promise<App> {
@@ -88,6 +96,17 @@ export async function createApp(deps: AppDeps): Promise<App> {
     onBackgroundError: (error) => deps.logger.warn({ err: error }, 'background write failed'),
   });
 
+  const credentialReports = createCredentialReports({
+    store: deps.store,
+    clock: deps.clock,
+    // The error comes from the store or the driver, which only ever see digests.
+    onError: (error, context) => deps.logger.error({ err: error, ...context }, 'processing a credential report failed'),
+    onProcessed: (outcome) => {
+      if (outcome.revoked > 0) deps.logger.warn({ event: 'credentials_reported', ...outcome }, 'reported tokens revoked');
+    },
+  });
+  const reportLimiter = deps.reportLimiter ?? createMemoryReportLimiter({ clock: deps.clock });
+
   const auth = createAuth({ store: deps.store, clock: deps.clock, domain, publicUrl: deps.publicUrl, oidc: deps.oidc });
 
   await http.register(fastifyCookie);
@@ -115,6 +134,11 @@ export async function createApp(deps: AppDeps): Promise<App> {
   registerErrorHandling(http);
   registerRequestLog(http);
   http.addHook('onClose', async () => deps.failureLimiter?.close());
+  http.addHook('onClose', async () => {
+    // Reports already answered 202 are finished before the store closes, within reason.
+    await Promise.race([credentialReports.idle(), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
+    await reportLimiter.close();
+  });
   registerAuthentication(http, {
     domain,
     publicOrigin: new URL(deps.publicUrl).origin,
@@ -125,6 +149,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
   registerMeRoutes(http);
   registerTokenRoutes(http, { domain, faults: deps.faults });
   registerNamespaceRoutes(http, { domain });
+  registerNoticeRoutes(http, { store: deps.store, clock: deps.clock });
+  registerCredentialRoutes(http, { reports: credentialReports, limiter: reportLimiter });
   registerInviteRoutes(http, { auth, domain, store: deps.store, clock: deps.clock });
   registerSignInOptionsRoutes(http, { auth });
   await registerConsoleRoutes(http, { publicUrl: deps.publicUrl });
@@ -135,5 +161,5 @@ export async function createApp(deps: AppDeps): Promise<App> {
   http.get('/api/openapi.json', { schema: { hide: true } }, async () => http.swagger());
 
   await http.ready();
-  return { http, domain, auth };
+  return { http, domain, auth, credentialReports };
 }

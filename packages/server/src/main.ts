@@ -14,6 +14,7 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { systemClock } from './domain/index.js';
 import { createLogger } from './http/logging.js';
 import { createMemoryFailureLimiter, createRedisFailureLimiter } from './http/failure-limiter.js';
+import { createRedisReportLimiter } from './http/report-limiter.js';
 import { openStore } from './store/open-store.js';
 import { StoreUnavailableError, type Store } from './store/store.js';
 
@@ -144,8 +145,16 @@ function appSettings(config: Config, store: Store, logger: Logger) {
         onError: (error) => logger.warn({ err: error }, 'Redis unavailable: failed-authentication limiting paused'),
       })
     : createMemoryFailureLimiter({ clock: systemClock });
+  // Without Redis, createApp keeps the leaked-token report budget in process memory.
+  const reportLimiter = config.redisUrl
+    ? createRedisReportLimiter({
+        url: config.redisUrl,
+        onError: (error) => logger.warn({ err: error }, 'Redis unavailable: credential-report limiting paused'),
+      })
+    : undefined;
   return {
     failureLimiter,
+    reportLimiter,
     store,
     clock: systemClock,
     logger,

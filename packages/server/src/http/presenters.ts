@@ -1,6 +1,14 @@
 /** Records → the wire shapes of the contract: camelCase already, timestamps as RFC 3339 UTC. */
-import { maskToken, tokenStateAt, type AccountView, type NamespaceView, type TokenView } from '@latchkey/contract';
-import type { AccountRecord, NamespaceRecord, TokenRecord } from '../store/store.js';
+import {
+  maskToken,
+  tokenStateAt,
+  type AccountView,
+  type NamespaceView,
+  type NoticeView,
+  type TokenView,
+} from '@latchkey/contract';
+import type { ReportedTokensNoticeDetail } from '../domain/credential-reports.js';
+import type { AccountRecord, NamespaceRecord, NoticeRecord, TokenRecord } from '../store/store.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));
@@ -33,4 +41,9 @@ export function presentToken(token: TokenRecord, now: number): TokenView {
 
 export function presentNamespace(namespace: NamespaceRecord): NamespaceView {
   return { id: namespace.id, name: namespace.name, createdAt: iso(namespace.createdAt) };
+}
+
+export function presentNotice(notice: NoticeRecord): NoticeView {
+  const { tokens } = notice.detail as unknown as ReportedTokensNoticeDetail;
+  return { id: notice.id, kind: notice.kind, createdAt: iso(notice.createdAt), tokens };
 }

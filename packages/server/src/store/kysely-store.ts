@@ -15,6 +15,8 @@ import {
   type CliGrantRecord,
   type Dialect,
   type LoginFlowRecord,
+  type NoticeInput,
+  type NoticeRecord,
   type OidcIdentity,
   type NamespaceRecord,
   type SessionForAuth,
@@ -316,6 +318,57 @@ export class KyselyStore implements Store {
     );
   }
 
+  revokeReportedTokens(
+    digests: readonly Buffer[],
+    revokedAt: number,
+    records: {
+      auditFor(token: TokenRecord): AuditEventInput;
+      noticeFor(accountId: string, tokens: readonly TokenRecord[]): NoticeInput;
+    },
+  ): Promise<TokenRecord[]> {
+    if (digests.length === 0) return Promise.resolve([]);
+    return this.guard(() =>
+      this.db.transaction().execute(async (trx) => {
+        const revoked: TokenRecord[] = [];
+        // One conditional UPDATE … RETURNING per chunk: the "not yet revoked" test and the write
+        // are one statement, so two reports racing for a token cannot both revoke it.
+        for (let start = 0; start < digests.length; start += REPORT_CHUNK) {
+          const rows = await trx
+            .updateTable('tokens')
+            .set({ revoked_at: revokedAt })
+            .where('digest', 'in', digests.slice(start, start + REPORT_CHUNK))
+            .where('revoked_at', 'is', null)
+            .where('expires_at', '>', this.dbNow)
+            .returning(TOKEN_COLUMNS)
+            .execute();
+          revoked.push(...rows.map(toToken));
+        }
+        const byOwner = new Map<string, TokenRecord[]>();
+        for (const token of revoked) byOwner.set(token.accountId, [...(byOwner.get(token.accountId) ?? []), token]);
+        const audits = revoked.map((token) => auditRow(records.auditFor(token)));
+        const notices = [...byOwner].map(([accountId, tokens]) => {
+          const notice = records.noticeFor(accountId, tokens);
+          return {
+            id: notice.id,
+            account_id: notice.accountId,
+            kind: notice.kind,
+            created_at: notice.createdAt,
+            detail: JSON.stringify(notice.detail),
+            dismissed_at: null,
+          };
+        });
+        // Multi-row inserts: a report of 1,000 tokens is a handful of statements, not 2,000.
+        for (let start = 0; start < audits.length; start += REPORT_CHUNK) {
+          await trx.insertInto('audit_events').values(audits.slice(start, start + REPORT_CHUNK)).execute();
+        }
+        for (let start = 0; start < notices.length; start += REPORT_CHUNK) {
+          await trx.insertInto('notices').values(notices.slice(start, start + REPORT_CHUNK)).execute();
+        }
+        return revoked;
+      }),
+    );
+  }
+
   touchTokenLastUsed(tokenId: string, usedAt: number, ip: string | null, minIntervalMs: number): Promise<boolean> {
     return this.guard(async () => {
       const result = await this.db
@@ -564,6 +617,42 @@ export class KyselyStore implements Store {
     );
   }
 
+  // Notices ------------------------------------------------------------------------------------
+
+  listNotices(accountId: string): Promise<NoticeRecord[]> {
+    return this.guard(async () => {
+      const rows = await this.db
+        .selectFrom('notices')
+        .selectAll()
+        .where('account_id', '=', accountId)
+        .where('dismissed_at', 'is', null)
+        .orderBy('created_at', 'desc')
+        .orderBy('id')
+        .execute();
+      return rows.map((row) => ({
+        id: row.id,
+        accountId: row.account_id,
+        kind: row.kind as NoticeRecord['kind'],
+        createdAt: Number(row.created_at),
+        detail: JSON.parse(row.detail) as Record<string, unknown>,
+        dismissedAt: nullableNumber(row.dismissed_at),
+      }));
+    });
+  }
+
+  dismissNotice(accountId: string, noticeId: string, dismissedAt: number): Promise<boolean> {
+    return this.guard(async () => {
+      const result = await this.db
+        .updateTable('notices')
+        .set({ dismissed_at: dismissedAt })
+        .where('id', '=', noticeId)
+        .where('account_id', '=', accountId)
+        .where('dismissed_at', 'is', null)
+        .executeTakeFirst();
+      return result.numUpdatedRows > 0n;
+    });
+  }
+
   // Audit --------------------------------------------------------------------------------------
 
   insertAuditEvent(event: AuditEventInput): Promise<void> {
@@ -625,6 +714,9 @@ function tokenForAuthQuery(db: Kysely<Database>, dbNow: RawBuilder<number>) {
 
 type TokenForAuthRow = InferResult<ReturnType<typeof tokenForAuthQuery>>[number];
 
+/** Digests per statement when revoking reported tokens: far below every driver's parameter limit. */
+const REPORT_CHUNK = 500;
+
 const TOKEN_COLUMNS = [
   'id',
   'account_id',
@@ -638,19 +730,20 @@ const TOKEN_COLUMNS = [
 ] as const;
 
 function insertAudit(trx: Kysely<Database> | Transaction<Database>, event: AuditEventInput) {
-  return trx
-    .insertInto('audit_events')
-    .values({
-      id: event.id,
-      occurred_at: event.occurredAt,
-      action: event.action,
-      actor_account_id: event.actor.accountId,
-      actor_token_id: event.actor.tokenId,
-      actor_ip: event.actor.ip,
-      target_id: event.targetId,
-      detail: JSON.stringify(event.detail ?? {}),
-    })
-    .execute();
+  return trx.insertInto('audit_events').values(auditRow(event)).execute();
+}
+
+function auditRow(event: AuditEventInput) {
+  return {
+    id: event.id,
+    occurred_at: event.occurredAt,
+    action: event.action,
+    actor_account_id: event.actor.accountId,
+    actor_token_id: event.actor.tokenId,
+    actor_ip: event.actor.ip,
+    target_id: event.targetId,
+    detail: JSON.stringify(event.detail ?? {}),
+  };
 }
 
 function accountRow(account: AccountRecord): AccountsTable {

@@ -139,9 +139,29 @@ const signIn: MigrationFactory = (dialect) => ({
   },
 });
 
+/**
+ * Notices for an account, shown in the console until dismissed: today, tokens revoked because
+ * someone reported them as leaked (SECURITY.md item 35).
+ */
+const notices: MigrationFactory = () => ({
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('notices')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+      .addColumn('kind', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('detail', 'text', (c) => c.notNull())
+      .addColumn('dismissed_at', 'bigint')
+      .execute();
+    await db.schema.createIndex('notices_account_id').on('notices').columns(['account_id', 'created_at']).execute();
+  },
+});
+
 const MIGRATIONS: Record<string, MigrationFactory> = {
   '0001_initial_schema': initialSchema,
   '0002_sign_in': signIn,
+  '0004_notices': notices,
 };
 
 export function createMigrationProvider(dialect: Dialect): MigrationProvider {

@@ -94,6 +94,17 @@ export interface CliGrantsTable {
   used_at: number | null;
 }
 
+/** Messages for an account's owner, shown in the console until dismissed. */
+export interface NoticesTable {
+  id: string;
+  account_id: string;
+  kind: string;
+  created_at: number;
+  /** JSON: what the notice is about (for `tokens_reported`: the tokens' id, name and last4). */
+  detail: string;
+  dismissed_at: number | null;
+}
+
 export interface Database {
   accounts: AccountsTable;
   tokens: TokensTable;
@@ -103,4 +114,5 @@ export interface Database {
   signin_links: SignInLinksTable;
   login_flows: LoginFlowsTable;
   cli_grants: CliGrantsTable;
+  notices: NoticesTable;
 }

@@ -120,6 +120,25 @@ export interface AuditEventRecord extends AuditEventInput {
   detail: Record<string, unknown>;
 }
 
+/** What a notice is about; the console words each kind. */
+export type NoticeKind = 'tokens_reported';
+
+/**
+ * A message for an account's owner, shown in the console until dismissed. For
+ * `tokens_reported`, `detail.tokens` lists the `{id, name, last4}` of the tokens revoked because
+ * someone reported them as leaked.
+ */
+export interface NoticeRecord {
+  id: string;
+  accountId: string;
+  kind: NoticeKind;
+  createdAt: number;
+  detail: Record<string, unknown>;
+  dismissedAt: number | null;
+}
+
+export type NoticeInput = Omit<NoticeRecord, 'dismissedAt'>;
+
 export interface TokenListFilter {
   /** `unrevoked` (the default view) is active + expiring + expired. */
   state: 'active' | 'expiring' | 'expired' | 'revoked' | 'all' | 'unrevoked';
@@ -198,6 +217,22 @@ export interface Store {
    */
   revokeToken(accountId: string, tokenId: string, revokedAt: number, audit: AuditEventInput): Promise<boolean>;
   /**
+   * Revokes the tokens someone reported as leaked (SECURITY.md item 35), in one transaction:
+   * every listed digest whose token is neither revoked nor expired by the database clock is
+   * revoked at `revokedAt`, gets the audit event `auditFor(token)`, and each owner of at least
+   * one such token gets one notice, `noticeFor(accountId, theirTokens)`. Unknown, revoked and
+   * expired digests are ignored without a trace. Concurrent reports of one token revoke it once
+   * (one audit event, one notice). Returns the tokens this call revoked.
+   */
+  revokeReportedTokens(
+    digests: readonly Buffer[],
+    revokedAt: number,
+    records: {
+      auditFor(token: TokenRecord): AuditEventInput;
+      noticeFor(accountId: string, tokens: readonly TokenRecord[]): NoticeInput;
+    },
+  ): Promise<TokenRecord[]>;
+  /**
    * Records a use, at most once per `minIntervalMs` per token: the row is written only when its
    * `lastUsedAt` is null or older than `usedAt - minIntervalMs`. Returns whether it wrote.
    */
@@ -239,6 +274,16 @@ export interface Store {
   listNamespaces(accountId: string): Promise<NamespaceRecord[]>;
   /** Deletes the account's namespace by name, with its audit event; false when it has none such. */
   deleteNamespace(accountId: string, name: string, audit: AuditEventInput): Promise<boolean>;
+
+  // Notices ------------------------------------------------------------------------------------
+
+  /** The account's notices not yet dismissed, newest first. */
+  listNotices(accountId: string): Promise<NoticeRecord[]>;
+  /**
+   * Dismisses one of the account's notices; false when there is no such undismissed notice of
+   * this account (another account's id included), so a repeat reports "not found".
+   */
+  dismissNotice(accountId: string, noticeId: string, dismissedAt: number): Promise<boolean>;
 
   // Audit --------------------------------------------------------------------------------------
 
