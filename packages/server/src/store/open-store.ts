@@ -72,6 +72,17 @@ function openSqliteStore(path: string, options: OpenStoreOptions): Store {
 const STATEMENT_CACHE_SIZE = 256;
 
 /**
+ * SQLite rolls a transaction back by itself when a statement in it fails with SQLITE_FULL,
+ * SQLITE_IOERR, SQLITE_NOMEM or SQLITE_BUSY. Kysely then still sends ROLLBACK, which fails with
+ * "cannot rollback - no transaction is active" and replaces the real error: a full disk became
+ * a 500 instead of R-UNAVAIL (SECURITY.md item 17). That ROLLBACK is answered as done.
+ */
+const ROLLBACK_ALREADY_DONE = {
+  reader: false,
+  run: () => ({ changes: 0, lastInsertRowid: 0 }),
+} as unknown as SQLite.Statement;
+
+/**
  * Kysely's SQLite driver prepares every statement anew, which costs about a tenth of an
  * authenticated request. The app's SQL texts are a small fixed set (values are always bound
  * parameters), so their prepared statements are kept and reused. Reuse is safe: the driver runs
@@ -82,6 +93,7 @@ function withStatementCache(database: SQLite.Database): { prepare: SQLite.Databa
   const statements = new Map<string, SQLite.Statement>();
   return {
     prepare: ((source: string) => {
+      if (source === 'rollback' && !database.inTransaction) return ROLLBACK_ALREADY_DONE;
       let statement = statements.get(source);
       if (!statement) {
         if (statements.size >= STATEMENT_CACHE_SIZE) statements.clear();
