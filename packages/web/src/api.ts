@@ -12,6 +12,7 @@ import {
   type ListTokensQuery,
   type MeResponse,
   type NamespaceView,
+  type NoticeView,
   type TokenView,
 } from '@latchkey/contract';
 
@@ -130,6 +131,10 @@ export const api = {
     request<{ tokens: TokenView[] }>('GET', state ? `/api/v1/tokens?state=${encodeURIComponent(state)}` : '/api/v1/tokens'),
   createToken: (input: CreateTokenRequest) => request<CreateTokenResponse>('POST', '/api/v1/tokens', input),
   revokeToken: (id: string) => request<void>('DELETE', `/api/v1/tokens/${encodeURIComponent(id)}`),
+
+  /** Notices not yet dismissed (tokens revoked because they were reported as leaked). */
+  listNotices: () => request<{ notices: NoticeView[] }>('GET', '/api/v1/notices'),
+  dismissNotice: (id: string) => request<void>('POST', `/api/v1/notices/${encodeURIComponent(id)}/dismiss`),
 
   listNamespaces: () => request<{ namespaces: NamespaceView[] }>('GET', '/api/v1/namespaces'),
   createNamespace: (input: CreateNamespaceRequest) => request<NamespaceView>('POST', '/api/v1/namespaces', input),

@@ -7,11 +7,12 @@ import type { MeResponse } from '@latchkey/contract';
 import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
 import { ApiError, api, errorMessage, setCsrfToken, setUnauthenticatedHandler } from './api.js';
 import { ExpiryBanner } from './components/expiry-banner.js';
+import { ReportedTokensNotices } from './components/reported-tokens-notice.js';
 import { NamespacesPage } from './pages/namespaces-page.js';
 import { OverviewPage } from './pages/overview-page.js';
 import { SignInPage } from './pages/sign-in-page.js';
 import { TOKENS_KEY, TokensPage, useTokens } from './pages/tokens-page.js';
-import { invalidate } from './query.js';
+import { invalidate, useQuery } from './query.js';
 import { takeReturnPath } from './return-path.js';
 import { Link, navigate, safeReturnPath, useLocation } from './router.js';
 import { useNow } from './time.js';
@@ -19,6 +20,7 @@ import { useNow } from './time.js';
 type Session = { status: 'loading' } | { status: 'signed-out' } | { status: 'signed-in'; me: MeResponse } | { status: 'failed'; error: unknown };
 
 const SIGN_IN_PATH = '/sign-in';
+const NOTICES_KEY = 'notices';
 
 function signInPathFor(location: string): string {
   return location === '/' || location.startsWith(SIGN_IN_PATH) ? SIGN_IN_PATH : `${SIGN_IN_PATH}?return_to=${encodeURIComponent(location)}`;
@@ -131,6 +133,7 @@ function Shell({ me, path, onSignedOut }: { me: MeResponse; path: string; onSign
   const route = routeFor(path, me);
   const tokens = useTokens(false);
   const now = useNow(tokens.data);
+  const notices = useQuery(NOTICES_KEY, () => api.listNotices().then((body) => body.notices));
   const [signOutError, setSignOutError] = useState<string>();
 
   // The banner is about "now": every page change re-reads the tokens (once, shared with the page).
@@ -139,6 +142,7 @@ function Shell({ me, path, onSignedOut }: { me: MeResponse; path: string; onSign
     if (previousPath.current === path) return;
     previousPath.current = path;
     invalidate(TOKENS_KEY);
+    invalidate(NOTICES_KEY);
   }, [path]);
 
   useEffect(() => {
@@ -187,6 +191,15 @@ function Shell({ me, path, onSignedOut }: { me: MeResponse; path: string; onSign
         <p role="alert" className="form-error page-alert">
           {signOutError}
         </p>
+      )}
+      {notices.data && (
+        <ReportedTokensNotices
+          notices={notices.data}
+          onDismiss={async (id) => {
+            await api.dismissNotice(id);
+            invalidate(NOTICES_KEY);
+          }}
+        />
       )}
       {tokens.data && <ExpiryBanner tokens={tokens.data} now={now} />}
       <main id="main" tabIndex={-1}>

@@ -1,0 +1,72 @@
+// @vitest-environment happy-dom
+import type { NoticeView } from '@latchkey/contract';
+import { act, cleanup, fireEvent, render, screen } from '@testing-library/react';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { ApiError } from '../api.js';
+import { ReportedTokensNotices, TOKENS_PATH } from './reported-tokens-notice.js';
+
+afterEach(cleanup);
+
+function notice(id: string, tokens: NoticeView['tokens'], createdAt = '2026-03-01T12:00:00.000Z'): NoticeView {
+  return { id, kind: 'tokens_reported', createdAt, tokens };
+}
+
+const region = () => screen.queryByRole('region', { name: 'Revoked tokens' });
+
+describe('ReportedTokensNotices (SECURITY.md 35: the owner is told)', () => {
+  it('says which token was revoked, when, and why, with its last four characters and a way to replace it', () => {
+    render(<ReportedTokensNotices notices={[notice('n1', [{ id: 't1', name: 'deploy', last4: 'AbCd' }])]} onDismiss={vi.fn()} />);
+    const text = region()!.textContent!;
+    expect(text).toContain('1 token was revoked because it was reported as leaked');
+    expect(text).toContain('deploy');
+    expect(text).toContain('lk_pat_1…AbCd');
+    expect(region()!.querySelector('time')!.getAttribute('dateTime')).toBe('2026-03-01T12:00:00.000Z');
+    expect(screen.getByRole('link', { name: 'create a replacement' }).getAttribute('href')).toBe(`${TOKENS_PATH}?new=1`);
+  });
+
+  it('lists every token of a report in one notice, in the plural', () => {
+    render(
+      <ReportedTokensNotices
+        notices={[
+          notice('n1', [
+            { id: 't1', name: 'ci', last4: 'AAAA' },
+            { id: 't2', name: 'laptop', last4: 'BBBB' },
+          ]),
+        ]}
+        onDismiss={vi.fn()}
+      />,
+    );
+    expect(region()!.textContent).toContain('2 tokens were revoked because they were reported as leaked');
+    expect(screen.getAllByRole('button', { name: 'Dismiss' })).toHaveLength(1);
+    expect(region()!.textContent).toContain('lk_pat_1…BBBB');
+  });
+
+  it('shows nothing without notices', () => {
+    render(<ReportedTokensNotices notices={[]} onDismiss={vi.fn()} />);
+    expect(region()).toBeNull();
+  });
+
+  it('dismisses by id; a failure stays as a readable message and the button works again', async () => {
+    const onDismiss = vi
+      .fn<(id: string) => Promise<void>>()
+      .mockRejectedValueOnce(new ApiError(503, 'UNAVAILABLE', 'Service unavailable'))
+      .mockResolvedValueOnce(undefined);
+    render(<ReportedTokensNotices notices={[notice('n7', [{ id: 't1', name: 'x', last4: 'ZZZZ' }])]} onDismiss={onDismiss} />);
+    await act(async () => fireEvent.click(screen.getByRole('button', { name: 'Dismiss' })));
+    expect(onDismiss).toHaveBeenCalledWith('n7');
+    expect(screen.getByRole('alert').textContent).toBe('The server is temporarily unavailable. Try again in a moment.');
+    const button = screen.getByRole('button', { name: 'Dismiss' }) as HTMLButtonElement;
+    expect(button.disabled).toBe(false);
+    await act(async () => fireEvent.click(button));
+    expect(onDismiss).toHaveBeenCalledTimes(2);
+  });
+
+  it('renders a name carrying markup as text', () => {
+    const name = '<img src=x onerror=alert(1)>';
+    render(<ReportedTokensNotices notices={[notice('n1', [{ id: 't1', name, last4: 'AbCd' }])]} onDismiss={vi.fn()} />);
+    const cell = region()!.querySelector('.token-name-text')!;
+    expect(cell.textContent).toBe(name);
+    expect(cell.children).toHaveLength(0);
+    expect(region()!.querySelector('img')).toBeNull();
+  });
+});
