@@ -1,0 +1,137 @@
+/**
+ * Processes for the load items (SECURITY.md 22 and 26), shared by the vitest files and by
+ * `npm run soak`: the instrumented server (instrumented-server.mjs) and open-loop load clients
+ * (load-client.mjs), each its own process, talked to over IPC. Plain JavaScript on the built
+ * server, so `npm run soak` runs without a TypeScript loader; harness.d.mts types it for tests.
+ */
+import { fork } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { generateToken } from '../../../contract/dist/token.js';
+
+const serverEntry = fileURLToPath(new URL('./instrumented-server.mjs', import.meta.url));
+const clientEntry = fileURLToPath(new URL('./load-client.mjs', import.meta.url));
+const OUTPUT_TAIL_CHARS = 32 * 1024;
+
+/** Every child started here, killed should the parent exit before stopping them. */
+const live = new Set();
+process.on('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+});
+function track(child) {
+  live.add(child);
+  child.on('exit', () => live.delete(child));
+  return child;
+}
+
+export async function startInstrumentedServer(env) {
+  const child = track(
+    fork(serverEntry, [], {
+      env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      // A server as deployed: no inherited --inspect, loaders or test-runner flags.
+      execArgv: [],
+    }),
+  );
+  let output = '';
+  // The request log is drained (a real server's stdout goes somewhere too); only a tail is kept.
+  const keep = (chunk) => {
+    output += chunk.toString();
+    if (output.length > 2 * OUTPUT_TAIL_CHARS) output = output.slice(-OUTPUT_TAIL_CHARS);
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+
+  let nextId = 0;
+  const pending = new Map();
+  child.on('message', (message) => {
+    const waiter = pending.get(message.id);
+    if (!waiter) return;
+    pending.delete(message.id);
+    if (message.ok) waiter.resolve(message);
+    else waiter.reject(new Error(message.error));
+  });
+  const call = (type, input = {}) =>
+    new Promise((resolve, reject) => {
+      const id = ++nextId;
+      pending.set(id, { resolve, reject });
+      child.send({ id, type, ...input });
+    });
+
+  const port = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`instrumented server did not start:\n${output}`)), 30_000);
+    child.on('message', (message) => {
+      if (message.type !== 'listening') return;
+      clearTimeout(timer);
+      resolve(message.port);
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`instrumented server exited (${code}) before listening:\n${output}`));
+    });
+  });
+
+  return {
+    pid: child.pid,
+    base: `http://127.0.0.1:${port}`,
+    output: () => output,
+    /** Seen by the server process itself: statements sent, limiter size and cap, RSS, open fds. */
+    stats: () => call('stats'),
+    seed: async (accounts, tokensPerAccount) => (await call('seed', { accounts, tokensPerAccount })).secrets,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const killer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+      await exited;
+      clearTimeout(killer);
+    },
+  };
+}
+
+/** Resident set size and open descriptors of any process, read from outside through /proc. */
+export function processFigures(pid) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const rssKb = Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1]);
+  return { rss: rssKb * 1024, fds: readdirSync(`/proc/${pid}/fd`).length };
+}
+
+/**
+ * Runs one load plan (see load-client.mjs) in a fresh client process. `signal` aborts the plan
+ * early by killing the client (whatever it measured is lost).
+ */
+export function runLoad(plan) {
+  const child = track(fork(clientEntry, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] }));
+  return new Promise((resolve, reject) => {
+    child.once('message', (message) => {
+      child.disconnect();
+      if (message.type === 'result') resolve(message.result);
+      else reject(new Error(message.error));
+    });
+    child.once('exit', (code) => reject(new Error(`load client exited (${code}) without a result`)));
+    child.send({ type: 'run', plan });
+  });
+}
+
+/** Tokens the server has never issued: well-formed (correct CRC), so they reach the lookup. */
+export function unknownTokens(count) {
+  return Array.from({ length: count }, () => generateToken().token);
+}
+
+/** Tokens whose CRC fails: a real-looking token with its last character changed. */
+export function checksumFailingTokens(count) {
+  return unknownTokens(count).map((token) => token.slice(0, -1) + (token.endsWith('A') ? 'B' : 'A'));
+}
+
+/** The q-quantile (0..1) by nearest rank; NaN for no values. */
+export function quantile(values, q) {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
+}
+
+export function median(values) {
+  return quantile(values, 0.5);
+}
+
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
