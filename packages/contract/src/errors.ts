@@ -57,7 +57,7 @@ export const ERRORS = {
   UNSUPPORTED_MEDIA_TYPE: problem(415, 'unsupported-media-type', 'Unsupported media type'),
   /** R-422: well-formed JSON with an invalid field; `errors[]` carries a pointer per field. */
   VALIDATION_FAILED: problem(422, 'validation-error', 'Validation failed'),
-  /** R-LIMIT: this client's failed-authentication budget is spent; see `Retry-After`. */
+  /** R-LIMIT: this client's failed-authentication or leaked-token-report budget is spent; see `Retry-After`. */
   RATE_LIMITED: problem(429, 'rate-limited', 'Too many requests'),
   /** An unexpected failure; details are in the server log under the request id. */
   INTERNAL: problem(500, 'internal', 'Internal server error'),
