@@ -31,6 +31,8 @@ const environmentSchema = z
     ),
     DATABASE_URL: z.preprocess(emptyAsUndefined, z.string().default('sqlite:./data/latchkey.db')),
     REDIS_URL: optionalUrl,
+    REDIS_KEY_PREFIX: z.preprocess(emptyAsUndefined, z.string().max(100).default('latchkey:')),
+    TOKEN_CACHE: z.preprocess(emptyAsUndefined, z.enum(['on', 'off']).default('on')),
     OIDC_ISSUER: optionalUrl,
     OIDC_CLIENT_ID: z.preprocess(emptyAsUndefined, z.string().optional()),
     OIDC_CLIENT_SECRET: z.preprocess(emptyAsUndefined, z.string().optional()),
@@ -61,6 +63,13 @@ export interface Config {
   publicUrl: string;
   databaseUrl: string;
   redisUrl: string | undefined;
+  /** Prefix of every Redis key, so several deployments can share one Redis. */
+  redisKeyPrefix: string;
+  /**
+   * SQLite only: keep verified tokens in memory with exact invalidation (store/verified-token-
+   * cache.ts). PostgreSQL never caches.
+   */
+  tokenCache: boolean;
   oidc:
     | { issuer: string; clientId: string; clientSecret: string | undefined; adminEmails: string[] }
     | undefined;
@@ -97,6 +106,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     publicUrl: e.PUBLIC_URL ?? `http://localhost:${e.PORT}`,
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
+    redisKeyPrefix: e.REDIS_KEY_PREFIX,
+    tokenCache: e.TOKEN_CACHE === 'on',
     oidc: e.OIDC_ISSUER
       ? {
           issuer: e.OIDC_ISSUER,

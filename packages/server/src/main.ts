@@ -61,6 +61,7 @@ async function main(argv: string[]): Promise<number> {
   const logger = createLogger({ level: config.logLevel });
   const store = openStore(config.databaseUrl, {
     onBackgroundError: (error) => logger.warn({ err: error }, 'database connection lost; will reconnect'),
+    tokenCache: config.tokenCache,
   });
 
   if (command === 'migrate') {
@@ -142,6 +143,7 @@ function appSettings(config: Config, store: Store, logger: Logger) {
   const failureLimiter = config.redisUrl
     ? createRedisFailureLimiter({
         url: config.redisUrl,
+        prefix: `${config.redisKeyPrefix}auth-failures:`,
         onError: (error) => logger.warn({ err: error }, 'Redis unavailable: failed-authentication limiting paused'),
       })
     : createMemoryFailureLimiter({ clock: systemClock });
@@ -149,6 +151,7 @@ function appSettings(config: Config, store: Store, logger: Logger) {
   const reportLimiter = config.redisUrl
     ? createRedisReportLimiter({
         url: config.redisUrl,
+        prefix: `${config.redisKeyPrefix}credential-reports:`,
         onError: (error) => logger.warn({ err: error }, 'Redis unavailable: credential-report limiting paused'),
       })
     : undefined;

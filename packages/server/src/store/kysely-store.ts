@@ -5,6 +5,7 @@
  */
 import { Kysely, Migrator, sql, type CompiledQuery, type InferResult, type RawBuilder, type Transaction } from 'kysely';
 import { createMigrationProvider } from './migrations.js';
+import type { VerifiedTokenCache } from './verified-token-cache.js';
 import type { AccountsTable, Database, TokensTable } from './schema.js';
 import {
   StoreConflictError,
@@ -27,9 +28,27 @@ import {
   type TokenRecord,
 } from './store.js';
 
-/** The Kysely handle behind a store, for tests and tooling that need raw SQL; the app never does. */
+/**
+ * Runs the one statement every authenticated request makes (the token lookup) straight on the
+ * driver, past Kysely's executor: its connection mutex and promise chain cost more than the
+ * indexed lookup itself. Given the compiled SQL text and its parameters; returns the first row.
+ */
+export type HotQueryRunner = (sql: string, parameters: readonly unknown[]) => unknown | Promise<unknown>;
+
+/** What makes the token lookup fast; each part is optional and changes no result. */
+export interface HotPath {
+  runHotQuery?: HotQueryRunner;
+  /** SQLite only: see verified-token-cache.ts for why it stays exact. */
+  tokenCache?: VerifiedTokenCache;
+}
+
+/**
+ * The Kysely handle behind a store, for tests and tooling that need raw SQL; the app never
+ * does. Raw writes would bypass the token cache's invalidation, so the cache is turned off.
+ */
 export function kyselyOf(store: Store): Kysely<Database> {
   if (!(store instanceof KyselyStore)) throw new Error('not a KyselyStore');
+  store.disableTokenCache();
   return store.db;
 }
 
@@ -41,6 +60,7 @@ export class KyselyStore implements Store {
   constructor(
     readonly db: Kysely<Database>,
     readonly dialect: Dialect,
+    private readonly hotPath: HotPath = {},
   ) {
     this.dbNow =
       dialect === 'postgres'
@@ -103,7 +123,7 @@ export class KyselyStore implements Store {
   }
 
   bindOidcIdentity(accountId: string, identity: OidcIdentity): Promise<boolean> {
-    return this.guard(async () => {
+    return this.invalidating(async () => {
       const result = await this.db
         .updateTable('accounts')
         .set({ oidc_issuer: identity.issuer, oidc_subject: identity.subject })
@@ -166,7 +186,7 @@ export class KyselyStore implements Store {
   }
 
   setAccountDisabled(id: string, disabledAt: number | null, audit: AuditEventInput): Promise<boolean> {
-    return this.guard(() =>
+    return this.invalidating(() =>
       this.db.transaction().execute(async (trx) => {
         const result = await trx
           .updateTable('accounts')
@@ -181,7 +201,7 @@ export class KyselyStore implements Store {
   }
 
   deleteAccount(id: string, audit: AuditEventInput): Promise<boolean> {
-    return this.guard(() =>
+    return this.invalidating(() =>
       this.db.transaction().execute(async (trx) => {
         const { count } = await trx
           .selectFrom('tokens')
@@ -228,14 +248,20 @@ export class KyselyStore implements Store {
   }
 
   findTokenForAuth(digest: Buffer): Promise<TokenForAuth | undefined> {
+    const cache = this.hotPath.tokenCache;
+    return cache ? cache.find(digest, () => this.lookUpTokenForAuth(digest)) : this.lookUpTokenForAuth(digest);
+  }
+
+  /** The tokens-by-digest query itself, past the cache. */
+  private lookUpTokenForAuth(digest: Buffer): Promise<TokenForAuth | undefined> {
     return this.guard(async () => {
       // The query that runs on every authenticated request is compiled once; only the digest
       // (its single parameter) changes.
-      const { rows } = await this.db.executeQuery<TokenForAuthRow>({
-        ...this.tokenForAuthQuery,
-        parameters: [digest],
-      });
-      const row = rows[0];
+      const parameters = [digest];
+      const { runHotQuery } = this.hotPath;
+      const row = runHotQuery
+        ? ((await runHotQuery(this.tokenForAuthQuery.sql, parameters)) as TokenForAuthRow | undefined)
+        : (await this.db.executeQuery<TokenForAuthRow>({ ...this.tokenForAuthQuery, parameters })).rows[0];
       if (!row) return undefined;
       return {
         ...toToken(row),
@@ -302,7 +328,7 @@ export class KyselyStore implements Store {
   }
 
   revokeToken(accountId: string, tokenId: string, revokedAt: number, audit: AuditEventInput): Promise<boolean> {
-    return this.guard(() =>
+    return this.invalidating(() =>
       this.db.transaction().execute(async (trx) => {
         const result = await trx
           .updateTable('tokens')
@@ -327,7 +353,7 @@ export class KyselyStore implements Store {
     },
   ): Promise<TokenRecord[]> {
     if (digests.length === 0) return Promise.resolve([]);
-    return this.guard(() =>
+    return this.invalidating(() =>
       this.db.transaction().execute(async (trx) => {
         const revoked: TokenRecord[] = [];
         // One conditional UPDATE … RETURNING per chunk: the "not yet revoked" test and the write
@@ -379,7 +405,11 @@ export class KyselyStore implements Store {
           eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<=', usedAt - minIntervalMs)]),
         )
         .executeTakeFirst();
-      return result.numUpdatedRows > 0n;
+      const wrote = result.numUpdatedRows > 0n;
+      // Keep a cached row in step; if someone else wrote first, reread it next time.
+      if (wrote) this.hotPath.tokenCache?.recordUse(tokenId, usedAt, ip);
+      else this.hotPath.tokenCache?.forget(tokenId);
+      return wrote;
     });
   }
 
@@ -678,6 +708,25 @@ export class KyselyStore implements Store {
   }
 
   /** Runs a unit of work, turning driver errors the caller can act on into Store errors. */
+  /** Turns the token cache off for good (raw SQL is about to bypass its invalidation). */
+  disableTokenCache(): void {
+    this.hotPath.tokenCache?.clear();
+    this.hotPath.tokenCache = undefined;
+  }
+
+  /**
+   * A write that can change an authentication decision (a revoke; an account disabled,
+   * enabled, deleted or re-identified): the token cache is cleared once it has committed — or
+   * failed, since a failure may come after the commit.
+   */
+  private async invalidating<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await this.guard(work);
+    } finally {
+      this.hotPath.tokenCache?.clear();
+    }
+  }
+
   private async guard<T>(work: () => Promise<T>): Promise<T> {
     try {
       return await work();

@@ -8,7 +8,8 @@ import { dirname, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, type KyselyConfig } from 'kysely';
 import pg from 'pg';
-import { KyselyStore } from './kysely-store.js';
+import { KyselyStore, type HotQueryRunner } from './kysely-store.js';
+import { DEFAULT_TOKEN_CACHE_ENTRIES, VerifiedTokenCache } from './verified-token-cache.js';
 import type { Database } from './schema.js';
 import type { Store } from './store.js';
 
@@ -20,6 +21,11 @@ export interface OpenStoreOptions {
   onBackgroundError?: (error: Error) => void;
   /** Sees every statement and its parameters: tests count queries and scan for secrets. */
   onQuery?: (sql: string, parameters: readonly unknown[]) => void;
+  /**
+   * SQLite only: keep verified-token lookups in memory (verified-token-cache.ts). Ignored on
+   * PostgreSQL, where every lookup reads the database so a revoke is seen by every instance.
+   */
+  tokenCache?: boolean | { maxEntries: number };
 }
 
 export type DatabaseLocation =
@@ -62,11 +68,20 @@ function openSqliteStore(path: string, options: OpenStoreOptions): Store {
     database.close();
     throw error;
   }
+  // The token lookup reads through its own read-only connection: it then sees only committed
+  // rows (never the inside of a write transaction Kysely holds open on the main connection
+  // across awaits), and a committed revoke is visible to the very next lookup (WAL readers
+  // take a fresh snapshot per statement). An in-memory database cannot be shared between
+  // connections, so there (tests only) the lookup runs on the main one.
+  const reader = inMemory ? database : openSqliteReader(path);
   const db = new Kysely<Database>({
-    dialect: new SqliteDialect({ database: withStatementCache(database) }),
+    dialect: new SqliteDialect({ database: withStatementCache(database, reader) }),
     log: queryObserver(options),
   });
-  return new KyselyStore(db, 'sqlite');
+  return new KyselyStore(db, 'sqlite', {
+    runHotQuery: sqliteHotQueryRunner(reader, options),
+    tokenCache: options.tokenCache ? sqliteTokenCache(database, options.tokenCache) : undefined,
+  });
 }
 
 const STATEMENT_CACHE_SIZE = 256;
@@ -89,7 +104,10 @@ const ROLLBACK_ALREADY_DONE = {
  * one statement at a time on its single connection, and SQLite re-prepares a statement itself
  * if the schema changes.
  */
-function withStatementCache(database: SQLite.Database): { prepare: SQLite.Database['prepare']; close(): void } {
+function withStatementCache(
+  database: SQLite.Database,
+  reader: SQLite.Database,
+): { prepare: SQLite.Database['prepare']; close(): void } {
   const statements = new Map<string, SQLite.Statement>();
   return {
     prepare: ((source: string) => {
@@ -102,7 +120,52 @@ function withStatementCache(database: SQLite.Database): { prepare: SQLite.Databa
       }
       return statement;
     }) as SQLite.Database['prepare'],
-    close: () => database.close(),
+    close: () => {
+      if (reader !== database) reader.close();
+      database.close();
+    },
+  };
+}
+
+function sqliteTokenCache(database: SQLite.Database, setting: true | { maxEntries: number }): VerifiedTokenCache {
+  // data_version changes when another connection (another process included) commits; our own
+  // writes through this connection leave it alone (they clear the cache themselves).
+  const dataVersion = database.prepare('pragma data_version').pluck();
+  return new VerifiedTokenCache({
+    maxEntries: setting === true ? DEFAULT_TOKEN_CACHE_ENTRIES : setting.maxEntries,
+    foreignCommitVersion: () => dataVersion.get() as number,
+  });
+}
+
+function openSqliteReader(path: string): SQLite.Database {
+  const reader = new SQLite(path, { readonly: true, timeout: SQLITE_BUSY_TIMEOUT_MS });
+  reader.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
+  return reader;
+}
+
+/** The hot lookup as one synchronous `get` on a statement prepared once (on first use, after migrations). */
+function sqliteHotQueryRunner(reader: SQLite.Database, options: OpenStoreOptions): HotQueryRunner {
+  const statements = new Map<string, SQLite.Statement>();
+  return (source, parameters) => {
+    options.onQuery?.(source, parameters);
+    let statement = statements.get(source);
+    if (!statement) {
+      statement = reader.prepare(source);
+      statements.set(source, statement);
+    }
+    return statement.get(...parameters);
+  };
+}
+
+/**
+ * The hot lookup as a named prepared statement: each pooled connection parses and plans it
+ * once, then only binds the digest.
+ */
+function postgresHotQueryRunner(pool: pg.Pool, options: OpenStoreOptions): HotQueryRunner {
+  return async (text, parameters) => {
+    options.onQuery?.(text, parameters);
+    const result = await pool.query({ name: 'latchkey_token_for_auth', text, values: parameters as unknown[] });
+    return result.rows[0];
   };
 }
 
@@ -174,9 +237,16 @@ function openPostgresStore(url: string, options: OpenStoreOptions): Store {
   // An idle client whose server went away emits 'error' on the pool; unhandled, it would take
   // the process down (node-postgres #2762). The next query reconnects.
   pool.on('error', (error) => options.onBackgroundError?.(error));
+  // The pool listens only while a client is idle. A client checked out when its server goes
+  // away (a transaction in flight during a restart) emits 'error' with no listener, which also
+  // kills the process (SECURITY.md item 14). Its query already fails with that error and the
+  // pool discards the broken client on release, so here the event only needs a listener.
+  pool.on('connect', (client) => client.on('error', ignoreCheckedOutClientError));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log: queryObserver(options) });
-  return new KyselyStore(db, 'postgres');
+  return new KyselyStore(db, 'postgres', { runHotQuery: postgresHotQueryRunner(pool, options) });
 }
+
+function ignoreCheckedOutClientError(): void {}
 
 function queryObserver(options: OpenStoreOptions): KyselyConfig['log'] {
   const { onQuery } = options;
