@@ -1,0 +1,195 @@
+/**
+ * SECURITY.md item 18: the cache-invalidation channel is lost. On PostgreSQL the server keeps
+ * no verification cache (every bearer request reads the database), so there is no LISTEN
+ * connection to lose and the item is the no-op that must still pass: its nearest equivalent is
+ * run instead. Instance B's database connections are all killed (`pg_terminate_backend`), a
+ * token is revoked through A while B reconnects, and B must refuse it at once — never accept it,
+ * never answer 500 — and serve again on fresh connections.
+ *
+ * Each instance names itself to PostgreSQL through `application_name` in its DATABASE_URL (a
+ * standard libpq parameter node-postgres passes on), which is how B's connections are found.
+ * Two `latchkey-server` processes on a throw-away database of the test PostgreSQL.
+ */
+import { performance } from 'node:perf_hooks';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestPostgresDatabase, postgresAvailable } from '../support/databases.js';
+import {
+  createToken,
+  ensureBuilt,
+  issueSignInPath,
+  randomTestNetAddress,
+  revokeToken,
+  signIn,
+  sleep,
+  startInstance,
+  type Instance,
+  type Session,
+} from '../scale/support.js';
+
+const LONG = process.env.LATCHKEY_LONG === '1';
+const ROUNDS = LONG ? 200 : 20;
+const PUBLIC_URL = 'http://latchkey.localhost';
+/** The item's bound for a cache; with none, B must refuse on its first answer that is not 503. */
+const REFUSAL_BOUND_MS = 5_000;
+const BACKGROUND_RATE = 50;
+const R_INVALID = 'Bearer realm="api", error="invalid_token", error_description="The access token is invalid"';
+
+interface Cluster {
+  a: Instance;
+  b: Instance;
+  session: Session;
+  admin: pg.Client;
+  drop(): Promise<void>;
+}
+
+let cluster: Cluster | undefined;
+
+beforeAll(async () => {
+  if (!(await postgresAvailable())) return;
+  ensureBuilt();
+  const database = await createTestPostgresDatabase();
+  const started: Instance[] = [];
+  const admin = new pg.Client({ connectionString: database.url });
+  try {
+    const named = (name: string) => {
+      const url = new URL(database.url);
+      url.searchParams.set('application_name', name);
+      return url.toString();
+    };
+    const env = { PUBLIC_URL, TRUST_PROXY: '127.0.0.1', TOKEN_MAX_PER_ACCOUNT: '10000' };
+    started.push(await startInstance('A', { ...env, DATABASE_URL: named('latchkey-a') }));
+    started.push(await startInstance('B', { ...env, DATABASE_URL: named('latchkey-b') }));
+    const [a, b] = started as [Instance, Instance];
+    const session = await signIn(a.base, a.signInPath ?? issueSignInPath({ ...env, DATABASE_URL: database.url }));
+    await admin.connect();
+    cluster = { a, b, session, admin, drop: () => database.drop() };
+  } catch (error) {
+    await Promise.all(started.map((instance) => instance.stop()));
+    await admin.end().catch(() => undefined);
+    await database.drop();
+    throw error;
+  }
+}, 90_000);
+
+afterAll(async () => {
+  if (!cluster) return;
+  await Promise.all([cluster.a.stop(), cluster.b.stop()]);
+  await cluster.admin.end().catch(() => undefined);
+  await cluster.drop();
+}, 30_000);
+
+interface Answer {
+  status: number;
+  wwwAuthenticate: string | null;
+  retryAfter: string | null;
+}
+
+async function use(instance: Instance, secret: string): Promise<Answer> {
+  const response = await fetch(`${instance.base}/api/v1/me`, {
+    headers: { authorization: `Bearer ${secret}`, 'x-forwarded-for': randomTestNetAddress() },
+    signal: AbortSignal.timeout(10_000),
+  });
+  await response.arrayBuffer();
+  return {
+    status: response.status,
+    wwwAuthenticate: response.headers.get('www-authenticate'),
+    retryAfter: response.headers.get('retry-after'),
+  };
+}
+
+/** Terminates every backend B holds on this database; returns how many there were. */
+async function terminateConnectionsOf(admin: pg.Client, applicationName: string): Promise<number> {
+  const { rows } = await admin.query<{ terminated: boolean }>(
+    `select pg_terminate_backend(pid) as terminated from pg_stat_activity
+      where datname = current_database() and application_name = $1 and pid <> pg_backend_pid()`,
+    [applicationName],
+  );
+  return rows.filter((row) => row.terminated).length;
+}
+
+describe('item 18: instance B loses its database connections (no cache on PostgreSQL: the no-op that must pass)', () => {
+  it(`a token revoked on A while B reconnects is refused by B at once (${ROUNDS} rounds), and B serves again`, async (context) => {
+    if (!cluster) return context.skip('PostgreSQL is not available');
+    const { a, b, session, admin } = cluster;
+
+    const control = await createToken(a.base, session, PUBLIC_URL, 'control');
+    // Background traffic on B with a live token, so connections are in use, not only idle, when
+    // they are killed.
+    const background: Record<string, number> = {};
+    let stopBackground = false;
+    const backgroundLoad = (async () => {
+      const pending = new Set<Promise<void>>();
+      const t0 = performance.now();
+      for (let index = 0; !stopBackground; index++) {
+        const wait = t0 + (index * 1000) / BACKGROUND_RATE - performance.now();
+        if (wait > 1) await sleep(wait);
+        const request: Promise<void> = use(b, control.secret)
+          .then(
+            (answer) => String(answer.status),
+            (error: unknown) => `error ${(error as Error).message}`,
+          )
+          .then((key) => void (background[key] = (background[key] ?? 0) + 1))
+          .finally(() => pending.delete(request));
+        pending.add(request);
+      }
+      await Promise.all(pending);
+    })();
+
+    const violations: string[] = [];
+    const firstAnswers: Record<string, number> = {};
+    let terminated = 0;
+    let slowest = 0;
+    try {
+      for (let round = 0; round < ROUNDS; round++) {
+        const token = await createToken(a.base, session, PUBLIC_URL, `victim-${round}`);
+        const before = await use(b, token.secret);
+        if (before.status !== 200) violations.push(`round ${round}: B before → ${before.status}`);
+
+        const killed = await terminateConnectionsOf(admin, 'latchkey-b');
+        terminated += killed;
+        if (killed === 0) violations.push(`round ${round}: B had no connection to kill`);
+        const revoked = await revokeToken(a.base, session, PUBLIC_URL, token.id);
+        const acknowledged = performance.now();
+        if (revoked !== 204) violations.push(`round ${round}: DELETE on A → ${revoked}`);
+
+        // Straight after the 204: B must refuse. An R-UNAVAIL (the request met a connection that
+        // had just been killed) is no acceptance; B is asked again until it decides.
+        for (let attempt = 0; ; attempt++) {
+          const after = await use(b, token.secret);
+          const key = attempt === 0 ? `${after.status}` : `${after.status} (attempt ${attempt + 1})`;
+          firstAnswers[key] = (firstAnswers[key] ?? 0) + 1;
+          const elapsed = performance.now() - acknowledged;
+          if (after.status === 503 && /^\d+$/.test(after.retryAfter ?? '') && elapsed < REFUSAL_BOUND_MS) continue;
+          slowest = Math.max(slowest, elapsed);
+          if (after.status !== 401 || after.wwwAuthenticate !== R_INVALID) {
+            violations.push(`round ${round}: B after the 204 → ${after.status} ${after.wwwAuthenticate} (${elapsed.toFixed(0)} ms)`);
+          }
+          break;
+        }
+        const onA = await use(a, token.secret);
+        if (onA.status !== 401 || onA.wwwAuthenticate !== R_INVALID) violations.push(`round ${round}: A after → ${onA.status}`);
+      }
+    } finally {
+      stopBackground = true;
+      await backgroundLoad;
+    }
+    // B serves on fresh connections, and said it had lost the old ones.
+    const recovered = await use(b, control.secret);
+    const lostLogged = (b.output().match(/database connection lost; will reconnect/g) ?? []).length;
+
+    process.stdout.write(
+      `item 18: ${ROUNDS} rounds, ${terminated} B connections terminated; B's answers right after A's 204: ${JSON.stringify(firstAnswers)}; ` +
+        `slowest refusal ${slowest.toFixed(0)} ms after the 204; background on B (${BACKGROUND_RATE}/s, live token): ${JSON.stringify(background)}; ` +
+        `B logged ${lostLogged} lost connections\n`,
+    );
+    expect(violations).toEqual([]);
+    expect(slowest).toBeLessThan(REFUSAL_BOUND_MS);
+    expect(recovered.status).toBe(200);
+    // A live token on B is served or, when its request met a killed connection, R-UNAVAIL:
+    // never refused, never a 500.
+    expect(Object.keys(background).filter((status) => status !== '200' && status !== '503')).toEqual([]);
+    expect(background['200']).toBeGreaterThan(0);
+    expect(lostLogged).toBeGreaterThan(0);
+  }, 120_000);
+});
