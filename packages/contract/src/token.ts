@@ -15,7 +15,6 @@ import {
   TOKEN_CHECKSUM_LENGTH,
   TOKEN_LENGTH,
   TOKEN_PREFIX,
-  TOKEN_SHAPE,
 } from './token-format.js';
 
 export const TOKEN_SECRET_BYTES = 32;
@@ -77,8 +76,26 @@ export function parseToken(token: string): Uint8Array | null {
  * Anything failing it is answered without touching the database.
  */
 export function hasValidChecksum(token: string): boolean {
-  if (token.length !== TOKEN_LENGTH || !TOKEN_SHAPE.test(token)) return false;
+  if (!hasTokenShape(token)) return false;
   return token.endsWith(checksumOf(token.slice(0, CHECKED_LENGTH)));
+}
+
+/** 1 for each base62 character code, 0 for every other UTF-16 code unit. */
+const IS_BASE62 = new Uint8Array(0x10000);
+for (const char of BASE62_ALPHABET) IS_BASE62[char.charCodeAt(0)] = 1;
+
+/**
+ * `TOKEN_SHAPE.test(token)` without a data-dependent branch per character (SECURITY.md item 31).
+ * The regular expression decides digit / upper / lower case one branch at a time; the CPU's
+ * branch predictor, trained by the real tokens a server sees all day, then makes a near miss
+ * sharing a longer prefix with one of them measurably faster (Spearman ρ ≈ −0.5 in-process).
+ * A table lookup on every one of the 49 characters costs the same whatever they are.
+ */
+function hasTokenShape(token: string): boolean {
+  if (token.length !== TOKEN_LENGTH || !token.startsWith(TOKEN_PREFIX)) return false;
+  let valid = 1;
+  for (let index = TOKEN_PREFIX.length; index < TOKEN_LENGTH; index++) valid &= IS_BASE62[token.charCodeAt(index)]!;
+  return valid === 1;
 }
 
 /** SHA-256 of the token's ASCII bytes: the form stored and looked up. */
