@@ -1,0 +1,203 @@
+/**
+ * SECURITY.md item 19: instance clock skew. Two instances of the real app share one PostgreSQL
+ * database, each with its own store (its own connection pool); instance A's clock runs 10
+ * minutes fast and B's 10 minutes slow (the Clock every instance takes from createApp — the one
+ * the binary fills with the system clock). No decision may depend on instance time: expiry is
+ * decided against the database clock, so both instances accept and refuse the same tokens, and
+ * report the same state and `Latchkey-Token-Expires-At`.
+ *
+ * In process (app.inject) rather than two binaries: the binary has no clock hook, and the code
+ * that decides is the same.
+ */
+import { DAY_MS, TOKEN_EXPIRES_AT_HEADER, type TokenView } from '@latchkey/contract';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { digestSessionId } from '../../src/domain/sessions.js';
+import { kyselyOf } from '../../src/store/kysely-store.js';
+import { openStore } from '../../src/store/open-store.js';
+import type { Store } from '../../src/store/store.js';
+import { bearer, createTestApp, type TestApp, type TestSession } from '../support/app.js';
+import { createTestPostgresDatabase, postgresAvailable } from '../support/databases.js';
+import { expectResponseCode } from '../support/protected-route.js';
+
+const SKEW_MS = 10 * 60_000;
+const MINUTE_MS = 60_000;
+
+interface World {
+  a: TestApp;
+  b: TestApp;
+  stores: Store[];
+  session: TestSession;
+  drop(): Promise<void>;
+}
+
+let world: World | undefined;
+
+beforeAll(async () => {
+  if (!(await postgresAvailable())) return;
+  const database = await createTestPostgresDatabase();
+  const stores = [openStore(database.url), openStore(database.url)] as const;
+  await stores[0].migrate();
+  const a = await createTestApp(stores[0], { clock: { now: () => Date.now() + SKEW_MS } });
+  const b = await createTestApp(stores[1], { clock: { now: () => Date.now() - SKEW_MS } });
+  const session = await a.signIn();
+  world = { a, b, stores: [...stores], session, drop: () => database.drop() };
+}, 60_000);
+
+afterAll(async () => {
+  if (!world) return;
+  await Promise.all([world.a.close(), world.b.close()]);
+  await Promise.all(world.stores.map((store) => store.close()));
+  await world.drop();
+});
+
+function ready(context: { skip(note?: string): void }): World {
+  if (!world) {
+    context.skip('PostgreSQL is not available');
+    throw new Error('unreachable');
+  }
+  return world;
+}
+
+/** Sets a token's `expires_at` relative to the database clock; returns the value written. */
+async function expireAtDbNowPlus(store: Store, tokenId: string, offsetMs: number): Promise<number> {
+  const { rows } = await sql<{ expires_at: number }>`
+    update tokens set expires_at = (extract(epoch from clock_timestamp()) * 1000)::bigint + ${offsetMs}
+     where id = ${tokenId} returning expires_at`.execute(kyselyOf(store));
+  return Number(rows[0]!.expires_at);
+}
+
+async function listed(app: TestApp, session: TestSession, query = ''): Promise<TokenView[]> {
+  const response = await app.http.inject({ method: 'GET', url: `/api/v1/tokens${query}`, headers: { cookie: session.cookie } });
+  expect(response.statusCode, response.body).toBe(200);
+  return (response.json() as { tokens: TokenView[] }).tokens;
+}
+
+describe('item 19: A runs 10 min fast and B 10 min slow; decisions follow the database clock', () => {
+  it('the skew is in effect: each instance stamps what it creates with its own clock', async (context) => {
+    const { a, b, stores, session } = ready(context);
+    const before = await stores[0]!.now();
+    const onA = await a.createToken(session, 'made-on-a', { expiresInDays: 7 });
+    const onB = await b.createToken(session, 'made-on-b', { expiresInDays: 7 });
+    const after = await stores[0]!.now();
+    const aheadOfDb = (view: TokenView) => ({
+      from: Date.parse(view.createdAt) - after,
+      to: Date.parse(view.createdAt) - before,
+    });
+    const skewA = aheadOfDb(onA.token);
+    const skewB = aheadOfDb(onB.token);
+    // Timestamps are the app's (DESIGN.md §6), so a token's lifetime starts on its instance's
+    // clock: reported here, decided nowhere (the tests below).
+    process.stdout.write(
+      `item 19: created_at vs database clock: A ${(skewA.from / MINUTE_MS).toFixed(2)}…${(skewA.to / MINUTE_MS).toFixed(2)} min, ` +
+        `B ${(skewB.from / MINUTE_MS).toFixed(2)}…${(skewB.to / MINUTE_MS).toFixed(2)} min; a 7-day token therefore lives ` +
+        `7 d ${skewA.to >= 0 ? '+' : ''}${Math.round(skewA.to / MINUTE_MS)} min when created on A and 7 d ${Math.round(skewB.to / MINUTE_MS)} min on B\n`,
+    );
+    expect(skewA.from).toBeGreaterThan(SKEW_MS - MINUTE_MS);
+    expect(skewA.to).toBeLessThan(SKEW_MS + MINUTE_MS);
+    expect(skewB.from).toBeGreaterThan(-SKEW_MS - MINUTE_MS);
+    expect(skewB.to).toBeLessThan(-SKEW_MS + MINUTE_MS);
+    // Whatever those lifetimes, both instances report the same state for each token (A's token,
+    // 7 d + 10 min from now by the database clock, is 'active'; B's is 'expiring').
+    const statesOn = async (app: TestApp) =>
+      Object.fromEntries(
+        (await listed(app, session))
+          .filter((view) => view.id === onA.token.id || view.id === onB.token.id)
+          .map((view) => [view.name, view.state]),
+      );
+    const onInstanceA = await statesOn(a);
+    expect(Object.keys(onInstanceA).sort()).toEqual(['made-on-a', 'made-on-b']);
+    expect(await statesOn(b)).toEqual(onInstanceA);
+    process.stdout.write(`item 19: states of the two 7-day tokens on both instances: ${JSON.stringify(onInstanceA)} (the 201 said 'expiring' for both)\n`);
+  });
+
+  it('a token with 5 minutes left is accepted on both, with the same Latchkey-Token-Expires-At and state "expiring"', async (context) => {
+    const { a, b, stores, session } = ready(context);
+    const { token, secret } = await a.createToken(session, 'five-minutes-left');
+    // A would think it expired 5 minutes ago if it went by its own clock.
+    const expiresAt = await expireAtDbNowPlus(stores[0]!, token.id, 5 * MINUTE_MS);
+    const expected = new Date(expiresAt).toISOString();
+    for (const app of [a, b]) {
+      const me = await app.http.inject({ method: 'GET', url: '/api/v1/me', headers: bearer(secret) });
+      expect(me.statusCode, me.body).toBe(200);
+      expect(me.headers[TOKEN_EXPIRES_AT_HEADER]).toBe(expected);
+      const self = await app.http.inject({ method: 'GET', url: '/api/v1/tokens/self', headers: bearer(secret) });
+      expect(self.statusCode, self.body).toBe(200);
+      expect(self.headers[TOKEN_EXPIRES_AT_HEADER]).toBe(expected);
+      expect(self.json()).toMatchObject({ id: token.id, state: 'expiring', expiresAt: expected });
+      const inList = (await listed(app, session)).find((view) => view.id === token.id);
+      expect(inList).toMatchObject({ state: 'expiring', expiresAt: expected });
+    }
+  });
+
+  it('a token with expires_at = database now − 1 s is R-EXPIRED on both, and "expired" in both lists', async (context) => {
+    const { a, b, stores, session } = ready(context);
+    const { token, secret } = await b.createToken(session, 'just-expired');
+    // B would still accept it for another 10 minutes if it went by its own clock.
+    const expiresAt = await expireAtDbNowPlus(stores[1]!, token.id, -1_000);
+    for (const app of [a, b]) {
+      const me = await app.http.inject({ method: 'GET', url: '/api/v1/me', headers: bearer(secret) });
+      const body = expectResponseCode(me, 'R-EXPIRED');
+      expect(body.expiresAt).toBe(new Date(expiresAt).toISOString());
+      const inList = (await listed(app, session, '?state=all')).find((view) => view.id === token.id);
+      expect(inList).toMatchObject({ state: 'expired' });
+    }
+  });
+
+  it('states near the 7-day "expiring" boundary agree on both instances, in every list filter and per token', async (context) => {
+    const { a, b, stores, session } = ready(context);
+    // ±5 minutes around the boundary: each instance's own clock (±10 min) would put these on the
+    // other side of it.
+    const cases = [
+      { name: 'seven-days-minus-5min', offset: 7 * DAY_MS - 5 * MINUTE_MS, state: 'expiring' },
+      { name: 'seven-days-plus-5min', offset: 7 * DAY_MS + 5 * MINUTE_MS, state: 'active' },
+      { name: 'plus-5min', offset: 5 * MINUTE_MS, state: 'expiring' },
+      { name: 'minus-5min', offset: -5 * MINUTE_MS, state: 'expired' },
+    ] as const;
+    const ids = new Map<string, string>();
+    for (const { name, offset } of cases) {
+      const { token } = await a.createToken(session, name);
+      await expireAtDbNowPlus(stores[0]!, token.id, offset);
+      ids.set(token.id, name);
+    }
+    const statesOn = async (app: TestApp) => {
+      const byFilter: Record<string, string[]> = {};
+      for (const filter of ['active', 'expiring', 'expired']) {
+        byFilter[filter] = (await listed(app, session, `?state=${filter}`))
+          .filter((view) => ids.has(view.id))
+          .map((view) => ids.get(view.id)!)
+          .sort();
+      }
+      const perToken = Object.fromEntries(
+        (await listed(app, session, '?state=all')).filter((view) => ids.has(view.id)).map((view) => [ids.get(view.id)!, view.state]),
+      );
+      return { byFilter, perToken };
+    };
+    const expected = {
+      byFilter: {
+        active: ['seven-days-plus-5min'],
+        expiring: ['plus-5min', 'seven-days-minus-5min'],
+        expired: ['minus-5min'],
+      },
+      perToken: Object.fromEntries(cases.map(({ name, state }) => [name, state])),
+    };
+    expect(await statesOn(a)).toEqual(expected);
+    expect(await statesOn(b)).toEqual(expected);
+  });
+
+  it('a console session is kept or ended by the database clock on both instances', async (context) => {
+    const { a, b, stores } = ready(context);
+    const session = await b.signIn();
+    const db = kyselyOf(stores[0]!);
+    const digest = digestSessionId(session.cookie.split('=')[1]!);
+    const setExpiry = (offsetMs: number) =>
+      sql`update sessions set expires_at = (extract(epoch from clock_timestamp()) * 1000)::bigint + ${offsetMs}
+           where id_digest = ${digest}`.execute(db);
+    const meStatus = async (app: TestApp) =>
+      (await app.http.inject({ method: 'GET', url: '/api/v1/me', headers: { cookie: session.cookie } })).statusCode;
+    await setExpiry(5 * MINUTE_MS);
+    expect([await meStatus(a), await meStatus(b)]).toEqual([200, 200]);
+    await setExpiry(-1_000);
+    expect([await meStatus(a), await meStatus(b)]).toEqual([401, 401]);
+  });
+});
