@@ -77,7 +77,10 @@ export async function createApp(deps: AppDeps): Promise<App> {
     requestIdHeader: false,
     bodyLimit: BODY_LIMIT_BYTES,
     trustProxy: deps.trustProxy ?? false,
-    return503OnClosing: true,
+    // On SIGTERM the listener closes at once (new connections are refused), but a request that
+    // arrives on a connection accepted before that is served normally, with `Connection: close`,
+    // rather than answered with Fastify's own 503 (not problem+json) (SECURITY.md item 20).
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
     clientErrorHandler: handleClientError,
   }).withTypeProvider<ZodTypeProvider>();
