@@ -9,10 +9,14 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { BASE62_ALPHABET, type NoticeView } from '@latchkey/contract';
 import { generateToken } from '@latchkey/contract/token';
 import { sql } from 'kysely';
-import { afterEach, beforeEach, expect, it } from 'vitest';
-import { createManualClock } from '../../src/domain/index.js';
-import { REPORTS_PER_WINDOW, REPORT_WINDOW_MS } from '../../src/http/report-limiter.js';
-import { bearer, comparable, createTestApp, type TestApp, type TestSession } from '../support/app.js';
+import { Redis } from 'ioredis';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createApp, type App } from '../../src/app.js';
+import { createManualClock, systemClock } from '../../src/domain/index.js';
+import { createLogger } from '../../src/http/logging.js';
+import { REPORTS_PER_WINDOW, REPORT_WINDOW_MS, createRedisReportLimiter } from '../../src/http/report-limiter.js';
+import { openStore } from '../../src/store/open-store.js';
+import { TEST_PUBLIC_URL, bearer, comparable, createTestApp, type TestApp, type TestSession } from '../support/app.js';
 import { describeEachBackend } from '../support/databases.js';
 import { EXPECTED, PROBLEM_BASE } from '../support/protected-route.js';
 
@@ -352,5 +356,103 @@ describeEachBackend('leaked-token reports (SECURITY.md 35)', (ctx) => {
     // Every valid call really revoked all 1,000 (after its answer).
     expect(revokedPerCall).toBe(1000);
     expect(Math.abs(validP50 - garbageP50)).toBeLessThanOrEqual(2);
+  });
+});
+
+describeEachBackend('leaked-token reports when processing fails (SECURITY.md 35)', (ctx) => {
+  it('logs the failure without token material, keeps serving, and never leaves an unhandled rejection', async () => {
+    const app = await createTestApp(ctx.store);
+    try {
+      const session = await app.signIn();
+      const { secret } = await app.createToken(session, 'leaked');
+      // A real fault in the database: the notice cannot be written, so the transaction fails.
+      await ctx.exec(sql`drop table notices`);
+      const response = await app.http.inject({ method: 'POST', url: REVOKE_URL, payload: { credentials: [secret] } });
+      expect(response.statusCode).toBe(202);
+      await app.credentialReports.idle();
+
+      const failures = app.logs.filter((line) => line.msg === 'processing a credential report failed');
+      expect(failures).toHaveLength(1);
+      expect(failures[0]).toMatchObject({ level: 50, attempt: 1, willRetry: false });
+      expect(app.logText()).not.toMatch(TOKEN_IN_TEXT);
+      // All or nothing: the revoke rolled back with the notice, and the server still answers.
+      expect((await app.http.inject({ url: '/api/v1/me', headers: bearer(secret) })).statusCode).toBe(200);
+      expect((await app.http.inject({ method: 'POST', url: REVOKE_URL, payload: { credentials: [] } })).statusCode).toBe(202);
+      await app.credentialReports.idle();
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describe('leaked-token report budget shared through Redis (two instances)', () => {
+  const REDIS_URL = process.env.LATCHKEY_TEST_REDIS_URL || 'redis://127.0.0.1:6379';
+  let redisUp = false;
+  beforeAll(async () => {
+    const probe = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false });
+    try {
+      await probe.connect();
+      redisUp = (await probe.ping()) === 'PONG';
+    } catch {
+      redisUp = false;
+    } finally {
+      probe.disconnect();
+    }
+    if (!redisUp) {
+      if (process.env.CI) throw new Error(`Redis at ${REDIS_URL} does not answer (CI starts it in .ci/run)`);
+      process.stderr.write(`\n!!! Redis at ${REDIS_URL} does not answer: SKIPPING the shared report-budget test.\n\n`);
+    }
+  });
+
+  it('refuses the 61st call of an hour whichever instance gets it; other addresses are unaffected', async (context) => {
+    if (!redisUp) context.skip();
+    const store = openStore('sqlite::memory:');
+    await store.migrate();
+    const prefix = `latchkey-test:${randomBytes(6).toString('hex')}:`;
+    const errors: unknown[] = [];
+    const instances: App[] = [];
+    try {
+      for (let index = 0; index < 2; index++) {
+        instances.push(
+          await createApp({
+            store,
+            clock: systemClock,
+            logger: createLogger({ level: 'silent' }),
+            settings: { maxLifetimeDays: 180, maxTokensPerAccount: 100 },
+            publicUrl: TEST_PUBLIC_URL,
+            reportLimiter: createRedisReportLimiter({ url: REDIS_URL, prefix, onError: (error) => errors.push(error) }),
+          }),
+        );
+      }
+      const [a, b] = instances as [App, App];
+      const call = (app: App, remoteAddress = '203.0.113.90') =>
+        app.http.inject({ method: 'POST', url: REVOKE_URL, payload: { credentials: [] }, remoteAddress });
+      for (let index = 0; index < REPORTS_PER_WINDOW / 2; index++) {
+        expect((await call(a)).statusCode).toBe(202);
+        expect((await call(b)).statusCode).toBe(202);
+      }
+      for (const app of [a, b]) {
+        const limited = await call(app);
+        expect(limited.statusCode).toBe(429);
+        expect(limited.headers['retry-after']).toMatch(/^[1-9]\d*$/);
+        expect(Number(limited.headers['retry-after'])).toBeGreaterThan(REPORT_WINDOW_MS / 1000 - 60);
+      }
+      expect((await call(b, '203.0.113.91')).statusCode).toBe(202);
+      expect(errors).toEqual([]);
+    } finally {
+      for (const instance of instances) await instance.http.close();
+      await store.close();
+    }
+  });
+
+  it('steps aside, reporting the error, when Redis cannot be reached', async () => {
+    const errors: unknown[] = [];
+    const limiter = createRedisReportLimiter({ url: 'redis://127.0.0.1:1', onError: (error) => errors.push(error) });
+    try {
+      expect(await limiter.take('203.0.113.1')).toBe(0);
+      expect(errors.length).toBeGreaterThan(0);
+    } finally {
+      await limiter.close();
+    }
   });
 });
