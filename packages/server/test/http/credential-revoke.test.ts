@@ -260,6 +260,19 @@ describeEachBackend('leaked-token reports (SECURITY.md 35)', (ctx) => {
     expect(await reportRevocations()).toEqual([]);
   });
 
+  it('is documented in the OpenAPI document: the body schema, the 1,000 limit and the 202', async () => {
+    const document = (await app.http.inject({ url: '/api/openapi.json' })).json();
+    const operation = document.paths[REVOKE_URL].post;
+    expect(operation.security).toBeUndefined();
+    expect(operation.requestBody.content['application/json'].schema).toMatchObject({
+      required: ['credentials'],
+      properties: { credentials: { type: 'array', maxItems: 1000, items: { type: 'string' } } },
+    });
+    expect(Object.keys(operation.responses)).toEqual(['202']);
+    expect(document.paths['/api/v1/notices'].get).toBeDefined();
+    expect(document.paths['/api/v1/notices/{id}/dismiss'].post).toBeDefined();
+  });
+
   it('answers the 61st call in an hour from one address with R-LIMIT and an integer Retry-After; other addresses are unaffected', async () => {
     const session = await app.signIn();
     const reporter = '203.0.113.61';
