@@ -13,7 +13,7 @@ import { OIDC_CALLBACK_PATH, OidcProviderUnavailableError } from '../../auth/oid
 import { SESSION_ABSOLUTE_TIMEOUT_MS } from '../../domain/sessions.js';
 import { AppError, type Domain } from '../../domain/index.js';
 import { checkCsrf, checkSameOrigin } from '../authenticate.js';
-import { html, sendPage, type SafeHtml } from '../pages.js';
+import { html, sendPage, STRICT_TRANSPORT_SECURITY, type SafeHtml } from '../pages.js';
 import type { ZodApp } from '../zod-app.js';
 
 /** Binds an OpenID Connect sign-in in progress to the browser that started it. */
@@ -31,6 +31,13 @@ export interface AuthRouteDeps {
 export function registerAuthRoutes(app: ZodApp, deps: AuthRouteDeps): void {
   const { auth, domain, publicUrl } = deps;
   const publicOrigin = new URL(publicUrl).origin;
+
+  // These pages are HTML like the console's: served over TLS, they carry HSTS too (SECURITY.md 37).
+  if (new URL(publicUrl).protocol === 'https:') {
+    app.addHook('onRequest', async (_request, reply) => {
+      reply.header('strict-transport-security', STRICT_TRANSPORT_SECURITY);
+    });
+  }
 
   app.addContentTypeParser(
     'application/x-www-form-urlencoded',

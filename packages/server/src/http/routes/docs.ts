@@ -14,7 +14,8 @@ export function registerDocsRoutes(app: ZodApp): void {
 
   app.get('/docs/errors', { schema: { hide: true } }, async (_request, reply) => {
     cached ??= readFile(ERRORS_DOC, 'utf8');
-    return reply.type('text/markdown; charset=utf-8').send(await cached);
+    // nosniff: Markdown that quotes HTML must never be rendered as a page.
+    return reply.type('text/markdown; charset=utf-8').header('x-content-type-options', 'nosniff').send(await cached);
   });
 
   app.get(
