@@ -42,6 +42,8 @@ export interface LoadPlan {
   /** Streams whose per-request [sendEpochMs, latencyMs, status] are returned. */
   recordLatencies?: string[];
   timeoutMs?: number;
+  /** Skip (rather than queue) scheduled requests while this many are unanswered. */
+  maxInFlight?: number;
   /** Send only during the on-periods; they come back as `onWindows`. */
   dutyCycle?: { onMs: number; offMs: number };
 }
@@ -62,6 +64,8 @@ export interface LoadResult {
   firstSendEpochMs: number;
   lastSendEpochMs: number;
   scheduled: number;
+  /** Scheduled but not sent because maxInFlight requests were unanswered. */
+  skipped: number;
   achievedRate: number;
   unanswered: number;
   streams: Record<string, StreamResult>;

@@ -20,6 +20,8 @@
  *                rotation and, with addressPrefix, `X-Forwarded-For: <prefix><n>` for the next
  *                n of addressCount addresses (a.b.c.d built from n).
  *   recordLatencies  keep [sendEpochMs, latencyMs, status] per request for these stream names
+ *   maxInFlight  when this many requests are unanswered, scheduled requests are skipped (counted
+ *                as `skipped`) instead of queued: a closed-loop cap for measuring capacity
  *   dutyCycle    { onMs, offMs }: send only during the on-periods (at `rate`), idle in between;
  *                the on-periods are reported as `onWindows` ([startEpochMs, endEpochMs] each)
  */
@@ -41,6 +43,8 @@ export function addressFor(prefix, n) {
 
 async function run(plan) {
   const { base, durationMs, rate, connections, streams, recordLatencies = [], timeoutMs = 10_000, dutyCycle } = plan;
+  const maxInFlight = plan.maxInFlight ?? Number.POSITIVE_INFINITY;
+  let skipped = 0;
   const period = dutyCycle ? dutyCycle.onMs + dutyCycle.offMs : 0;
   /** Sending time elapsed by `t` ms into the run: all of it, or only the on-periods. */
   const onTime = (t) =>
@@ -112,7 +116,14 @@ async function run(plan) {
       const now = performance.now();
       const elapsed = Math.min(now - started, durationMs);
       const due = Math.floor((onTime(elapsed) * rate) / 1000);
-      while (scheduled < due) sendOne();
+      while (scheduled < due) {
+        if (inFlight >= maxInFlight) {
+          skipped += due - scheduled;
+          scheduled = due;
+          break;
+        }
+        sendOne();
+      }
       if (now - started >= durationMs) return resolve();
       setTimeout(tick, TICK_MS);
     };
@@ -134,7 +145,8 @@ async function run(plan) {
     firstSendEpochMs,
     lastSendEpochMs,
     scheduled,
-    achievedRate: (scheduled * 1000) / onTime(lastSendEpochMs - firstSendEpochMs),
+    skipped,
+    achievedRate: ((scheduled - skipped) * 1000) / onTime(lastSendEpochMs - firstSendEpochMs),
     unanswered: inFlight,
     streams: Object.fromEntries(
       state.map((entry) => [

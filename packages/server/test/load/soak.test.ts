@@ -1,0 +1,66 @@
+/**
+ * SECURITY.md item 26, the soak, short: the same run as `npm run soak` (soak.mjs — SQLite, 50% of
+ * the steady authenticated rate measured first, 10% invalid tokens from 5,000 client addresses)
+ * cut to 12 s of warm-up and 24 s measured, the rate capped at 1,000 req/s on this shared
+ * machine, and the failure limiter capped at 200 addresses so that its eviction is exercised
+ * within seconds. Its invariants, unchanged: RSS growth ≤ 15% after the warm-up, open fds flat,
+ * the limiter store never above its cap (and at it, evicting), every valid request 200, every
+ * invalid one 401/429, the rate sustained. The full 30 minutes: `npm run soak`.
+ *
+ * Plus the limiter's own bound, through its public API: a small cap holds under many addresses,
+ * the least recently seen go first, and a recently active (banned) address is kept.
+ */
+import { describe, expect, it } from 'vitest';
+import { createManualClock } from '../../src/domain/index.js';
+import { FAILURE_THRESHOLD, createMemoryFailureLimiter } from '../../src/http/failure-limiter.js';
+import { ensureBuilt } from '../scale/support.js';
+import { runSoak } from './soak.mjs';
+
+describe('item 26: soak', () => {
+  it('short soak: RSS, fds and the limiter store stay bounded; every answer as expected', async () => {
+    ensureBuilt();
+    const lines: string[] = [];
+    const outcome = await runSoak({
+      minutes: 0.6,
+      warmupMinutes: 0.2,
+      maxRate: 1_000,
+      limiterCap: 200,
+      invalidAddresses: 5_000,
+      sampleEveryMs: 1_000,
+      log: (line: string) => lines.push(line),
+    });
+    process.stdout.write(`item 26 (short): ${lines[0]}; ${JSON.stringify(outcome.figures)}\n`);
+    expect(outcome.violations).toEqual([]);
+    // The run really had the shape it claims.
+    expect(outcome.figures.invalidShare).toBeGreaterThan(0.09);
+    expect(outcome.figures.invalidShare).toBeLessThan(0.11);
+    expect(outcome.figures.failingAddresses).toBeGreaterThan(200);
+    expect(outcome.figures.maxLimiterSize).toBe(200);
+  }, 90_000);
+});
+
+describe('item 26: the in-memory failure limiter honours its cap', () => {
+  it('a cap of 10 holds under 1,000 failing addresses, evicting the least recently seen', async () => {
+    const clock = createManualClock(Date.UTC(2030, 0, 1));
+    const limiter = createMemoryFailureLimiter({ clock, maxTrackedAddresses: 10 });
+    // One address banned early, and kept fresh by its own continued attempts.
+    for (let i = 0; i < FAILURE_THRESHOLD; i++) await limiter.recordFailure('203.0.113.1');
+    expect((await limiter.check('203.0.113.1')).retryAfterSeconds).toBeGreaterThan(0);
+
+    let largest = 0;
+    for (let n = 0; n < 1_000; n++) {
+      await limiter.recordFailure(`10.2.${n >> 8}.${n & 255}`);
+      if (n % 5 === 0) await limiter.recordFailure('203.0.113.1');
+      largest = Math.max(largest, limiter.size);
+      clock.advance(10);
+    }
+    expect(largest).toBe(10);
+    expect(limiter.size).toBe(10);
+    // The most recent addresses are tracked, the oldest are gone.
+    expect((await limiter.check('10.2.3.231')).hasFailures).toBe(true); // n = 999
+    expect((await limiter.check('10.2.0.0')).hasFailures).toBe(false); // n = 0
+    // The banned address, recently active, is still banned.
+    expect((await limiter.check('203.0.113.1')).retryAfterSeconds).toBeGreaterThan(0);
+    await limiter.close();
+  });
+});
