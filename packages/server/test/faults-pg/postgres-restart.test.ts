@@ -274,10 +274,20 @@ async function runOutage(mode: ShutdownMode, owned: OwnedCluster, [a, b]: [Insta
       }),
     ),
   );
-  await sleep(300);
-  const waitingInTransaction = await locker.query<{ n: string }>(
-    "select count(*) as n from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()",
-  );
+  // Wait (on a loaded machine, up to a few seconds) until those creates sit in the lock wait.
+  const waitingInTransaction = async () =>
+    Number(
+      (
+        await locker.query<{ n: string }>(
+          "select count(*) as n from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()",
+        )
+      ).rows[0]!.n,
+    );
+  let waiting = await waitingInTransaction();
+  for (const deadline = performance.now() + 5_000; waiting < blockedCreates.length && performance.now() < deadline; ) {
+    await sleep(50);
+    waiting = await waitingInTransaction();
+  }
   // Take PostgreSQL down, hold it down, bring it back; keep the load going until it has run
   // clean for a while after the last failure (bounded well past the item's 10 s).
   const stopIssued = performance.now();
@@ -344,10 +354,10 @@ async function runOutage(mode: ShutdownMode, owned: OwnedCluster, [a, b]: [Insta
       `${duringOutage.length} answered while down (${notUnavailable.length} not R-UNAVAIL); ${unavailable.length} R-UNAVAIL in all; ` +
       `last failure sent ${(recoveryMs / 1000).toFixed(2)} s after PostgreSQL accepted connections, then ${cleanTail.length} clean requests over ` +
       `${((end - lastFailureSent) / 1000).toFixed(1)} s; acknowledged: ${created.length} creates, ${revoked.length} revokes; ` +
-      `${failedRevokes.length} revokes got a 5xx; ${waitingInTransaction.rows[0]!.n} statements were waiting inside transactions at the stop\n  ${JSON.stringify(tally(outcomes))}\n`,
+      `${failedRevokes.length} revokes got a 5xx; ${waiting} statements were waiting inside transactions at the stop\n  ${JSON.stringify(tally(outcomes))}\n`,
   );
 
-  expect(Number(waitingInTransaction.rows[0]!.n)).toBeGreaterThanOrEqual(blockedCreates.length);
+  expect(waiting).toBeGreaterThanOrEqual(blockedCreates.length);
   expect(wrong.map((outcome) => `${outcome.kind} on ${outcome.instance} → ${outcome.answer!.status} ${outcome.answer!.body.slice(0, 200)}`)).toEqual([]);
   expect(duringOutage.length).toBeGreaterThan(0);
   expect(notUnavailable.map((outcome) => `${outcome.kind} → ${outcome.answer!.status}`)).toEqual([]);
