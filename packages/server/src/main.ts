@@ -13,7 +13,11 @@ import { OIDC_CALLBACK_PATH } from './auth/oidc.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { systemClock } from './domain/index.js';
 import { createLogger } from './http/logging.js';
-import { createMemoryFailureLimiter, createRedisFailureLimiter } from './http/failure-limiter.js';
+import {
+  createDatabaseFailureLimiter,
+  createMemoryFailureLimiter,
+  createRedisFailureLimiter,
+} from './http/failure-limiter.js';
 import { createRedisReportLimiter } from './http/report-limiter.js';
 import { openStore } from './store/open-store.js';
 import { StoreUnavailableError, type Store } from './store/store.js';
@@ -146,7 +150,15 @@ function appSettings(config: Config, store: Store, logger: Logger) {
         prefix: `${config.redisKeyPrefix}auth-failures:`,
         onError: (error) => logger.warn({ err: error }, 'Redis unavailable: failed-authentication limiting paused'),
       })
-    : createMemoryFailureLimiter({ clock: systemClock });
+    : store.dialect === 'postgres'
+      ? // Several instances may share this database: they share the count through it.
+        createDatabaseFailureLimiter({
+          store,
+          clock: systemClock,
+          onError: (error) => logger.warn({ err: error }, 'database unavailable: failed-authentication counting paused'),
+        })
+      : // SQLite serves one instance: its memory is the whole count.
+        createMemoryFailureLimiter({ clock: systemClock });
   // Without Redis, createApp keeps the leaked-token report budget in process memory.
   const reportLimiter = config.redisUrl
     ? createRedisReportLimiter({

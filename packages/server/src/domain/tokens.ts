@@ -40,6 +40,13 @@ export interface AuthenticatedToken {
   token: TokenRecord;
   /** The database clock when the token was checked. */
   dbNow: number;
+  /** With a shared failure count: whether the client has failures on record (to reset). */
+  clientHasFailures?: boolean;
+}
+
+/** R-LIMIT: the client address has spent its failed-authentication budget. */
+export function tooManyFailures(retryAfterSeconds: number): AppError {
+  return new AppError('RATE_LIMITED', 'Too many failed authentications from your address.', { retryAfterSeconds });
 }
 
 export interface TokenService {
@@ -52,8 +59,12 @@ export interface TokenService {
    * Checks a presented token: format and checksum (no database), then one lookup by digest.
    * Throws INVALID_TOKEN (malformed, unknown, revoked, owner disabled — one answer for all)
    * or TOKEN_EXPIRED.
+   *
+   * With `sharedFailuresOf` (the database keeps the failure count: several instances, no
+   * Redis), the same lookup reads that client's record: a ban set through any instance throws
+   * RATE_LIMITED, before the token is judged (no oracle).
    */
-  authenticate(presented: string, clientIp: string | null): Promise<AuthenticatedToken>;
+  authenticate(presented: string, clientIp: string | null, sharedFailuresOf?: string): Promise<AuthenticatedToken>;
 }
 
 export function createTokenService(deps: {
@@ -161,9 +172,19 @@ export function createTokenService(deps: {
       if (!revoked) throw notFound();
     },
 
-    async authenticate(presented, clientIp) {
-      if (!hasValidChecksum(presented)) throw invalidToken('malformed');
-      const found = await store.findTokenForAuth(hashToken(presented));
+    async authenticate(presented, clientIp, sharedFailuresOf) {
+      if (!hasValidChecksum(presented)) throw invalidToken(MALFORMED_TOKEN);
+      let found: TokenForAuth | undefined;
+      let clientHasFailures: boolean | undefined;
+      if (sharedFailuresOf === undefined) {
+        found = await store.findTokenForAuth(hashToken(presented));
+      } else {
+        const looked = await store.findTokenAndClientForAuth(hashToken(presented), sharedFailuresOf);
+        const bannedFor = (looked.client?.bannedUntil ?? 0) - looked.dbNow;
+        if (bannedFor > 0) throw tooManyFailures(Math.ceil(bannedFor / 1000));
+        found = looked.token;
+        clientHasFailures = (looked.client?.failures ?? 0) > 0;
+      }
       if (!found) throw invalidToken('unknown');
       if (found.revokedAt !== null) throw invalidToken('revoked');
       if (found.account.disabledAt !== null) throw invalidToken('account_disabled');
@@ -175,7 +196,7 @@ export function createTokenService(deps: {
       }
       touchLastUsed(found, clientIp);
       const { account, dbNow, ...token } = found;
-      return { account, token, dbNow };
+      return { account, token, dbNow, clientHasFailures };
     },
   };
 }
@@ -185,6 +206,9 @@ export function allowedLifetimes(maxDays: number): number[] {
   const presets: number[] = TOKEN_LIFETIME_PRESETS_DAYS.filter((days) => days <= maxDays);
   return presets.includes(maxDays) ? presets : [...presets, maxDays];
 }
+
+/** The log reason of a token refused on its format or checksum alone, with no lookup. */
+export const MALFORMED_TOKEN = 'malformed';
 
 function invalidToken(reason: string): AppError {
   return new AppError('INVALID_TOKEN', undefined, { logReason: reason });

@@ -12,6 +12,7 @@
 import { CSRF_HEADER, SESSION_COOKIE, TOKEN_EXPIRES_AT_HEADER } from '@latchkey/contract';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError, type Actor, type Domain } from '../domain/index.js';
+import { MALFORMED_TOKEN, tooManyFailures } from '../domain/tokens.js';
 import { csrfTokenMatches } from '../domain/sessions.js';
 import type { AccountRecord, TokenRecord } from '../store/store.js';
 import { countAuthorizationHeaders, parseAuthorizationHeader } from './authorization-header.js';
@@ -47,17 +48,15 @@ export function registerAuthentication(
   /** Authentication behind the per-address failure budget. */
   async function authenticateLimited(limiter: FailureLimiter, presented: string, ip: string) {
     const verdict = await limiter.check(ip);
-    if (verdict.retryAfterSeconds > 0) {
-      throw new AppError('RATE_LIMITED', 'Too many failed authentications from your address.', {
-        retryAfterSeconds: verdict.retryAfterSeconds,
-      });
-    }
+    if (verdict.retryAfterSeconds > 0) throw tooManyFailures(verdict.retryAfterSeconds);
     try {
-      const authenticated = await domain.tokens.authenticate(presented, ip);
-      if (verdict.hasFailures) await limiter.recordSuccess(ip);
+      const authenticated = await domain.tokens.authenticate(presented, ip, limiter.countsInDatabase ? ip : undefined);
+      if (verdict.hasFailures || authenticated.clientHasFailures) await limiter.recordSuccess(ip);
       return authenticated;
     } catch (error) {
-      if (error instanceof AppError && COUNTED_FAILURES.has(error.code)) await limiter.recordFailure(ip);
+      if (error instanceof AppError && COUNTED_FAILURES.has(error.code)) {
+        await limiter.recordFailure(ip, { reachedDatabase: error.logReason !== MALFORMED_TOKEN });
+      }
       throw error;
     }
   }

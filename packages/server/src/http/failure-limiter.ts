@@ -4,11 +4,14 @@
  * request from it is refused with R-LIMIT, valid tokens included (no oracle). A success before
  * the 30th failure resets the count; requests without credentials never count.
  *
- * Two implementations: in process memory (exact for one instance, bounded by an LRU cap), and
- * Redis (shared by every instance, when REDIS_URL is set).
+ * Three implementations: in process memory (exact for one instance, bounded by an LRU cap);
+ * Redis (shared by every instance, when REDIS_URL is set); and the database (shared by every
+ * instance on PostgreSQL without Redis), which reads a client's record in the token lookup
+ * itself, so it costs no extra round trip on the success path.
  */
 import { Redis } from 'ioredis';
 import type { Clock } from '../domain/clock.js';
+import type { AuthFailureRules, Store } from '../store/store.js';
 
 export const FAILURE_WINDOW_MS = 3 * 60_000;
 export const FAILURE_THRESHOLD = 30;
@@ -23,11 +26,26 @@ export interface LimiterVerdict {
   hasFailures: boolean;
 }
 
+export const FAILURE_RULES: AuthFailureRules = Object.freeze({
+  windowMs: FAILURE_WINDOW_MS,
+  threshold: FAILURE_THRESHOLD,
+  banMs: BAN_MS,
+});
+
 export interface FailureLimiter {
   /** One look before authenticating: banned? failures to reset on success? */
   check(ip: string): Promise<LimiterVerdict>;
-  recordFailure(ip: string): Promise<void>;
+  /**
+   * `reachedDatabase` is false for a token refused on its checksum alone: such a failure must
+   * never cost a database write (PERFORMANCE.md P4), so the database limiter counts it locally.
+   */
+  recordFailure(ip: string, failure?: { reachedDatabase: boolean }): Promise<void>;
   recordSuccess(ip: string): Promise<void>;
+  /**
+   * Set when the shared count lives in the database: the token lookup then reads the
+   * client's record (Store.findTokenAndClientForAuth), and a ban there is R-LIMIT.
+   */
+  readonly countsInDatabase?: boolean;
   close(): Promise<void>;
 }
 
@@ -90,6 +108,37 @@ export function createMemoryFailureLimiter(options: {
     async close() {
       entries.clear();
     },
+  };
+}
+
+/**
+ * The shared limiter without Redis: every instance counts in the database (one atomic upsert
+ * per failure, by the database clock), and learns of a ban from the token lookup. Checksum
+ * failures never reach the database, so they are counted apart, in a local in-memory limiter
+ * that is also checked before any lookup: a flood of them is stopped on the instance that
+ * sees it. If the database write fails, the limiter steps aside for that failure (logged);
+ * credentials are still checked in full.
+ */
+export function createDatabaseFailureLimiter(options: {
+  store: Store;
+  clock: Clock;
+  onError: (error: unknown) => void;
+  maxTrackedAddresses?: number;
+}): FailureLimiter {
+  const { store, onError } = options;
+  const local = createMemoryFailureLimiter({ clock: options.clock, maxTrackedAddresses: options.maxTrackedAddresses });
+  return {
+    countsInDatabase: true,
+    check: (ip) => local.check(ip),
+    async recordFailure(ip, failure = { reachedDatabase: true }) {
+      if (failure.reachedDatabase) await store.recordAuthFailure(ip, FAILURE_RULES).catch(onError);
+      else await local.recordFailure(ip);
+    },
+    async recordSuccess(ip) {
+      await local.recordSuccess(ip);
+      await store.clearAuthFailures(ip).catch(onError);
+    },
+    close: () => local.close(),
   };
 }
 

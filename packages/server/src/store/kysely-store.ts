@@ -12,6 +12,8 @@ import {
   StoreUnavailableError,
   type AccountRecord,
   type AuditEventInput,
+  type AuthFailureRecord,
+  type AuthFailureRules,
   type AuditEventRecord,
   type CliGrantRecord,
   type Dialect,
@@ -23,6 +25,7 @@ import {
   type SessionForAuth,
   type SessionRecord,
   type Store,
+  type TokenAndClientForAuth,
   type TokenForAuth,
   type TokenListFilter,
   type TokenRecord,
@@ -56,6 +59,10 @@ export class KyselyStore implements Store {
   /** The database clock in epoch milliseconds, as a SQL expression. */
   private readonly dbNow: RawBuilder<number>;
   private readonly tokenForAuthQuery: CompiledQuery<TokenForAuthRow>;
+  private readonly tokenAndClientForAuthQuery: CompiledQuery<TokenAndClientForAuthRow>;
+  /** Lapsed failure records are pruned on every this-many-th recorded failure. */
+  private static readonly PRUNE_EVERY = 64;
+  private failuresRecorded = 0;
 
   constructor(
     readonly db: Kysely<Database>,
@@ -69,6 +76,11 @@ export class KyselyStore implements Store {
     this.tokenForAuthQuery = tokenForAuthQuery(db, this.dbNow).compile();
     if (this.tokenForAuthQuery.parameters.length !== 1) {
       throw new Error('the token lookup must have the digest as its only parameter');
+    }
+    this.tokenAndClientForAuthQuery = tokenAndClientForAuthQuery(db, this.dbNow).compile();
+    const [first, second] = this.tokenAndClientForAuthQuery.parameters;
+    if (this.tokenAndClientForAuthQuery.parameters.length !== 2 || first !== CLIENT_KEY_SLOT || !Buffer.isBuffer(second)) {
+      throw new Error('the token-and-client lookup must take the client key, then the digest');
     }
   }
 
@@ -252,6 +264,70 @@ export class KyselyStore implements Store {
     return cache ? cache.find(digest, () => this.lookUpTokenForAuth(digest)) : this.lookUpTokenForAuth(digest);
   }
 
+  findTokenAndClientForAuth(digest: Buffer, clientKey: string): Promise<TokenAndClientForAuth> {
+    return this.guard(async () => {
+      const parameters = [clientKey, digest];
+      const { runHotQuery } = this.hotPath;
+      const row = (
+        runHotQuery
+          ? await runHotQuery(this.tokenAndClientForAuthQuery.sql, parameters)
+          : (await this.db.executeQuery<TokenAndClientForAuthRow>({ ...this.tokenAndClientForAuthQuery, parameters })).rows[0]
+      ) as TokenAndClientForAuthRow;
+      const dbNow = Number(row.db_now);
+      const client: AuthFailureRecord | undefined =
+        row.client_failures === null
+          ? undefined
+          : {
+              failures: Number(row.client_failures),
+              windowStart: Number(row.client_window_start),
+              bannedUntil: Number(row.client_banned_until),
+            };
+      const token: TokenForAuth | undefined =
+        row.id === null
+          ? undefined
+          : { ...toTokenForAuth(row as TokenForAuthRow), dbNow };
+      return { token, client, dbNow };
+    });
+  }
+
+  recordAuthFailure(clientKey: string, rules: AuthFailureRules): Promise<void> {
+    return this.guard(async () => {
+      const now = this.dbNow;
+      const windowOpen = sql<boolean>`auth_failures.window_start > ${now} - ${rules.windowMs}`;
+      const banned = sql<boolean>`auth_failures.banned_until > ${now}`;
+      const reachesThreshold = sql<boolean>`auth_failures.failures + 1 >= ${rules.threshold}`;
+      // One atomic upsert, so concurrent failures on several instances all count.
+      await this.db
+        .insertInto('auth_failures')
+        .values({ client_key: clientKey, failures: 1, window_start: now, banned_until: 0 })
+        .onConflict((conflict) =>
+          conflict.column('client_key').doUpdateSet({
+            failures: sql<number>`case when ${banned} then auth_failures.failures when not (${windowOpen}) then 1 when ${reachesThreshold} then 0 else auth_failures.failures + 1 end`,
+            window_start: sql<number>`case when ${banned} then auth_failures.window_start when not (${windowOpen}) or ${reachesThreshold} then ${now} else auth_failures.window_start end`,
+            banned_until: sql<number>`case when ${banned} then auth_failures.banned_until when ${windowOpen} and ${reachesThreshold} then ${now} + ${rules.banMs} else auth_failures.banned_until end`,
+          }),
+        )
+        .execute();
+      if (++this.failuresRecorded % KyselyStore.PRUNE_EVERY === 0) {
+        await this.db
+          .deleteFrom('auth_failures')
+          .where('banned_until', '<=', now)
+          .where('window_start', '<=', sql<number>`${now} - ${rules.windowMs}`)
+          .execute();
+      }
+    });
+  }
+
+  clearAuthFailures(clientKey: string): Promise<void> {
+    return this.guard(async () => {
+      await this.db
+        .deleteFrom('auth_failures')
+        .where('client_key', '=', clientKey)
+        .where('banned_until', '<=', this.dbNow)
+        .execute();
+    });
+  }
+
   /** The tokens-by-digest query itself, past the cache. */
   private lookUpTokenForAuth(digest: Buffer): Promise<TokenForAuth | undefined> {
     return this.guard(async () => {
@@ -263,18 +339,7 @@ export class KyselyStore implements Store {
         ? ((await runHotQuery(this.tokenForAuthQuery.sql, parameters)) as TokenForAuthRow | undefined)
         : (await this.db.executeQuery<TokenForAuthRow>({ ...this.tokenForAuthQuery, parameters })).rows[0];
       if (!row) return undefined;
-      return {
-        ...toToken(row),
-        account: toAccount({
-          id: row.account_id,
-          email: row.account_email,
-          name: row.account_name,
-          is_admin: row.account_is_admin,
-          created_at: row.account_created_at,
-          disabled_at: row.account_disabled_at,
-        }),
-        dbNow: Number(row.db_now),
-      };
+      return { ...toTokenForAuth(row), dbNow: Number(row.db_now) };
     });
   }
 
@@ -762,6 +827,58 @@ function tokenForAuthQuery(db: Kysely<Database>, dbNow: RawBuilder<number>) {
 }
 
 type TokenForAuthRow = InferResult<ReturnType<typeof tokenForAuthQuery>>[number];
+
+/** Stands in for the client key when the lookup below is compiled (checked in the constructor). */
+const CLIENT_KEY_SLOT = 'client-key';
+
+/**
+ * The token lookup and the client's failure record in one statement that always returns one
+ * row: a one-row probe carrying the client key, left-joined to both. Token columns are null
+ * when the digest is unknown; failure columns are null when the client has no record.
+ */
+function tokenAndClientForAuthQuery(db: Kysely<Database>, dbNow: RawBuilder<number>) {
+  return db
+    .selectFrom(db.selectNoFrom(sql<string>`cast(${CLIENT_KEY_SLOT} as text)`.as('client_key')).as('probe'))
+    .leftJoin('auth_failures as f', 'f.client_key', 'probe.client_key')
+    .leftJoin('tokens as t', (join) => join.on('t.digest', '=', Buffer.alloc(32)))
+    .leftJoin('accounts as a', 'a.id', 't.account_id')
+    .select([
+      't.id',
+      't.account_id',
+      't.name',
+      't.last4',
+      't.created_at',
+      't.expires_at',
+      't.revoked_at',
+      't.last_used_at',
+      't.last_used_ip',
+      'a.email as account_email',
+      'a.name as account_name',
+      'a.is_admin as account_is_admin',
+      'a.created_at as account_created_at',
+      'a.disabled_at as account_disabled_at',
+      'f.failures as client_failures',
+      'f.window_start as client_window_start',
+      'f.banned_until as client_banned_until',
+    ])
+    .select(dbNow.as('db_now'));
+}
+
+type TokenAndClientForAuthRow = InferResult<ReturnType<typeof tokenAndClientForAuthQuery>>[number];
+
+function toTokenForAuth(row: TokenForAuthRow): Omit<TokenForAuth, 'dbNow'> {
+  return {
+    ...toToken(row),
+    account: toAccount({
+      id: row.account_id,
+      email: row.account_email,
+      name: row.account_name,
+      is_admin: row.account_is_admin,
+      created_at: row.account_created_at,
+      disabled_at: row.account_disabled_at,
+    }),
+  };
+}
 
 /** Digests per statement when revoking reported tokens: far below every driver's parameter limit. */
 const REPORT_CHUNK = 500;

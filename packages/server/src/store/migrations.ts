@@ -158,10 +158,27 @@ const notices: MigrationFactory = () => ({
   },
 });
 
+/**
+ * Failed bearer authentications per client address, shared by every instance when there is no
+ * Redis (SECURITY.md item 39). One row per address that failed recently; stale rows are pruned.
+ */
+const authFailures: MigrationFactory = () => ({
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('auth_failures')
+      .addColumn('client_key', 'text', (c) => c.primaryKey())
+      .addColumn('failures', 'integer', (c) => c.notNull())
+      .addColumn('window_start', 'bigint', (c) => c.notNull())
+      .addColumn('banned_until', 'bigint', (c) => c.notNull())
+      .execute();
+  },
+});
+
 const MIGRATIONS: Record<string, MigrationFactory> = {
   '0001_initial_schema': initialSchema,
   '0002_sign_in': signIn,
-  '0004_notices': notices,
+  '0003_notices': notices,
+  '0004_auth_failures': authFailures,
 };
 
 export function createMigrationProvider(dialect: Dialect): MigrationProvider {

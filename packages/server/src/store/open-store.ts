@@ -162,9 +162,15 @@ function sqliteHotQueryRunner(reader: SQLite.Database, options: OpenStoreOptions
  * once, then only binds the digest.
  */
 function postgresHotQueryRunner(pool: pg.Pool, options: OpenStoreOptions): HotQueryRunner {
+  const names = new Map<string, string>();
   return async (text, parameters) => {
     options.onQuery?.(text, parameters);
-    const result = await pool.query({ name: 'latchkey_token_for_auth', text, values: parameters as unknown[] });
+    let name = names.get(text);
+    if (!name) {
+      name = `latchkey_hot_${names.size + 1}`;
+      names.set(text, name);
+    }
+    const result = await pool.query({ name, text, values: parameters as unknown[] });
     return result.rows[0];
   };
 }

@@ -105,6 +105,14 @@ export interface NoticesTable {
   dismissed_at: number | null;
 }
 
+/** Failed bearer authentications of one client address (the database-backed limiter). */
+export interface AuthFailuresTable {
+  client_key: string;
+  failures: number;
+  window_start: number;
+  banned_until: number;
+}
+
 export interface Database {
   accounts: AccountsTable;
   tokens: TokensTable;
@@ -115,4 +123,5 @@ export interface Database {
   login_flows: LoginFlowsTable;
   cli_grants: CliGrantsTable;
   notices: NoticesTable;
+  auth_failures: AuthFailuresTable;
 }

@@ -43,6 +43,29 @@ export interface TokenForAuth extends TokenRecord {
   dbNow: number;
 }
 
+/** A client address's failed-authentication count, as the database-backed limiter keeps it. */
+export interface AuthFailureRecord {
+  /** Failures counted in the window that began at `windowStart`. */
+  failures: number;
+  windowStart: number;
+  /** Epoch ms until which the address is refused; 0 (or past) when it is not banned. */
+  bannedUntil: number;
+}
+
+/** The rules of the failed-authentication budget. */
+export interface AuthFailureRules {
+  windowMs: number;
+  threshold: number;
+  banMs: number;
+}
+
+/** A token lookup that also reads the caller's failure record, in the same round trip. */
+export interface TokenAndClientForAuth {
+  token: TokenForAuth | undefined;
+  client: AuthFailureRecord | undefined;
+  dbNow: number;
+}
+
 export interface SessionRecord {
   accountId: string;
   csrfToken: string;
@@ -206,6 +229,19 @@ export interface Store {
   ): Promise<void>;
   /** One indexed lookup by digest, joined to the owner account, with the database clock. */
   findTokenForAuth(digest: Buffer): Promise<TokenForAuth | undefined>;
+  /**
+   * `findTokenForAuth` plus the failure record of `clientKey`, in one statement: how the
+   * database-backed limiter learns of a ban (set through any instance) at no extra round trip.
+   */
+  findTokenAndClientForAuth(digest: Buffer, clientKey: string): Promise<TokenAndClientForAuth>;
+  /**
+   * Counts one failed authentication of `clientKey`, atomically and by the database clock:
+   * failures inside `windowMs` accumulate, the `threshold`-th bans the key for `banMs` (and
+   * restarts the count); while banned nothing changes. Also prunes records that have lapsed.
+   */
+  recordAuthFailure(clientKey: string, rules: AuthFailureRules): Promise<void>;
+  /** A success: forgets the key's failures, unless it is banned. */
+  clearAuthFailures(clientKey: string): Promise<void>;
   /** A token of this account (revoked ones included), or undefined — also for another's id. */
   findToken(accountId: string, tokenId: string): Promise<TokenRecord | undefined>;
   /** The account's tokens, newest first, filtered by state against the database clock. */

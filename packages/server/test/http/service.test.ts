@@ -43,6 +43,10 @@ describe('service routes', () => {
         'DELETE /api/v1/namespaces/{name}',
         'POST /api/v1/invites',
         'POST /auth/cli/token',
+        // Leaked-token reports and the owner's notices (SECURITY.md item 35).
+        'POST /api/v1/credentials/revoke',
+        'GET /api/v1/notices',
+        'POST /api/v1/notices/{id}/dismiss',
       ].sort(),
     );
     const create = document.paths['/api/v1/tokens']!.post as {

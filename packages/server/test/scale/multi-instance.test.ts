@@ -356,6 +356,35 @@ describe('two latchkey-server instances on one PostgreSQL', () => {
     expect(await revokeToken(a.base, session, PUBLIC_URL, valid.id)).toBe(204);
   });
 
+  it('item 39 without Redis: two more instances share the failure budget through PostgreSQL — 15 + 15 failures ban the address on both', async (context) => {
+    const { a, env, session } = ready(context);
+    const { REDIS_URL: _redis, ...withoutRedis } = env;
+    const c = await startInstance('C', withoutRedis);
+    const d = await startInstance('D', withoutRedis).catch(async (error: unknown) => {
+      await c.stop();
+      throw error;
+    });
+    try {
+      const address = randomTestNetAddress(); // counted in PostgreSQL, not Redis: nothing to forget
+      const valid = await createToken(a.base, session, PUBLIC_URL, 'db-rate-limit-victim');
+      expect((await bearer(d.base, valid.secret, address)).status).toBe(200);
+      const failures: number[] = [];
+      for (const instance of [c, d]) {
+        for (let i = 0; i < 15; i++) failures.push((await bearer(instance.base, generateToken().token, address)).status);
+      }
+      expect(failures).toEqual(Array(30).fill(401));
+      for (const instance of [c, d]) {
+        const limited = await bearer(instance.base, valid.secret, address);
+        expect(limited.status).toBe(429);
+        expect(Number(limited.retryAfter)).toBeGreaterThan(0);
+      }
+      expect((await bearer(c.base, valid.secret, randomTestNetAddress())).status).toBe(200);
+      expect(await revokeToken(a.base, session, PUBLIC_URL, valid.id)).toBe(204);
+    } finally {
+      await Promise.all([c.stop(), d.stop()]);
+    }
+  });
+
   it(`item 23${LONG ? '' : ' (light)'}: 1,000 req/s over 100 tokens for ${LOAD_MS / 1000} s, 10 revoked at random: 0 successes sent after a 204`, async (context) => {
     const { a, b, session } = ready(context);
     const address = await freshAddress();

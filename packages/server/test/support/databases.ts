@@ -15,7 +15,7 @@ import { openStore, type OpenStoreOptions } from '../../src/store/open-store.js'
 import type { Dialect, Store } from '../../src/store/store.js';
 
 const DEFAULT_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
-const TABLES = ['audit_events', 'sessions', 'namespaces', 'tokens', 'signin_links', 'login_flows', 'cli_grants', 'accounts'];
+const TABLES = ['audit_events', 'sessions', 'namespaces', 'tokens', 'signin_links', 'login_flows', 'cli_grants', 'notices', 'auth_failures', 'accounts'];
 
 export const postgresRequired = process.env.LATCHKEY_REQUIRE_POSTGRES === '1';
 
