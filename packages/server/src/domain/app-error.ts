@@ -25,7 +25,15 @@ export class AppError extends Error {
       cause?: unknown;
     } = {},
   ) {
-    super(detail ? `${code}: ${detail}` : code, { cause: options.cause });
+    // An AppError is an expected answer (a refused token, a bad field), never a bug, and its
+    // stack is never shown or logged: skipping the capture keeps refusing a flood cheap.
+    const stackTraceLimit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      super(detail ? `${code}: ${detail}` : code, { cause: options.cause });
+    } finally {
+      Error.stackTraceLimit = stackTraceLimit;
+    }
     this.name = 'AppError';
     this.errors = options.errors;
     this.logReason = options.logReason;

@@ -72,8 +72,8 @@ function logAuthFailure(request: FastifyRequest, reason: string): void {
     {
       event: 'auth_failed',
       reason,
-      clientIp: request.ip,
-      tokenFingerprint: header.kind === 'bearer' ? tokenFingerprint(header.token) : undefined,
+      client_ip: request.ip,
+      token_fingerprint: header.kind === 'bearer' ? tokenFingerprint(header.token) : undefined,
     },
     'authentication failed',
   );

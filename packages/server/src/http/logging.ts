@@ -42,7 +42,10 @@ export function redactUrl(url: string): string {
   return `${url.slice(0, queryStart)}?${query}`;
 }
 
-/** One line per request: id, method, path, status, time, client, and who it was. */
+/**
+ * One line per request: id, method, path, status, time, client, and who it was. A success
+ * with a token carries `token_id` and `user_id` (the names SECURITY.md item 28 gives).
+ */
 export function registerRequestLog(app: FastifyInstance): void {
   app.addHook('onResponse', async (request, reply) => {
     const principal = request.principal;
@@ -53,8 +56,8 @@ export function registerRequestLog(app: FastifyInstance): void {
         status: reply.statusCode,
         ms: Math.round(reply.elapsedTime * 100) / 100,
         ip: request.ip,
-        accountId: principal?.account.id,
-        tokenId: principal?.kind === 'token' ? principal.token.id : undefined,
+        user_id: principal?.account.id,
+        token_id: principal?.kind === 'token' ? principal.token.id : undefined,
       },
       'request',
     );

@@ -88,7 +88,7 @@ describeEachBackend('logging', (ctx) => {
     expectNoTokenSentToDatabase();
   });
 
-  it('writes one request line per request with reqId, status and ms; after bearer auth also tokenId and accountId', async () => {
+  it('writes one request line per request with reqId, status and ms; after bearer auth also token_id and user_id', async () => {
     const responses = [
       await app.http.inject({ url: '/api/v1/me', headers: bearer(valid) }),
       await app.http.inject({ url: '/api/v1/me', headers: { cookie: session.cookie } }),
@@ -111,15 +111,15 @@ describeEachBackend('logging', (ctx) => {
     expect(new Set(requestLines.map((line) => line.reqId)).size).toBe(requestLines.length);
 
     const [bearerLine, sessionLine, anonymousLine, failedLine] = ids.map((id) => requestLines.find((l) => l.reqId === id)!);
-    expect(bearerLine).toMatchObject({ tokenId: validId, accountId: session.account.id, status: 200 });
-    expect(sessionLine).toMatchObject({ accountId: session.account.id, status: 200 });
-    expect(sessionLine).not.toHaveProperty('tokenId');
-    expect(anonymousLine).not.toHaveProperty('accountId');
-    expect(failedLine).not.toHaveProperty('tokenId');
-    expect(failedLine).not.toHaveProperty('accountId');
+    expect(bearerLine).toMatchObject({ token_id: validId, user_id: session.account.id, status: 200 });
+    expect(sessionLine).toMatchObject({ user_id: session.account.id, status: 200 });
+    expect(sessionLine).not.toHaveProperty('token_id');
+    expect(anonymousLine).not.toHaveProperty('user_id');
+    expect(failedLine).not.toHaveProperty('token_id');
+    expect(failedLine).not.toHaveProperty('user_id');
   });
 
-  it('writes one auth_failed event per failed authentication with reason, clientIp and a 12-hex fingerprint', async () => {
+  it('writes one auth_failed event per failed authentication with reason, client_ip and a 12-hex token_fingerprint', async () => {
     const owner = await app.signIn();
     const ofDisabled = await app.createToken(owner, 'disabled');
     await app.domain.accounts.disable(owner.account.id, SYSTEM_ACTOR);
@@ -140,8 +140,8 @@ describeEachBackend('logging', (ctx) => {
       expect(response.statusCode, reason).toBe(401);
       const events = app.logs.filter((line) => line.event === 'auth_failed' && line.reqId === response.headers['x-request-id']);
       expect(events, reason).toHaveLength(1);
-      expect(events[0]).toMatchObject({ reason, clientIp: '127.0.0.1', tokenFingerprint: fingerprint(token) });
-      expect(events[0]!.tokenFingerprint).toMatch(/^[0-9a-f]{12}$/);
+      expect(events[0]).toMatchObject({ reason, client_ip: '127.0.0.1', token_fingerprint: fingerprint(token) });
+      expect(events[0]!.token_fingerprint).toMatch(/^[0-9a-f]{12}$/);
       expect(Number(events[0]!.level)).toBeLessThan(50);
     }
 
@@ -155,8 +155,8 @@ describeEachBackend('logging', (ctx) => {
       expect(response.statusCode, reason).toBe(400);
       const events = app.logs.filter((line) => line.event === 'auth_failed' && line.reqId === response.headers['x-request-id']);
       expect(events, reason).toHaveLength(1);
-      expect(events[0]).toMatchObject({ reason, clientIp: '127.0.0.1' });
-      if (events[0]!.tokenFingerprint !== undefined) expect(events[0]!.tokenFingerprint).toMatch(/^[0-9a-f]{12}$/);
+      expect(events[0]).toMatchObject({ reason, client_ip: '127.0.0.1' });
+      if (events[0]!.token_fingerprint !== undefined) expect(events[0]!.token_fingerprint).toMatch(/^[0-9a-f]{12}$/);
     }
 
     // Successes and requests without credentials are not auth failures.

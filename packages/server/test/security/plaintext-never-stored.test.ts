@@ -275,7 +275,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       for (const { response, token, reason } of failures) {
         const events = logs.filter((line) => line.event === 'auth_failed' && line.reqId === response.headers['x-request-id']);
         expect(events, reason).toHaveLength(1);
-        expect(events[0]).toMatchObject({ reason, clientIp: '127.0.0.1', tokenFingerprint: fingerprint(token) });
+        expect(events[0]).toMatchObject({ reason, client_ip: '127.0.0.1', token_fingerprint: fingerprint(token) });
       }
       // Every 401 anywhere in the run with a Bearer credential has its event too.
       const bearerFailures = responses.filter(
@@ -285,13 +285,13 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       for (const response of bearerFailures) {
         const events = logs.filter((line) => line.event === 'auth_failed' && line.reqId === response.headers['x-request-id']);
         expect(events).toHaveLength(1);
-        expect(events[0]!.tokenFingerprint).toBe(fingerprint(String(response.raw.req.headers.authorization).slice('Bearer '.length)));
+        expect(events[0]!.token_fingerprint).toBe(fingerprint(String(response.raw.req.headers.authorization).slice('Bearer '.length)));
       }
 
       // 5. Each success: the request line names the token and the account.
       for (const { response, tokenId } of successes) {
         const line = logs.find((entry) => entry.msg === 'request' && entry.reqId === response.headers['x-request-id']);
-        expect(line).toMatchObject({ tokenId, accountId: account.id, status: response.statusCode });
+        expect(line).toMatchObject({ token_id: tokenId, user_id: account.id, status: response.statusCode });
         expect(logs.filter((entry) => entry.event === 'auth_failed' && entry.reqId === response.headers['x-request-id'])).toEqual([]);
       }
     });
