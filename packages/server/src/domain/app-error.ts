@@ -6,6 +6,8 @@ import type { ErrorCode, FieldError } from '@latchkey/contract';
  * must never carry a secret.
  */
 export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly detail: string | undefined;
   readonly errors: FieldError[] | undefined;
   /** Why authentication failed, for the log only: every INVALID_TOKEN looks the same outside. */
   readonly logReason: string | undefined;
@@ -15,8 +17,8 @@ export class AppError extends Error {
   readonly retryAfterSeconds: number | undefined;
 
   constructor(
-    readonly code: ErrorCode,
-    readonly detail?: string,
+    code: ErrorCode,
+    detail?: string,
     options: {
       errors?: FieldError[];
       logReason?: string;
@@ -35,6 +37,8 @@ export class AppError extends Error {
       Error.stackTraceLimit = stackTraceLimit;
     }
     this.name = 'AppError';
+    this.code = code;
+    this.detail = detail;
     this.errors = options.errors;
     this.logReason = options.logReason;
     this.extensions = options.extensions;
