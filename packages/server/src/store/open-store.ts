@@ -8,10 +8,10 @@ import { dirname, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, type KyselyConfig } from 'kysely';
 import pg from 'pg';
-import { KyselyStore, type HotQueryRunner } from './kysely-store.js';
+import { KyselyStore, translateError, type HotQueryRunner } from './kysely-store.js';
 import { DEFAULT_TOKEN_CACHE_ENTRIES, VerifiedTokenCache } from './verified-token-cache.js';
 import type { Database } from './schema.js';
-import type { Store } from './store.js';
+import { StoreUnavailableError, type Store } from './store.js';
 
 export const SQLITE_BUSY_TIMEOUT_MS = 5000;
 export const POSTGRES_POOL_SIZE = 10;
@@ -170,8 +170,16 @@ function postgresHotQueryRunner(pool: pg.Pool, options: OpenStoreOptions): HotQu
       name = `latchkey_hot_${names.size + 1}`;
       names.set(text, name);
     }
-    const result = await pool.query({ name, text, values: parameters as unknown[] });
-    return result.rows[0];
+    const query = { name, text, values: parameters as unknown[] };
+    try {
+      return (await pool.query(query)).rows[0];
+    } catch (error) {
+      // A pooled connection the server dropped (a restart, pg_terminate_backend) fails the
+      // first query sent on it; the pool has now discarded it. The lookup only reads, so one
+      // retry on a fresh connection is safe and turns that 503 into an answer.
+      if (!(translateError(error) instanceof StoreUnavailableError)) throw error;
+      return (await pool.query(query)).rows[0];
+    }
   };
 }
 
