@@ -46,7 +46,7 @@ if (!existsSync(`${root}packages/server/dist/main.js`) || !existsSync(`${root}pa
   const build = spawnSync('npx', ['tsc', '-b', 'packages/contract', 'packages/server'], { cwd: root, stdio: 'inherit' });
   if (build.status !== 0) process.exit(1);
 }
-const { runSoak, RSS_GROWTH_LIMIT, FD_SLACK } = await import('../packages/server/test/load/soak.mjs');
+const { runSoak, RSS_GROWTH_LIMIT, FD_SLACK, SOCKET_OVERHEAD } = await import('../packages/server/test/load/soak.mjs');
 
 const sampleSeconds = values['sample-seconds'] ? Number(values['sample-seconds']) : Math.min(10, Math.max(1, (minutes * 60) / 30));
 const outcome = await runSoak({
@@ -65,7 +65,8 @@ const lines = [
   `requests: ${f.requests}, invalid ${(f.invalidShare * 100).toFixed(1)}%; statuses ${JSON.stringify(f.statuses)}`,
   `RSS: ${f.baselineRssMiB.toFixed(1)} MiB after warm-up → ${f.finalRssMiB.toFixed(1)} MiB at the end (peak ${f.peakRssMiB.toFixed(1)} MiB): ` +
     `${(f.rssGrowth * 100).toFixed(1)}% (goal ≤ ${RSS_GROWTH_LIMIT * 100}%)`,
-  `open fds: ${f.fdRange[0]}–${f.fdRange[1]} after warm-up, baseline ${f.baselineFds} (goal ±${FD_SLACK})`,
+  `open fds other than sockets: ${f.fdRange[0]}–${f.fdRange[1]} after warm-up, baseline ${f.baselineFds} (goal ±${FD_SLACK}); ` +
+    `sockets: at most ${f.maxSocketFds} (goal ≤ client connections + ${SOCKET_OVERHEAD})`,
   `limiter store: peak ${f.maxLimiterSize} keys (cap ${f.limiterCap}; ${f.failingAddresses} addresses failed)`,
   `samples: ${f.samples} (${f.samplesAfterWarmup} after warm-up)`,
 ];

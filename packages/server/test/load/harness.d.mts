@@ -21,7 +21,7 @@ export interface InstrumentedServer {
 
 export function startInstrumentedServer(env: Record<string, string>): Promise<InstrumentedServer>;
 
-export function processFigures(pid: number): { rss: number; fds: number };
+export function processFigures(pid: number): { rss: number; fds: number; socketFds: number };
 
 export interface LoadStream {
   name: string;

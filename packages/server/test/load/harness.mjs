@@ -5,7 +5,7 @@
  * server, so `npm run soak` runs without a TypeScript loader; harness.d.mts types it for tests.
  */
 import { fork } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { generateToken } from '../../../contract/dist/token.js';
 
@@ -89,11 +89,26 @@ export async function startInstrumentedServer(env) {
   };
 }
 
-/** Resident set size and open descriptors of any process, read from outside through /proc. */
+/**
+ * Resident set size and open descriptors of any process, read from outside through /proc;
+ * sockets counted apart (their number follows the clients' connections, not a leak).
+ */
 export function processFigures(pid) {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const rssKb = Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1]);
-  return { rss: rssKb * 1024, fds: readdirSync(`/proc/${pid}/fd`).length };
+  let fds = 0;
+  let socketFds = 0;
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    let target = '';
+    try {
+      target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+    } catch {
+      continue; // closed meanwhile
+    }
+    fds++;
+    if (target.startsWith('socket:')) socketFds++;
+  }
+  return { rss: rssKb * 1024, fds, socketFds };
 }
 
 /**

@@ -2,6 +2,7 @@
 
 export const RSS_GROWTH_LIMIT: number;
 export const FD_SLACK: number;
+export const SOCKET_OVERHEAD: number;
 
 export interface SoakOptions {
   minutes: number;
@@ -31,8 +32,10 @@ export interface SoakFigures {
   finalRssMiB: number;
   peakRssMiB: number;
   rssGrowth: number;
+  /** Descriptors other than sockets. */
   baselineFds: number;
   fdRange: [number, number];
+  maxSocketFds: number;
   maxLimiterSize: number;
   limiterCap: number;
   failingAddresses: number;
