@@ -60,6 +60,8 @@ export class KyselyStore implements Store {
   private readonly dbNow: RawBuilder<number>;
   private readonly tokenForAuthQuery: CompiledQuery<TokenForAuthRow>;
   private readonly tokenAndClientForAuthQuery: CompiledQuery<TokenAndClientForAuthRow>;
+  private readonly tokenInserts = new BatchQueue<PendingTokenInsert>((batch) => this.commitTokenInserts(batch));
+  private readonly accountQueue = new KeyedQueue();
   /** Lapsed failure records are pruned on every this-many-th recorded failure. */
   private static readonly PRUNE_EVERY = 64;
   private failuresRecorded = 0;
@@ -239,24 +241,66 @@ export class KyselyStore implements Store {
     limits: { maxActive: number },
     audit: AuditEventInput,
   ): Promise<void> {
-    return this.guard(() =>
-      this.db.transaction().execute(async (trx) => {
-        // Serialise concurrent creates for one account so the limit holds. SQLite has a single
-        // writer already; PostgreSQL needs the owner's row locked.
-        if (this.dialect === 'postgres') {
-          await trx.selectFrom('accounts').select('id').where('id', '=', token.accountId).forUpdate().execute();
-        }
-        const { count } = await trx
-          .selectFrom('tokens')
-          .select((eb) => eb.fn.countAll<number>().as('count'))
-          .where('account_id', '=', token.accountId)
-          .where('revoked_at', 'is', null)
-          .executeTakeFirstOrThrow();
-        if (Number(count) >= limits.maxActive) throw new StoreConflictError('token_limit_reached');
-        await trx.insertInto('tokens').values(tokenRow(token)).execute();
-        await insertAudit(trx, audit);
+    if (this.dialect === 'sqlite') {
+      return new Promise((resolve, reject) => this.tokenInserts.add({ token, limits, audit, resolve, reject }));
+    }
+    // Creates for one account wait their turn here, not inside the database: a transaction
+    // blocked on the owner's row lock would hold a pooled connection idle, and a burst for a
+    // few accounts would then starve everyone else's requests of connections.
+    // One round trip: latchkey_insert_token (migration 0005) locks the owner's row, so the
+    // limit holds across instances, and inserts the token with its audit event atomically.
+    return this.accountQueue.run(token.accountId, () =>
+      this.guard(async () => {
+        const row = tokenRow(token);
+        const event = auditRow(audit);
+        const { rows } = await sql<{ inserted: boolean }>`select latchkey_insert_token(
+            ${row.id}, ${row.account_id}, ${row.name}, ${row.digest}, ${row.last4},
+            ${row.created_at}, ${row.expires_at}, ${row.revoked_at}, ${row.last_used_at},
+            ${row.last_used_ip}, ${limits.maxActive},
+            ${event.id}, ${event.occurred_at}, ${event.action},
+            ${event.actor_account_id}, ${event.actor_token_id}, ${event.actor_ip},
+            ${event.target_id}, ${event.detail}) as inserted`.execute(this.db);
+        if (!rows[0]?.inserted) throw new StoreConflictError('token_limit_reached');
       }),
     );
+  }
+
+  /**
+   * SQLite group commit: the creates that arrived while the previous batch was committing
+   * go in one transaction, each inside its own savepoint, so a name conflict or the limit
+   * refuses that create alone. Every create is answered only after the COMMIT that holds it
+   * (durable, as synchronous=FULL makes it), but one fsync is shared by the batch instead of
+   * one each — what keeps a burst of creates fast on a single-writer database.
+   */
+  private async commitTokenInserts(batch: readonly PendingTokenInsert[]): Promise<void> {
+    const refused = new Map<PendingTokenInsert, StoreConflictError>();
+    try {
+      await this.guard(() =>
+        this.db.transaction().execute(async (trx) => {
+          for (const insert of batch) {
+            await sql`savepoint token_insert`.execute(trx);
+            try {
+              await insertTokenRows(trx, insert.token, insert.limits, insert.audit);
+            } catch (error) {
+              const translated = translateError(error);
+              // Anything but a per-create refusal (disk full, I/O) fails the whole batch.
+              if (!(translated instanceof StoreConflictError)) throw error;
+              await sql`rollback to savepoint token_insert`.execute(trx);
+              refused.set(insert, translated);
+            }
+            await sql`release savepoint token_insert`.execute(trx);
+          }
+        }),
+      );
+    } catch (error) {
+      for (const insert of batch) insert.reject(error);
+      return;
+    }
+    for (const insert of batch) {
+      const refusal = refused.get(insert);
+      if (refusal) insert.reject(refusal);
+      else insert.resolve();
+    }
   }
 
   findTokenForAuth(digest: Buffer): Promise<TokenForAuth | undefined> {
@@ -894,6 +938,78 @@ const TOKEN_COLUMNS = [
   'last_used_at',
   'last_used_ip',
 ] as const;
+
+interface PendingTokenInsert {
+  token: TokenRecord & { digest: Buffer };
+  limits: { maxActive: number };
+  audit: AuditEventInput;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+/** The rows of one create, inside the caller's transaction; the account rules first. */
+async function insertTokenRows(
+  trx: Transaction<Database>,
+  token: TokenRecord & { digest: Buffer },
+  limits: { maxActive: number },
+  audit: AuditEventInput,
+): Promise<void> {
+  const { count } = await trx
+    .selectFrom('tokens')
+    .select((eb) => eb.fn.countAll<number>().as('count'))
+    .where('account_id', '=', token.accountId)
+    .where('revoked_at', 'is', null)
+    .executeTakeFirstOrThrow();
+  if (Number(count) >= limits.maxActive) throw new StoreConflictError('token_limit_reached');
+  await trx.insertInto('tokens').values(tokenRow(token)).execute();
+  await insertAudit(trx, audit);
+}
+
+/**
+ * Collects items and hands them to `commit` in batches: the first item starts a batch on the
+ * next turn of the event loop; items added while a batch commits wait for the next one.
+ */
+class BatchQueue<T> {
+  private waiting: T[] = [];
+  private committing = false;
+
+  constructor(private readonly commit: (batch: readonly T[]) => Promise<void>) {}
+
+  add(item: T): void {
+    this.waiting.push(item);
+    if (!this.committing && this.waiting.length === 1) setImmediate(() => void this.drain());
+  }
+
+  private async drain(): Promise<void> {
+    if (this.committing) return;
+    this.committing = true;
+    try {
+      while (this.waiting.length > 0) {
+        const batch = this.waiting;
+        this.waiting = [];
+        await this.commit(batch);
+      }
+    } finally {
+      this.committing = false;
+    }
+  }
+}
+
+/** Runs tasks one at a time per key, in arrival order; different keys run concurrently. */
+class KeyedQueue {
+  private readonly tails = new Map<string, Promise<unknown>>();
+
+  run<T>(key: string, task: () => Promise<T>): Promise<T> {
+    const previous = this.tails.get(key) ?? Promise.resolve();
+    const result = previous.then(task, task);
+    const tail = result.catch(() => undefined);
+    this.tails.set(key, tail);
+    void tail.then(() => {
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    });
+    return result;
+  }
+}
 
 function insertAudit(trx: Kysely<Database> | Transaction<Database>, event: AuditEventInput) {
   return trx.insertInto('audit_events').values(auditRow(event)).execute();

@@ -110,7 +110,11 @@ function withStatementCache(
 ): { prepare: SQLite.Database['prepare']; close(): void } {
   const statements = new Map<string, SQLite.Statement>();
   return {
-    prepare: ((source: string) => {
+    prepare: ((text: string) => {
+      // Every transaction this app opens writes. Begun IMMEDIATE, it takes the write lock up
+      // front and so waits out another writer (busy_timeout); a deferred one that reads first
+      // would fail at once with SQLITE_BUSY when it tries to write.
+      const source = text === 'begin' ? 'begin immediate' : text;
       if (source === 'rollback' && !database.inTransaction) return ROLLBACK_ALREADY_DONE;
       let statement = statements.get(source);
       if (!statement) {
