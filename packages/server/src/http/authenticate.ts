@@ -10,12 +10,13 @@
  * authenticated mutations must carry the session's CSRF token and come from this origin.
  */
 import { CSRF_HEADER, SESSION_COOKIE, TOKEN_EXPIRES_AT_HEADER } from '@latchkey/contract';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, type Actor, type Domain } from '../domain/index.js';
 import { MALFORMED_TOKEN, tooManyFailures } from '../domain/tokens.js';
 import { csrfTokenMatches } from '../domain/sessions.js';
 import type { AccountRecord, TokenRecord } from '../store/store.js';
 import { countAuthorizationHeaders, parseAuthorizationHeader } from './authorization-header.js';
+import { sendAppError } from './error-handler.js';
 import type { FailureLimiter } from './failure-limiter.js';
 
 export type AuthMode = 'token' | 'session' | 'either';
@@ -66,7 +67,17 @@ export function registerAuthentication(
     const mode = request.routeOptions.config.auth;
     if (!mode) return;
     reply.header('cache-control', 'no-store');
+    try {
+      await authenticate(request, reply, mode);
+    } catch (error) {
+      // A refusal is answered here rather than thrown through Fastify's error path: it is
+      // what a flood of bad tokens costs, request after request.
+      if (!(error instanceof AppError)) throw error;
+      return sendAppError(request, reply, error);
+    }
+  });
 
+  async function authenticate(request: FastifyRequest, reply: FastifyReply, mode: AuthMode): Promise<void> {
     if (countAuthorizationHeaders(request.raw.rawHeaders) > 1) {
       throw new AppError('INVALID_REQUEST', undefined, { logReason: 'duplicate_authorization' });
     }
@@ -92,7 +103,7 @@ export function registerAuthentication(
     if (!session || !sessionId) throw new AppError('UNAUTHENTICATED');
     request.principal = { kind: 'session', account: session.account, csrfToken: session.csrfToken, sessionId };
     if (!SAFE_METHODS.has(request.method)) checkCsrf(request, session.csrfToken, publicOrigin);
-  });
+  }
 }
 
 /**

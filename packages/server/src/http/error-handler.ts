@@ -3,7 +3,7 @@
  * and zod's all end up as problem+json with a stable code. Unknown errors are logged with
  * their stack under the request id and answered with a bare 500.
  */
-import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { FieldError } from '@latchkey/contract';
 import { tokenFingerprint } from '@latchkey/contract/token';
@@ -26,15 +26,7 @@ export function registerErrorHandling(app: FastifyInstance): void {
   app.setNotFoundHandler((_request, reply) => sendProblem(reply, 'NOT_FOUND', { detail: 'No such resource.' }));
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    if (error instanceof AppError) {
-      if (error.logReason) logAuthFailure(request, error.logReason);
-      return sendProblem(reply, error.code, {
-        detail: error.detail,
-        errors: error.errors,
-        retryAfterSeconds: error.retryAfterSeconds,
-        ...error.extensions,
-      });
-    }
+    if (error instanceof AppError) return sendAppError(request, reply, error);
     if (error instanceof StoreUnavailableError) {
       request.log.warn({ err: error.cause ?? error }, 'database unavailable');
       return sendProblem(reply, 'UNAVAILABLE', { detail: 'The database is unavailable; try again shortly.' });
@@ -57,6 +49,20 @@ export function registerErrorHandling(app: FastifyInstance): void {
     }
     request.log.error({ err: error }, 'unhandled error');
     return sendProblem(reply, 'INTERNAL');
+  });
+}
+
+/**
+ * The answer to an AppError. The authentication hook calls it directly for the refusals it
+ * decides (the hot path of a flood), and the error handler for everything thrown elsewhere.
+ */
+export function sendAppError(request: FastifyRequest, reply: FastifyReply, error: AppError): FastifyReply {
+  if (error.logReason) logAuthFailure(request, error.logReason);
+  return sendProblem(reply, error.code, {
+    detail: error.detail,
+    errors: error.errors,
+    retryAfterSeconds: error.retryAfterSeconds,
+    ...error.extensions,
   });
 }
 
