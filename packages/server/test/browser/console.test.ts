@@ -74,7 +74,8 @@ describeInBrowser('web console in Chromium', () => {
       await page.goto('/namespaces');
       await page.waitForURL((url) => url.pathname === '/sign-in' && url.search === '?return_to=%2Fnamespaces');
       await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe('Sign in to Latchkey');
-      expect(await page.locator('main').textContent()).toContain('one-time links');
+      // The sign-in options arrive after the heading (an API call): wait for them.
+      await expect.poll(() => page.locator('main').textContent()).toContain('one-time links');
       expect(await page.title()).toBe('Sign in · Latchkey');
       await screenshot(page, 'sign-in');
 
