@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import { createApp, type TestFaultHooks } from './app.js';
 import { OIDC_CALLBACK_PATH } from './auth/oidc.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
-import { systemClock } from './domain/index.js';
+import { createDatabaseAnchoredClock, type AnchoredClock } from './domain/clock.js';
 import { createLogger } from './http/logging.js';
 import {
   createDatabaseFailureLimiter,
@@ -91,7 +91,9 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     }
     await store.migrate();
-    const app = await createApp({ ...appSettings(config, store, logger), oidc });
+    const clock = createDatabaseAnchoredClock(store);
+    await clock.resync();
+    const app = await createApp({ ...appSettings(config, store, logger, clock), oidc });
     const link = await app.auth.links.issueFor({ email: options.email, isAdmin: options.admin });
     process.stdout.write(`${link.url}\n`);
     await app.http.close();
@@ -100,8 +102,13 @@ async function main(argv: string[]): Promise<number> {
   }
 
   let ready = false;
+  // Every timestamp this instance writes follows the database clock, as every decision does
+  // (SECURITY.md item 19); measured once the database answers, then every minute.
+  const clock = createDatabaseAnchoredClock(store, {
+    onError: (error) => logger.warn({ err: error }, 'could not read the database clock; keeping the last offset'),
+  });
   const app = await createApp({
-    ...appSettings(config, store, logger),
+    ...appSettings(config, store, logger, clock),
     oidc,
     isReady: () => ready,
     faults: testFaultHooks(config, logger),
@@ -112,6 +119,7 @@ async function main(argv: string[]): Promise<number> {
   const migrate = async (): Promise<void> => {
     try {
       await store.migrate();
+      await clock.resync();
       ready = true;
       logger.info('database ready');
       await printFirstAdminLink();
@@ -143,7 +151,7 @@ async function main(argv: string[]): Promise<number> {
   return -1; // keep running
 }
 
-function appSettings(config: Config, store: Store, logger: Logger) {
+function appSettings(config: Config, store: Store, logger: Logger, clock: AnchoredClock) {
   const failureLimiter = config.redisUrl
     ? createRedisFailureLimiter({
         url: config.redisUrl,
@@ -154,11 +162,11 @@ function appSettings(config: Config, store: Store, logger: Logger) {
       ? // Several instances may share this database: they share the count through it.
         createDatabaseFailureLimiter({
           store,
-          clock: systemClock,
+          clock,
           onError: (error) => logger.warn({ err: error }, 'database unavailable: failed-authentication counting paused'),
         })
       : // SQLite serves one instance: its memory is the whole count.
-        createMemoryFailureLimiter({ clock: systemClock });
+        createMemoryFailureLimiter({ clock });
   // Without Redis, createApp keeps the leaked-token report budget in process memory.
   const reportLimiter = config.redisUrl
     ? createRedisReportLimiter({
@@ -171,7 +179,7 @@ function appSettings(config: Config, store: Store, logger: Logger) {
     failureLimiter,
     reportLimiter,
     store,
-    clock: systemClock,
+    clock,
     logger,
     settings: { maxLifetimeDays: config.tokenMaxLifetimeDays, maxTokensPerAccount: config.tokenMaxPerAccount },
     publicUrl: config.publicUrl,
