@@ -62,7 +62,6 @@ export class KyselyStore implements Store {
   private readonly tokenAndClientForAuthQuery: CompiledQuery<TokenAndClientForAuthRow>;
   private readonly sessionForAuthQuery: CompiledQuery<SessionForAuthRow>;
   private readonly tokenInserts = new BatchQueue<PendingTokenInsert>((batch) => this.commitTokenInserts(batch));
-  private readonly accountQueue = new KeyedQueue();
   /** Lapsed failure records are pruned on every this-many-th recorded failure. */
   private static readonly PRUNE_EVERY = 64;
   private failuresRecorded = 0;
@@ -243,38 +242,20 @@ export class KyselyStore implements Store {
     limits: { maxActive: number },
     audit: AuditEventInput,
   ): Promise<void> {
-    if (this.dialect === 'sqlite') {
-      return new Promise((resolve, reject) => this.tokenInserts.add({ token, limits, audit, resolve, reject }));
-    }
-    // Creates for one account wait their turn here, not inside the database: a transaction
-    // blocked on the owner's row lock would hold a pooled connection idle, and a burst for a
-    // few accounts would then starve everyone else's requests of connections.
-    // One round trip: latchkey_insert_token (migration 0005) locks the owner's row, so the
-    // limit holds across instances, and inserts the token with its audit event atomically.
-    return this.accountQueue.run(token.accountId, () =>
-      this.guard(async () => {
-        const row = tokenRow(token);
-        const event = auditRow(audit);
-        const { rows } = await sql<{ inserted: boolean }>`select latchkey_insert_token(
-            ${row.id}, ${row.account_id}, ${row.name}, ${row.digest}, ${row.last4},
-            ${row.created_at}, ${row.expires_at}, ${row.revoked_at}, ${row.last_used_at},
-            ${row.last_used_ip}, ${limits.maxActive},
-            ${event.id}, ${event.occurred_at}, ${event.action},
-            ${event.actor_account_id}, ${event.actor_token_id}, ${event.actor_ip},
-            ${event.target_id}, ${event.detail}) as inserted`.execute(this.db);
-        if (!rows[0]?.inserted) throw new StoreConflictError('token_limit_reached');
-      }),
-    );
+    // Creates that arrive together are committed together (see commitTokenInserts).
+    return new Promise((resolve, reject) => this.tokenInserts.add({ token, limits, audit, resolve, reject }));
   }
 
   /**
-   * SQLite group commit: the creates that arrived while the previous batch was committing
-   * go in one transaction, each inside its own savepoint, so a name conflict or the limit
-   * refuses that create alone. Every create is answered only after the COMMIT that holds it
-   * (durable, as synchronous=FULL makes it), but one fsync is shared by the batch instead of
-   * one each — what keeps a burst of creates fast on a single-writer database.
+   * Group commit: the creates that arrived while the previous batch was committing are
+   * committed together, each refused alone by a name conflict or the limit. Every create is
+   * answered only after the COMMIT that holds it, but the batch shares one commit (one fsync)
+   * instead of one each — what keeps a burst of creates fast. On PostgreSQL the batch is one
+   * call of latchkey_insert_tokens (migration 0005), which locks the owners' rows so the limit
+   * holds across instances; on SQLite, one transaction with a savepoint per create.
    */
   private async commitTokenInserts(batch: readonly PendingTokenInsert[]): Promise<void> {
+    if (this.dialect === 'postgres') return this.commitTokenInsertsOnPostgres(batch);
     const refused = new Map<PendingTokenInsert, StoreConflictError>();
     try {
       await this.guard(() =>
@@ -303,6 +284,31 @@ export class KyselyStore implements Store {
       if (refusal) insert.reject(refusal);
       else insert.resolve();
     }
+  }
+
+  private async commitTokenInsertsOnPostgres(batch: readonly PendingTokenInsert[]): Promise<void> {
+    const items = batch.map(({ token, limits, audit }) => {
+      const row = tokenRow(token);
+      return { token: { ...row, digest: row.digest.toString('hex') }, max_active: limits.maxActive, audit: auditRow(audit) };
+    });
+    let outcomes: string[];
+    try {
+      outcomes = await this.guard(async () => {
+        const { rows } = await sql<{ outcomes: string[] }>`select latchkey_insert_tokens(${JSON.stringify(items)}::jsonb) as outcomes`.execute(this.db);
+        return rows[0]!.outcomes;
+      });
+    } catch (error) {
+      for (const insert of batch) insert.reject(error);
+      return;
+    }
+    batch.forEach((insert, index) => {
+      const outcome = outcomes[index];
+      if (outcome === 'created') return insert.resolve();
+      if (outcome === 'limit') return insert.reject(new StoreConflictError('token_limit_reached'));
+      // A unique violation, named by its constraint: translated as a plain INSERT's would be.
+      const constraint = outcome?.startsWith('unique:') ? outcome.slice('unique:'.length) : '';
+      insert.reject(translateError(Object.assign(new Error(`duplicate key value violates unique constraint "${constraint}"`), { code: '23505', constraint })));
+    });
   }
 
   findTokenForAuth(digest: Buffer): Promise<TokenForAuth | undefined> {
@@ -1005,22 +1011,6 @@ class BatchQueue<T> {
     } finally {
       this.committing = false;
     }
-  }
-}
-
-/** Runs tasks one at a time per key, in arrival order; different keys run concurrently. */
-class KeyedQueue {
-  private readonly tails = new Map<string, Promise<unknown>>();
-
-  run<T>(key: string, task: () => Promise<T>): Promise<T> {
-    const previous = this.tails.get(key) ?? Promise.resolve();
-    const result = previous.then(task, task);
-    const tail = result.catch(() => undefined);
-    this.tails.set(key, tail);
-    void tail.then(() => {
-      if (this.tails.get(key) === tail) this.tails.delete(key);
-    });
-    return result;
   }
 }
 

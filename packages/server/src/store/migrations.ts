@@ -175,40 +175,61 @@ const authFailures: MigrationFactory = () => ({
 });
 
 /**
- * PostgreSQL only: a token create (the owner's row locked, the per-account limit counted, the
- * token and its audit event inserted) as one function call, so it costs one round trip instead
- * of six. A burst of creates is otherwise bound by this process's per-query work (SECURITY.md
- * item 25). Each statement inside a volatile PL/pgSQL function takes a fresh snapshot, so the
- * count made after the lock sees every create committed before it. Returns false when the
- * account is at its limit; a taken name raises the unique violation as a plain INSERT would.
+ * PostgreSQL only: the token creates that arrive together, as one function call — one round
+ * trip and one commit for the lot, as SQLite's group commit shares one fsync (SECURITY.md item
+ * 25). The owners' rows are locked first, in id order, so concurrent batches from several
+ * instances never deadlock and each account's limit holds. Each create then runs in its own
+ * exception block (a subtransaction): a taken name refuses that create alone. Each statement in
+ * a volatile PL/pgSQL function takes a fresh snapshot, so a count made after the lock sees every
+ * create committed before it.
+ *
+ * `p_items` is a JSON array of { token: {id, account_id, name, digest (hex), last4, created_at,
+ * expires_at, revoked_at, last_used_at, last_used_ip}, max_active, audit: {id, occurred_at,
+ * action, actor_account_id, actor_token_id, actor_ip, target_id, detail} }. The answer is a JSON
+ * array in the same order: "created", "limit", or "unique:<constraint>".
  */
-const createTokenFunction: MigrationFactory = (dialect) => ({
+const createTokensFunction: MigrationFactory = (dialect) => ({
   async up(db: Kysely<unknown>) {
     if (dialect !== 'postgres') return;
     await sql`
-      create or replace function latchkey_insert_token(
-        p_id text, p_account_id text, p_name text, p_digest bytea, p_last4 text,
-        p_created_at bigint, p_expires_at bigint, p_revoked_at bigint, p_last_used_at bigint,
-        p_last_used_ip text, p_max_active integer,
-        p_audit_id text, p_audit_occurred_at bigint, p_audit_action text,
-        p_audit_actor_account_id text, p_audit_actor_token_id text, p_audit_actor_ip text,
-        p_audit_target_id text, p_audit_detail text
-      ) returns boolean language plpgsql volatile as $body$
+      create or replace function latchkey_insert_tokens(p_items jsonb) returns jsonb
+      language plpgsql volatile as $body$
       declare
+        item jsonb;
+        t jsonb;
+        a jsonb;
         live integer;
+        outcome text;
+        outcomes jsonb := '[]'::jsonb;
+        violated text;
       begin
-        perform 1 from accounts where id = p_account_id for update;
-        select count(*) into live from tokens where account_id = p_account_id and revoked_at is null;
-        if live >= p_max_active then
-          return false;
-        end if;
-        insert into tokens (id, account_id, name, digest, last4, created_at, expires_at, revoked_at, last_used_at, last_used_ip)
-          values (p_id, p_account_id, p_name, p_digest, p_last4, p_created_at, p_expires_at, p_revoked_at,
-                  p_last_used_at, p_last_used_ip);
-        insert into audit_events (id, occurred_at, action, actor_account_id, actor_token_id, actor_ip, target_id, detail)
-          values (p_audit_id, p_audit_occurred_at, p_audit_action, p_audit_actor_account_id, p_audit_actor_token_id,
-                  p_audit_actor_ip, p_audit_target_id, p_audit_detail);
-        return true;
+        perform 1 from accounts
+          where id in (select distinct x->'token'->>'account_id' from jsonb_array_elements(p_items) as x)
+          order by id for update;
+        for item in select value from jsonb_array_elements(p_items) loop
+          t := item->'token';
+          a := item->'audit';
+          select count(*) into live from tokens where account_id = t->>'account_id' and revoked_at is null;
+          if live >= (item->>'max_active')::integer then
+            outcome := 'limit';
+          else
+            begin
+              insert into tokens (id, account_id, name, digest, last4, created_at, expires_at, revoked_at, last_used_at, last_used_ip)
+                values (t->>'id', t->>'account_id', t->>'name', decode(t->>'digest', 'hex'), t->>'last4',
+                        (t->>'created_at')::bigint, (t->>'expires_at')::bigint, (t->>'revoked_at')::bigint,
+                        (t->>'last_used_at')::bigint, t->>'last_used_ip');
+              insert into audit_events (id, occurred_at, action, actor_account_id, actor_token_id, actor_ip, target_id, detail)
+                values (a->>'id', (a->>'occurred_at')::bigint, a->>'action', a->>'actor_account_id', a->>'actor_token_id',
+                        a->>'actor_ip', a->>'target_id', a->>'detail');
+              outcome := 'created';
+            exception when unique_violation then
+              get stacked diagnostics violated = constraint_name;
+              outcome := 'unique:' || coalesce(violated, '');
+            end;
+          end if;
+          outcomes := outcomes || to_jsonb(outcome);
+        end loop;
+        return outcomes;
       end
       $body$`.execute(db);
   },
@@ -219,7 +240,7 @@ const MIGRATIONS: Record<string, MigrationFactory> = {
   '0002_sign_in': signIn,
   '0003_notices': notices,
   '0004_auth_failures': authFailures,
-  '0005_create_token_function': createTokenFunction,
+  '0005_create_tokens_function': createTokensFunction,
 };
 
 export function createMigrationProvider(dialect: Dialect): MigrationProvider {

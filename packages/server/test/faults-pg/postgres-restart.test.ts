@@ -283,8 +283,8 @@ async function runOutage(mode: ShutdownMode, owned: OwnedCluster, [a, b]: [Insta
         )
       ).rows[0]!.n,
     );
-  // Each instance queues one account's creates in process (kysely-store.ts insertToken), so one
-  // create per instance waits inside PostgreSQL; the others wait their turn in the instance.
+  // Each instance commits creates in batches, one batch at a time (kysely-store.ts insertToken),
+  // so one statement per instance waits inside PostgreSQL; later creates wait in the instance.
   const expectedWaiting = 2;
   let waiting = await waitingInTransaction();
   for (const deadline = performance.now() + 5_000; waiting < expectedWaiting && performance.now() < deadline; ) {
