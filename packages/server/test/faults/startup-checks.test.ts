@@ -146,18 +146,16 @@ describe('item 16: SQLite settings are read back', () => {
   }, 120_000);
 });
 
-describe('item 16: a database on a network file system is refused (/proc/mounts)', () => {
-  let namespaces: { usable: boolean; reason: string } = { usable: false, reason: '' };
+/** Whether this process may create a mount namespace (root); probed once, at collection. */
+const namespaceProbe = spawnSync('unshare', ['-m', '--propagation', 'private', 'true'], { encoding: 'utf8' });
+const namespacesUsable = namespaceProbe.status === 0;
+if (!namespacesUsable) {
+  const reason = `${namespaceProbe.stderr ?? ''}${namespaceProbe.error?.message ?? ''}`.trim();
+  if (ROOT_REQUIRED) throw new Error(`LATCHKEY_REQUIRE_ROOT=1 but unshare -m failed: ${reason}`);
+  process.stderr.write(`\n!!! cannot create a mount namespace (${reason}): SKIPPING the network file system cases of item 16.\n\n`);
+}
 
-  beforeAll(() => {
-    const probe = spawnSync('unshare', ['-m', '--propagation', 'private', 'true'], { encoding: 'utf8' });
-    namespaces = { usable: probe.status === 0, reason: `${probe.stderr ?? ''}${probe.error?.message ?? ''}`.trim() };
-    if (!namespaces.usable) {
-      if (ROOT_REQUIRED) throw new Error(`LATCHKEY_REQUIRE_ROOT=1 but unshare -m failed: ${namespaces.reason}`);
-      process.stderr.write(`\n!!! cannot create a mount namespace (${namespaces.reason}): SKIPPING the network file system cases of item 16.\n\n`);
-    }
-  });
-
+describe.skipIf(!namespacesUsable)('item 16: a database on a network file system is refused (/proc/mounts)', () => {
   /**
    * Runs the binary in a private mount namespace whose /proc/mounts reads `mountTable`: the
    * shell binds the file over its own /proc/<pid>/mounts, then execs node in the same process.
@@ -181,9 +179,6 @@ describe('item 16: a database on a network file system is refused (/proc/mounts)
     ['cifs', (at: string) => `${ordinary}\n//filer/share ${at} cifs rw 0 0`],
     ['fuse.sshfs, mounted on a parent directory', (at: string) => `${ordinary}\nuser@host:/ ${at.slice(0, at.lastIndexOf('/'))} fuse.sshfs rw 0 0`],
   ])('%s → the start is refused with the reason on stderr', (label, table) => {
-    // Without a mount namespace (not root) beforeAll has already said so loudly, and
-    // LATCHKEY_REQUIRE_ROOT=1 has made that a failure.
-    if (!namespaces.usable) return;
     const result = runWithMountTable(label.split(',')[0]!, table, []);
     expect(result.status, `${result.stdout}${result.stderr}`).toBe(1);
     expect(result.stderr).toMatch(/SQLite database refused: .* is on a network file system \((nfs4|cifs|fuse\.sshfs) at /);
@@ -194,7 +189,6 @@ describe('item 16: a database on a network file system is refused (/proc/mounts)
     ['a local file system mounted inside a network one (the nearest mount decides)', (at: string) => `${ordinary}\nfiler:/export ${at.slice(0, at.lastIndexOf('/'))} nfs4 rw 0 0\ntmpfs ${at} tmpfs rw 0 0`],
     ['a network mount whose path is only a string prefix of the directory', (at: string) => `${ordinary}\nfiler:/export ${at.slice(0, -3)} nfs4 rw 0 0`],
   ])('%s → allowed', (label, table) => {
-    if (!namespaces.usable) return;
     const result = runWithMountTable(label.split(' ').slice(0, 2).join('-'), table, ['migrate']);
     expect(result.status, `${result.stdout}${result.stderr}`).toBe(0);
   });
@@ -242,6 +236,18 @@ function unusedPort(): Promise<number> {
 }
 
 describe('item 16: a PostgreSQL that does not answer at start-up [built binary]', () => {
+  it('without any PostgreSQL: stays up, unready, answers only R-UNAVAIL, and still stops cleanly on SIGTERM', async () => {
+    const server = await startInstance('nothing on port 1', { DATABASE_URL: 'postgres://postgres@127.0.0.1:1/latchkey', PUBLIC_URL });
+    started.push(server);
+    const health = await send(`${server.base}/healthz`);
+    expect(health.kind === 'answer' && health.status).toBe(200);
+    expectUnavailable(await send(`${server.base}/readyz`), '/readyz');
+    expectUnavailable(await useSecret(server.base, formatToken(randomBytes(32))), 'a well-formed token');
+    const exited = new Promise<number | null>((resolve) => server.child.once('exit', (code) => resolve(code)));
+    server.child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  }, 30_000);
+
   it('serves only R-UNAVAIL (never R-INVALID, never 200) until it answers, then becomes ready without a restart', async (context) => {
     if (!(await postgresAvailable())) return context.skip('PostgreSQL is not available');
     const database = await createTestPostgresDatabase();
