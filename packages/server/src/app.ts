@@ -61,8 +61,18 @@ export interface TestFaultHooks {
   afterRevokeCommit?: () => void;
 }
 
+/** A route as registered, for tests that must cover every route the app has. */
+export interface RegisteredRoute {
+  method: string;
+  url: string;
+  /** The route's `config.auth`; undefined on public routes. */
+  auth: string | undefined;
+}
+
 export interface App {
   http: ZodApp;
+  /** Every route registered, in registration order (HEAD routes Fastify adds included). */
+  routes: readonly RegisteredRoute[];
   domain: Domain;
   auth: Auth;
   /** Leaked-token reports, processed after their 202 (tests await `idle()`). */
@@ -84,6 +94,13 @@ export async function createApp(deps: AppDeps): Promise<App> {
     forceCloseConnections: 'idle',
     clientErrorHandler: handleClientError,
   }).withTypeProvider<ZodTypeProvider>();
+
+  const routes: RegisteredRoute[] = [];
+  http.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) {
+      routes.push({ method, url: route.url, auth: (route.config as { auth?: string } | undefined)?.auth });
+    }
+  });
 
   http.setValidatorCompiler(validatorCompiler);
   // Responses are typed at compile time by the zod type provider; re-validating every response
@@ -164,5 +181,5 @@ export async function createApp(deps: AppDeps): Promise<App> {
   http.get('/api/openapi.json', { schema: { hide: true } }, async () => http.swagger());
 
   await http.ready();
-  return { http, domain, auth, credentialReports };
+  return { http, routes, domain, auth, credentialReports };
 }
