@@ -4,6 +4,7 @@
  * which brings the user back to where they were.
  */
 import type { MeResponse } from '@latchkey/contract';
+import { safeReturnPath } from '@latchkey/contract/return-path';
 import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
 import { ApiError, api, errorMessage, setCsrfToken, setUnauthenticatedHandler } from './api.js';
 import { ExpiryBanner } from './components/expiry-banner.js';
@@ -14,7 +15,7 @@ import { SignInPage } from './pages/sign-in-page.js';
 import { TOKENS_KEY, TokensPage, useTokens } from './pages/tokens-page.js';
 import { invalidate, useQuery } from './query.js';
 import { takeReturnPath } from './return-path.js';
-import { Link, navigate, safeReturnPath, useLocation } from './router.js';
+import { Link, navigate, useLocation } from './router.js';
 import { useNow } from './time.js';
 
 type Session = { status: 'loading' } | { status: 'signed-out' } | { status: 'signed-in'; me: MeResponse } | { status: 'failed'; error: unknown };

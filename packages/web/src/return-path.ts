@@ -2,7 +2,7 @@
  * Where a signed-out visitor was going, kept across the one-time-link round trip (which may
  * open in another tab and always lands on `/`). Only a same-origin path, for 15 minutes.
  */
-import { safeReturnPath } from './router.js';
+import { safeReturnPath } from '@latchkey/contract/return-path';
 
 const KEY = 'latchkey.returnTo';
 const VALID_MS = 15 * 60_000;

@@ -29,12 +29,6 @@ export function navigate(to: string, { replace = false } = {}): void {
   listeners.forEach((listener) => listener());
 }
 
-/** Only a path on this origin: never `//host`, `/\host` or a full URL. */
-export function safeReturnPath(value: string | null | undefined): string | undefined {
-  if (!value || value.length > 2000 || !value.startsWith('/') || value.startsWith('//') || value.startsWith('/\\')) return undefined;
-  return /[\u0000-\u001f]/.test(value) ? undefined : value;
-}
-
 /** An <a> that navigates in-app on a plain click and behaves as a normal link otherwise. */
 export function Link({ href, onClick, ...rest }: AnchorHTMLAttributes<HTMLAnchorElement> & { href: string }) {
   const handleClick = (event: MouseEvent<HTMLAnchorElement>) => {

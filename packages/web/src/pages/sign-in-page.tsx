@@ -2,10 +2,11 @@
  * Where signed-out visits land. With OpenID Connect configured: "Sign in with <provider>";
  * otherwise how one-time links work. Either way the user comes back to where they were going.
  */
+import { safeReturnPath } from '@latchkey/contract/return-path';
 import { useEffect, useState } from 'react';
 import { api, type SignInOptions } from '../api.js';
 import { rememberReturnPath } from '../return-path.js';
-import { safeReturnPath, useLocation } from '../router.js';
+import { useLocation } from '../router.js';
 
 export function SignInPage() {
   const location = useLocation();
