@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * P6: `latchkey --help` and `latchkey version` wall time vs `node -e 0` (PERFORMANCE.md).
+ * P6: `latchkey --help` and `latchkey version` wall time vs `node -e 0` (docs/performance.md, P6).
  * Runs the installed bin (node_modules/.bin/latchkey, as `npx latchkey` does after its
  * lookup), alternating A B C A B C … and reporting the median of the per-round ratios.
  *

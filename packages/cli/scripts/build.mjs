@@ -2,15 +2,17 @@
 /**
  * Bundles the CLI with esbuild into two CommonJS files (the package is ESM, hence `.cjs`):
  *
- *   dist/latchkey.cjs   the entry: the command tree and its small parser, help, version,
- *                       completion, the exit policy — all `--help` and `version` need (~17 kB,
- *                       no dependency);
- *   dist/commands.cjs   the commands that talk to a server or the config, with zod and the
- *                       contract schemas (~0.5 MB), required only when such a command runs.
+ *   dist/latchkey.cjs   the entry: citty, the command tree (each command's meta and args; the
+ *                       lazy sub-command imports stay in this file, evaluated when named), the
+ *                       runner on top of citty (help, completion, usage errors), the exit
+ *                       policy — all `--help`, `version` and `completion` need (~30 kB);
+ *   dist/actions.cjs    what the commands do when they talk to a server or the config, with zod
+ *                       and the contract schemas (~0.5 MB), required only when such a command runs.
  *
- * CommonJS because Node 20 starts a CommonJS file ~10 ms faster than an ES module, and P6 allows
- * only ~7 ms over `node -e 0` (1.3 × ~24 ms). The entry must stay free of node:stream, node:tty
- * and node:net too (see src/stdio.ts and src/bin.ts): each costs milliseconds to load.
+ * CommonJS because Node 20 starts a CommonJS file ~10 ms faster than an ES module, and P6
+ * (docs/performance.md) allows only ~10 ms over `node -e 0` (1.3 × ~34 ms; `npm run bench:cli`).
+ * The entry must stay free of node:stream, node:tty and node:net too (see src/stdio.ts and
+ * src/bin.ts): each costs milliseconds to load.
  * `@latchkey/contract` is bundled from its TypeScript sources, so no prior `tsc` is needed: the
  * root `prepare` script runs this on every `npm ci`/`npm install`, and `npm run build` does too.
  */
@@ -32,17 +34,18 @@ const shared = {
   // import() of the commands file becomes require(): the file is CommonJS too.
   supported: { 'dynamic-import': false },
   alias: {
+    '@latchkey/contract/token-format': `${contract}token-format.ts`,
     '@latchkey/contract/token': `${contract}token.ts`,
     '@latchkey/contract': `${contract}index.ts`,
   },
   logLevel: 'warning',
 };
 
-/** In the entry bundle, `import('./commands/index.js')` becomes `require('./commands.cjs')`. */
-const commandsElsewhere = {
-  name: 'commands-elsewhere',
+/** In the entry bundle, `import('../actions/index.js')` (load-actions.ts) becomes `require('./actions.cjs')`. */
+const actionsElsewhere = {
+  name: 'actions-elsewhere',
   setup(builder) {
-    builder.onResolve({ filter: /^\.\/commands\/index\.js$/ }, () => ({ path: './commands.cjs', external: true }));
+    builder.onResolve({ filter: /^\.\.\/actions\/index\.js$/ }, () => ({ path: './actions.cjs', external: true }));
   },
 };
 
@@ -52,9 +55,9 @@ await Promise.all([
     ...shared,
     entryPoints: [`${cli}src/bin.ts`],
     outfile: `${outdir}/latchkey.cjs`,
-    plugins: [commandsElsewhere],
+    plugins: [actionsElsewhere],
     banner: { js: '#!/usr/bin/env node' },
   }),
-  build({ ...shared, entryPoints: [`${cli}src/commands/index.ts`], outfile: `${outdir}/commands.cjs` }),
+  build({ ...shared, entryPoints: [`${cli}src/actions/index.ts`], outfile: `${outdir}/actions.cjs` }),
 ]);
 chmodSync(`${outdir}/latchkey.cjs`, 0o755);

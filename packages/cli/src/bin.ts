@@ -1,7 +1,7 @@
 /**
  * The `latchkey` executable: the real process wired into `main`. Everything is reached lazily
  * (stdin, the home directory, fetch, the output streams) so that `--help` and `version` pay
- * for none of it (PERFORMANCE.md P6).
+ * for none of it (docs/performance.md, P6).
  */
 import { homedir, hostname } from 'node:os';
 import type { CliIo } from './io.js';

@@ -3,10 +3,12 @@
  * codes: 0 ok, 1 error, 2 usage. Server text is escaped and anything token-shaped masked
  * before it is printed.
  */
+import { redactTokens } from '@latchkey/contract/token-format';
 import { failureKindOf, type ApiError, type NetworkError } from './cli-errors.js';
+import { runCommandLine } from './command-runner.js';
+import { latchkey } from './commands/latchkey.js';
 import type { CliIo } from './io.js';
 import { formatDate } from './output.js';
-import { runProgram } from './program.js';
 import { escapeTerminalText } from './terminal-text.js';
 
 export const EXIT_OK = 0;
@@ -14,15 +16,14 @@ export const EXIT_ERROR = 1;
 export const EXIT_USAGE = 2;
 
 const CONSOLE_TOKENS_PAGE = 'Settings › Personal Access Tokens';
-/** The published scanner pattern (`@latchkey/contract` token-format), kept local to stay off zod. */
-const TOKEN_LIKE = /lk_pat_1[0-9A-Za-z]{49}/g;
 
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
   try {
-    return (await runProgram(argv, io)) === 0 ? EXIT_OK : EXIT_USAGE;
+    // 2: a noun without a verb (its help went to stderr).
+    return (await runCommandLine(latchkey, argv, io)) === 0 ? EXIT_OK : EXIT_USAGE;
   } catch (error) {
     const { message, exitCode } = describeFailure(error, argv.includes('--verbose') || argv.includes('-v'));
-    io.stderr.write(`error: ${escapeTerminalText(message).replace(TOKEN_LIKE, 'lk_pat_1…')}\n`);
+    io.stderr.write(`error: ${redactTokens(escapeTerminalText(message))}\n`);
     if (exitCode === EXIT_USAGE) io.stderr.write('(run with --help for usage)\n');
     return exitCode;
   }

@@ -3,8 +3,8 @@
  * the exact shape and the CRC32 checksum. A mistyped or truncated token is refused here with
  * no network request, and so never sent anywhere.
  */
-import { TOKEN_LENGTH, TOKEN_PREFIX } from '@latchkey/contract';
 import { hasValidChecksum } from '@latchkey/contract/token';
+import { TOKEN_LENGTH, TOKEN_PREFIX, TOKEN_SHAPE } from '@latchkey/contract/token-format';
 import { CliError, UsageError } from './cli-errors.js';
 import type { InputStream } from './io.js';
 import { readLine } from './read-line.js';
@@ -19,7 +19,7 @@ export function checkTokenFormat(token: string, source: TokenSource): string {
     ? `it does not start with ${TOKEN_PREFIX}`
     : trimmed.length !== TOKEN_LENGTH
       ? `it has ${trimmed.length} characters instead of ${TOKEN_LENGTH}`
-      : /^[0-9A-Za-z_]+$/.test(trimmed)
+      : TOKEN_SHAPE.test(trimmed)
         ? 'its checksum does not match (a character is wrong)'
         : 'it contains characters a token never has';
   throw new CliError(

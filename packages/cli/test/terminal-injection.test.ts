@@ -1,5 +1,5 @@
 /**
- * SECURITY.md item 40, CLI half (CWE-150), with the real built `latchkey` binary against the
+ * Terminal escape injection, CLI half (CWE-150), with the real built `latchkey` binary against the
  * real server app listening on a loopback port. Token names that slipped in before validation
  * (seeded straight into the database) carry ESC/OSC/C1/bidi sequences; every command that
  * prints a server-supplied name must print them escaped (`\x1b` shown literally) in text and

@@ -1,6 +1,7 @@
 /**
- * The personal access token format, as constants only (no Node APIs), so the console can
- * import it too. The codec that generates and checks tokens lives in `./token.ts`.
+ * The personal access token format: constants and string helpers only (no Node APIs, no zod),
+ * so the console and the CLI's start-up path can import it (`@latchkey/contract/token-format`).
+ * The codec that generates and checks tokens (CRC32, SHA-256) lives in `./token.ts`.
  *
  * A token is `lk_pat_1` + 43 base62 characters (32 random bytes, left-padded with `0`)
  * + 6 base62 characters of CRC32 over everything before them: 57 characters in all.
@@ -26,6 +27,15 @@ export const TOKEN_SHAPE = /^lk_pat_1[0-9A-Za-z]{49}$/;
 /** Finds every token-shaped substring; used to scrub logs and to assert nothing leaked. */
 export function tokenScannerRegExp(): RegExp {
   return new RegExp(TOKEN_SCANNER_PATTERN, 'g');
+}
+
+/**
+ * `text` with every token-shaped run of characters replaced by `lk_pat_1…`, also where it is
+ * glued to other word characters (where the scanner pattern's `\b` would not match): for
+ * messages that quote text from elsewhere (a server's error detail) before they are printed.
+ */
+export function redactTokens(text: string): string {
+  return text.replace(/lk_pat_1[0-9A-Za-z]{49}/g, `${TOKEN_PREFIX}…`);
 }
 
 /** How a token is shown once it is no longer secret: `lk_pat_1…AbCd`. */

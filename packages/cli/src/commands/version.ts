@@ -1,8 +1,16 @@
-import type { CliIo } from '../io.js';
-import { writeJson, type OutputFormat } from '../output.js';
+/** `latchkey version`: answered from the entry bundle alone, like `--help`. */
+import { defineCommand } from 'citty';
+import { writeJson } from '../output.js';
 import { VERSION } from '../version.js';
+import { ioOf } from './load-actions.js';
+import { outputArg } from './shared-args.js';
 
-export function printVersion(io: CliIo, options: { output?: OutputFormat }): void {
-  if (options.output === 'json') return writeJson(io.stdout, { version: VERSION, node: process.versions.node });
-  io.stdout.write(`latchkey ${VERSION} (node ${process.versions.node})\n`);
-}
+export default defineCommand({
+  meta: { description: 'print the version', examples: ['latchkey version --output json'] },
+  args: { output: outputArg },
+  run: (context) => {
+    const { stdout } = ioOf(context);
+    if (context.args.output === 'json') return writeJson(stdout, { version: VERSION, node: process.versions.node });
+    stdout.write(`latchkey ${VERSION} (node ${process.versions.node})\n`);
+  },
+});

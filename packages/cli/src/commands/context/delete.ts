@@ -1,20 +1,15 @@
-import { UsageError } from '../../cli-errors.js';
-import { findContext, readConfig, writeConfig } from '../../config-store.js';
-import type { CliIo } from '../../io.js';
-import { escapeTerminalText } from '../../terminal-text.js';
+import { defineCommand } from 'citty';
+import { ioOf, loadActions } from '../load-actions.js';
+import { globalArgs } from '../shared-args.js';
 
-/** Forgets a stored context. Its token stays valid: `latchkey token revoke` ends that. */
-export async function deleteContext(io: CliIo, name: string): Promise<void> {
-  const config = readConfig(io);
-  if (!findContext(config, name)) {
-    throw new UsageError(`No context named "${name}"; \`latchkey context list\` shows the stored ones.`);
-  }
-  writeConfig(io, {
-    currentContext: config.currentContext === name ? null : config.currentContext,
-    contexts: config.contexts.filter((context) => context.name !== name),
-  });
-  io.stdout.write(
-    `Deleted context "${escapeTerminalText(name)}". Its token is still valid until it expires; ` +
-      'revoke it in the console if it is no longer needed.\n',
-  );
-}
+export default defineCommand({
+  meta: {
+    description: 'forget a stored context (the token itself stays valid)',
+    examples: ['latchkey context delete latchkey.example.com'],
+  },
+  args: {
+    name: { type: 'positional', required: true, description: 'the context to forget' },
+    ...globalArgs,
+  },
+  run: async (context) => (await loadActions()).deleteContext(ioOf(context), context.args.name),
+});

@@ -1,32 +1,9 @@
-import { readConfig } from '../../config-store.js';
-import type { CliIo } from '../../io.js';
-import { renderTable, writeJson, type OutputFormat } from '../../output.js';
+import { defineCommand } from 'citty';
+import { ioOf, loadActions } from '../load-actions.js';
+import { globalArgs, outputArg } from '../shared-args.js';
 
-export async function listContexts(io: CliIo, options: { output?: OutputFormat }): Promise<void> {
-  const config = readConfig(io);
-  const contexts = config.contexts.map((context) => ({
-    name: context.name,
-    url: context.url,
-    account: context.account,
-    namespace: context.namespace,
-    hasToken: context.token !== null,
-    current: context.name === config.currentContext,
-  }));
-  if (options.output === 'json') return writeJson(io.stdout, { contexts });
-  if (contexts.length === 0) {
-    io.stderr.write('No contexts yet: add one with `latchkey context use https://…`.\n');
-    return;
-  }
-  io.stdout.write(
-    renderTable(
-      ['CURRENT', 'NAME', 'URL', 'ACCOUNT', 'NAMESPACE'],
-      contexts.map((context) => [
-        context.current ? '*' : '',
-        context.name,
-        context.url,
-        (context.account.email ?? context.account.id) + (context.hasToken ? '' : ' (no token)'),
-        context.namespace ?? '-',
-      ]),
-    ),
-  );
-}
+export default defineCommand({
+  meta: { description: 'list the stored contexts', examples: ['latchkey context list --output json'] },
+  args: { ...globalArgs, output: outputArg },
+  run: async (context) => (await loadActions()).listContexts(ioOf(context), context.args),
+});

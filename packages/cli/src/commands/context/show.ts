@@ -1,44 +1,17 @@
-import { maskToken } from '@latchkey/contract';
-import { tokenLast4 } from '@latchkey/contract/token';
-import { CliError, UsageError } from '../../cli-errors.js';
-import { currentContext, findContext, readConfig } from '../../config-store.js';
-import type { CliIo } from '../../io.js';
-import { formatDate, renderFields, writeJson, type OutputFormat } from '../../output.js';
+import { defineCommand } from 'citty';
+import { ioOf, loadActions } from '../load-actions.js';
+import { globalArgs, outputArg } from '../shared-args.js';
 
-/** The stored context (current, or NAME); the token only with `--include-token`. */
-export async function showContext(
-  io: CliIo,
-  name: string | undefined,
-  options: { output?: OutputFormat; includeToken?: boolean },
-): Promise<void> {
-  const config = readConfig(io);
-  const context = name === undefined ? currentContext(config) : findContext(config, name);
-  if (!context) {
-    if (name !== undefined) throw new UsageError(`No context named "${name}"; \`latchkey context list\` shows the stored ones.`);
-    throw new CliError('No current context: run `latchkey context use URL`.');
-  }
-  const masked = context.token === null ? null : maskToken(tokenLast4(context.token));
-  const view = {
-    name: context.name,
-    url: context.url,
-    account: context.account,
-    namespace: context.namespace,
-    current: context.name === config.currentContext,
-    tokenName: context.tokenName,
-    tokenExpiresAt: context.tokenExpiresAt,
-    displayToken: masked,
-    ...(options.includeToken ? { token: context.token } : {}),
-  };
-  if (options.output === 'json') return writeJson(io.stdout, view);
-  io.stdout.write(
-    renderFields([
-      ['Name', view.name + (view.current ? ' (current)' : '')],
-      ['URL', view.url],
-      ['Account', view.account.email ?? view.account.id],
-      ['Namespace', view.namespace ?? '-'],
-      ['Token', options.includeToken ? (context.token ?? '-') : (masked ?? '- (revoked)')],
-      ['Token name', view.tokenName ?? '-'],
-      ['Token expires', formatDate(view.tokenExpiresAt)],
-    ]),
-  );
-}
+export default defineCommand({
+  meta: {
+    description: 'show the current context (or NAME); the token only with --include-token',
+    examples: ['latchkey context show', 'latchkey context show --include-token --output json'],
+  },
+  args: {
+    name: { type: 'positional', required: false, description: 'a stored context (default: the current one)' },
+    ...globalArgs,
+    includeToken: { type: 'boolean', description: 'also print the token itself' },
+    output: outputArg,
+  },
+  run: async (context) => (await loadActions()).showContext(ioOf(context), context.args.name, context.args),
+});

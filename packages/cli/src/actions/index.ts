@@ -1,7 +1,7 @@
 /**
- * Every command that talks to a server or the config, behind one lazy import: the build puts
- * this module (with zod and the contract schemas) in its own file, loaded only when such a
- * command runs, so `--help` and `version` start without it (PERFORMANCE.md P6).
+ * The logic of every command that talks to a server or the config, behind one lazy import
+ * (commands/load-actions.ts): the build puts this module, with zod and the contract schemas,
+ * in a file of its own, so `--help`, `version` and `completion` start without it.
  */
 export { useContext } from './context/use.js';
 export { listContexts } from './context/list.js';
