@@ -1,6 +1,7 @@
 /**
- * createApp(deps) builds the HTTP application and never listens: main.ts listens, tests use
- * `app.inject`. Every route is registered in the one block below.
+ * createApp(deps) builds the HTTP application around the services and never listens: main.ts
+ * listens, tests use `app.inject`. Every capability's routes are registered in the one block
+ * below.
  */
 import { randomUUID } from 'node:crypto';
 import fastifyCookie from '@fastify/cookie';
@@ -8,57 +9,36 @@ import fastifySwagger from '@fastify/swagger';
 import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
 import { jsonSchemaTransform, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
-import { createDomain, type Clock, type Domain, type TokenSettings } from './domain/index.js';
-import { createCredentialReports, type CredentialReports } from './domain/credential-reports.js';
-import type { Store } from './store/store.js';
+import { registerMeRoutes } from './accounts/me-routes.js';
+import { registerConsoleRoutes } from './console/console-routes.js';
+import { registerErrorDocsRoutes } from './console/error-docs-routes.js';
+import { registerCredentialReportRoutes } from './credential-reports/credential-report-routes.js';
+import { registerHealthRoutes } from './health/health-routes.js';
 import { registerAuthentication } from './http/authenticate.js';
-import { createMemoryReportLimiter, type ReportLimiter } from './http/report-limiter.js';
 import { handleClientError } from './http/client-errors.js';
-import type { FailureLimiter } from './http/failure-limiter.js';
 import { registerErrorHandling } from './http/error-handler.js';
 import { registerRequestLog } from './http/logging.js';
 import { sendProblem } from './http/problem.js';
-import { createAuth, type Auth, type OidcOptions } from './auth/index.js';
-import { registerAuthRoutes } from './http/routes/auth.js';
-import { registerDocsRoutes } from './http/routes/docs.js';
-import { registerConsoleRoutes } from './http/routes/console.js';
-import { registerCredentialRoutes } from './http/routes/credentials.js';
-import { registerInviteRoutes } from './http/routes/invites.js';
-import { registerHealthRoutes } from './http/routes/health.js';
-import { registerMeRoutes } from './http/routes/me.js';
-import { registerNamespaceRoutes } from './http/routes/namespaces.js';
-import { registerNoticeRoutes } from './http/routes/notices.js';
-import { registerSignInOptionsRoutes } from './http/routes/sign-in-options.js';
-import { registerTokenRoutes } from './http/routes/tokens.js';
 import type { ZodApp } from './http/zod-app.js';
+import { registerNamespaceRoutes } from './namespaces/namespace-routes.js';
+import { registerNoticeRoutes } from './notices/notice-routes.js';
+import type { Services } from './services.js';
+import { registerInviteRoutes } from './sessions/invite-routes.js';
+import { registerSignInOptionsRoutes } from './sessions/sign-in-options-routes.js';
+import { registerSignInRoutes } from './sessions/sign-in-routes.js';
+import { registerTokenRoutes } from './tokens/token-routes.js';
 
-/** Request bodies larger than this are refused with 413 (SECURITY.md R-413). */
+/** Request bodies larger than this are refused with 413 (docs/security.md, R-413). */
 export const BODY_LIMIT_BYTES = 16 * 1024;
 
 export interface AppDeps {
-  store: Store;
-  clock: Clock;
+  services: Services;
   logger: Logger;
-  settings: TokenSettings;
   /** The origin the console is served from; cookie-authenticated mutations must come from it. */
   publicUrl: string;
   trustProxy?: boolean | string[];
-  /** OpenID Connect sign-in; without it, built-in one-time links are the only way in. */
-  oidc?: OidcOptions;
-  /** Failed-authentication limiting per client address; none when absent (most tests). */
-  failureLimiter?: FailureLimiter;
-  /** The call budget of the leaked-token report endpoint; in process memory when absent. */
-  reportLimiter?: ReportLimiter;
   /** False until the database has answered and is migrated; until then everything but /healthz is 503. */
   isReady?: () => boolean;
-  /** Test-only fault hooks (LATCHKEY_TEST_FAULT); absent in every real deployment. */
-  faults?: TestFaultHooks;
-}
-
-/** Points where a test may inject a crash (SECURITY.md item 15). */
-export interface TestFaultHooks {
-  /** Runs after a revoke's transaction has committed and before its 204 is written. */
-  afterRevokeCommit?: () => void;
 }
 
 /** A route as registered, for tests that must cover every route the app has. */
@@ -73,13 +53,11 @@ export interface App {
   http: ZodApp;
   /** Every route registered, in registration order (HEAD routes Fastify adds included). */
   routes: readonly RegisteredRoute[];
-  domain: Domain;
-  auth: Auth;
-  /** Leaked-token reports, processed after their 202 (tests await `idle()`). */
-  credentialReports: CredentialReports;
+  services: Services;
 }
 
 export async function createApp(deps: AppDeps): Promise<App> {
+  const { services, publicUrl } = deps;
   const http = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
@@ -89,7 +67,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
     trustProxy: deps.trustProxy ?? false,
     // On SIGTERM the listener closes at once (new connections are refused), but a request that
     // arrives on a connection accepted before that is served normally, with `Connection: close`,
-    // rather than answered with Fastify's own 503 (not problem+json) (SECURITY.md item 20).
+    // rather than answered with Fastify's own 503, which is not problem+json (docs/security.md,
+    // item 20).
     return503OnClosing: false,
     forceCloseConnections: 'idle',
     clientErrorHandler: handleClientError,
@@ -108,26 +87,6 @@ export async function createApp(deps: AppDeps): Promise<App> {
   http.setSerializerCompiler(() => (data) => JSON.stringify(data));
   // JSON is the only body this API takes (R-415 for anything else).
   http.removeContentTypeParser('text/plain');
-
-  const domain = createDomain({
-    store: deps.store,
-    clock: deps.clock,
-    settings: deps.settings,
-    onBackgroundError: (error) => deps.logger.warn({ err: error }, 'background write failed'),
-  });
-
-  const credentialReports = createCredentialReports({
-    store: deps.store,
-    clock: deps.clock,
-    // The error comes from the store or the driver, which only ever see digests.
-    onError: (error, context) => deps.logger.error({ err: error, ...context }, 'processing a credential report failed'),
-    onProcessed: (outcome) => {
-      if (outcome.revoked > 0) deps.logger.warn({ event: 'credentials_reported', ...outcome }, 'reported tokens revoked');
-    },
-  });
-  const reportLimiter = deps.reportLimiter ?? createMemoryReportLimiter({ clock: deps.clock });
-
-  const auth = createAuth({ store: deps.store, clock: deps.clock, domain, publicUrl: deps.publicUrl, oidc: deps.oidc });
 
   await http.register(fastifyCookie);
   await http.register(fastifySwagger, {
@@ -153,33 +112,35 @@ export async function createApp(deps: AppDeps): Promise<App> {
   });
   registerErrorHandling(http);
   registerRequestLog(http);
-  http.addHook('onClose', async () => deps.failureLimiter?.close());
-  http.addHook('onClose', async () => {
-    // Reports already answered 202 are finished before the store closes, within reason.
-    await Promise.race([credentialReports.idle(), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
-    await reportLimiter.close();
-  });
+  http.addHook('onClose', () => services.close());
   registerAuthentication(http, {
-    domain,
-    publicOrigin: new URL(deps.publicUrl).origin,
-    failureLimiter: deps.failureLimiter,
+    tokens: services.tokens,
+    sessions: services.sessions,
+    publicOrigin: new URL(publicUrl).origin,
   });
 
-  registerHealthRoutes(http, { store: deps.store });
+  registerHealthRoutes(http, services);
   registerMeRoutes(http);
-  registerTokenRoutes(http, { domain, faults: deps.faults });
-  registerNamespaceRoutes(http, { domain });
-  registerNoticeRoutes(http, { store: deps.store, clock: deps.clock });
-  registerCredentialRoutes(http, { reports: credentialReports, limiter: reportLimiter });
-  registerInviteRoutes(http, { auth, domain, store: deps.store, clock: deps.clock });
-  registerSignInOptionsRoutes(http, { auth });
-  await registerConsoleRoutes(http, { publicUrl: deps.publicUrl });
+  registerTokenRoutes(http, services);
+  registerNamespaceRoutes(http, services);
+  registerNoticeRoutes(http, services);
+  registerCredentialReportRoutes(http, { reports: services.credentialReports, limiter: services.reportLimiter });
+  registerInviteRoutes(http, services);
+  registerSignInOptionsRoutes(http, services);
+  await registerConsoleRoutes(http, { publicUrl });
   await http.register(async (scope) =>
-    registerAuthRoutes(scope.withTypeProvider<ZodTypeProvider>(), { auth, domain, publicUrl: deps.publicUrl }),
+    registerSignInRoutes(scope.withTypeProvider<ZodTypeProvider>(), {
+      signIn: services.signIn,
+      sessions: services.sessions,
+      links: services.signInLinks,
+      oidc: services.oidc,
+      cliLogin: services.cliLogin,
+      publicUrl,
+    }),
   );
-  registerDocsRoutes(http);
+  registerErrorDocsRoutes(http);
   http.get('/api/openapi.json', { schema: { hide: true } }, async () => http.swagger());
 
   await http.ready();
-  return { http, routes, domain, auth, credentialReports };
+  return { http, routes, services };
 }

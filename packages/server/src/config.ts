@@ -4,14 +4,14 @@
  */
 import { z } from 'zod';
 import { DEFAULT_TOKEN_LIFETIME_DAYS } from '@latchkey/contract';
-import { parseDatabaseUrl } from './store/open-store.js';
+import { parseDatabaseUrl } from './database/open-database.js';
 
 const emptyAsUndefined = (value: unknown) => (value === '' ? undefined : value);
 
 const optionalUrl = z.preprocess(emptyAsUndefined, z.url().optional());
 
 /**
- * Test-only fault injection (SECURITY.md item 15), never for production:
+ * Test-only fault injection (docs/security.md, item 15), never for production:
  * `LATCHKEY_TEST_FAULT=exit-after-revoke-commit` makes the process exit right after a revoke
  * has committed and before its 204 is written, the worst moment for a crash.
  */
@@ -66,7 +66,7 @@ export interface Config {
   /** Prefix of every Redis key, so several deployments can share one Redis. */
   redisKeyPrefix: string;
   /**
-   * SQLite only: keep verified tokens in memory with exact invalidation (store/verified-token-
+   * SQLite only: keep verified tokens in memory with exact invalidation (tokens/verified-token-
    * cache.ts). PostgreSQL never caches.
    */
   tokenCache: boolean;

@@ -1,26 +1,29 @@
 #!/usr/bin/env node
 /**
- * The composition root and the `latchkey-server` binary: config → store → migrate → app →
- * listen. The only place that knows the concrete implementations.
+ * The composition root and the `latchkey-server` binary: config → database → migrate →
+ * services → app → listen. With services.ts, the only place that knows the concrete
+ * implementations.
  *
  *   latchkey-server [serve]   migrate, then serve the API on PORT
  *   latchkey-server migrate   apply pending migrations and exit
  */
 import { parseArgs } from 'node:util';
 import type { Logger } from 'pino';
-import { createApp, type TestFaultHooks } from './app.js';
-import { OIDC_CALLBACK_PATH } from './auth/oidc.js';
+import { createApp } from './app.js';
+import { createDatabaseFailureLimiter } from './auth-failures/database-failure-limiter.js';
+import { createKyselyAuthFailureStore } from './auth-failures/kysely-auth-failure-store.js';
+import { createMemoryFailureLimiter } from './auth-failures/memory-failure-limiter.js';
+import { createRedisFailureLimiter } from './auth-failures/redis-failure-limiter.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
-import { createDatabaseAnchoredClock, type AnchoredClock } from './domain/clock.js';
+import { createRedisReportLimiter } from './credential-reports/report-limiter.js';
+import type { Database } from './database/database.js';
+import { openDatabase } from './database/open-database.js';
 import { createLogger } from './http/logging.js';
-import {
-  createDatabaseFailureLimiter,
-  createMemoryFailureLimiter,
-  createRedisFailureLimiter,
-} from './http/failure-limiter.js';
-import { createRedisReportLimiter } from './http/report-limiter.js';
-import { openStore } from './store/open-store.js';
-import { StoreUnavailableError, type Store } from './store/store.js';
+import { createServices } from './services.js';
+import { OIDC_CALLBACK_PATH } from './sessions/oidc-sign-in.js';
+import { createDatabaseAnchoredClock, type AnchoredClock } from './shared/clock.js';
+import { StoreUnavailableError } from './shared/store-errors.js';
+import { withTestFault } from './test-faults.js';
 
 const USAGE = `Usage: latchkey-server [serve|migrate|signin-link]
 
@@ -37,8 +40,6 @@ TRUST_PROXY, LOG_LEVEL. See the README.`;
 /** How long SIGTERM waits for in-flight requests before giving up. */
 const SHUTDOWN_GRACE_MS = 10_000;
 const MIGRATION_RETRY_MS = 2_000;
-/** The exit code of a LATCHKEY_TEST_FAULT crash, so a test can tell it from any other exit. */
-const TEST_FAULT_EXIT_CODE = 86;
 
 async function main(argv: string[]): Promise<number> {
   const command = argv[0] ?? 'serve';
@@ -63,14 +64,13 @@ async function main(argv: string[]): Promise<number> {
   }
 
   const logger = createLogger({ level: config.logLevel });
-  const store = openStore(config.databaseUrl, {
+  const database = openDatabase(config.databaseUrl, {
     onBackgroundError: (error) => logger.warn({ err: error }, 'database connection lost; will reconnect'),
-    tokenCache: config.tokenCache,
   });
 
   if (command === 'migrate') {
-    await store.migrate();
-    await store.close();
+    await database.migrate();
+    await database.close();
     logger.info('migrations applied');
     logger.flush();
     return 0;
@@ -90,35 +90,37 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`${(error as Error).message}\n\n${USAGE}\n`);
       return 2;
     }
-    await store.migrate();
-    const clock = createDatabaseAnchoredClock(store);
+    await database.migrate();
+    const clock = createDatabaseAnchoredClock(database);
     await clock.resync();
-    const app = await createApp({ ...appSettings(config, store, logger, clock), oidc });
-    const link = await app.auth.links.issueFor({ email: options.email, isAdmin: options.admin });
+    const services = createServices({ ...serviceSettings(config, database, logger, clock), oidc });
+    const link = await services.signInLinks.issueFor({ email: options.email, isAdmin: options.admin });
     process.stdout.write(`${link.url}\n`);
-    await app.http.close();
-    await store.close();
+    await services.close();
+    await database.close();
     return 0;
   }
 
   let ready = false;
   // Every timestamp this instance writes follows the database clock, as every decision does
   // (SECURITY.md item 19); measured once the database answers, then every minute.
-  const clock = createDatabaseAnchoredClock(store, {
+  const clock = createDatabaseAnchoredClock(database, {
     onError: (error) => logger.warn({ err: error }, 'could not read the database clock; keeping the last offset'),
   });
+  const services = withTestFault(createServices({ ...serviceSettings(config, database, logger, clock), oidc }), config.testFault, logger);
   const app = await createApp({
-    ...appSettings(config, store, logger, clock),
-    oidc,
+    services,
+    logger,
+    publicUrl: config.publicUrl,
+    trustProxy: config.trustProxy,
     isReady: () => ready,
-    faults: testFaultHooks(config, logger),
   });
 
   // A database that does not answer yet (PostgreSQL starting, failing over) is no reason to
   // exit: serve 503 and keep trying. SQLite problems are configuration errors and are fatal.
   const migrate = async (): Promise<void> => {
     try {
-      await store.migrate();
+      await database.migrate();
       await clock.resync();
       ready = true;
       logger.info('database ready');
@@ -137,8 +139,8 @@ async function main(argv: string[]): Promise<number> {
   // Built-in sign-in: until an administrator has signed in, every start prints a link for the
   // first one, on stdout for the operator (deliberately not through the scrubbed log).
   const printFirstAdminLink = async () => {
-    if (oidc || (await store.hasAdminSignedIn())) return;
-    const link = await app.auth.links.issueFor({});
+    if (oidc || (await services.accounts.hasAdminSignedIn())) return;
+    const link = await services.signInLinks.issueFor({});
     process.stdout.write(`Sign-in link: ${link.url}\n`);
   };
   await migrate();
@@ -146,28 +148,28 @@ async function main(argv: string[]): Promise<number> {
   await app.http.listen({ port: config.port, host: config.host });
   const address = app.http.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
-  logger.info({ port, publicUrl: config.publicUrl, database: store.dialect }, 'latchkey-server listening');
-  handleShutdown(app.http, store, logger);
+  logger.info({ port, publicUrl: config.publicUrl, database: database.dialect }, 'latchkey-server listening');
+  handleShutdown(app.http, database, logger);
   return -1; // keep running
 }
 
-function appSettings(config: Config, store: Store, logger: Logger, clock: AnchoredClock) {
+function serviceSettings(config: Config, database: Database, logger: Logger, clock: AnchoredClock) {
   const failureLimiter = config.redisUrl
     ? createRedisFailureLimiter({
         url: config.redisUrl,
         prefix: `${config.redisKeyPrefix}auth-failures:`,
         onError: (error) => logger.warn({ err: error }, 'Redis unavailable: failed-authentication limiting paused'),
       })
-    : store.dialect === 'postgres'
+    : database.dialect === 'postgres'
       ? // Several instances may share this database: they share the count through it.
         createDatabaseFailureLimiter({
-          store,
+          store: createKyselyAuthFailureStore(database),
           clock,
           onError: (error) => logger.warn({ err: error }, 'database unavailable: failed-authentication counting paused'),
         })
       : // SQLite serves one instance: its memory is the whole count.
         createMemoryFailureLimiter({ clock });
-  // Without Redis, createApp keeps the leaked-token report budget in process memory.
+  // Without Redis, the leaked-token report budget is kept in process memory.
   const reportLimiter = config.redisUrl
     ? createRedisReportLimiter({
         url: config.redisUrl,
@@ -176,39 +178,19 @@ function appSettings(config: Config, store: Store, logger: Logger, clock: Anchor
       })
     : undefined;
   return {
-    failureLimiter,
-    reportLimiter,
-    store,
+    database,
     clock,
     logger,
+    failureLimiter,
+    reportLimiter,
+    tokenCache: config.tokenCache,
     settings: { maxLifetimeDays: config.tokenMaxLifetimeDays, maxTokensPerAccount: config.tokenMaxPerAccount },
     publicUrl: config.publicUrl,
-    trustProxy: config.trustProxy,
-  };
-}
-
-/**
- * LATCHKEY_TEST_FAULT (tests only): `exit-after-revoke-commit` ends the process the moment a
- * revoke has committed, before the 204 is written, as a crash or OOM kill there would.
- */
-function testFaultHooks(config: Config, logger: Logger): TestFaultHooks | undefined {
-  if (config.testFault !== 'exit-after-revoke-commit') return undefined;
-  logger.warn({ fault: config.testFault }, 'TEST FAULT INJECTION ENABLED: never run this in production');
-  return {
-    afterRevokeCommit: () => {
-      logger.warn({ fault: config.testFault }, 'test fault: exiting after the revoke committed');
-      logger.flush();
-      process.exit(TEST_FAULT_EXIT_CODE);
-    },
-  };
+  } satisfies Partial<Parameters<typeof createServices>[0]>;
 }
 
 /** SIGTERM/SIGINT: stop accepting, let in-flight requests finish, close the database, exit. */
-function handleShutdown(
-  http: { close(): Promise<unknown> },
-  store: Store,
-  logger: Logger,
-): void {
+function handleShutdown(http: { close(): Promise<unknown> }, database: Database, logger: Logger): void {
   let closing = false;
   const shutdown = (signal: string) => {
     if (closing) return;
@@ -221,7 +203,7 @@ function handleShutdown(
     }, SHUTDOWN_GRACE_MS).unref();
     http
       .close()
-      .then(() => store.close())
+      .then(() => database.close())
       .then(() => {
         logger.info('stopped');
         logger.flush();

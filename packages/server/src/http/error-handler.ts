@@ -1,5 +1,5 @@
 /**
- * The one boundary where failures become responses: ours (AppError), the store's, Fastify's
+ * The one boundary where failures become responses: ours (AppError), the stores', Fastify's
  * and zod's all end up as problem+json with a stable code. Unknown errors are logged with
  * their stack under the request id and answered with a bare 500.
  */
@@ -8,8 +8,8 @@ import type { Logger } from 'pino';
 import type { FieldError } from '@latchkey/contract';
 import { tokenFingerprint } from '@latchkey/contract/token';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { AppError } from '../domain/index.js';
-import { StoreUnavailableError } from '../store/store.js';
+import { AppError } from '../shared/app-error.js';
+import { StoreUnavailableError } from '../shared/store-errors.js';
 import { parseAuthorizationHeader } from './authorization-header.js';
 import { sendProblem } from './problem.js';
 

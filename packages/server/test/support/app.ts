@@ -1,14 +1,19 @@
 /**
- * Builds the real app around a test store, with the log captured, and gives tests the few
+ * Builds the real app around a test database, with the log captured, and gives tests the few
  * moves they all need: sign someone in, mint a token through the API, make headers.
  */
 import { SESSION_COOKIE, type CreateTokenResponse } from '@latchkey/contract';
 import type { LightMyRequestResponse } from 'fastify';
+import type { AccountRecord } from '../../src/accounts/account.js';
 import { createApp, type App } from '../../src/app.js';
-import type { OidcOptions } from '../../src/auth/index.js';
-import { SYSTEM_ACTOR, systemClock, type Clock, type TokenSettings } from '../../src/domain/index.js';
+import { SYSTEM_ACTOR } from '../../src/audit/audit-event.js';
+import type { FailureLimiter } from '../../src/auth-failures/failure-limiter.js';
+import type { ReportLimiter } from '../../src/credential-reports/report-limiter.js';
+import type { Database } from '../../src/database/database.js';
 import { createLogger } from '../../src/http/logging.js';
-import type { AccountRecord, Store } from '../../src/store/store.js';
+import { createServices, type OidcOptions } from '../../src/services.js';
+import { systemClock, type Clock } from '../../src/shared/clock.js';
+import type { TokenSettings } from '../../src/tokens/token-service.js';
 
 export const TEST_PUBLIC_URL = 'https://latchkey.test';
 export const TEST_ORIGIN = TEST_PUBLIC_URL;
@@ -22,8 +27,18 @@ export interface TestSession {
   headers: Record<string, string>;
 }
 
+export interface TestAppOptions {
+  clock?: Clock;
+  settings?: Partial<TokenSettings>;
+  oidc?: OidcOptions;
+  failureLimiter?: FailureLimiter;
+  reportLimiter?: ReportLimiter;
+  trustProxy?: boolean | string[];
+  tokenCache?: boolean | { maxEntries: number };
+}
+
 export interface TestApp extends App {
-  store: Store;
+  database: Database;
   /** Every log line written, parsed. */
   logs: Array<Record<string, unknown>>;
   /** The raw text of every log line. */
@@ -37,35 +52,36 @@ export interface TestApp extends App {
 
 let emailCounter = 0;
 
-export async function createTestApp(
-  store: Store,
-  options: { clock?: Clock; settings?: Partial<TokenSettings>; oidc?: OidcOptions } = {},
-): Promise<TestApp> {
+export async function createTestApp(database: Database, options: TestAppOptions = {}): Promise<TestApp> {
   const lines: string[] = [];
   const logger = createLogger({ level: 'info', destination: { write: (line: string) => void lines.push(line) } });
-  const app = await createApp({
-    store,
+  const services = createServices({
+    database,
     clock: options.clock ?? systemClock,
     logger,
     settings: { maxLifetimeDays: 180, maxTokensPerAccount: 100, ...options.settings },
     publicUrl: TEST_PUBLIC_URL,
     oidc: options.oidc,
+    failureLimiter: options.failureLimiter,
+    reportLimiter: options.reportLimiter,
+    tokenCache: options.tokenCache,
   });
+  const app = await createApp({ services, logger, publicUrl: TEST_PUBLIC_URL, trustProxy: options.trustProxy });
 
   const testApp: TestApp = {
     ...app,
-    store,
+    database,
     get logs() {
       return lines.map((line) => JSON.parse(line) as Record<string, unknown>);
     },
     logText: () => lines.join(''),
 
     async signIn(input = {}) {
-      const account = await app.domain.accounts.create(
+      const account = await services.accounts.create(
         { email: input.email ?? `user${++emailCounter}-${Date.now()}@example.test`, isAdmin: input.isAdmin },
         SYSTEM_ACTOR,
       );
-      const { sessionId, csrfToken } = await app.domain.sessions.start(account.id);
+      const { sessionId, csrfToken } = await services.sessions.start(account.id);
       const cookie = `${SESSION_COOKIE}=${sessionId}`;
       return {
         account,

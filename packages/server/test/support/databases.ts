@@ -10,9 +10,9 @@ import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe } from 'vitest';
-import { kyselyOf } from '../../src/store/kysely-store.js';
-import { openStore, type OpenStoreOptions } from '../../src/store/open-store.js';
-import type { Dialect, Store } from '../../src/store/store.js';
+import { rawKysely, type Database, type Dialect, type OpenDatabaseOptions } from '../../src/database/database.js';
+import { openDatabase } from '../../src/database/open-database.js';
+import { createStores, type Stores } from './stores.js';
 
 const DEFAULT_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
 const TABLES = ['audit_events', 'sessions', 'namespaces', 'tokens', 'signin_links', 'login_flows', 'cli_grants', 'notices', 'auth_failures', 'accounts'];
@@ -79,24 +79,26 @@ export async function createTestPostgresDatabase(): Promise<{ url: string; drop(
 
 export interface BackendContext {
   readonly dialect: Dialect;
-  /** The store for the current test: empty tables, migrated. */
-  readonly store: Store;
+  /** The database for the current test: empty tables, migrated. */
+  readonly database: Database;
+  /** Every capability's Kysely store, on that database. */
+  readonly stores: Stores;
   /** Every SQL statement the store sent, in order, since the test began. */
   readonly queries: Array<{ sql: string; parameters: readonly unknown[] }>;
-  /** Raw SQL against the current store's database, for arranging what the API cannot. */
+  /** Raw SQL against the current database, for arranging what the API cannot. */
   exec(query: ReturnType<typeof sql>): Promise<unknown[]>;
 }
 
 /**
  * Runs `body` once per backend: `describe('<title> [sqlite]')` and `describe('<title> [postgres]')`.
- * The context's fields refer to the current test's store inside `it`/`beforeEach`.
+ * The context's fields refer to the current test's database inside `it`/`beforeEach`.
  */
 export function describeEachBackend(title: string, body: (ctx: BackendContext) => void): void {
   for (const dialect of ['sqlite', 'postgres'] as const) {
     describe(`${title} [${dialect}]`, () => {
-      const state: { store?: Store; database?: { url: string; drop(): Promise<void> }; skip?: boolean } = {};
+      const state: { database?: Database; stores?: Stores; postgres?: { url: string; drop(): Promise<void> }; skip?: boolean } = {};
       const queries: BackendContext['queries'] = [];
-      const options: OpenStoreOptions = {
+      const options: OpenDatabaseOptions = {
         onQuery: (text, parameters) => queries.push({ sql: text, parameters }),
       };
 
@@ -106,9 +108,10 @@ export function describeEachBackend(title: string, body: (ctx: BackendContext) =
           state.skip = true;
           return;
         }
-        state.database = await createTestPostgresDatabase();
-        state.store = openStore(state.database.url, options);
-        await state.store.migrate();
+        state.postgres = await createTestPostgresDatabase();
+        state.database = openDatabase(state.postgres.url, options);
+        state.stores = createStores(state.database);
+        await state.database.migrate();
       });
 
       beforeEach(async (testContext) => {
@@ -117,29 +120,34 @@ export function describeEachBackend(title: string, body: (ctx: BackendContext) =
           return;
         }
         if (dialect === 'sqlite') {
-          await state.store?.close();
-          state.store = openStore('sqlite::memory:', options);
-          await state.store.migrate();
+          await state.database?.close();
+          state.database = openDatabase('sqlite::memory:', options);
+          state.stores = createStores(state.database);
+          await state.database.migrate();
         } else {
-          await sql.raw(`truncate ${TABLES.join(', ')} restart identity cascade`).execute(kyselyOf(state.store!));
+          await sql.raw(`truncate ${TABLES.join(', ')} restart identity cascade`).execute(rawKysely(state.database!));
         }
         queries.length = 0;
       });
 
       afterAll(async () => {
-        await state.store?.close();
-        await state.database?.drop();
+        await state.database?.close();
+        await state.postgres?.drop();
       });
 
       body({
         dialect,
-        get store() {
-          if (!state.store) throw new Error('no store: used outside a test?');
-          return state.store;
+        get database() {
+          if (!state.database) throw new Error('no database: used outside a test?');
+          return state.database;
+        },
+        get stores() {
+          if (!state.stores) throw new Error('no stores: used outside a test?');
+          return state.stores;
         },
         queries,
         async exec(query) {
-          const result = await query.execute(kyselyOf(this.store));
+          const result = await query.execute(rawKysely(this.database));
           return result.rows as unknown[];
         },
       });

@@ -1,0 +1,32 @@
+import type { AuditEventInput } from '../audit/audit-event.js';
+import type { AccountRecord, OidcIdentity } from './account.js';
+
+/** Where accounts are kept. Every write that changes an account records its audit event with it. */
+export interface AccountStore {
+  /**
+   * Inserts an account (optionally bound to an OpenID Connect identity) and its audit event
+   * atomically. A taken email or identity → StoreConflictError.
+   */
+  insertAccount(account: AccountRecord, audit: AuditEventInput, identity?: OidcIdentity): Promise<void>;
+  findAccountById(id: string): Promise<AccountRecord | undefined>;
+  findAccountByEmail(email: string): Promise<AccountRecord | undefined>;
+  findAccountByOidcIdentity(identity: OidcIdentity): Promise<AccountRecord | undefined>;
+  /** Binds an identity to an account that has none yet; false if it already has one. */
+  bindOidcIdentity(accountId: string, identity: OidcIdentity): Promise<boolean>;
+  /** The oldest administrator account, if any. */
+  findFirstAdmin(): Promise<AccountRecord | undefined>;
+  /** Whether any administrator has ever completed a sign-in. */
+  hasAdminSignedIn(): Promise<boolean>;
+  /**
+   * Disables (`disabledAt` set) or re-enables (`null`) an account, with its audit event, in one
+   * transaction. Tokens and sessions of a disabled account stop authenticating at once because
+   * every lookup joins the account. Returns false when the account does not exist.
+   */
+  setAccountDisabled(id: string, disabledAt: number | null, audit: AuditEventInput): Promise<boolean>;
+  /**
+   * Deletes the account and, by cascade in the same transaction, its tokens, sessions and
+   * namespaces; the audit event (kept) records how many tokens died with it.
+   * Returns false when the account does not exist.
+   */
+  deleteAccount(id: string, audit: AuditEventInput): Promise<boolean>;
+}

@@ -1,0 +1,51 @@
+/**
+ * The audit trail's vocabulary: every change a person or the system makes is recorded as an
+ * event, in the same transaction as the change itself (see kysely-audit-store.ts).
+ */
+import { newId } from '../shared/ids.js';
+
+export type AuditAction =
+  | 'token.created'
+  | 'token.revoked'
+  | 'namespace.created'
+  | 'namespace.deleted'
+  | 'account.created'
+  | 'account.disabled'
+  | 'account.enabled'
+  | 'account.deleted'
+  | 'account.signed_in'
+  | 'invite.created';
+
+/** Who is acting, from where: recorded with every audited change. */
+export interface Actor {
+  accountId: string | null;
+  /** Set when the actor authenticated with a personal access token. */
+  tokenId: string | null;
+  ip: string | null;
+}
+
+/** The actor for work done on the server itself (CLI commands on the host, start-up). */
+export const SYSTEM_ACTOR: Actor = { accountId: null, tokenId: null, ip: null };
+
+export interface AuditEventInput {
+  id: string;
+  occurredAt: number;
+  action: AuditAction;
+  actor: Actor;
+  targetId: string;
+  detail?: Record<string, unknown>;
+}
+
+export interface AuditEventRecord extends AuditEventInput {
+  detail: Record<string, unknown>;
+}
+
+export function auditEvent(
+  occurredAt: number,
+  action: AuditAction,
+  actor: Actor,
+  targetId: string,
+  detail?: Record<string, unknown>,
+): AuditEventInput {
+  return { id: newId(), occurredAt, action, actor, targetId, detail };
+}

@@ -1,0 +1,69 @@
+/**
+ * The audit trail in the `audit_events` table, and `writeWithAudit`: the one way a store writes
+ * a change together with the events that record it.
+ */
+import type { Transaction } from 'kysely';
+import type { Database } from '../database/database.js';
+import { AUDIT_EVENT_COLUMNS, type Tables } from '../database/schema.js';
+import type { AuditEventInput, AuditEventRecord } from './audit-event.js';
+import type { AuditStore } from './audit-store.js';
+
+/** Rows per multi-row insert: far below every driver's parameter limit. */
+const INSERT_CHUNK = 500;
+
+/**
+ * Runs `write` in a transaction and records the audit events it returns in the same
+ * transaction: the change and its record are committed together or not at all. `write`
+ * answers its result and the events (none, e.g. when it found nothing to change).
+ */
+export function writeWithAudit<T>(
+  database: Database,
+  write: (trx: Transaction<Tables>) => Promise<{ result: T; audit: AuditEventInput | readonly AuditEventInput[] | null }>,
+): Promise<T> {
+  return database.kysely.transaction().execute(async (trx) => {
+    const { result, audit } = await write(trx);
+    if (audit) await insertAuditEvents(trx, Array.isArray(audit) ? audit : [audit as AuditEventInput]);
+    return result;
+  });
+}
+
+/** Multi-row inserts: a report revoking 1,000 tokens is two statements, not 1,000. */
+async function insertAuditEvents(trx: Transaction<Tables>, events: readonly AuditEventInput[]): Promise<void> {
+  for (let start = 0; start < events.length; start += INSERT_CHUNK) {
+    await trx.insertInto('audit_events').values(events.slice(start, start + INSERT_CHUNK).map(auditRow)).execute();
+  }
+}
+
+function auditRow(event: AuditEventInput) {
+  return {
+    id: event.id,
+    occurred_at: event.occurredAt,
+    action: event.action,
+    actor_account_id: event.actor.accountId,
+    actor_token_id: event.actor.tokenId,
+    actor_ip: event.actor.ip,
+    target_id: event.targetId,
+    detail: JSON.stringify(event.detail ?? {}),
+  };
+}
+
+export function createKyselyAuditStore(database: Database): AuditStore {
+  const { kysely } = database;
+  return {
+    async listAuditEvents(filter) {
+      let query = kysely.selectFrom('audit_events').select(AUDIT_EVENT_COLUMNS);
+      if (filter.accountId) query = query.where('actor_account_id', '=', filter.accountId);
+      const rows = await query.orderBy('seq', 'desc').limit(filter.limit).execute();
+      return rows.map(
+        (row): AuditEventRecord => ({
+          id: row.id,
+          occurredAt: Number(row.occurred_at),
+          action: row.action as AuditEventRecord['action'],
+          actor: { accountId: row.actor_account_id, tokenId: row.actor_token_id, ip: row.actor_ip },
+          targetId: row.target_id,
+          detail: JSON.parse(row.detail) as Record<string, unknown>,
+        }),
+      );
+    },
+  };
+}

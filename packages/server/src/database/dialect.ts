@@ -1,0 +1,2 @@
+/** The two SQL dialects one schema, one migration list and one set of queries serve. */
+export type Dialect = 'sqlite' | 'postgres';

@@ -1,0 +1,214 @@
+/**
+ * The one migration list for both dialects: a static map (no directory scan, so bundling and
+ * tests see exactly the same list). Append only; never edit a migration that has shipped.
+ */
+import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import type { Dialect } from './dialect.js';
+
+type MigrationFactory = (dialect: Dialect) => Migration;
+
+const initialSchema: MigrationFactory = (dialect) => ({
+  async up(db: Kysely<unknown>) {
+    const binary = dialect === 'postgres' ? 'bytea' : 'blob';
+
+    await db.schema
+      .createTable('accounts')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('email', 'text', (c) => c.unique())
+      .addColumn('name', 'text')
+      .addColumn('is_admin', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('disabled_at', 'bigint')
+      .execute();
+
+    await db.schema
+      .createTable('tokens')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('account_id', 'text', (c) =>
+        c.notNull().references('accounts.id').onDelete('cascade'),
+      )
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('digest', sql.raw(binary), (c) => c.notNull().unique())
+      .addColumn('last4', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('expires_at', 'bigint', (c) => c.notNull())
+      .addColumn('revoked_at', 'bigint')
+      .addColumn('last_used_at', 'bigint')
+      .addColumn('last_used_ip', 'text')
+      .execute();
+    await db.schema.createIndex('tokens_account_id').on('tokens').column('account_id').execute();
+    // A name is unique among an account's tokens that are not revoked.
+    await db.schema
+      .createIndex('tokens_account_id_name_unrevoked')
+      .on('tokens')
+      .columns(['account_id', 'name'])
+      .unique()
+      .where(sql.ref('revoked_at'), 'is', null)
+      .execute();
+
+    await db.schema
+      .createTable('sessions')
+      .addColumn('id_digest', sql.raw(binary), (c) => c.primaryKey())
+      .addColumn('account_id', 'text', (c) =>
+        c.notNull().references('accounts.id').onDelete('cascade'),
+      )
+      .addColumn('csrf_token', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('last_seen_at', 'bigint', (c) => c.notNull())
+      .addColumn('expires_at', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('sessions_account_id').on('sessions').column('account_id').execute();
+
+    await db.schema
+      .createTable('namespaces')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('name', 'text', (c) => c.notNull().unique())
+      .addColumn('account_id', 'text', (c) =>
+        c.notNull().references('accounts.id').onDelete('cascade'),
+      )
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('namespaces_account_id').on('namespaces').column('account_id').execute();
+
+    // Audit events outlive the accounts they name: no foreign keys.
+    await db.schema
+      .createTable('audit_events')
+      .addColumn('seq', dialect === 'postgres' ? 'bigserial' : 'integer', (c) => c.primaryKey())
+      .addColumn('id', 'text', (c) => c.notNull().unique())
+      .addColumn('occurred_at', 'bigint', (c) => c.notNull())
+      .addColumn('action', 'text', (c) => c.notNull())
+      .addColumn('actor_account_id', 'text')
+      .addColumn('actor_token_id', 'text')
+      .addColumn('actor_ip', 'text')
+      .addColumn('target_id', 'text', (c) => c.notNull())
+      .addColumn('detail', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createIndex('audit_events_actor_account_id')
+      .on('audit_events')
+      .columns(['actor_account_id', 'seq'])
+      .execute();
+  },
+});
+
+const signIn: MigrationFactory = (dialect) => ({
+  async up(db: Kysely<unknown>) {
+    const binary = sql.raw(dialect === 'postgres' ? 'bytea' : 'blob');
+
+    await db.schema.alterTable('accounts').addColumn('oidc_issuer', 'text').execute();
+    await db.schema.alterTable('accounts').addColumn('oidc_subject', 'text').execute();
+    await db.schema.alterTable('accounts').addColumn('last_sign_in_at', 'bigint').execute();
+    await db.schema
+      .createIndex('accounts_oidc_identity')
+      .on('accounts')
+      .columns(['oidc_issuer', 'oidc_subject'])
+      .unique()
+      .execute();
+
+    await db.schema
+      .createTable('signin_links')
+      .addColumn('digest', binary, (c) => c.primaryKey())
+      .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('expires_at', 'bigint', (c) => c.notNull())
+      .addColumn('used_at', 'bigint')
+      .execute();
+
+    await db.schema
+      .createTable('login_flows')
+      .addColumn('state_digest', binary, (c) => c.primaryKey())
+      .addColumn('browser_digest', binary, (c) => c.notNull())
+      .addColumn('code_verifier', 'text', (c) => c.notNull())
+      .addColumn('nonce', 'text', (c) => c.notNull())
+      .addColumn('return_to', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('expires_at', 'bigint', (c) => c.notNull())
+      .execute();
+
+    await db.schema
+      .createTable('cli_grants')
+      .addColumn('code_digest', binary, (c) => c.primaryKey())
+      .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+      .addColumn('code_challenge', 'text', (c) => c.notNull())
+      .addColumn('redirect_uri', 'text', (c) => c.notNull())
+      .addColumn('client_name', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('expires_at', 'bigint', (c) => c.notNull())
+      .addColumn('used_at', 'bigint')
+      .execute();
+  },
+});
+
+/**
+ * Notices for an account, shown in the console until dismissed: today, tokens revoked because
+ * someone reported them as leaked (SECURITY.md item 35).
+ */
+const notices: MigrationFactory = () => ({
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('notices')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+      .addColumn('kind', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('detail', 'text', (c) => c.notNull())
+      .addColumn('dismissed_at', 'bigint')
+      .execute();
+    await db.schema.createIndex('notices_account_id').on('notices').columns(['account_id', 'created_at']).execute();
+  },
+});
+
+/**
+ * Failed bearer authentications per client address, shared by every instance when there is no
+ * Redis (SECURITY.md item 39). One row per address that failed recently; stale rows are pruned.
+ */
+const authFailures: MigrationFactory = () => ({
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('auth_failures')
+      .addColumn('client_key', 'text', (c) => c.primaryKey())
+      .addColumn('failures', 'integer', (c) => c.notNull())
+      .addColumn('window_start', 'bigint', (c) => c.notNull())
+      .addColumn('banned_until', 'bigint', (c) => c.notNull())
+      .execute();
+  },
+});
+
+/**
+ * Round 1 created a PL/pgSQL function here that re-implemented the token insert for batches
+ * on PostgreSQL. Batches now run the same Kysely code on both dialects (tokens/token-inserts.ts),
+ * so this migration does nothing on a new database and 0006 drops the function where it was
+ * created. (Kysely's migrator records migrations by name only, so both paths end alike.)
+ */
+const createTokensFunction: MigrationFactory = () => ({
+  async up() {},
+});
+
+/**
+ * PostgreSQL only: drops the create function round 1's 0005 made, where it exists.
+ */
+const dropCreateTokensFunction: MigrationFactory = (dialect) => ({
+  async up(db: Kysely<unknown>) {
+    if (dialect !== 'postgres') return;
+    await sql`drop function if exists latchkey_insert_tokens(jsonb)`.execute(db);
+  },
+});
+
+const MIGRATIONS: Record<string, MigrationFactory> = {
+  '0001_initial_schema': initialSchema,
+  '0002_sign_in': signIn,
+  '0003_notices': notices,
+  '0004_auth_failures': authFailures,
+  '0005_create_tokens_function': createTokensFunction,
+  '0006_drop_create_tokens_function': dropCreateTokensFunction,
+};
+
+export function createMigrationProvider(dialect: Dialect): MigrationProvider {
+  return {
+    async getMigrations() {
+      return Object.fromEntries(
+        Object.entries(MIGRATIONS).map(([name, factory]) => [name, factory(dialect)]),
+      );
+    },
+  };
+}

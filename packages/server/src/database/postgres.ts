@@ -1,0 +1,47 @@
+/** Opening PostgreSQL: one pool per instance, with the listeners that keep an outage survivable. */
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import { createDatabase, type Database, type OpenDatabaseOptions } from './database.js';
+import { withErrorTranslation } from './driver-errors.js';
+import { postgresHotQueryRunner } from './hot-query.js';
+import { queryLog } from './query-log.js';
+import type { Tables } from './schema.js';
+
+export const POSTGRES_POOL_SIZE = 10;
+
+export function openPostgresDatabase(url: string, options: OpenDatabaseOptions): Database {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: POSTGRES_POOL_SIZE,
+    connectionTimeoutMillis: 5000,
+    idleTimeoutMillis: 30_000,
+    // int8 columns hold epoch milliseconds and counts: both fit a JS number exactly.
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+        oid === pg.types.builtins.INT8
+          ? (value: string) => Number(value)
+          : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+    },
+  });
+  // An idle client whose server went away emits 'error' on the pool; unhandled, it would take
+  // the process down (node-postgres #2762). The next query reconnects.
+  pool.on('error', (error) => options.onBackgroundError?.(error));
+  // The pool listens only while a client is idle. A client checked out when its server goes
+  // away (a transaction in flight during a restart) emits 'error' with no listener, which also
+  // kills the process (docs/security.md, item 14). Its query already fails with that error and
+  // the pool discards the broken client on release, so here the event only needs a listener.
+  pool.on('connect', (client) => client.on('error', ignoreCheckedOutClientError));
+  const kysely = new Kysely<Tables>({
+    dialect: withErrorTranslation(new PostgresDialect({ pool })),
+    log: queryLog(options.onQuery),
+  });
+  return createDatabase({
+    dialect: 'postgres',
+    kysely,
+    // clock_timestamp(), not now(): the time of the statement, not of its transaction's start.
+    nowSql: sql<number>`(extract(epoch from clock_timestamp()) * 1000)::bigint`,
+    runHotQuery: postgresHotQueryRunner(pool, options.onQuery),
+  });
+}
+
+function ignoreCheckedOutClientError(): void {}

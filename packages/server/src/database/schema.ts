@@ -1,0 +1,183 @@
+/**
+ * The database tables as Kysely sees them: snake_case columns, epoch-millisecond timestamps
+ * (`bigint`), 0/1 integers for flags (SQLite binds no booleans). Each capability maps its rows to
+ * its own camelCase records in its Kysely store, selecting the columns listed here: one list
+ * per table, so a column added to a table is added once.
+ */
+import type { Generated } from 'kysely';
+
+export interface AccountsTable {
+  id: string;
+  email: string | null;
+  name: string | null;
+  is_admin: number;
+  created_at: number;
+  disabled_at: number | null;
+  /** OpenID Connect identity: (issuer, subject) is unique. */
+  oidc_issuer?: string | null;
+  oidc_subject?: string | null;
+  last_sign_in_at?: number | null;
+}
+
+export interface TokensTable {
+  id: string;
+  account_id: string;
+  name: string;
+  /** SHA-256 of the token; the secret itself is never stored. */
+  digest: Buffer;
+  last4: string;
+  created_at: number;
+  expires_at: number;
+  revoked_at: number | null;
+  last_used_at: number | null;
+  last_used_ip: string | null;
+}
+
+export interface SessionsTable {
+  /** SHA-256 of the session id carried by the cookie. */
+  id_digest: Buffer;
+  account_id: string;
+  csrf_token: string;
+  created_at: number;
+  last_seen_at: number;
+  expires_at: number;
+}
+
+export interface NamespacesTable {
+  id: string;
+  name: string;
+  account_id: string;
+  created_at: number;
+}
+
+export interface AuditEventsTable {
+  seq: Generated<number>;
+  id: string;
+  occurred_at: number;
+  action: string;
+  actor_account_id: string | null;
+  actor_token_id: string | null;
+  actor_ip: string | null;
+  target_id: string;
+  detail: string;
+}
+
+/** One-time sign-in links, by the SHA-256 of their secret. */
+export interface SignInLinksTable {
+  digest: Buffer;
+  account_id: string;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+}
+
+/** OpenID Connect sign-ins in progress, by the SHA-256 of their `state`. */
+export interface LoginFlowsTable {
+  state_digest: Buffer;
+  /** SHA-256 of the random value in the browser's flow cookie: binds the flow to that browser. */
+  browser_digest: Buffer;
+  code_verifier: string;
+  nonce: string;
+  return_to: string;
+  created_at: number;
+  expires_at: number;
+}
+
+/** CLI browser logins approved by a user, waiting for the CLI to exchange the code. */
+export interface CliGrantsTable {
+  code_digest: Buffer;
+  account_id: string;
+  code_challenge: string;
+  redirect_uri: string;
+  client_name: string;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+}
+
+/** Messages for an account's owner, shown in the console until dismissed. */
+export interface NoticesTable {
+  id: string;
+  account_id: string;
+  kind: string;
+  created_at: number;
+  /** JSON: what the notice is about (for `tokens_reported`: the tokens' id, name and last4). */
+  detail: string;
+  dismissed_at: number | null;
+}
+
+/** Failed bearer authentications of one client address (the database-backed limiter). */
+export interface AuthFailuresTable {
+  client_key: string;
+  failures: number;
+  window_start: number;
+  banned_until: number;
+}
+
+export interface Tables {
+  accounts: AccountsTable;
+  tokens: TokensTable;
+  sessions: SessionsTable;
+  namespaces: NamespacesTable;
+  audit_events: AuditEventsTable;
+  signin_links: SignInLinksTable;
+  login_flows: LoginFlowsTable;
+  cli_grants: CliGrantsTable;
+  notices: NoticesTable;
+  auth_failures: AuthFailuresTable;
+}
+
+/** The columns every read of a table selects (the digest and sign-in bookkeeping stay out). */
+export const ACCOUNT_COLUMNS = ['id', 'email', 'name', 'is_admin', 'created_at', 'disabled_at'] as const satisfies ReadonlyArray<
+  keyof AccountsTable
+>;
+export const TOKEN_COLUMNS = [
+  'id',
+  'account_id',
+  'name',
+  'last4',
+  'created_at',
+  'expires_at',
+  'revoked_at',
+  'last_used_at',
+  'last_used_ip',
+] as const satisfies ReadonlyArray<keyof TokensTable>;
+export const SESSION_COLUMNS = ['account_id', 'csrf_token', 'created_at', 'last_seen_at', 'expires_at'] as const satisfies ReadonlyArray<
+  keyof SessionsTable
+>;
+export const NAMESPACE_COLUMNS = ['id', 'name', 'account_id', 'created_at'] as const satisfies ReadonlyArray<keyof NamespacesTable>;
+export const NOTICE_COLUMNS = ['id', 'account_id', 'kind', 'created_at', 'detail', 'dismissed_at'] as const satisfies ReadonlyArray<
+  keyof NoticesTable
+>;
+export const AUDIT_EVENT_COLUMNS = [
+  'id',
+  'occurred_at',
+  'action',
+  'actor_account_id',
+  'actor_token_id',
+  'actor_ip',
+  'target_id',
+  'detail',
+] as const satisfies ReadonlyArray<keyof AuditEventsTable>;
+export const AUTH_FAILURE_COLUMNS = ['failures', 'window_start', 'banned_until'] as const satisfies ReadonlyArray<keyof AuthFailuresTable>;
+
+/** `[alias.column, …]`, typed, for a select over a joined (aliased) table. */
+export function qualified<A extends string, C extends string>(alias: A, columns: readonly C[]): Array<`${A}.${C}`> {
+  return columns.map((column) => `${alias}.${column}` as const);
+}
+
+/** `[alias.column as prefix_column, …]`, typed: a joined table's columns under distinct names. */
+export function prefixed<A extends string, C extends string, P extends string>(
+  alias: A,
+  columns: readonly C[],
+  prefix: P,
+): Array<{ [K in C]: `${A}.${K} as ${P}${K}` }[C]> {
+  // The mapped type pairs each column with its own alias (a plain template over the union would
+  // pair every column with every alias).
+  return columns.map((column) => `${alias}.${column} as ${prefix}${column}` as { [K in C]: `${A}.${K} as ${P}${K}` }[C]);
+}
+
+/** Epoch milliseconds come back as numbers from SQLite and as int8 strings from PostgreSQL. */
+export function nullableNumber(value: number | string | null): number | null {
+  return value === null ? null : Number(value);
+}

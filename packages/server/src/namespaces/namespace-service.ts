@@ -1,0 +1,46 @@
+/** Namespaces: DNS-1123 labels, unique across the instance, owned by one account. */
+import { namespaceNameSchema } from '@latchkey/contract';
+import { auditEvent, type Actor } from '../audit/audit-event.js';
+import { AppError, fieldError } from '../shared/app-error.js';
+import type { Clock } from '../shared/clock.js';
+import { newId } from '../shared/ids.js';
+import { StoreConflictError } from '../shared/store-errors.js';
+import type { NamespaceRecord } from './namespace.js';
+import type { NamespaceStore } from './namespace-store.js';
+
+export interface NamespaceService {
+  create(accountId: string, name: string, actor: Actor): Promise<NamespaceRecord>;
+  list(accountId: string): Promise<NamespaceRecord[]>;
+  /** Deletes the account's namespace; NOT_FOUND when it has none by that name. */
+  delete(accountId: string, name: string, actor: Actor): Promise<void>;
+}
+
+export function createNamespaceService(deps: { store: NamespaceStore; clock: Clock }): NamespaceService {
+  const { store, clock } = deps;
+  return {
+    async create(accountId, name, actor) {
+      const parsed = namespaceNameSchema.safeParse(name);
+      if (!parsed.success) throw fieldError('/name', parsed.error.issues[0]?.message ?? 'invalid name');
+      const now = clock.now();
+      const namespace: NamespaceRecord = { id: newId(), name, accountId, createdAt: now };
+      try {
+        await store.insertNamespace(namespace, auditEvent(now, 'namespace.created', actor, namespace.id, { name }));
+      } catch (error) {
+        if (error instanceof StoreConflictError) {
+          throw new AppError('CONFLICT', `The namespace "${name}" already exists.`);
+        }
+        throw error;
+      }
+      return namespace;
+    },
+
+    list: (accountId) => store.listNamespaces(accountId),
+
+    async delete(accountId, name, actor) {
+      const now = clock.now();
+      // The store fills in the namespace id as the audit target once it knows it.
+      const deleted = await store.deleteNamespace(accountId, name, auditEvent(now, 'namespace.deleted', actor, '', { name }));
+      if (!deleted) throw new AppError('NOT_FOUND', 'No such namespace.');
+    },
+  };
+}

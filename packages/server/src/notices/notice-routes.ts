@@ -1,0 +1,45 @@
+/** The signed-in owner's notices, until dismissed. */
+import { noticeListSchema, type NoticeView } from '@latchkey/contract';
+import { z } from 'zod';
+import { principalOf } from '../http/principal.js';
+import { iso } from '../http/timestamps.js';
+import type { ZodApp } from '../http/zod-app.js';
+import type { NoticeRecord, ReportedTokensNoticeDetail } from './notice.js';
+import type { NoticeService } from './notice-service.js';
+
+const noticeIdParams = z.object({ id: z.string() });
+
+function presentNotice(notice: NoticeRecord): NoticeView {
+  const { tokens } = notice.detail as unknown as ReportedTokensNoticeDetail;
+  return { id: notice.id, kind: notice.kind, createdAt: iso(notice.createdAt), tokens };
+}
+
+export function registerNoticeRoutes(app: ZodApp, { notices }: { notices: NoticeService }): void {
+  app.get(
+    '/api/v1/notices',
+    {
+      config: { auth: 'session' },
+      schema: {
+        summary: "The caller's notices not yet dismissed, newest first",
+        tags: ['account'],
+        response: { 200: noticeListSchema },
+      },
+    },
+    async (request) => {
+      const listed = await notices.list(principalOf(request).account.id);
+      return { notices: listed.map(presentNotice) };
+    },
+  );
+
+  app.post(
+    '/api/v1/notices/:id/dismiss',
+    {
+      config: { auth: 'session' },
+      schema: { summary: 'Dismiss one of the caller’s notices', tags: ['account'], params: noticeIdParams },
+    },
+    async (request, reply) => {
+      await notices.dismiss(principalOf(request).account.id, request.params.id);
+      return reply.code(204).send();
+    },
+  );
+}

@@ -1,0 +1,23 @@
+/** What a notice is about; the console words each kind. */
+export type NoticeKind = 'tokens_reported';
+
+/**
+ * A message for an account's owner, shown in the console until dismissed. For
+ * `tokens_reported`, `detail.tokens` lists the `{id, name, last4}` of the tokens revoked because
+ * someone reported them as leaked.
+ */
+export interface NoticeRecord {
+  id: string;
+  accountId: string;
+  kind: NoticeKind;
+  createdAt: number;
+  detail: Record<string, unknown>;
+  dismissedAt: number | null;
+}
+
+export type NoticeInput = Omit<NoticeRecord, 'dismissedAt'>;
+
+/** The detail of a `tokens_reported` notice. */
+export interface ReportedTokensNoticeDetail {
+  tokens: Array<{ id: string; name: string; last4: string }>;
+}

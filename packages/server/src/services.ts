@@ -1,0 +1,121 @@
+/**
+ * The capabilities, assembled over one database: each gets its Kysely store and its service.
+ * `main.ts` calls this with the real configuration; tests call it with a throw-away database
+ * and a clock they control. Nothing outside this file and main.ts names a concrete store.
+ */
+import type { Logger } from 'pino';
+import { createAccountService, type AccountService } from './accounts/account-service.js';
+import { createKyselyAccountStore } from './accounts/kysely-account-store.js';
+import type { FailureLimiter } from './auth-failures/failure-limiter.js';
+import { createCredentialReports, type CredentialReports } from './credential-reports/credential-report-service.js';
+import { createKyselyReportStore } from './credential-reports/kysely-report-store.js';
+import { createMemoryReportLimiter, type ReportLimiter } from './credential-reports/report-limiter.js';
+import type { Database } from './database/database.js';
+import { createReadinessService, type ReadinessService } from './health/readiness.js';
+import { createKyselyNamespaceStore } from './namespaces/kysely-namespace-store.js';
+import { createNamespaceService, type NamespaceService } from './namespaces/namespace-service.js';
+import { createKyselyNoticeStore } from './notices/kysely-notice-store.js';
+import { createNoticeService, type NoticeService } from './notices/notice-service.js';
+import { createCliLoginService, type CliLoginService } from './sessions/cli-login-service.js';
+import { createKyselySessionStore } from './sessions/kysely-session-store.js';
+import { createKyselySignInStore } from './sessions/kysely-sign-in-store.js';
+import { createOidcSignIn, type OidcSettings, type OidcSignIn } from './sessions/oidc-sign-in.js';
+import { createSessionService, type SessionService } from './sessions/session-service.js';
+import { createSignInLinkService, type SignInLinkService } from './sessions/sign-in-link-service.js';
+import { createSignInService, type SignInService } from './sessions/sign-in-service.js';
+import type { Clock } from './shared/clock.js';
+import { createKyselyTokenStore, type TokenStoreOptions } from './tokens/kysely-token-store.js';
+import { createTokenService, type TokenService, type TokenSettings } from './tokens/token-service.js';
+
+export interface OidcOptions extends OidcSettings {
+  /** Accounts created for these (verified) emails are administrators. */
+  adminEmails: string[];
+}
+
+export interface Services {
+  accounts: AccountService;
+  tokens: TokenService;
+  sessions: SessionService;
+  signIn: SignInService;
+  signInLinks: SignInLinkService;
+  /** OpenID Connect sign-in; without it, built-in one-time links are the only way in. */
+  oidc: OidcSignIn | undefined;
+  cliLogin: CliLoginService;
+  namespaces: NamespaceService;
+  notices: NoticeService;
+  /** Leaked-token reports, processed after their 202 (tests await `idle()`). */
+  credentialReports: CredentialReports;
+  /** The call budget of the leaked-token report endpoint. */
+  reportLimiter: ReportLimiter;
+  readiness: ReadinessService;
+  /** Finishes reports already accepted (within reason) and lets the limiters go. */
+  close(): Promise<void>;
+}
+
+export interface ServiceDeps {
+  database: Database;
+  clock: Clock;
+  logger: Logger;
+  settings: TokenSettings;
+  /** The origin people reach the server at: sign-in links point there. */
+  publicUrl: string;
+  oidc?: OidcOptions;
+  /** Failed-authentication limiting per client address; none when absent (most tests). */
+  failureLimiter?: FailureLimiter;
+  /** The report endpoint's budget; in process memory when absent. */
+  reportLimiter?: ReportLimiter;
+  tokenCache?: TokenStoreOptions['tokenCache'];
+}
+
+/** How long closing waits for reports already answered 202. */
+const REPORTS_CLOSE_GRACE_MS = 5_000;
+
+export function createServices(deps: ServiceDeps): Services {
+  const { database, clock, logger, settings } = deps;
+  const signInStore = createKyselySignInStore(database);
+
+  const accounts = createAccountService({ store: createKyselyAccountStore(database), clock });
+  const tokens = createTokenService({
+    store: createKyselyTokenStore(database, { tokenCache: deps.tokenCache }),
+    clock,
+    settings,
+    failureLimiter: deps.failureLimiter,
+    onBackgroundError: (error) => logger.warn({ err: error }, 'background write failed'),
+  });
+  const sessions = createSessionService({ store: createKyselySessionStore(database), clock });
+  const signInLinks = createSignInLinkService({ store: signInStore, clock, accounts, publicUrl: deps.publicUrl });
+  const oidc = deps.oidc ? createOidcSignIn({ store: signInStore, clock, settings: deps.oidc }) : undefined;
+  const credentialReports = createCredentialReports({
+    store: createKyselyReportStore(database),
+    clock,
+    // The error comes from the store or the driver, which only ever see digests.
+    onError: (error, context) => logger.error({ err: error, ...context }, 'processing a credential report failed'),
+    onProcessed: (outcome) => {
+      if (outcome.revoked > 0) logger.warn({ event: 'credentials_reported', ...outcome }, 'reported tokens revoked');
+    },
+  });
+  const reportLimiter = deps.reportLimiter ?? createMemoryReportLimiter({ clock });
+
+  return {
+    accounts,
+    tokens,
+    sessions,
+    signIn: createSignInService({ clock, accounts, sessions, links: signInLinks, oidc, adminEmails: deps.oidc?.adminEmails ?? [] }),
+    signInLinks,
+    oidc,
+    cliLogin: createCliLoginService({ store: signInStore, clock, tokens }),
+    namespaces: createNamespaceService({ store: createKyselyNamespaceStore(database), clock }),
+    notices: createNoticeService({ store: createKyselyNoticeStore(database), clock }),
+    credentialReports,
+    reportLimiter,
+    readiness: createReadinessService({ database }),
+    async close() {
+      await deps.failureLimiter?.close();
+      await Promise.race([
+        credentialReports.idle(),
+        new Promise((resolve) => setTimeout(resolve, REPORTS_CLOSE_GRACE_MS).unref()),
+      ]);
+      await reportLimiter.close();
+    },
+  };
+}

@@ -1,0 +1,99 @@
+/** Sign-in links, OpenID Connect flows in progress and CLI login grants, each used once. */
+import { writeWithAudit } from '../audit/kysely-audit-store.js';
+import type { Database } from '../database/database.js';
+import type { SignInStore } from './sign-in-store.js';
+
+export function createKyselySignInStore(database: Database): SignInStore {
+  const { kysely, nowSql } = database;
+  return {
+    insertSignInLink(digest, link, audit) {
+      return writeWithAudit(database, async (trx) => {
+        await trx
+          .insertInto('signin_links')
+          .values({ digest, account_id: link.accountId, created_at: link.createdAt, expires_at: link.expiresAt, used_at: null })
+          .execute();
+        return { result: undefined, audit: audit ?? null };
+      });
+    },
+
+    async consumeSignInLink(digest, usedAt) {
+      const row = await kysely
+        .updateTable('signin_links')
+        .set({ used_at: usedAt })
+        .where('digest', '=', digest)
+        .where('used_at', 'is', null)
+        .where('expires_at', '>', nowSql)
+        .returning('account_id')
+        .executeTakeFirst();
+      return row?.account_id;
+    },
+
+    async insertLoginFlow(stateDigest, flow) {
+      await kysely
+        .insertInto('login_flows')
+        .values({
+          state_digest: stateDigest,
+          browser_digest: flow.browserDigest,
+          code_verifier: flow.codeVerifier,
+          nonce: flow.nonce,
+          return_to: flow.returnTo,
+          created_at: flow.createdAt,
+          expires_at: flow.expiresAt,
+        })
+        .execute();
+    },
+
+    async consumeLoginFlow(stateDigest) {
+      const row = await kysely
+        .deleteFrom('login_flows')
+        .where('state_digest', '=', stateDigest)
+        .returning(['browser_digest', 'code_verifier', 'nonce', 'return_to', 'created_at', 'expires_at', nowSql.as('db_now')])
+        .executeTakeFirst();
+      if (!row || Number(row.expires_at) <= Number(row.db_now)) return undefined;
+      return {
+        browserDigest: row.browser_digest,
+        codeVerifier: row.code_verifier,
+        nonce: row.nonce,
+        returnTo: row.return_to,
+        createdAt: Number(row.created_at),
+        expiresAt: Number(row.expires_at),
+      };
+    },
+
+    async insertCliGrant(codeDigest, grant) {
+      await kysely
+        .insertInto('cli_grants')
+        .values({
+          code_digest: codeDigest,
+          account_id: grant.accountId,
+          code_challenge: grant.codeChallenge,
+          redirect_uri: grant.redirectUri,
+          client_name: grant.clientName,
+          created_at: grant.createdAt,
+          expires_at: grant.expiresAt,
+          used_at: null,
+        })
+        .execute();
+    },
+
+    async consumeCliGrant(codeDigest, usedAt) {
+      const row = await kysely
+        .updateTable('cli_grants')
+        .set({ used_at: usedAt })
+        .where('code_digest', '=', codeDigest)
+        .where('used_at', 'is', null)
+        .where('expires_at', '>', nowSql)
+        .returning(['account_id', 'code_challenge', 'redirect_uri', 'client_name', 'created_at', 'expires_at'])
+        .executeTakeFirst();
+      if (!row) return undefined;
+      return {
+        accountId: row.account_id,
+        codeChallenge: row.code_challenge,
+        redirectUri: row.redirect_uri,
+        clientName: row.client_name,
+        createdAt: Number(row.created_at),
+        expiresAt: Number(row.expires_at),
+      };
+    },
+  };
+}

@@ -1,0 +1,22 @@
+import type { AuditEventInput } from '../audit/audit-event.js';
+import type { SessionForAuth, SessionRecord } from './session.js';
+
+/** Where console sessions are kept: under the SHA-256 of their id, never the id itself. */
+export interface SessionStore {
+  /**
+   * Stores a session. With `signIn`, in the same transaction: the session the browser arrived
+   * with (`replacing`) is ended, the account's last sign-in is noted and the sign-in audited —
+   * all of it happens, or none.
+   */
+  insertSession(
+    idDigest: Buffer,
+    session: SessionRecord,
+    signIn?: { replacing: Buffer | undefined; audit: AuditEventInput },
+  ): Promise<void>;
+  /** The session joined to its account, with the database clock. */
+  findSessionForAuth(idDigest: Buffer): Promise<SessionForAuth | undefined>;
+  /** Moves `lastSeenAt` forward (idle expiry). */
+  touchSession(idDigest: Buffer, lastSeenAt: number): Promise<void>;
+  /** Deletes one session; true when it existed. */
+  deleteSession(idDigest: Buffer): Promise<boolean>;
+}

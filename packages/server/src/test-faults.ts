@@ -1,0 +1,30 @@
+/**
+ * LATCHKEY_TEST_FAULT, for tests only: `exit-after-revoke-commit` ends the process the moment a
+ * revoke has committed, before its 204 is written, as a crash or an OOM kill there would
+ * (docs/security.md, item 15). It wraps the token service from the outside, in the composition
+ * root: no production module knows fault injection exists.
+ */
+import type { Logger } from 'pino';
+import type { TestFault } from './config.js';
+import type { Services } from './services.js';
+
+/** The exit code of the injected crash, so a test can tell it from any other exit. */
+export const TEST_FAULT_EXIT_CODE = 86;
+
+export function withTestFault(services: Services, fault: TestFault | undefined, logger: Logger): Services {
+  if (fault !== 'exit-after-revoke-commit') return services;
+  logger.warn({ fault }, 'TEST FAULT INJECTION ENABLED: never run this in production');
+  const { tokens } = services;
+  return {
+    ...services,
+    tokens: {
+      ...tokens,
+      async revoke(...args) {
+        await tokens.revoke(...args);
+        logger.warn({ fault }, 'test fault: exiting after the revoke committed');
+        logger.flush();
+        process.exit(TEST_FAULT_EXIT_CODE);
+      },
+    },
+  };
+}

@@ -1,0 +1,123 @@
+/**
+ * Tokens in the `tokens` table. Creation goes through group commit (token-inserts.ts), the
+ * lookup by digest through the compiled hot query (token-lookup.ts) and, on SQLite, the
+ * verified-token cache (verified-token-cache.ts), which every write that can change an
+ * authentication decision clears (database/authentication-changes.ts).
+ */
+import { writeWithAudit } from '../audit/kysely-audit-store.js';
+import type { Database } from '../database/database.js';
+import { TOKEN_COLUMNS } from '../database/schema.js';
+import { createTokenInserts } from './token-inserts.js';
+import { createTokenLookup } from './token-lookup.js';
+import { toToken } from './token-rows.js';
+import type { TokenStore } from './token-store.js';
+import { DEFAULT_TOKEN_CACHE_ENTRIES, VerifiedTokenCache } from './verified-token-cache.js';
+
+export interface TokenStoreOptions {
+  /**
+   * SQLite only: keep verified-token lookups in memory (verified-token-cache.ts). Ignored on
+   * PostgreSQL, where every lookup reads the database so a revoke is seen by every instance.
+   */
+  tokenCache?: boolean | { maxEntries: number };
+}
+
+export function createKyselyTokenStore(database: Database, options: TokenStoreOptions = {}): TokenStore {
+  const { kysely, authenticationChanges } = database;
+  const lookUp = createTokenLookup(database);
+  let cache = createCache(database, options.tokenCache);
+  authenticationChanges.subscribe((change) => {
+    cache?.clear();
+    if (change === 'bypassed') cache = undefined;
+  });
+
+  return {
+    insertToken: createTokenInserts(database),
+
+    findTokenForAuth(digest) {
+      return cache ? cache.find(digest, () => lookUp(digest)) : lookUp(digest);
+    },
+
+    async findToken(accountId, tokenId) {
+      const row = await kysely
+        .selectFrom('tokens')
+        .select(TOKEN_COLUMNS)
+        .where('id', '=', tokenId)
+        .where('account_id', '=', accountId)
+        .executeTakeFirst();
+      return row && toToken(row);
+    },
+
+    async listTokens(accountId, filter) {
+      const dbNow = await database.now();
+      const expiringFrom = dbNow + filter.expiringWindowMs;
+      let query = kysely.selectFrom('tokens').select(TOKEN_COLUMNS).where('account_id', '=', accountId);
+      switch (filter.state) {
+        case 'all':
+          break;
+        case 'revoked':
+          query = query.where('revoked_at', 'is not', null);
+          break;
+        case 'unrevoked':
+          query = query.where('revoked_at', 'is', null);
+          break;
+        case 'active':
+          query = query.where('revoked_at', 'is', null).where('expires_at', '>', expiringFrom);
+          break;
+        case 'expiring':
+          query = query.where('revoked_at', 'is', null).where('expires_at', '>', dbNow).where('expires_at', '<=', expiringFrom);
+          break;
+        case 'expired':
+          query = query.where('revoked_at', 'is', null).where('expires_at', '<=', dbNow);
+          break;
+      }
+      const rows = await query.orderBy('created_at', 'desc').orderBy('id').execute();
+      // A plain substring test (`%` and `_` mean themselves), case-folded here rather than in SQL:
+      // SQLite's lower() folds ASCII only and PostgreSQL's follows the database locale, so the
+      // two backends would disagree on a name like "Café".
+      const needle = filter.search?.toLowerCase();
+      const tokens = rows.map(toToken).filter((token) => !needle || token.name.toLowerCase().includes(needle));
+      return { tokens, dbNow };
+    },
+
+    revokeToken(accountId, tokenId, revokedAt, audit) {
+      return authenticationChanges.around(() =>
+        writeWithAudit(database, async (trx) => {
+          const result = await trx
+            .updateTable('tokens')
+            .set({ revoked_at: revokedAt })
+            .where('id', '=', tokenId)
+            .where('account_id', '=', accountId)
+            .where('revoked_at', 'is', null)
+            .executeTakeFirst();
+          const revoked = result.numUpdatedRows > 0n;
+          return { result: revoked, audit: revoked ? audit : null };
+        }),
+      );
+    },
+
+    async touchTokenLastUsed(tokenId, usedAt, ip, minIntervalMs) {
+      const result = await kysely
+        .updateTable('tokens')
+        .set({ last_used_at: usedAt, last_used_ip: ip })
+        .where('id', '=', tokenId)
+        .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<=', usedAt - minIntervalMs)]))
+        .executeTakeFirst();
+      const wrote = result.numUpdatedRows > 0n;
+      // Keep a cached row in step; if someone else wrote first, reread it next time.
+      if (wrote) cache?.recordUse(tokenId, usedAt, ip);
+      else cache?.forget(tokenId);
+      return wrote;
+    },
+
+    now: () => database.now(),
+  };
+}
+
+function createCache(database: Database, setting: TokenStoreOptions['tokenCache']): VerifiedTokenCache | undefined {
+  const { foreignCommitVersion } = database;
+  if (!setting || !foreignCommitVersion) return undefined;
+  return new VerifiedTokenCache({
+    maxEntries: setting === true ? DEFAULT_TOKEN_CACHE_ENTRIES : setting.maxEntries,
+    foreignCommitVersion,
+  });
+}

@@ -1,0 +1,42 @@
+/** Token rows ↔ records, and the columns a token lookup selects (token + owner). */
+import { OWNER_PREFIX, toOwner, type OwnerRow } from '../accounts/kysely-account-store.js';
+import { ACCOUNT_COLUMNS, TOKEN_COLUMNS, nullableNumber, prefixed, qualified, type TokensTable } from '../database/schema.js';
+import type { NewToken, TokenForAuth, TokenRecord } from './token.js';
+
+export type TokenRow = Pick<TokensTable, (typeof TOKEN_COLUMNS)[number]>;
+
+/** What a lookup by digest selects, for a query over `tokens as t` joined to `accounts as a`. */
+export const TOKEN_AND_OWNER_COLUMNS = [...qualified('t', TOKEN_COLUMNS), ...prefixed('a', ACCOUNT_COLUMNS, OWNER_PREFIX)];
+
+export function toToken(row: TokenRow): TokenRecord {
+  return {
+    id: row.id,
+    accountId: row.account_id,
+    name: row.name,
+    last4: row.last4,
+    createdAt: Number(row.created_at),
+    expiresAt: Number(row.expires_at),
+    revokedAt: nullableNumber(row.revoked_at),
+    lastUsedAt: nullableNumber(row.last_used_at),
+    lastUsedIp: row.last_used_ip,
+  };
+}
+
+export function toTokenForAuth(row: TokenRow & OwnerRow, dbNow: number): TokenForAuth {
+  return { ...toToken(row), account: toOwner(row), dbNow };
+}
+
+export function tokenRow(token: NewToken): TokensTable {
+  return {
+    id: token.id,
+    account_id: token.accountId,
+    name: token.name,
+    digest: token.digest,
+    last4: token.last4,
+    created_at: token.createdAt,
+    expires_at: token.expiresAt,
+    revoked_at: token.revokedAt,
+    last_used_at: token.lastUsedAt,
+    last_used_ip: token.lastUsedIp,
+  };
+}

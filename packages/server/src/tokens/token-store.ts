@@ -1,0 +1,32 @@
+import type { AuditEventInput } from '../audit/audit-event.js';
+import type { NewToken, TokenForAuth, TokenListFilter, TokenRecord } from './token.js';
+
+/** Where tokens are kept: by digest only; revocation and its audit event in one transaction. */
+export interface TokenStore {
+  /**
+   * Inserts a token and its audit event atomically, enforcing both per-account rules inside
+   * the transaction: the name is unique among the account's non-revoked tokens, and the account
+   * holds fewer than `maxActive` non-revoked tokens. Either failure throws StoreConflictError
+   * (`token_name_taken` or `token_limit_reached`) and writes nothing.
+   */
+  insertToken(token: NewToken, limits: { maxActive: number }, audit: AuditEventInput): Promise<void>;
+  /** One indexed lookup by digest, joined to the owner account, with the database clock. */
+  findTokenForAuth(digest: Buffer): Promise<TokenForAuth | undefined>;
+  /** A token of this account (revoked ones included), or undefined — also for another's id. */
+  findToken(accountId: string, tokenId: string): Promise<TokenRecord | undefined>;
+  /** The account's tokens, newest first, filtered by state against the database clock. */
+  listTokens(accountId: string, filter: TokenListFilter): Promise<{ tokens: TokenRecord[]; dbNow: number }>;
+  /**
+   * Revokes a non-revoked token of this account, with its audit event, in one transaction.
+   * Returns false (and writes nothing) when there is no such token, it belongs to another
+   * account, or it is already revoked — so a repeat is harmless and reports "not found".
+   */
+  revokeToken(accountId: string, tokenId: string, revokedAt: number, audit: AuditEventInput): Promise<boolean>;
+  /**
+   * Records a use, at most once per `minIntervalMs` per token: the row is written only when its
+   * `lastUsedAt` is null or older than `usedAt - minIntervalMs`. Returns whether it wrote.
+   */
+  touchTokenLastUsed(tokenId: string, usedAt: number, ip: string | null, minIntervalMs: number): Promise<boolean>;
+  /** The database clock, in epoch milliseconds. */
+  now(): Promise<number>;
+}
