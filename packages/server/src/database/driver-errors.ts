@@ -88,7 +88,8 @@ class TranslatingDriver implements Driver {
   async acquireConnection(): Promise<DatabaseConnection> {
     const connection = await translated(this.driver.acquireConnection());
     const wrapped: DatabaseConnection = {
-      executeQuery: <R>(query: CompiledQuery) => translated(connection.executeQuery<R>(query)),
+      // SQLite's driver throws synchronously; the async wrapper turns that into a rejection translated() sees.
+      executeQuery: <R>(query: CompiledQuery) => translated((async () => connection.executeQuery<R>(query))()),
       streamQuery: <R>(query: CompiledQuery, chunkSize?: number) => translatedStream(connection.streamQuery<R>(query, chunkSize)),
     };
     this.inner.set(wrapped, connection);
