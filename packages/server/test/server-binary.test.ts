@@ -1,56 +1,20 @@
 /**
  * The real `latchkey-server` binary (the build output), as an operator runs it: started,
  * probed over HTTP, stopped with SIGTERM; misconfigured. (A database that is down at start-up:
- * test/faults/startup-checks.test.ts, SECURITY.md item 16.)
+ * test/faults/startup-checks.test.ts.)
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { MeResponse } from '@latchkey/contract';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-const root = fileURLToPath(new URL('../../../', import.meta.url));
-const binary = join(root, 'packages/server/dist/main.js');
-
-interface Running {
-  child: ChildProcess;
-  port: number;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-function startServer(env: Record<string, string>, args: string[] = []): Promise<Running> {
-  const child = spawn(process.execPath, [binary, ...args], {
-    env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 20_000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /"port":(\d+)[^\n]*latchkey-server listening/.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolve({ child, port: Number(match[1]), output: () => output, exited });
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    void exited.then((code) => reject(new Error(`server exited with ${code}:\n${output}`)));
-  });
-}
+import { ensureServerBuilt, serverBinary as binary, startServer } from './support/server-process.mjs';
 
 let workDir: string;
 
 beforeAll(() => {
-  if (!existsSync(binary)) {
-    const build = spawnSync('npx', ['tsc', '-b', 'packages/contract', 'packages/server'], { cwd: root, stdio: 'inherit' });
-    if (build.status !== 0) throw new Error('build failed');
-  }
+  ensureServerBuilt();
   workDir = mkdtempSync(join(tmpdir(), 'latchkey-binary-'));
 }, 120_000);
 
@@ -58,7 +22,7 @@ afterAll(() => rmSync(workDir, { recursive: true, force: true }));
 
 describe('latchkey-server', () => {
   it('serves on SQLite by default settings, answers R-NOAUTH exactly, and stops cleanly on SIGTERM', async () => {
-    const server = await startServer({ DATABASE_URL: `sqlite:${join(workDir, 'serve', 'latchkey.db')}` });
+    const server = await startServer({ env: { DATABASE_URL: `sqlite:${join(workDir, 'serve', 'latchkey.db')}` } });
     try {
       const health = await fetch(`http://127.0.0.1:${server.port}/healthz`);
       expect(health.status).toBe(200);
@@ -73,16 +37,16 @@ describe('latchkey-server', () => {
 
       expect(existsSync(join(workDir, 'serve', 'latchkey.db'))).toBe(true);
     } finally {
-      server.child.kill('SIGTERM');
+      await server.stop();
     }
-    expect(await server.exited).toBe(0);
+    expect(await server.exited).toEqual({ code: 0, signal: null });
     expect(server.output()).toContain('"msg":"stopped"');
   });
 
   it('prints the first administrator a one-time sign-in link until one has signed in; signin-link prints more', async () => {
     const dir = join(workDir, 'first-admin');
     const env = { DATABASE_URL: `sqlite:${join(dir, 'latchkey.db')}`, PUBLIC_URL: 'http://localhost:9999' };
-    const first = await startServer(env);
+    const first = await startServer({ env });
     let link: string;
     try {
       const match = /^Sign-in link: (http:\/\/localhost:9999\/auth\/link\/lk_link_[0-9a-f]{64})$/m.exec(first.output());
@@ -104,13 +68,13 @@ describe('latchkey-server', () => {
       // The link's secret reaches stdout once, as the Sign-in line, and never a log line.
       expect(first.output().split(link.split('/').pop()!).length).toBe(2);
     } finally {
-      first.child.kill('SIGTERM');
+      await first.stop();
     }
-    expect(await first.exited).toBe(0);
+    expect(await first.exited).toEqual({ code: 0, signal: null });
 
-    const second = await startServer(env);
-    second.child.kill('SIGTERM');
-    expect(await second.exited).toBe(0);
+    const second = await startServer({ env });
+    await second.stop();
+    expect(await second.exited).toEqual({ code: 0, signal: null });
     expect(second.output()).not.toContain('Sign-in link:');
 
     const cli = spawnSync(process.execPath, [binary, 'signin-link', '--email', 'new@example.test'], {

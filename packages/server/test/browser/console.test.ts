@@ -12,7 +12,8 @@ import { DAY_MS, SESSION_COOKIE, TOKEN_SHAPE, tokenScannerRegExp } from '@latchk
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeInBrowser, launchChromium, openContext } from './support/chromium.js';
-import { ensureBuilt, freePort, sessionApi, startServer, type RunningServer } from './support/server.js';
+import { ensureBuilt, sessionApi, startConsoleServer, type RunningServer } from './support/server.js';
+import { freePort } from '../support/server-process.mjs';
 
 const SCREENSHOTS = fileURLToPath(new URL('../../../../test-results/screenshots/', import.meta.url));
 
@@ -59,7 +60,7 @@ describeInBrowser('web console in Chromium', () => {
   beforeAll(async () => {
     mkdirSync(SCREENSHOTS, { recursive: true });
     ensureBuilt();
-    [server, browser] = await Promise.all([startServer(), launchChromium()]);
+    [server, browser] = await Promise.all([startConsoleServer(), launchChromium()]);
   }, 120_000);
 
   afterAll(async () => {

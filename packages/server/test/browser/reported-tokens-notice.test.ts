@@ -11,7 +11,7 @@ import { SESSION_COOKIE } from '@latchkey/contract';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeInBrowser, launchChromium, openContext } from './support/chromium.js';
-import { ensureBuilt, sessionApi, startServer, type RunningServer } from './support/server.js';
+import { ensureBuilt, sessionApi, startConsoleServer, type RunningServer } from './support/server.js';
 
 const SCREENSHOTS = fileURLToPath(new URL('../../../../test-results/screenshots/', import.meta.url));
 
@@ -22,7 +22,7 @@ describeInBrowser('leaked-token notice in the console (Chromium)', () => {
   beforeAll(async () => {
     mkdirSync(SCREENSHOTS, { recursive: true });
     ensureBuilt();
-    [server, browser] = await Promise.all([startServer(), launchChromium()]);
+    [server, browser] = await Promise.all([startConsoleServer(), launchChromium()]);
   }, 120_000);
 
   afterAll(async () => {

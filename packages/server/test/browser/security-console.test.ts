@@ -15,7 +15,8 @@ import { DAY_MS, SESSION_COOKIE } from '@latchkey/contract';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeInBrowser, launchChromium, openContext } from './support/chromium.js';
-import { ensureBuilt, freePort, sessionApi, startServer, type RunningServer } from './support/server.js';
+import { ensureBuilt, sessionApi, startConsoleServer, type RunningServer } from './support/server.js';
+import { freePort } from '../support/server-process.mjs';
 
 const MINUTE_MS = 60_000;
 
@@ -92,7 +93,7 @@ const rowOf = (page: Page, name: string) => page.locator('tbody tr', { has: page
 describeInBrowser('console security properties in Chromium (items 37, 40, 42)', () => {
   beforeAll(async () => {
     ensureBuilt();
-    [server, browser] = await Promise.all([startServer(), launchChromium()]);
+    [server, browser] = await Promise.all([startConsoleServer(), launchChromium()]);
   }, 120_000);
   afterAll(async () => {
     await browser?.close();

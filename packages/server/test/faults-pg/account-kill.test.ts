@@ -23,7 +23,8 @@ import type { Dialect, Store } from '../../src/store/store.js';
 import { bearer, createTestApp, type TestApp, type TestSession } from '../support/app.js';
 import { createTestPostgresDatabase, describeEachBackend, postgresAvailable } from '../support/databases.js';
 import { EXPECTED } from '../support/protected-route.js';
-import { ensureBuilt, randomTestNetAddress, startInstance, type Instance } from '../scale/support.js';
+import { randomTestNetAddress } from '../scale/support.js';
+import { ensureServerBuilt, startServer, type ServerProcess } from '../support/server-process.mjs';
 
 const PUBLIC_URL = 'http://latchkey.localhost';
 const TOKENS = 5;
@@ -61,7 +62,7 @@ function answerOf(status: number, headers: { get(name: string): string | null | 
   return { status, wwwAuthenticate: headers.get('www-authenticate') ?? undefined, code };
 }
 
-function httpDoor(instance: Instance): Door {
+function httpDoor(instance: ServerProcess): Door {
   return {
     name: instance.name,
     async use(secret) {
@@ -176,18 +177,18 @@ async function runScenario({ doors, admin, dialect, mint }: Scenario): Promise<v
 }
 
 describe('item 33: disabling and deleting an account kill all its tokens, on two instances (PostgreSQL)', () => {
-  let setup: { a: Instance; b: Instance; admin: TestApp; store: Store; drop(): Promise<void> } | undefined;
+  let setup: { a: ServerProcess; b: ServerProcess; admin: TestApp; store: Store; drop(): Promise<void> } | undefined;
 
   beforeAll(async () => {
     if (!(await postgresAvailable())) return;
-    ensureBuilt();
+    ensureServerBuilt();
     const database = await createTestPostgresDatabase();
-    const started: Instance[] = [];
+    const started: ServerProcess[] = [];
     let store: Store | undefined;
     try {
       const env = { DATABASE_URL: database.url, PUBLIC_URL, TRUST_PROXY: '127.0.0.1' };
-      started.push(await startInstance('A', env));
-      started.push(await startInstance('B', env));
+      started.push(await startServer({ name: 'A', env }));
+      started.push(await startServer({ name: 'B', env }));
       store = openStore(database.url);
       const admin = await createTestApp(store);
       setup = { a: started[0]!, b: started[1]!, admin, store, drop: () => database.drop() };

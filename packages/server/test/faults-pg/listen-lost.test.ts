@@ -16,16 +16,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestPostgresDatabase, postgresAvailable } from '../support/databases.js';
 import {
   createToken,
-  ensureBuilt,
   issueSignInPath,
   randomTestNetAddress,
   revokeToken,
   signIn,
   sleep,
-  startInstance,
-  type Instance,
   type Session,
 } from '../scale/support.js';
+import { ensureServerBuilt, startServer, type ServerProcess } from '../support/server-process.mjs';
 
 const LONG = process.env.LATCHKEY_LONG === '1';
 const ROUNDS = LONG ? 200 : 20;
@@ -36,8 +34,8 @@ const BACKGROUND_RATE = 50;
 const R_INVALID = 'Bearer realm="api", error="invalid_token", error_description="The access token is invalid"';
 
 interface Cluster {
-  a: Instance;
-  b: Instance;
+  a: ServerProcess;
+  b: ServerProcess;
   session: Session;
   admin: pg.Client;
   drop(): Promise<void>;
@@ -47,9 +45,9 @@ let cluster: Cluster | undefined;
 
 beforeAll(async () => {
   if (!(await postgresAvailable())) return;
-  ensureBuilt();
+  ensureServerBuilt();
   const database = await createTestPostgresDatabase();
-  const started: Instance[] = [];
+  const started: ServerProcess[] = [];
   const admin = new pg.Client({ connectionString: database.url });
   try {
     const named = (name: string) => {
@@ -58,9 +56,9 @@ beforeAll(async () => {
       return url.toString();
     };
     const env = { PUBLIC_URL, TRUST_PROXY: '127.0.0.1', TOKEN_MAX_PER_ACCOUNT: '10000' };
-    started.push(await startInstance('A', { ...env, DATABASE_URL: named('latchkey-a') }));
-    started.push(await startInstance('B', { ...env, DATABASE_URL: named('latchkey-b') }));
-    const [a, b] = started as [Instance, Instance];
+    started.push(await startServer({ name: 'A', env: { ...env, DATABASE_URL: named('latchkey-a') } }));
+    started.push(await startServer({ name: 'B', env: { ...env, DATABASE_URL: named('latchkey-b') } }));
+    const [a, b] = started as [ServerProcess, ServerProcess];
     const session = await signIn(a.base, a.signInPath ?? issueSignInPath({ ...env, DATABASE_URL: database.url }));
     await admin.connect();
     cluster = { a, b, session, admin, drop: () => database.drop() };
@@ -85,7 +83,7 @@ interface Answer {
   retryAfter: string | null;
 }
 
-async function use(instance: Instance, secret: string): Promise<Answer> {
+async function use(instance: ServerProcess, secret: string): Promise<Answer> {
   const response = await fetch(`${instance.base}/api/v1/me`, {
     headers: { authorization: `Bearer ${secret}`, 'x-forwarded-for': randomTestNetAddress() },
     signal: AbortSignal.timeout(10_000),

@@ -25,17 +25,8 @@ import { performance } from 'node:perf_hooks';
 import { generateToken } from '@latchkey/contract/token';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createToken,
-  ensureBuilt,
-  issueSignInPath,
-  randomTestNetAddress,
-  signIn,
-  sleep,
-  startInstance,
-  type Instance,
-  type Session,
-} from '../scale/support.js';
+import { createToken, issueSignInPath, randomTestNetAddress, signIn, sleep, type Session } from '../scale/support.js';
+import { ensureServerBuilt, startServer, type ServerProcess } from '../support/server-process.mjs';
 import { createOwnedCluster, skipUnlessOwnedClusters, type OwnedCluster, type ShutdownMode } from './owned-cluster.js';
 
 const LONG = process.env.LATCHKEY_LONG === '1';
@@ -79,14 +70,14 @@ let skipReason: string | undefined;
 beforeAll(async () => {
   skipReason = skipUnlessOwnedClusters();
   if (skipReason) return;
-  ensureBuilt();
+  ensureServerBuilt();
   cluster = await createOwnedCluster();
 }, 90_000);
 
 afterAll(() => cluster?.drop(), 60_000);
 
 /** Two fresh instances on the owned cluster, and a console session; stopped after `body`. */
-async function withInstances(owned: OwnedCluster, body: (instances: [Instance, Instance], session: Session) => Promise<void>) {
+async function withInstances(owned: OwnedCluster, body: (instances: [ServerProcess, ServerProcess], session: Session) => Promise<void>) {
   const env = {
     DATABASE_URL: owned.url,
     PUBLIC_URL,
@@ -95,11 +86,11 @@ async function withInstances(owned: OwnedCluster, body: (instances: [Instance, I
     TRUST_PROXY: '127.0.0.1',
     TOKEN_MAX_PER_ACCOUNT: '100000',
   };
-  const started: Instance[] = [];
+  const started: ServerProcess[] = [];
   try {
-    started.push(await startInstance('A', env));
-    started.push(await startInstance('B', env));
-    const [a, b] = started as [Instance, Instance];
+    started.push(await startServer({ name: 'A', env }));
+    started.push(await startServer({ name: 'B', env }));
+    const [a, b] = started as [ServerProcess, ServerProcess];
     const session = await signIn(a.base, a.signInPath ?? issueSignInPath(env));
     await body([a, b], session);
   } finally {
@@ -163,7 +154,7 @@ describe('item 14: PostgreSQL restarts under load behind two instances', () => {
   }
 });
 
-async function runOutage(mode: ShutdownMode, owned: OwnedCluster, [a, b]: [Instance, Instance], current: Session) {
+async function runOutage(mode: ShutdownMode, owned: OwnedCluster, [a, b]: [ServerProcess, ServerProcess], current: Session) {
   const pick = () => (randomInt(2) === 0 ? a : b);
   const live: Array<{ id: string; secret: string }> = [];
   for (let i = 0; i < LIVE_TOKENS; i++) live.push(await createToken(pick().base, current, PUBLIC_URL, `live-${mode}-${i}`));
@@ -178,7 +169,7 @@ async function runOutage(mode: ShutdownMode, owned: OwnedCluster, [a, b]: [Insta
   let stopLoad = false;
   let createSeq = 0;
 
-  const record = async (kind: Outcome['kind'], instance: Instance, send: () => Promise<Answer>, onAnswer?: (answer: Answer, at: number) => void) => {
+  const record = async (kind: Outcome['kind'], instance: ServerProcess, send: () => Promise<Answer>, onAnswer?: (answer: Answer, at: number) => void) => {
     const sentAt = performance.now();
     try {
       const answer = await send();

@@ -12,7 +12,8 @@ import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestPostgresDatabase, postgresAvailable } from '../support/databases.js';
-import { createToken, ensureBuilt, issueSignInPath, signIn, startInstance, type Instance, type Session } from '../scale/support.js';
+import { createToken, issueSignInPath, signIn, type Session } from '../scale/support.js';
+import { ensureServerBuilt, startServer, type ServerProcess } from '../support/server-process.mjs';
 import {
   PUBLIC_URL,
   describeOutcome,
@@ -31,8 +32,8 @@ const REFUSED_WITHIN_MS = 1_000;
 
 interface Setup {
   env: Record<string, string>;
-  a: Instance;
-  b: Instance;
+  a: ServerProcess;
+  b: ServerProcess;
   session: Session;
   db: pg.Client;
   drop(): Promise<void>;
@@ -40,10 +41,10 @@ interface Setup {
 
 let setup: Setup | undefined;
 let skipReason: string | undefined;
-const instances: Instance[] = [];
+const instances: ServerProcess[] = [];
 
 beforeAll(async () => {
-  ensureBuilt();
+  ensureServerBuilt();
   if (!(await postgresAvailable())) {
     skipReason = 'PostgreSQL is not available';
     return;
@@ -52,9 +53,9 @@ beforeAll(async () => {
   const db = new pg.Client({ connectionString: database.url });
   try {
     const env = { DATABASE_URL: database.url, PUBLIC_URL, TRUST_PROXY: '127.0.0.1' };
-    const b = await startInstance('B', env);
+    const b = await startServer({ name: 'B', env });
     instances.push(b);
-    const a = await startInstance('A (fault)', { ...env, LATCHKEY_TEST_FAULT: 'exit-after-revoke-commit' });
+    const a = await startServer({ name: 'A (fault)', env: { ...env, LATCHKEY_TEST_FAULT: 'exit-after-revoke-commit' } });
     instances.push(a);
     const session = await signIn(b.base, b.signInPath ?? issueSignInPath(env));
     await db.connect();
@@ -84,11 +85,8 @@ function ready(context: { skip(note?: string): void }): Setup {
 }
 
 /** Waits for A to die of the injected fault; returns its exit code. */
-async function exitCodeOf(instance: Instance): Promise<number | null> {
-  if (instance.child.exitCode === null && instance.child.signalCode === null) {
-    await new Promise((resolve) => instance.child.once('exit', resolve));
-  }
-  return instance.child.exitCode;
+async function exitCodeOf(instance: ServerProcess): Promise<number | null> {
+  return (await instance.exited).code;
 }
 
 /** Polls B from the moment of the connection error; ms until the token is refused there. */
@@ -102,8 +100,8 @@ async function msUntilRefused(base: string, secret: string, since: number): Prom
   return { ms: Number.POSITIVE_INFINITY, last };
 }
 
-async function restartA(env: Record<string, string>): Promise<Instance> {
-  const a = await startInstance('A (fault, restarted)', { ...env, LATCHKEY_TEST_FAULT: 'exit-after-revoke-commit' });
+async function restartA(env: Record<string, string>): Promise<ServerProcess> {
+  const a = await startServer({ name: 'A (fault, restarted)', env: { ...env, LATCHKEY_TEST_FAULT: 'exit-after-revoke-commit' } });
   instances.push(a);
   return a;
 }

@@ -14,7 +14,8 @@ import { closeSync, openSync, rmSync, statfsSync, unlinkSync, writeSync } from '
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, issueSignInPath, signIn, startInstance, type Instance, type Session } from '../scale/support.js';
+import { issueSignInPath, signIn, type Session } from '../scale/support.js';
+import { ensureServerBuilt, startServer, type ServerProcess } from '../support/server-process.mjs';
 import {
   PUBLIC_URL,
   ROOT_REQUIRED,
@@ -40,13 +41,13 @@ const CREATE_ATTEMPTS = 60;
 let dir: string | undefined;
 let mounted = false;
 let skipReason: string | undefined;
-let server: Instance | undefined;
+let server: ServerProcess | undefined;
 let session: Session;
 let dbPath: string;
 const existing: { id: string; secret: string }[] = [];
 
 beforeAll(async () => {
-  ensureBuilt();
+  ensureServerBuilt();
   dir = makeTempDir('disk-full');
   const mount = mountTmpfs(dir, TMPFS_SIZE);
   if (!mount.mounted) {
@@ -58,7 +59,7 @@ beforeAll(async () => {
   mounted = true;
   dbPath = join(dir, 'latchkey.db');
   const env = { DATABASE_URL: `sqlite:${dbPath}`, PUBLIC_URL, TRUST_PROXY: '127.0.0.1' };
-  server = await startInstance('disk-full', env);
+  server = await startServer({ name: 'disk-full', env });
   session = await signIn(server.base, server.signInPath ?? issueSignInPath(env));
   for (let index = 0; index < 3; index++) {
     const created = await createTokenRequest(server.base, session, `existing-${index}`);
@@ -75,7 +76,7 @@ afterAll(async () => {
   if (dir && !isMountPoint(dir)) rmSync(dir, { recursive: true, force: true });
 }, 30_000);
 
-function ready(context: { skip(note?: string): void }): Instance {
+function ready(context: { skip(note?: string): void }): ServerProcess {
   if (!server) {
     context.skip(skipReason ?? 'the server did not start');
     throw new Error('unreachable');

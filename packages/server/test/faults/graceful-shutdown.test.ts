@@ -19,7 +19,8 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import SQLite from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { consoleHeaders, ensureBuilt, issueSignInPath, signIn, startInstance, type Instance, type Session } from '../scale/support.js';
+import { consoleHeaders, issueSignInPath, signIn, type Session } from '../scale/support.js';
+import { ensureServerBuilt, startServer, type ServerProcess } from '../support/server-process.mjs';
 import { PUBLIC_URL, describeOutcome, expectInvalidToken, makeTempDir, sleep, useSecret } from './support.js';
 
 const RATE_PER_SECOND = 300;
@@ -29,12 +30,12 @@ const HALF_SENT_CREATES = 3;
 
 let dir: string;
 let env: Record<string, string>;
-let server: Instance | undefined;
-let restarted: Instance | undefined;
+let server: ServerProcess | undefined;
+let restarted: ServerProcess | undefined;
 let session: Session;
 
 beforeAll(async () => {
-  ensureBuilt();
+  ensureServerBuilt();
   dir = makeTempDir('sigterm');
   env = {
     DATABASE_URL: `sqlite:${join(dir, 'latchkey.db')}`,
@@ -42,7 +43,7 @@ beforeAll(async () => {
     TRUST_PROXY: '127.0.0.1',
     TOKEN_MAX_PER_ACCOUNT: '100000',
   };
-  server = await startInstance('sigterm', env);
+  server = await startServer({ name: 'sigterm', env });
   session = await signIn(server.base, server.signInPath ?? issueSignInPath(env));
 }, 60_000);
 
@@ -264,7 +265,7 @@ describe('item 20: graceful shutdown under load [sqlite, built binary]', () => {
       expect(rate).toBeGreaterThan(RATE_PER_SECOND * 0.8);
 
       // Acknowledged writes persist.
-      restarted = await startInstance('sigterm (restarted)', env);
+      restarted = await startServer({ name: 'sigterm (restarted)', env });
       const revokedIds = new Set(sent.filter((record) => record.kind === 'revoke' && record.status === 204).map((record) => record.tokenId));
       const createsAcked = [...sent.filter((record) => record.kind === 'create' && record.status === 201), ...inFlight.map((entry) => entry.record)];
       for (const record of createsAcked) {

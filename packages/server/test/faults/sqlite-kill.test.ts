@@ -24,7 +24,8 @@ import { performance } from 'node:perf_hooks';
 import { DEFAULT_TOKEN_LIFETIME_DAYS, type MeResponse } from '@latchkey/contract';
 import SQLite from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, issueSignInPath, signIn, startInstance, type Instance, type Session } from '../scale/support.js';
+import { issueSignInPath, signIn, type Session } from '../scale/support.js';
+import { ensureServerBuilt, startServer, type ServerProcess } from '../support/server-process.mjs';
 import {
   LONG,
   PUBLIC_URL,
@@ -78,13 +79,13 @@ interface Account {
 let dir: string;
 let dbPath: string;
 let env: Record<string, string>;
-let server: Instance | undefined;
+let server: ServerProcess | undefined;
 const accounts: Account[] = [];
 const tokens: Tracked[] = [];
 const unexpected: string[] = [];
 
 beforeAll(async () => {
-  ensureBuilt();
+  ensureServerBuilt();
   dir = makeTempDir('kill9');
   dbPath = join(dir, 'latchkey.db');
   env = {
@@ -94,7 +95,7 @@ beforeAll(async () => {
     // Revoked tokens do not count against the cap, but 50 rounds of creates would still pass 100.
     TOKEN_MAX_PER_ACCOUNT: '100000',
   };
-  server = await startInstance('kill9 #0', env);
+  server = await startServer({ name: 'kill9 #0', env });
   for (let index = 0; index < ACCOUNTS; index++) {
     const session = await signIn(server.base, issueSignInPath(env, `kill9-${index}@example.test`));
     const me = (await (await fetch(`${server.base}/api/v1/me`, { headers: { cookie: session.cookie } })).json()) as MeResponse;
@@ -271,19 +272,10 @@ async function checkAfterRestart(base: string, round: number, figures: RoundFigu
   expect(problems, `round ${round}`).toEqual([]);
 }
 
-/** SIGKILL; resolves once the process is gone. */
-async function killHard(instance: Instance): Promise<void> {
-  const exited = new Promise((resolve) => instance.child.once('exit', resolve));
-  if (instance.child.exitCode === null && instance.child.signalCode === null) {
-    instance.child.kill('SIGKILL');
-    await exited;
-  }
-}
-
 /** Starts the server on the crashed file; ms from spawning it until /readyz answers 200. */
-async function restartMeasured(name: string): Promise<{ instance: Instance; ms: number }> {
+async function restartMeasured(name: string): Promise<{ instance: ServerProcess; ms: number }> {
   const startedAt = performance.now();
-  const instance = await startInstance(name, env);
+  const instance = await startServer({ name, env });
   return { instance, ms: await waitUntilReady(instance.base, startedAt) };
 }
 
@@ -319,7 +311,7 @@ describe('item 13: kill -9 during writes [sqlite WAL, built binary]', () => {
         let killed = false;
         const clients = Array.from({ length: CLIENTS }, (_, index) => client(victim.base, index, round, () => killed));
         await new Promise((resolve) => setTimeout(resolve, figures.killAfterMs));
-        const dead = killHard(victim);
+        const dead = victim.kill('SIGKILL');
         killed = true;
         await Promise.all([dead, ...clients]);
         expect(victim.child.signalCode).toBe('SIGKILL');
@@ -337,7 +329,7 @@ describe('item 13: kill -9 during writes [sqlite WAL, built binary]', () => {
         figures.servingAfterMs = restart.ms;
         for (let again = 0; again < 2 && figures.servingAfterMs > SERVING_WITHIN_MS; again++) {
           figures.remeasured++;
-          await killHard(server);
+          await server.kill('SIGKILL');
           restart = await restartMeasured(`kill9 #${round} (measured again)`);
           server = restart.instance;
           figures.servingAfterMs = Math.min(figures.servingAfterMs, restart.ms);

@@ -25,7 +25,8 @@ import SQLite from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SQLITE_BUSY_TIMEOUT_MS, checkSqliteDurability } from '../../src/store/open-store.js';
 import { createTestPostgresDatabase, postgresAvailable } from '../support/databases.js';
-import { binary, consoleHeaders, ensureBuilt, issueSignInPath, signIn, startInstance, type Instance } from '../scale/support.js';
+import { consoleHeaders, issueSignInPath, signIn } from '../scale/support.js';
+import { ensureServerBuilt, serverBinary, startServer, type ServerProcess } from '../support/server-process.mjs';
 import {
   PUBLIC_URL,
   ROOT_REQUIRED,
@@ -45,10 +46,10 @@ const OUTAGE_WATCH_MS = 4_500;
 const READY_WITHIN_MS = 15_000;
 
 let dir: string;
-const started: Instance[] = [];
+const started: ServerProcess[] = [];
 
 beforeAll(() => {
-  ensureBuilt();
+  ensureServerBuilt();
   dir = makeTempDir('startup');
 }, 120_000);
 
@@ -57,7 +58,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 }, 30_000);
 
-function runBinary(args: string[], env: Record<string, string>, command: string[] = [process.execPath, binary]) {
+function runBinary(args: string[], env: Record<string, string>, command: string[] = [process.execPath, serverBinary]) {
   return spawnSync(command[0]!, [...command.slice(1), ...args], {
     env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', ...env },
     encoding: 'utf8',
@@ -168,7 +169,7 @@ describe.skipIf(!namespacesUsable)('item 16: a database on a network file system
     return runBinary(
       args,
       { DATABASE_URL: `sqlite:${join(databaseDir, 'latchkey.db')}` },
-      ['unshare', '-m', '--propagation', 'private', 'sh', '-c', 'mount --bind "$1" /proc/$$/mounts && shift && exec "$@"', 'sh', table, process.execPath, binary],
+      ['unshare', '-m', '--propagation', 'private', 'sh', '-c', 'mount --bind "$1" /proc/$$/mounts && shift && exec "$@"', 'sh', table, process.execPath, serverBinary],
     );
   }
 
@@ -237,15 +238,14 @@ function unusedPort(): Promise<number> {
 
 describe('item 16: a PostgreSQL that does not answer at start-up [built binary]', () => {
   it('without any PostgreSQL: stays up, unready, answers only R-UNAVAIL, and still stops cleanly on SIGTERM', async () => {
-    const server = await startInstance('nothing on port 1', { DATABASE_URL: 'postgres://postgres@127.0.0.1:1/latchkey', PUBLIC_URL });
+    const server = await startServer({ name: 'nothing on port 1', env: { DATABASE_URL: 'postgres://postgres@127.0.0.1:1/latchkey', PUBLIC_URL } });
     started.push(server);
     const health = await send(`${server.base}/healthz`);
     expect(health.kind === 'answer' && health.status).toBe(200);
     expectUnavailable(await send(`${server.base}/readyz`), '/readyz');
     expectUnavailable(await useSecret(server.base, formatToken(randomBytes(32))), 'a well-formed token');
-    const exited = new Promise<number | null>((resolve) => server.child.once('exit', (code) => resolve(code)));
-    server.child.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    await server.stop();
+    expect(await server.exited).toEqual({ code: 0, signal: null });
   }, 30_000);
 
   it('serves only R-UNAVAIL (never R-INVALID, never 200) until it answers, then becomes ready without a restart', async (context) => {
@@ -254,7 +254,7 @@ describe('item 16: a PostgreSQL that does not answer at start-up [built binary]'
     let relayed: { close(): Promise<void> } | undefined;
     try {
       // A valid token and a live session, made through an instance that reaches the database.
-      const direct = await startInstance('direct', { DATABASE_URL: database.url, PUBLIC_URL });
+      const direct = await startServer({ name: 'direct', env: { DATABASE_URL: database.url, PUBLIC_URL } });
       started.push(direct);
       const session = await signIn(direct.base, direct.signInPath ?? issueSignInPath({ DATABASE_URL: database.url, PUBLIC_URL }));
       const created = await fetch(`${direct.base}/api/v1/tokens`, {
@@ -271,7 +271,7 @@ describe('item 16: a PostgreSQL that does not answer at start-up [built binary]'
       const unanswered = new URL(database.url);
       unanswered.hostname = '127.0.0.1';
       unanswered.port = String(port);
-      const server = await startInstance('no database yet', { DATABASE_URL: unanswered.toString(), PUBLIC_URL });
+      const server = await startServer({ name: 'no database yet', env: { DATABASE_URL: unanswered.toString(), PUBLIC_URL } });
       started.push(server);
       const pid = server.child.pid;
       const unknown = formatToken(randomBytes(32));

@@ -32,7 +32,7 @@ import type { Store } from '../../src/store/store.js';
 import { TEST_PUBLIC_URL, createTestApp, type TestApp, type TestSession } from '../support/app.js';
 import { createTestPostgresDatabase, postgresAvailable } from '../support/databases.js';
 import { quantile } from './harness.mjs';
-import { ensureBuilt, root, startInstance, track } from '../scale/support.js';
+import { ensureServerBuilt, killOnExit, repositoryRoot, startServer } from '../support/server-process.mjs';
 
 const USERS = 20;
 const CREATES = 200;
@@ -112,7 +112,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         headers: { ...session.headers, 'content-type': 'application/json' },
         body: JSON.stringify({ name }),
       }));
-      const client = spawn(process.execPath, [join(root, 'packages/server/test/load/burst-client.mjs')], {
+      const client = spawn(process.execPath, [join(repositoryRoot, 'packages/server/test/load/burst-client.mjs')], {
         stdio: ['pipe', 'pipe', 'inherit'],
       });
       const output: Buffer[] = [];
@@ -153,10 +153,10 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       if (skip) return context.skip('PostgreSQL is not available');
       // The server under test is the built binary in its own process, as deployed: the
       // sessions made above live in the same database, so they work there too.
-      ensureBuilt();
-      const server = await startInstance(`burst-${dialect}`, {
-        DATABASE_URL: database ? database.url : `sqlite:${join(dir!, 'latchkey.db')}`,
-        PUBLIC_URL: TEST_PUBLIC_URL,
+      ensureServerBuilt();
+      const server = await startServer({
+        name: `burst-${dialect}`,
+        env: { DATABASE_URL: database ? database.url : `sqlite:${join(dir!, 'latchkey.db')}`, PUBLIC_URL: TEST_PUBLIC_URL },
       });
       const inProcessBase = base;
       base = server.base;
@@ -257,8 +257,8 @@ function holdSqliteWriteLock(path: string, holdMs: number): Promise<{ done: Prom
     process.stdout.write('locked\\n');
     setTimeout(() => { db.exec('ROLLBACK'); db.close(); }, Number(process.argv[2]));
   `;
-  const child = track(
-    spawn(process.execPath, ['-e', script, path, String(holdMs)], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] }),
+  const child = killOnExit(
+    spawn(process.execPath, ['-e', script, path, String(holdMs)], { cwd: repositoryRoot, stdio: ['ignore', 'pipe', 'pipe'] }),
   );
   let errors = '';
   child.stderr!.on('data', (chunk: Buffer) => (errors += chunk.toString()));

@@ -1,47 +1,22 @@
 /**
- * Processes for the load items (SECURITY.md 22 and 26), shared by the vitest files and by
- * `npm run soak`: the instrumented server (instrumented-server.mjs) and open-loop load clients
- * (load-client.mjs), each its own process, talked to over IPC. Plain JavaScript on the built
- * server, so `npm run soak` runs without a TypeScript loader; harness.d.mts types it for tests.
+ * Processes for the load tests (the invalid-token flood and the soak), shared by the vitest
+ * files and by `npm run soak`: the instrumented server (instrumented-server.mjs, started through
+ * test/support/server-process.mjs) and open-loop load clients (load-client.mjs), each its own
+ * process, talked to over IPC. Plain JavaScript on the built server, so `npm run soak` runs
+ * without a TypeScript loader; harness.d.mts types it for tests.
  */
 import { fork } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { generateToken } from '../../../contract/dist/token.js';
+import { killOnExit, startServer } from '../support/server-process.mjs';
 
 const serverEntry = fileURLToPath(new URL('./instrumented-server.mjs', import.meta.url));
 const clientEntry = fileURLToPath(new URL('./load-client.mjs', import.meta.url));
-const OUTPUT_TAIL_CHARS = 32 * 1024;
-
-/** Every child started here, killed should the parent exit before stopping them. */
-const live = new Set();
-process.on('exit', () => {
-  for (const child of live) child.kill('SIGKILL');
-});
-function track(child) {
-  live.add(child);
-  child.on('exit', () => live.delete(child));
-  return child;
-}
 
 export async function startInstrumentedServer(env) {
-  const child = track(
-    fork(serverEntry, [], {
-      env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      // A server as deployed: no inherited --inspect, loaders or test-runner flags.
-      execArgv: [],
-    }),
-  );
-  let output = '';
-  // The request log is drained (a real server's stdout goes somewhere too); only a tail is kept.
-  const keep = (chunk) => {
-    output += chunk.toString();
-    if (output.length > 2 * OUTPUT_TAIL_CHARS) output = output.slice(-OUTPUT_TAIL_CHARS);
-  };
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
-  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const server = await startServer({ name: 'instrumented server', entry: serverEntry, env, ipc: true });
+  const { child } = server;
 
   let nextId = 0;
   const pending = new Map();
@@ -59,33 +34,14 @@ export async function startInstrumentedServer(env) {
       child.send({ id, type, ...input });
     });
 
-  const port = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`instrumented server did not start:\n${output}`)), 30_000);
-    child.on('message', (message) => {
-      if (message.type !== 'listening') return;
-      clearTimeout(timer);
-      resolve(message.port);
-    });
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`instrumented server exited (${code}) before listening:\n${output}`));
-    });
-  });
-
   return {
-    pid: child.pid,
-    base: `http://127.0.0.1:${port}`,
-    output: () => output,
+    pid: server.pid,
+    base: server.base,
+    output: server.output,
     /** Seen by the server process itself: statements sent, limiter size and cap, RSS, open fds. */
     stats: () => call('stats'),
     seed: async (accounts, tokensPerAccount) => (await call('seed', { accounts, tokensPerAccount })).secrets,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      const killer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-      await exited;
-      clearTimeout(killer);
-    },
+    stop: () => server.stop(),
   };
 }
 
@@ -116,7 +72,7 @@ export function processFigures(pid) {
  * early by killing the client (whatever it measured is lost).
  */
 export function runLoad(plan) {
-  const child = track(fork(clientEntry, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] }));
+  const child = killOnExit(fork(clientEntry, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] }));
   return new Promise((resolve, reject) => {
     child.once('message', (message) => {
       child.disconnect();

@@ -31,7 +31,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectResponseCode, unknownWellFormedToken, type ResponseLike } from '../support/protected-route.js';
-import { createToken, ensureBuilt, signIn, startInstance, type Instance } from '../scale/support.js';
+import { createToken, signIn } from '../scale/support.js';
+import { ensureServerBuilt, startServer, type ServerProcess } from '../support/server-process.mjs';
 import {
   checksumFailingTokens,
   median,
@@ -62,7 +63,7 @@ describe('item 22: invalid-token flood on one instance', () => {
   let validTokens: string[];
 
   beforeAll(async () => {
-    ensureBuilt();
+    ensureServerBuilt();
     dir = mkdtempSync(join(tmpdir(), 'latchkey-flood-'));
     server = await startInstrumentedServer({
       DATABASE_URL: `sqlite:${join(dir, 'latchkey.db')}`,
@@ -190,16 +191,16 @@ describe('item 22: invalid-token flood on one instance', () => {
 
 describe('item 22: one address sending unknown tokens is limited from request 31; others are not', () => {
   let dir: string;
-  let instance: Instance;
+  let instance: ServerProcess;
   let validToken: string;
 
   beforeAll(async () => {
-    ensureBuilt();
+    ensureServerBuilt();
     dir = mkdtempSync(join(tmpdir(), 'latchkey-limit-'));
-    instance = await startInstance('limit', {
-      DATABASE_URL: `sqlite:${join(dir, 'latchkey.db')}`,
-      PUBLIC_URL,
-      TRUST_PROXY: '127.0.0.1',
+    instance = await startServer({
+      name: 'limit',
+      env: { DATABASE_URL: `sqlite:${join(dir, 'latchkey.db')}`, PUBLIC_URL, TRUST_PROXY: '127.0.0.1' },
+      expectSignInLink: true,
     });
     const session = await signIn(instance.base, instance.signInPath!);
     validToken = (await createToken(instance.base, session, PUBLIC_URL, 'bystander')).secret;

@@ -13,12 +13,12 @@
 import { describe, expect, it } from 'vitest';
 import { createManualClock } from '../../src/domain/index.js';
 import { FAILURE_THRESHOLD, createMemoryFailureLimiter } from '../../src/http/failure-limiter.js';
-import { ensureBuilt } from '../scale/support.js';
+import { ensureServerBuilt } from '../support/server-process.mjs';
 import { runSoak } from './soak.mjs';
 
 describe('item 26: soak', () => {
   it('short soak: RSS, fds and the limiter store stay bounded; every answer as expected', async () => {
-    ensureBuilt();
+    ensureServerBuilt();
     const lines: string[] = [];
     const outcome = await runSoak({
       minutes: 0.6,

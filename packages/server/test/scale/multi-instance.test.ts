@@ -21,17 +21,15 @@ import { createTestPostgresDatabase, postgresAvailable, postgresRequired } from 
 import {
   REDIS_URL,
   createToken,
-  ensureBuilt,
   issueSignInPath,
   randomTestNetAddress,
   redisAnswers,
   revokeToken,
   signIn,
   sleep,
-  startInstance,
-  type Instance,
   type Session,
 } from './support.js';
+import { ensureServerBuilt, startServer, type ServerProcess } from '../support/server-process.mjs';
 
 const PUBLIC_URL = 'http://latchkey.localhost';
 /** LATCHKEY_LONG=1: items 24 and 23 at their full SECURITY.md length (120 s and 60 s). */
@@ -44,8 +42,8 @@ const LANES = 4;
 const REQUEST_TIMEOUT_MS = 10_000;
 
 interface Cluster {
-  a: Instance;
-  b: Instance;
+  a: ServerProcess;
+  b: ServerProcess;
   env: Record<string, string>;
   session: Session;
   db: pg.Client;
@@ -58,7 +56,7 @@ let skipReason: string | undefined;
 const usedAddresses: string[] = [];
 
 beforeAll(async () => {
-  ensureBuilt();
+  ensureServerBuilt();
   if (!(await postgresAvailable())) {
     skipReason = 'PostgreSQL is not available';
     return;
@@ -70,7 +68,7 @@ beforeAll(async () => {
     return;
   }
   const database = await createTestPostgresDatabase();
-  const started: Instance[] = [];
+  const started: ServerProcess[] = [];
   const db = new pg.Client({ connectionString: database.url });
   try {
     const env = {
@@ -82,9 +80,9 @@ beforeAll(async () => {
       TOKEN_MAX_PER_ACCOUNT: '1000',
     };
     // A migrates the empty database and prints the first administrator's link; then B joins.
-    started.push(await startInstance('A', env));
-    started.push(await startInstance('B', env));
-    const [a, b] = started as [Instance, Instance];
+    started.push(await startServer({ name: 'A', env }));
+    started.push(await startServer({ name: 'B', env }));
+    const [a, b] = started as [ServerProcess, ServerProcess];
     const signInPath = a.signInPath ?? issueSignInPath(env);
     const session = await signIn(a.base, signInPath);
     await db.connect();
@@ -313,7 +311,7 @@ describe('two latchkey-server instances on one PostgreSQL', () => {
   it('sessions are shared: signed in on A, the cookie works on B; signing out on B ends it on A', async (context) => {
     const { a, b, env } = ready(context);
     const session = await signIn(a.base, issueSignInPath(env));
-    const meOn = async (instance: Instance) => (await fetch(`${instance.base}/api/v1/me`, { headers: { cookie: session.cookie } })).status;
+    const meOn = async (instance: ServerProcess) => (await fetch(`${instance.base}/api/v1/me`, { headers: { cookie: session.cookie } })).status;
     expect(await meOn(b)).toBe(200);
     // A cookie-authenticated mutation on B: the CSRF token issued with A's session holds there.
     const token = await createToken(b.base, session, PUBLIC_URL, 'made-on-b');
@@ -361,8 +359,8 @@ describe('two latchkey-server instances on one PostgreSQL', () => {
   it('item 39 without Redis: two more instances share the failure budget through PostgreSQL — 15 + 15 failures ban the address on both', async (context) => {
     const { a, env, session } = ready(context);
     const { REDIS_URL: _redis, ...withoutRedis } = env;
-    const c = await startInstance('C', withoutRedis);
-    const d = await startInstance('D', withoutRedis).catch(async (error: unknown) => {
+    const c = await startServer({ name: 'C', env: withoutRedis });
+    const d = await startServer({ name: 'D', env: withoutRedis }).catch(async (error: unknown) => {
       await c.stop();
       throw error;
     });

@@ -10,43 +10,20 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestPostgresDatabase, postgresAvailable } from '../support/databases.js';
-import {
-  createToken,
-  ensureBuilt,
-  issueSignInPath,
-  revokeToken,
-  root,
-  signIn,
-  sleep,
-  startInstance,
-  track,
-  useToken,
-  type Instance,
-} from './support.js';
+import { createToken, issueSignInPath, revokeToken, signIn, sleep, useToken } from './support.js';
+import { ensureServerBuilt, freePort, killOnExit, repositoryRoot, startServer, type ServerProcess } from '../support/server-process.mjs';
 
-const SHIPPED_CONFIG = join(root, 'deploy/nginx/latchkey.conf');
+const SHIPPED_CONFIG = join(repositoryRoot, 'deploy/nginx/latchkey.conf');
 
 function findNginx(): string | undefined {
   const onPath = spawnSync('sh', ['-c', 'command -v nginx'], { encoding: 'utf8' }).stdout.trim();
   if (onPath) return onPath;
   return ['/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/local/nginx/sbin/nginx'].find((path) => existsSync(path));
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
 }
 
 /**
@@ -108,7 +85,7 @@ http {
   );
   // Worker processes drop root to `nobody`; let them into the directory.
   chmodSync(dir, 0o755);
-  const child = track(
+  const child = killOnExit(
     spawn(
       binary,
       ['-e', 'stderr', '-p', `${dir}/`, '-c', join(dir, 'nginx.conf'), '-g', `daemon off; pid ${dir}/nginx.pid; error_log stderr;`],
@@ -164,8 +141,8 @@ function getFrom(
 }
 
 interface Setup {
-  a: Instance;
-  b: Instance;
+  a: ServerProcess;
+  b: ServerProcess;
   nginx: Nginx;
   publicUrl: string;
   env: Record<string, string>;
@@ -184,7 +161,7 @@ beforeAll(async () => {
     skipReason = 'nginx is not installed';
     return;
   }
-  ensureBuilt();
+  ensureServerBuilt();
   if (!(await postgresAvailable())) {
     skipReason = 'PostgreSQL is not available';
     return;
@@ -199,9 +176,9 @@ beforeAll(async () => {
     // The instances trust nginx (on 127.0.0.1) to tell them the client's address. No REDIS_URL:
     // this test is about revocation; the shared failure budget is the multi-instance test's.
     const env = { DATABASE_URL: database.url, PUBLIC_URL: publicUrl, TRUST_PROXY: '127.0.0.1' };
-    const a = await startInstance('A', env);
+    const a = await startServer({ name: 'A', env });
     cleanups.unshift(() => a.stop());
-    const b = await startInstance('B', env);
+    const b = await startServer({ name: 'B', env });
     cleanups.unshift(() => b.stop());
     const nginx = await startNginx(nginxBinary, dir, nginxPort, [a.port, b.port]);
     cleanups.unshift(() => nginx.stop());

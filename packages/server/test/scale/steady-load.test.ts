@@ -12,7 +12,8 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { POSTGRES_POOL_SIZE } from '../../src/store/open-store.js';
 import { createTestPostgresDatabase, postgresAvailable, postgresRequired } from '../support/databases.js';
-import { createToken, ensureBuilt, issueSignInPath, signIn, sleep, startInstance, type Instance } from './support.js';
+import { createToken, issueSignInPath, signIn, sleep } from './support.js';
+import { ensureServerBuilt, startServer, type ServerProcess } from '../support/server-process.mjs';
 
 const LONG = process.env.LATCHKEY_LONG === '1';
 const RATE_PER_SECOND = LONG ? 1_500 : 400;
@@ -25,12 +26,12 @@ const available = postgresRequired || (await postgresAvailable());
 
 describe.skipIf(!available)('item 21: steady authenticated traffic, two instances on one PostgreSQL', () => {
   let database: { url: string; drop(): Promise<void> };
-  const instances: Instance[] = [];
+  const instances: ServerProcess[] = [];
   let admin: pg.Client;
   const secrets: string[] = [];
 
   beforeAll(async () => {
-    ensureBuilt();
+    ensureServerBuilt();
     database = await createTestPostgresDatabase();
     const urlFor = (name: string) => {
       const url = new URL(database.url);
@@ -38,7 +39,7 @@ describe.skipIf(!available)('item 21: steady authenticated traffic, two instance
       return url.toString();
     };
     for (const name of ['steady-a', 'steady-b']) {
-      instances.push(await startInstance(name, { DATABASE_URL: urlFor(name), PUBLIC_URL }));
+      instances.push(await startServer({ name, env: { DATABASE_URL: urlFor(name), PUBLIC_URL } }));
     }
     const env = { DATABASE_URL: database.url, PUBLIC_URL };
     const session = await signIn(instances[0]!.base, instances[0]!.signInPath ?? issueSignInPath(env));
@@ -59,7 +60,7 @@ describe.skipIf(!available)('item 21: steady authenticated traffic, two instance
     let sent = 0;
     const count = (key: string) => statuses.set(key, (statuses.get(key) ?? 0) + 1);
 
-    const get = (instance: Instance, secret: string) =>
+    const get = (instance: ServerProcess, secret: string) =>
       new Promise<void>((resolve) => {
         const req = request(
           { host: '127.0.0.1', port: instance.port, path: '/api/v1/me', agent, headers: { authorization: `Bearer ${secret}` }, timeout: 10_000 },

@@ -1,121 +1,18 @@
 /**
- * Shared by the scale tests: real `latchkey-server` processes (the build output) on one
- * throw-away PostgreSQL database, signed in through the built-in sign-in link, driven over HTTP.
- *
- * Everything listens on 127.0.0.1 only. Every process started here is killed by `stop()`, and —
- * should a test worker die before its hooks run — by an exit hook as well.
+ * Shared by the scale tests: moves on real `latchkey-server` processes (started with
+ * test/support/server-process.mjs) on one throw-away PostgreSQL database, signed in through the
+ * built-in sign-in link, driven over HTTP on 127.0.0.1.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomInt } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { createConnection } from 'node:net';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { MeResponse } from '@latchkey/contract';
+import { issueSignInLink } from '../support/server-process.mjs';
 
-export const root = fileURLToPath(new URL('../../../../', import.meta.url));
-export const binary = join(root, 'packages/server/dist/main.js');
 export const REDIS_URL = process.env.LATCHKEY_TEST_REDIS_URL || 'redis://127.0.0.1:6379';
 
-const OUTPUT_TAIL_CHARS = 64 * 1024;
-const live = new Map<ChildProcess, NodeJS.Signals>();
-process.on('exit', () => {
-  for (const [child, signal] of live) child.kill(signal);
-});
-
-/**
- * Tracks a child process so that nothing outlives the test worker: should the worker exit
- * before the test's own clean-up ran, the child gets `signal` (SIGKILL unless told otherwise).
- */
-export function track(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): ChildProcess {
-  live.set(child, signal);
-  child.on('exit', () => live.delete(child));
-  return child;
-}
-
-/** Builds the server once if the build output is missing (a fresh clone). */
-export function ensureBuilt(): void {
-  if (existsSync(binary)) return;
-  const build = spawnSync('npx', ['tsc', '-b', 'packages/contract', 'packages/server'], { cwd: root, stdio: 'inherit' });
-  if (build.status !== 0) throw new Error('build failed');
-}
-
-export interface Instance {
-  readonly name: string;
-  readonly port: number;
-  readonly base: string;
-  readonly child: ChildProcess;
-  /** stdout + stderr so far (the last 64 KiB once the server is up). */
-  output(): string;
-  /** The one-time first-administrator sign-in path printed at start, if any. */
-  readonly signInPath: string | undefined;
-  stop(): Promise<void>;
-}
-
-/** Starts `node packages/server/dist/main.js` on a free 127.0.0.1 port; resolves once it listens. */
-export function startInstance(name: string, env: Record<string, string>): Promise<Instance> {
-  const child = track(
-    spawn(process.execPath, [binary], {
-      env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    }),
-  );
-  let output = '';
-  let up = false;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const killer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-      await exited;
-      clearTimeout(killer);
-    }
-  };
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      void stop();
-      reject(new Error(`${name} did not start:\n${output}`));
-    }, 20_000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (up) {
-        if (output.length > 2 * OUTPUT_TAIL_CHARS) output = output.slice(-OUTPUT_TAIL_CHARS);
-        return;
-      }
-      const match = /"port":(\d+)[^\n]*latchkey-server listening/.exec(output);
-      if (!match) return;
-      up = true;
-      clearTimeout(timer);
-      const port = Number(match[1]);
-      const link = /^Sign-in link: \S+(\/auth\/link\/\S+)$/m.exec(output);
-      resolve({
-        name,
-        port,
-        base: `http://127.0.0.1:${port}`,
-        child,
-        output: () => output,
-        signInPath: link?.[1],
-        stop,
-      });
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    void exited.then(() => {
-      clearTimeout(timer);
-      if (!up) reject(new Error(`${name} exited before listening (code ${child.exitCode}):\n${output}`));
-    });
-  });
-}
-
-/** A fresh sign-in path for the first administrator, from `latchkey-server signin-link`. */
+/** A fresh sign-in path for the first administrator (or `email`), from `latchkey-server signin-link`. */
 export function issueSignInPath(env: Record<string, string>, email?: string): string {
-  const cli = spawnSync(process.execPath, [binary, 'signin-link', ...(email ? ['--email', email] : [])], {
-    env: { PATH: process.env.PATH ?? '', ...env },
-    encoding: 'utf8',
-    timeout: 20_000,
-  });
-  if (cli.status !== 0) throw new Error(`signin-link failed (${cli.status}): ${cli.stderr}`);
-  return new URL(cli.stdout.trim()).pathname;
+  return new URL(issueSignInLink(env, email)).pathname;
 }
 
 export interface Session {
