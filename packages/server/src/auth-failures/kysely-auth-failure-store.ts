@@ -2,7 +2,7 @@
 import { sql, type CompiledQuery, type InferResult } from 'kysely';
 import type { Database } from '../database/database.js';
 import { AUTH_FAILURE_COLUMNS, prefixed } from '../database/schema.js';
-import { TOKEN_AND_OWNER_COLUMNS, toTokenForAuth } from '../tokens/token-rows.js';
+import { TOKEN_AND_OWNER_COLUMNS, toTokenForAuth } from '../tokens/kysely-token-rows.js';
 import type { AuthFailureRecord, AuthFailureStore } from './auth-failure-store.js';
 
 /** Lapsed failure records are pruned on every this-many-th recorded failure. */

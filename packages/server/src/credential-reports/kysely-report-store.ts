@@ -3,7 +3,7 @@ import type { Database } from '../database/database.js';
 import { TOKEN_COLUMNS } from '../database/schema.js';
 import { noticeRow } from '../notices/kysely-notice-store.js';
 import type { TokenRecord } from '../tokens/token.js';
-import { toToken } from '../tokens/token-rows.js';
+import { toToken } from '../tokens/kysely-token-rows.js';
 import type { ReportStore } from './report-store.js';
 
 /** Digests per statement, and rows per multi-row insert: far below every driver's parameter limit. */

@@ -2,7 +2,7 @@
  * Group commit: writes that arrive while the previous batch is committing are handed over
  * together, so a burst shares one transaction (one fsync on SQLite, one commit on PostgreSQL)
  * instead of paying one each. Each item is still answered only after the commit that holds it.
- * Used by token creation (tokens/token-inserts.ts), the write that comes in bursts (a CI fleet
+ * Used by token creation (tokens/kysely-kysely-token-inserts.ts), the write that comes in bursts (a CI fleet
  * minting tokens at once).
  */
 export class BatchQueue<T> {

@@ -176,7 +176,7 @@ const authFailures: MigrationFactory = () => ({
 
 /**
  * Round 1 created a PL/pgSQL function here that re-implemented the token insert for batches
- * on PostgreSQL. Batches now run the same Kysely code on both dialects (tokens/token-inserts.ts),
+ * on PostgreSQL. Batches now run the same Kysely code on both dialects (tokens/kysely-kysely-token-inserts.ts),
  * so this migration does nothing on a new database and 0006 drops the function where it was
  * created. (Kysely's migrator records migrations by name only, so both paths end alike.)
  */

@@ -1,15 +1,15 @@
 /**
- * Tokens in the `tokens` table. Creation goes through group commit (token-inserts.ts), the
- * lookup by digest through the compiled hot query (token-lookup.ts) and, on SQLite, the
+ * Tokens in the `tokens` table. Creation goes through group commit (kysely-kysely-token-inserts.ts), the
+ * lookup by digest through the compiled hot query (kysely-kysely-token-lookup.ts) and, on SQLite, the
  * verified-token cache (verified-token-cache.ts), which every write that can change an
  * authentication decision clears (database/authentication-changes.ts).
  */
 import { writeWithAudit } from '../audit/kysely-audit-store.js';
 import type { Database } from '../database/database.js';
 import { TOKEN_COLUMNS } from '../database/schema.js';
-import { createTokenInserts } from './token-inserts.js';
-import { createTokenLookup } from './token-lookup.js';
-import { toToken } from './token-rows.js';
+import { createTokenInserts } from './kysely-token-inserts.js';
+import { createTokenLookup } from './kysely-token-lookup.js';
+import { toToken } from './kysely-token-rows.js';
 import type { TokenStore } from './token-store.js';
 import { DEFAULT_TOKEN_CACHE_ENTRIES, VerifiedTokenCache } from './verified-token-cache.js';
 

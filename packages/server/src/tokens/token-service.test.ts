@@ -1,48 +1,69 @@
 /**
- * Token rules through the domain, over real stores: lifetimes, names, authentication and the
- * last-used write. Lifetime and name rules need no second backend (SQLite in memory); whatever
- * depends on the database clock or the account join runs on both.
+ * Token rules through the service, over real stores: lifetimes, names, authentication (with and
+ * without a failure limiter) and the last-used write. Lifetime and name rules need no second
+ * backend (SQLite in memory); whatever depends on the database clock or the account join runs on both.
  */
 import { randomUUID } from 'node:crypto';
 import { TOKEN_SHAPE, type CreateTokenRequest } from '@latchkey/contract';
 import { generateToken, hashToken } from '@latchkey/contract/token';
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { describeEachBackend } from '../../test/support/databases.js';
-import { openStore } from '../store/open-store.js';
-import type { Store } from '../store/store.js';
-import { AppError } from './app-error.js';
-import { SYSTEM_ACTOR } from './audit.js';
-import { createManualClock } from './clock.js';
-import { createDomain, type Domain } from './index.js';
-import { LAST_USED_WRITE_INTERVAL_MS, type TokenSettings } from './tokens.js';
 import { appError } from '../../test/support/app-error.js';
+import { describeEachBackend } from '../../test/support/databases.js';
+import { createStores, type Stores } from '../../test/support/stores.js';
+import { createAccountService, type AccountService } from '../accounts/account-service.js';
+import { SYSTEM_ACTOR } from '../audit/audit-event.js';
+import { createDatabaseFailureLimiter } from '../auth-failures/database-failure-limiter.js';
+import { BAN_MS, FAILURE_RULES, FAILURE_THRESHOLD, type FailureLimiter } from '../auth-failures/failure-limiter.js';
+import { createMemoryFailureLimiter } from '../auth-failures/memory-failure-limiter.js';
+import { openDatabase } from '../database/open-database.js';
+import { createManualClock, type Clock } from '../shared/clock.js';
+import { LAST_USED_WRITE_INTERVAL_MS, createTokenService, type TokenService, type TokenSettings } from './token-service.js';
 
 const DAY = 86_400_000;
 const START = Date.UTC(2026, 0, 1);
 const DEFAULTS: TokenSettings = { maxLifetimeDays: 180, maxTokensPerAccount: 100 };
+const IP = '192.0.2.1';
 
+/** The services these tests drive, over the given stores. */
+function servicesOver(
+  stores: Stores,
+  clock: Clock,
+  options: { settings?: Partial<TokenSettings>; failureLimiter?: FailureLimiter; onBackgroundError?: (error: unknown) => void } = {},
+): { accounts: AccountService; tokens: TokenService } {
+  return {
+    accounts: createAccountService({ store: stores.accounts, clock }),
+    tokens: createTokenService({
+      store: stores.tokens,
+      clock,
+      settings: { ...DEFAULTS, ...options.settings },
+      failureLimiter: options.failureLimiter,
+      onBackgroundError: options.onBackgroundError,
+    }),
+  };
+}
 
-/** A fresh in-memory SQLite domain with a manual clock; the queries it sends are recorded. */
-async function openSqliteDomain(settings: Partial<TokenSettings> = {}, start = START) {
+/** A fresh in-memory SQLite database with a manual clock; the queries it sends are recorded. */
+async function openSqliteWorld(settings: Partial<TokenSettings> = {}, start = START, failureLimiter?: FailureLimiter) {
   const queries: string[] = [];
-  const store = openStore('sqlite::memory:', { onQuery: (text) => queries.push(text) });
-  await store.migrate();
+  const database = openDatabase('sqlite::memory:', { onQuery: (text) => queries.push(text) });
+  await database.migrate();
+  const stores = createStores(database);
   const clock = createManualClock(start);
-  const domain = createDomain({ store, clock, settings: { ...DEFAULTS, ...settings } });
-  const account = await domain.accounts.create({ email: 'owner@example.test' }, SYSTEM_ACTOR);
-  return { store, clock, domain, account, queries };
+  const services = servicesOver(stores, clock, { settings, failureLimiter });
+  const account = await services.accounts.create({ email: 'owner@example.test' }, SYSTEM_ACTOR);
+  return { database, stores, clock, services, account, queries };
 }
 
 describe('token lifetime', () => {
-  let world: Awaited<ReturnType<typeof openSqliteDomain>>;
+  let world: Awaited<ReturnType<typeof openSqliteWorld>>;
   const create = (input: Omit<CreateTokenRequest, 'name'>, name = `t-${Math.random()}`) =>
-    world.domain.tokens.create(world.account.id, { name, ...input }, SYSTEM_ACTOR);
-  afterEach(() => world.store.close());
+    world.services.tokens.create(world.account.id, { name, ...input }, SYSTEM_ACTOR);
+  afterEach(() => world.database.close());
 
   describe('with the default maximum (180 days)', () => {
     beforeEach(async () => {
-      world = await openSqliteDomain();
+      world = await openSqliteWorld();
     });
 
     it('defaults to exactly 180 days', async () => {
@@ -54,14 +75,14 @@ describe('token lifetime', () => {
     it.each([7, 30, 60, 90, 180])('accepts %i days', async (days) => {
       const { token } = await create({ expiresInDays: days });
       expect(token.expiresAt - token.createdAt).toBe(days * DAY);
-      expect((await world.store.findToken(world.account.id, token.id))?.expiresAt).toBe(START + days * DAY);
+      expect((await world.stores.tokens.findToken(world.account.id, token.id))?.expiresAt).toBe(START + days * DAY);
     });
 
     it.each([45, 0, -7, 1, 181, 365])('refuses %i days at /expiresInDays, writing nothing', async (days) => {
       const error = await appError(create({ expiresInDays: days }));
       expect(error.code).toBe('VALIDATION_FAILED');
       expect(error.errors?.[0]?.pointer).toBe('/expiresInDays');
-      expect((await world.store.listTokens(world.account.id, { state: 'all', expiringWindowMs: 7 * DAY })).tokens).toEqual([]);
+      expect((await world.stores.tokens.listTokens(world.account.id, { state: 'all', expiringWindowMs: 7 * DAY })).tokens).toEqual([]);
     });
 
     it('a YYYY-MM-DD date means 00:00 UTC that day', async () => {
@@ -100,7 +121,7 @@ describe('token lifetime', () => {
 
   describe('with an operator maximum of 90 days', () => {
     beforeEach(async () => {
-      world = await openSqliteDomain({ maxLifetimeDays: 90 });
+      world = await openSqliteWorld({ maxLifetimeDays: 90 });
     });
 
     it('defaults to 90 days', async () => {
@@ -121,7 +142,7 @@ describe('token lifetime', () => {
 
   describe('with an operator maximum off the presets (45 days)', () => {
     beforeEach(async () => {
-      world = await openSqliteDomain({ maxLifetimeDays: 45 });
+      world = await openSqliteWorld({ maxLifetimeDays: 45 });
     });
 
     it('offers the presets below it and the maximum itself, which is the default', async () => {
@@ -133,17 +154,17 @@ describe('token lifetime', () => {
 });
 
 describe('token names', () => {
-  let world: Awaited<ReturnType<typeof openSqliteDomain>>;
+  let world: Awaited<ReturnType<typeof openSqliteWorld>>;
   beforeEach(async () => {
-    world = await openSqliteDomain();
+    world = await openSqliteWorld();
   });
-  afterEach(() => world.store.close());
-  const create = (name: string) => world.domain.tokens.create(world.account.id, { name }, SYSTEM_ACTOR);
+  afterEach(() => world.database.close());
+  const create = (name: string) => world.services.tokens.create(world.account.id, { name }, SYSTEM_ACTOR);
 
   it('are stored NFC-normalised and trimmed', async () => {
     const { token } = await create('  cafe\u0301  ');
     expect(token.name).toBe('caf\u00e9');
-    expect((await world.store.findToken(world.account.id, token.id))?.name).toBe('café');
+    expect((await world.stores.tokens.findToken(world.account.id, token.id))?.name).toBe('café');
   });
 
   it('collide after normalisation: the decomposed and composed forms are one name', async () => {
@@ -179,24 +200,24 @@ describe('token names', () => {
 });
 
 describe('token creation', () => {
-  let world: Awaited<ReturnType<typeof openSqliteDomain>>;
+  let world: Awaited<ReturnType<typeof openSqliteWorld>>;
   beforeEach(async () => {
-    world = await openSqliteDomain({ maxTokensPerAccount: 2 });
+    world = await openSqliteWorld({ maxTokensPerAccount: 2 });
   });
-  afterEach(() => world.store.close());
+  afterEach(() => world.database.close());
 
   it('returns the secret once; only its digest and last four characters are stored', async () => {
-    const { token, secret } = await world.domain.tokens.create(world.account.id, { name: 'ci' }, SYSTEM_ACTOR);
+    const { token, secret } = await world.services.tokens.create(world.account.id, { name: 'ci' }, SYSTEM_ACTOR);
     expect(secret).toMatch(TOKEN_SHAPE);
     expect(token.last4).toBe(secret.slice(-4));
-    expect((await world.store.findTokenForAuth(hashToken(secret)))?.id).toBe(token.id);
-    const [event] = await world.store.listAuditEvents({ limit: 1 });
+    expect((await world.stores.tokens.findTokenForAuth(hashToken(secret)))?.id).toBe(token.id);
+    const [event] = await world.stores.audit.listAuditEvents({ limit: 1 });
     expect(event).toMatchObject({ action: 'token.created', targetId: token.id });
     expect(JSON.stringify(event)).not.toContain(secret);
   });
 
   it('a taken name and the per-account limit are CONFLICT', async () => {
-    const create = (name: string) => world.domain.tokens.create(world.account.id, { name }, SYSTEM_ACTOR);
+    const create = (name: string) => world.services.tokens.create(world.account.id, { name }, SYSTEM_ACTOR);
     await create('one');
     expect((await appError(create('one'))).code).toBe('CONFLICT');
     await create('two');
@@ -204,27 +225,27 @@ describe('token creation', () => {
   });
 
   it('revoke: a foreign, unknown, malformed or already revoked id is NOT_FOUND', async () => {
-    const other = await world.domain.accounts.create({ email: 'other@example.test' }, SYSTEM_ACTOR);
-    const { token } = await world.domain.tokens.create(world.account.id, { name: 'ci' }, SYSTEM_ACTOR);
-    expect((await appError(world.domain.tokens.revoke(other.id, token.id, SYSTEM_ACTOR))).code).toBe('NOT_FOUND');
-    expect((await appError(world.domain.tokens.get(other.id, token.id))).code).toBe('NOT_FOUND');
-    expect((await appError(world.domain.tokens.revoke(world.account.id, randomUUID(), SYSTEM_ACTOR))).code).toBe('NOT_FOUND');
+    const other = await world.services.accounts.create({ email: 'other@example.test' }, SYSTEM_ACTOR);
+    const { token } = await world.services.tokens.create(world.account.id, { name: 'ci' }, SYSTEM_ACTOR);
+    expect((await appError(world.services.tokens.revoke(other.id, token.id, SYSTEM_ACTOR))).code).toBe('NOT_FOUND');
+    expect((await appError(world.services.tokens.get(other.id, token.id))).code).toBe('NOT_FOUND');
+    expect((await appError(world.services.tokens.revoke(world.account.id, randomUUID(), SYSTEM_ACTOR))).code).toBe('NOT_FOUND');
     world.queries.length = 0;
-    expect((await appError(world.domain.tokens.revoke(world.account.id, 'not-an-id', SYSTEM_ACTOR))).code).toBe('NOT_FOUND');
+    expect((await appError(world.services.tokens.revoke(world.account.id, 'not-an-id', SYSTEM_ACTOR))).code).toBe('NOT_FOUND');
     expect(world.queries).toEqual([]);
 
-    await world.domain.tokens.revoke(world.account.id, token.id, SYSTEM_ACTOR);
-    expect((await appError(world.domain.tokens.revoke(world.account.id, token.id, SYSTEM_ACTOR))).code).toBe('NOT_FOUND');
-    expect((await world.domain.tokens.get(world.account.id, token.id)).token.revokedAt).toBe(START);
+    await world.services.tokens.revoke(world.account.id, token.id, SYSTEM_ACTOR);
+    expect((await appError(world.services.tokens.revoke(world.account.id, token.id, SYSTEM_ACTOR))).code).toBe('NOT_FOUND');
+    expect((await world.services.tokens.get(world.account.id, token.id)).token.revokedAt).toBe(START);
   });
 });
 
 describe('authenticate: malformed tokens never reach the database', () => {
-  let world: Awaited<ReturnType<typeof openSqliteDomain>>;
+  let world: Awaited<ReturnType<typeof openSqliteWorld>>;
   beforeEach(async () => {
-    world = await openSqliteDomain({}, Date.now());
+    world = await openSqliteWorld({}, Date.now());
   });
-  afterEach(() => world.store.close());
+  afterEach(() => world.database.close());
 
   const valid = generateToken().token;
   const flipped = valid.slice(0, -1) + (valid.endsWith('A') ? 'B' : 'A');
@@ -240,7 +261,7 @@ describe('authenticate: malformed tokens never reach the database', () => {
     ['SQL', "' or 1=1 --"],
   ])('%s → INVALID_TOKEN with zero store queries', async (_label, presented) => {
     world.queries.length = 0;
-    const error = await appError(world.domain.tokens.authenticate(presented, '192.0.2.1'));
+    const error = await appError(world.services.tokens.authenticate(presented, IP));
     expect(error.code).toBe('INVALID_TOKEN');
     expect(error.detail).toBeUndefined();
     expect(world.queries).toEqual([]);
@@ -248,7 +269,7 @@ describe('authenticate: malformed tokens never reach the database', () => {
 
   it('a well-formed unknown token costs exactly one query', async () => {
     world.queries.length = 0;
-    const error = await appError(world.domain.tokens.authenticate(generateToken().token, null));
+    const error = await appError(world.services.tokens.authenticate(generateToken().token, IP));
     expect(error.code).toBe('INVALID_TOKEN');
     expect(world.queries).toHaveLength(1);
   });
@@ -256,32 +277,32 @@ describe('authenticate: malformed tokens never reach the database', () => {
 
 describeEachBackend('authenticate', (ctx) => {
   let clock: ReturnType<typeof createManualClock>;
-  let domain: Domain;
+  let services: ReturnType<typeof servicesOver>;
   let backgroundErrors: unknown[];
 
   beforeEach(() => {
     // The database clock decides expiry: the app clock starts at the real time.
     clock = createManualClock(Date.now());
     backgroundErrors = [];
-    domain = createDomain({ store: ctx.store, clock, settings: DEFAULTS, onBackgroundError: (error) => backgroundErrors.push(error) });
+    services = servicesOver(ctx.stores, clock, { onBackgroundError: (error) => backgroundErrors.push(error) });
   });
 
   async function givenToken(email = `u-${randomUUID()}@example.test`) {
-    const account = await domain.accounts.create({ email }, SYSTEM_ACTOR);
-    const { token, secret } = await domain.tokens.create(account.id, { name: 'ci' }, SYSTEM_ACTOR);
+    const account = await services.accounts.create({ email }, SYSTEM_ACTOR);
+    const { token, secret } = await services.tokens.create(account.id, { name: 'ci' }, SYSTEM_ACTOR);
     return { account, token, secret };
   }
 
-  const code = async (presented: string) => (await appError(domain.tokens.authenticate(presented, '192.0.2.1'))).code;
+  const code = async (presented: string) => (await appError(services.tokens.authenticate(presented, IP))).code;
   const tokenUpdates = () => ctx.queries.filter((query) => /^update "tokens"/i.test(query.sql)).length;
-  const settle = async (store: Store) => {
+  const settle = async () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
-    await store.now();
+    await ctx.database.now();
   };
 
   it('a live token authenticates with its account, the token record and the database clock', async () => {
     const { account, token, secret } = await givenToken();
-    const result = await domain.tokens.authenticate(secret, '192.0.2.1');
+    const result = await services.tokens.authenticate(secret, IP);
     expect(result.account).toEqual(account);
     expect(result.token).toMatchObject({ ...token, lastUsedAt: null });
     expect(Math.abs(result.dbNow - Date.now())).toBeLessThan(5000);
@@ -291,14 +312,14 @@ describeEachBackend('authenticate', (ctx) => {
     expect(await code(generateToken().token)).toBe('INVALID_TOKEN');
 
     const revoked = await givenToken();
-    await domain.tokens.revoke(revoked.account.id, revoked.token.id, SYSTEM_ACTOR);
-    const revokedError = await appError(domain.tokens.authenticate(revoked.secret, null));
+    await services.tokens.revoke(revoked.account.id, revoked.token.id, SYSTEM_ACTOR);
+    const revokedError = await appError(services.tokens.authenticate(revoked.secret, IP));
 
     const disabled = await givenToken();
-    await domain.accounts.disable(disabled.account.id, SYSTEM_ACTOR);
-    const disabledError = await appError(domain.tokens.authenticate(disabled.secret, null));
+    await services.accounts.disable(disabled.account.id, SYSTEM_ACTOR);
+    const disabledError = await appError(services.tokens.authenticate(disabled.secret, IP));
 
-    const unknownError = await appError(domain.tokens.authenticate(generateToken().token, null));
+    const unknownError = await appError(services.tokens.authenticate(generateToken().token, IP));
     for (const error of [revokedError, disabledError, unknownError]) {
       expect({ code: error.code, detail: error.detail, message: error.message, errors: error.errors }).toEqual({
         code: 'INVALID_TOKEN',
@@ -311,61 +332,61 @@ describeEachBackend('authenticate', (ctx) => {
 
   it('an expired token (by the database clock) is TOKEN_EXPIRED, even while the app clock disagrees', async () => {
     const { token, secret } = await givenToken();
-    const dbNow = await ctx.store.now();
+    const dbNow = await ctx.database.now();
     await ctx.exec(sql`update tokens set expires_at = ${dbNow - 1000} where id = ${token.id}`);
     clock.set(dbNow - 30 * DAY);
     expect(await code(secret)).toBe('TOKEN_EXPIRED');
     // At expires_at exactly it is already expired (valid iff now < expires_at).
-    await ctx.exec(sql`update tokens set expires_at = ${await ctx.store.now()} where id = ${token.id}`);
+    await ctx.exec(sql`update tokens set expires_at = ${await ctx.database.now()} where id = ${token.id}`);
     expect(await code(secret)).toBe('TOKEN_EXPIRED');
-    await ctx.exec(sql`update tokens set expires_at = ${(await ctx.store.now()) + 60_000} where id = ${token.id}`);
-    await domain.tokens.authenticate(secret, null);
+    await ctx.exec(sql`update tokens set expires_at = ${(await ctx.database.now()) + 60_000} where id = ${token.id}`);
+    await services.tokens.authenticate(secret, IP);
   });
 
   it('a revoked token that also expired is INVALID_TOKEN, not TOKEN_EXPIRED', async () => {
     const { account, token, secret } = await givenToken();
-    await ctx.exec(sql`update tokens set expires_at = ${(await ctx.store.now()) - 1000} where id = ${token.id}`);
-    await domain.tokens.revoke(account.id, token.id, SYSTEM_ACTOR);
+    await ctx.exec(sql`update tokens set expires_at = ${(await ctx.database.now()) - 1000} where id = ${token.id}`);
+    await services.tokens.revoke(account.id, token.id, SYSTEM_ACTOR);
     expect(await code(secret)).toBe('INVALID_TOKEN');
   });
 
   it('re-enabling an account brings its tokens back, but a revoked one stays revoked', async () => {
     const { account, secret } = await givenToken();
-    const { token: doomed, secret: doomedSecret } = await domain.tokens.create(account.id, { name: 'doomed' }, SYSTEM_ACTOR);
-    await domain.accounts.disable(account.id, SYSTEM_ACTOR);
+    const { token: doomed, secret: doomedSecret } = await services.tokens.create(account.id, { name: 'doomed' }, SYSTEM_ACTOR);
+    await services.accounts.disable(account.id, SYSTEM_ACTOR);
     expect(await code(secret)).toBe('INVALID_TOKEN');
-    await domain.tokens.revoke(account.id, doomed.id, SYSTEM_ACTOR);
-    await domain.accounts.enable(account.id, SYSTEM_ACTOR);
-    expect((await domain.tokens.authenticate(secret, null)).account.disabledAt).toBeNull();
+    await services.tokens.revoke(account.id, doomed.id, SYSTEM_ACTOR);
+    await services.accounts.enable(account.id, SYSTEM_ACTOR);
+    expect((await services.tokens.authenticate(secret, IP)).account.disabledAt).toBeNull();
     expect(await code(doomedSecret)).toBe('INVALID_TOKEN');
   });
 
   it('deleting the account makes its tokens unknown', async () => {
     const { account, secret } = await givenToken();
-    await domain.tokens.authenticate(secret, null);
-    await domain.accounts.delete(account.id, SYSTEM_ACTOR);
+    await services.tokens.authenticate(secret, IP);
+    await services.accounts.delete(account.id, SYSTEM_ACTOR);
     expect(await code(secret)).toBe('INVALID_TOKEN');
   });
 
   it('records last use at most once a minute per token', async () => {
     const { account, token, secret } = await givenToken();
-    const lastUsed = async () => (await ctx.store.findToken(account.id, token.id))!;
+    const lastUsed = async () => (await ctx.stores.tokens.findToken(account.id, token.id))!;
     const t0 = clock.now();
     ctx.queries.length = 0;
 
-    await domain.tokens.authenticate(secret, '198.51.100.1');
+    await services.tokens.authenticate(secret, '198.51.100.1');
     await vi.waitFor(async () => expect(await lastUsed()).toMatchObject({ lastUsedAt: t0, lastUsedIp: '198.51.100.1' }));
     expect(tokenUpdates()).toBe(1);
 
     clock.advance(LAST_USED_WRITE_INTERVAL_MS - 1);
-    await domain.tokens.authenticate(secret, '198.51.100.2');
-    await domain.tokens.authenticate(secret, '198.51.100.3');
-    await settle(ctx.store);
+    await services.tokens.authenticate(secret, '198.51.100.2');
+    await services.tokens.authenticate(secret, '198.51.100.3');
+    await settle();
     expect(tokenUpdates()).toBe(1);
     expect(await lastUsed()).toMatchObject({ lastUsedAt: t0, lastUsedIp: '198.51.100.1' });
 
     clock.advance(1);
-    await domain.tokens.authenticate(secret, '198.51.100.4');
+    await services.tokens.authenticate(secret, '198.51.100.4');
     await vi.waitFor(async () =>
       expect(await lastUsed()).toMatchObject({ lastUsedAt: t0 + LAST_USED_WRITE_INTERVAL_MS, lastUsedIp: '198.51.100.4' }),
     );
@@ -375,18 +396,18 @@ describeEachBackend('authenticate', (ctx) => {
 
   it('the minute is per token', async () => {
     const { account, secret } = await givenToken();
-    const { secret: second } = await domain.tokens.create(account.id, { name: 'second' }, SYSTEM_ACTOR);
+    const { secret: second } = await services.tokens.create(account.id, { name: 'second' }, SYSTEM_ACTOR);
     ctx.queries.length = 0;
-    await domain.tokens.authenticate(secret, null);
-    await domain.tokens.authenticate(second, null);
+    await services.tokens.authenticate(secret, IP);
+    await services.tokens.authenticate(second, IP);
     await vi.waitFor(() => expect(tokenUpdates()).toBe(2));
   });
 
   it('a burst of requests from one token writes last use once', async () => {
     const { secret } = await givenToken();
     ctx.queries.length = 0;
-    await Promise.all(Array.from({ length: 10 }, () => domain.tokens.authenticate(secret, null)));
-    await settle(ctx.store);
+    await Promise.all(Array.from({ length: 10 }, () => services.tokens.authenticate(secret, IP)));
+    await settle();
     // Requests that looked the token up before the first write landed may still try; the store's
     // condition makes those no-ops. What must never happen is one write per request.
     expect(tokenUpdates()).toBeLessThan(10);
@@ -396,7 +417,7 @@ describeEachBackend('authenticate', (ctx) => {
     it('a failing last-used write never fails the request', async () => {
       const { secret } = await givenToken();
       await ctx.exec(sql`create trigger refuse_token_updates before update on tokens begin select raise(abort, 'refused'); end`);
-      const result = await domain.tokens.authenticate(secret, null);
+      const result = await services.tokens.authenticate(secret, IP);
       expect(result.token.lastUsedAt).toBeNull();
       await vi.waitFor(() => expect(backgroundErrors).toHaveLength(1));
     });

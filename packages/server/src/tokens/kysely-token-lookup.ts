@@ -7,7 +7,7 @@
 import type { CompiledQuery, InferResult } from 'kysely';
 import type { Database } from '../database/database.js';
 import type { TokenForAuth } from './token.js';
-import { TOKEN_AND_OWNER_COLUMNS, toTokenForAuth } from './token-rows.js';
+import { TOKEN_AND_OWNER_COLUMNS, toTokenForAuth } from './kysely-token-rows.js';
 
 function tokenForAuthQuery(database: Database) {
   return database.kysely

@@ -18,7 +18,7 @@ import { BatchQueue } from '../database/group-commit.js';
 import type { Tables } from '../database/schema.js';
 import { StoreConflictError, type ConflictReason } from '../shared/store-errors.js';
 import type { NewToken } from './token.js';
-import { tokenRow } from './token-rows.js';
+import { tokenRow } from './kysely-token-rows.js';
 
 interface PendingInsert {
   token: NewToken;
