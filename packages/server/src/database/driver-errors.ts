@@ -57,9 +57,10 @@ export function translateDriverError(error: unknown): unknown {
   return error;
 }
 
-async function translated<T>(work: Promise<T>): Promise<T> {
+/** Runs a driver call; a failure, thrown or rejected (SQLite's driver throws synchronously), is translated. */
+async function translated<T>(work: () => Promise<T>): Promise<T> {
   try {
-    return await work;
+    return await work();
   } catch (error) {
     throw translateDriverError(error);
   }
@@ -82,14 +83,13 @@ class TranslatingDriver implements Driver {
   constructor(private readonly driver: Driver) {}
 
   init(): Promise<void> {
-    return translated(this.driver.init());
+    return translated(() => this.driver.init());
   }
 
   async acquireConnection(): Promise<DatabaseConnection> {
-    const connection = await translated(this.driver.acquireConnection());
+    const connection = await translated(() => this.driver.acquireConnection());
     const wrapped: DatabaseConnection = {
-      // SQLite's driver throws synchronously; the async wrapper turns that into a rejection translated() sees.
-      executeQuery: <R>(query: CompiledQuery) => translated((async () => connection.executeQuery<R>(query))()),
+      executeQuery: <R>(query: CompiledQuery) => translated(() => connection.executeQuery<R>(query)),
       streamQuery: <R>(query: CompiledQuery, chunkSize?: number) => translatedStream(connection.streamQuery<R>(query, chunkSize)),
     };
     this.inner.set(wrapped, connection);
@@ -97,19 +97,19 @@ class TranslatingDriver implements Driver {
   }
 
   beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
-    return translated(this.driver.beginTransaction(this.unwrap(connection), settings));
+    return translated(() => this.driver.beginTransaction(this.unwrap(connection), settings));
   }
 
   commitTransaction(connection: DatabaseConnection): Promise<void> {
-    return translated(this.driver.commitTransaction(this.unwrap(connection)));
+    return translated(() => this.driver.commitTransaction(this.unwrap(connection)));
   }
 
   rollbackTransaction(connection: DatabaseConnection): Promise<void> {
-    return translated(this.driver.rollbackTransaction(this.unwrap(connection)));
+    return translated(() => this.driver.rollbackTransaction(this.unwrap(connection)));
   }
 
   savepoint(connection: DatabaseConnection, name: string, compile: Parameters<NonNullable<Driver['savepoint']>>[2]): Promise<void> {
-    return translated(this.driver.savepoint!(this.unwrap(connection), name, compile));
+    return translated(() => this.driver.savepoint!(this.unwrap(connection), name, compile));
   }
 
   rollbackToSavepoint(
@@ -117,7 +117,7 @@ class TranslatingDriver implements Driver {
     name: string,
     compile: Parameters<NonNullable<Driver['rollbackToSavepoint']>>[2],
   ): Promise<void> {
-    return translated(this.driver.rollbackToSavepoint!(this.unwrap(connection), name, compile));
+    return translated(() => this.driver.rollbackToSavepoint!(this.unwrap(connection), name, compile));
   }
 
   releaseSavepoint(
@@ -125,7 +125,7 @@ class TranslatingDriver implements Driver {
     name: string,
     compile: Parameters<NonNullable<Driver['releaseSavepoint']>>[2],
   ): Promise<void> {
-    return translated(this.driver.releaseSavepoint!(this.unwrap(connection), name, compile));
+    return translated(() => this.driver.releaseSavepoint!(this.unwrap(connection), name, compile));
   }
 
   releaseConnection(connection: DatabaseConnection): Promise<void> {
