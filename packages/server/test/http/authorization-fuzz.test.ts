@@ -21,8 +21,8 @@ import fc from 'fast-check';
 import { formatToken, parseToken } from '@latchkey/contract/token';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countAuthorizationHeaders, parseAuthorizationHeader } from '../../src/http/authorization-header.js';
-import { openStore } from '../../src/store/open-store.js';
-import type { Store } from '../../src/store/store.js';
+import { openDatabase } from '../../src/database/open-database.js';
+import type { Database } from '../../src/database/database.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 
 /** Makes a string sendable as a header value (see the file comment). */
@@ -82,20 +82,20 @@ function mutate(token: string, mutations: Mutation[]): string {
 }
 
 describe('Authorization header fuzzing over HTTP (SECURITY.md item 12) [sqlite]', () => {
-  let store: Store;
+  let database: Database;
   let app: TestApp;
   let valid: string;
 
   beforeAll(async () => {
-    store = openStore('sqlite::memory:');
-    await store.migrate();
-    app = await createTestApp(store);
+    database = openDatabase('sqlite::memory:');
+    await database.migrate();
+    app = await createTestApp(database);
     const session = await app.signIn();
     valid = (await app.createToken(session, 'fuzz')).secret;
   });
   afterAll(async () => {
     await app.close();
-    await store.close();
+    await database.close();
   });
 
   /** Sends one value and checks it against the oracle; tallies statuses into `seen`. */

@@ -10,7 +10,7 @@ import { crc32 } from 'node:zlib';
 import { BASE62_ALPHABET, tokenScannerRegExp } from '@latchkey/contract';
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SYSTEM_ACTOR } from '../../src/domain/index.js';
+import { SYSTEM_ACTOR } from '../../src/audit/audit-event.js';
 import { bearer, comparable, createTestApp, type TestApp, type TestSession } from '../support/app.js';
 import { describeEachBackend } from '../support/databases.js';
 import {
@@ -83,7 +83,7 @@ describeEachBackend('bad inputs (SECURITY.md items 1–10)', (ctx) => {
   let validExpiresAt: string;
 
   beforeEach(async () => {
-    app = await createTestApp(ctx.store);
+    app = await createTestApp(ctx.database);
     session = await app.signIn();
     const created = await app.createToken(session, 'valid');
     valid = created.secret;
@@ -201,7 +201,7 @@ describeEachBackend('bad inputs (SECURITY.md items 1–10)', (ctx) => {
 
       const owner = await app.signIn();
       const disabledOwners = await app.createToken(owner, 'owner-disabled');
-      await app.domain.accounts.disable(owner.account.id, SYSTEM_ACTOR);
+      await app.services.accounts.disable(owner.account.id, SYSTEM_ACTOR);
       const revoked = await app.createToken(session, 'revoked');
       const del = await app.http.inject({ method: 'DELETE', url: `/api/v1/tokens/${revoked.token.id}`, headers: session.headers });
       expect(del.statusCode).toBe(204);

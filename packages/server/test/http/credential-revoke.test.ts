@@ -11,12 +11,11 @@ import { generateToken } from '@latchkey/contract/token';
 import { sql } from 'kysely';
 import { Redis } from 'ioredis';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createApp, type App } from '../../src/app.js';
-import { createManualClock, systemClock } from '../../src/domain/index.js';
-import { createLogger } from '../../src/http/logging.js';
-import { REPORTS_PER_WINDOW, REPORT_WINDOW_MS, createRedisReportLimiter } from '../../src/http/report-limiter.js';
-import { openStore } from '../../src/store/open-store.js';
-import { TEST_PUBLIC_URL, bearer, comparable, createTestApp, type TestApp, type TestSession } from '../support/app.js';
+import type { App } from '../../src/app.js';
+import { createManualClock } from '../../src/shared/clock.js';
+import { REPORTS_PER_WINDOW, REPORT_WINDOW_MS, createRedisReportLimiter } from '../../src/credential-reports/report-limiter.js';
+import { openDatabase } from '../../src/database/open-database.js';
+import { bearer, comparable, createTestApp, type TestApp, type TestSession } from '../support/app.js';
 import { describeEachBackend } from '../support/databases.js';
 import { EXPECTED, PROBLEM_BASE } from '../support/protected-route.js';
 
@@ -43,7 +42,7 @@ describeEachBackend('leaked-token reports (SECURITY.md 35)', (ctx) => {
 
   beforeEach(async () => {
     clock.set(Date.now());
-    app = await createTestApp(ctx.store, { clock, settings: { maxTokensPerAccount: 1000 } });
+    app = await createTestApp(ctx.database, { clock, settings: { maxTokensPerAccount: 1000 } });
   });
   afterEach(() => app.close());
 
@@ -93,7 +92,7 @@ describeEachBackend('leaked-token reports (SECURITY.md 35)', (ctx) => {
     expect(answers[0]!.headers['cache-control']).toBe('no-store');
     expect(answers[0]!.headers['content-type']).toBeUndefined();
 
-    await app.credentialReports.idle();
+    await app.services.credentialReports.idle();
     expect(await status(valid.secret)).toBe(401);
     expect(app.logText()).not.toMatch(TOKEN_IN_TEXT);
   });
@@ -131,12 +130,12 @@ describeEachBackend('leaked-token reports (SECURITY.md 35)', (ctx) => {
     const aRevoked = await app.createToken(alice, 'revoked-before');
     await app.http.inject({ method: 'DELETE', url: `/api/v1/tokens/${aRevoked.token.id}`, headers: alice.headers });
     const cExpired = await app.createToken(carol, 'expired');
-    await ctx.exec(sql`update tokens set expires_at = ${(await ctx.store.now()) - 1000} where id = ${cExpired.token.id}`);
+    await ctx.exec(sql`update tokens set expires_at = ${(await ctx.database.now()) - 1000} where id = ${cExpired.token.id}`);
 
     const listed = [a1!, a2!, a3!, b1].map((token) => token.secret);
     const response = await report([...listed, a1!.secret, aRevoked.secret, cExpired.secret, randomGarbage()], '203.0.113.5');
     expect(response.statusCode).toBe(202);
-    await app.credentialReports.idle();
+    await app.services.credentialReports.idle();
 
     for (const secret of listed) expect(await status(secret)).toBe(401);
     expect(await status(aKept!.secret)).toBe(200);
@@ -167,7 +166,7 @@ describeEachBackend('leaked-token reports (SECURITY.md 35)', (ctx) => {
 
     // Reporting the same list again changes nothing.
     expect((await report(listed)).statusCode).toBe(202);
-    await app.credentialReports.idle();
+    await app.services.credentialReports.idle();
     expect(await reportRevocations()).toHaveLength(4);
     expect(await notices(alice)).toHaveLength(1);
   });
@@ -180,7 +179,7 @@ describeEachBackend('leaked-token reports (SECURITY.md 35)', (ctx) => {
     ];
     ctx.queries.length = 0;
     expect((await report(garbage)).statusCode).toBe(202);
-    await app.credentialReports.idle();
+    await app.services.credentialReports.idle();
     expect(ctx.queries).toEqual([]);
   });
 
@@ -190,7 +189,7 @@ describeEachBackend('leaked-token reports (SECURITY.md 35)', (ctx) => {
     const leaked = await app.createToken(alice, 'leaked');
     const other = await app.createToken(alice, 'other');
     await report([leaked.secret]);
-    await app.credentialReports.idle();
+    await app.services.credentialReports.idle();
     const [notice] = await notices(alice);
     expect(notice).toBeDefined();
 
@@ -256,7 +255,7 @@ describeEachBackend('leaked-token reports (SECURITY.md 35)', (ctx) => {
     expect(textPlain.json().code).toBe(EXPECTED['R-415'].code);
     // Exactly 1,000 tokens (about 60 KB, over the API's usual 16 KiB body limit) are accepted.
     expect((await report(Array.from({ length: 1000 }, () => generateToken().token))).statusCode).toBe(202);
-    await app.credentialReports.idle();
+    await app.services.credentialReports.idle();
     expect(await reportRevocations()).toEqual([]);
   });
 
@@ -290,7 +289,7 @@ describeEachBackend('leaked-token reports (SECURITY.md 35)', (ctx) => {
     const retryAfter = limited.headers['retry-after'];
     expect(retryAfter).toMatch(/^[1-9]\d*$/);
     expect(Number(retryAfter)).toBe(REPORT_WINDOW_MS / 1000 - REPORTS_PER_WINDOW);
-    await app.credentialReports.idle();
+    await app.services.credentialReports.idle();
     // A refused report is not processed.
     expect(await status(leaked.secret)).toBe(200);
 
@@ -304,7 +303,7 @@ describeEachBackend('leaked-token reports (SECURITY.md 35)', (ctx) => {
     expect((await report([], reporter)).statusCode).toBe(429);
     clock.advance(1001);
     expect((await report([leaked.secret], reporter)).statusCode).toBe(202);
-    await app.credentialReports.idle();
+    await app.services.credentialReports.idle();
     expect(await status(leaked.secret)).toBe(401);
   });
 
@@ -332,7 +331,7 @@ describeEachBackend('leaked-token reports (SECURITY.md 35)', (ctx) => {
       const elapsed = Number(process.hrtime.bigint() - started) / 1e6;
       expect(response.statusCode).toBe(202);
       // Measure each answer alone: the previous report's processing is over before the next call.
-      await app.credentialReports.idle();
+      await app.services.credentialReports.idle();
       return elapsed;
     }
     /** The valid tokens are made valid again (the API cannot un-revoke) so every call revokes 1,000. */
@@ -374,7 +373,7 @@ describeEachBackend('leaked-token reports (SECURITY.md 35)', (ctx) => {
 
 describeEachBackend('leaked-token reports when processing fails (SECURITY.md 35)', (ctx) => {
   it('logs the failure without token material, keeps serving, and never leaves an unhandled rejection', async () => {
-    const app = await createTestApp(ctx.store);
+    const app = await createTestApp(ctx.database);
     try {
       const session = await app.signIn();
       const { secret } = await app.createToken(session, 'leaked');
@@ -382,7 +381,7 @@ describeEachBackend('leaked-token reports when processing fails (SECURITY.md 35)
       await ctx.exec(sql`drop table notices`);
       const response = await app.http.inject({ method: 'POST', url: REVOKE_URL, payload: { credentials: [secret] } });
       expect(response.statusCode).toBe(202);
-      await app.credentialReports.idle();
+      await app.services.credentialReports.idle();
 
       const failures = app.logs.filter((line) => line.msg === 'processing a credential report failed');
       expect(failures).toHaveLength(1);
@@ -391,7 +390,7 @@ describeEachBackend('leaked-token reports when processing fails (SECURITY.md 35)
       // All or nothing: the revoke rolled back with the notice, and the server still answers.
       expect((await app.http.inject({ url: '/api/v1/me', headers: bearer(secret) })).statusCode).toBe(200);
       expect((await app.http.inject({ method: 'POST', url: REVOKE_URL, payload: { credentials: [] } })).statusCode).toBe(202);
-      await app.credentialReports.idle();
+      await app.services.credentialReports.idle();
     } finally {
       await app.close();
     }
@@ -419,21 +418,16 @@ describe('leaked-token report budget shared through Redis (two instances)', () =
 
   it('refuses the 61st call of an hour whichever instance gets it; other addresses are unaffected', async (context) => {
     if (!redisUp) context.skip();
-    const store = openStore('sqlite::memory:');
-    await store.migrate();
+    const database = openDatabase('sqlite::memory:');
+    await database.migrate();
     const prefix = `latchkey-test:${randomBytes(6).toString('hex')}:`;
     const errors: unknown[] = [];
     const instances: App[] = [];
     try {
       for (let index = 0; index < 2; index++) {
         instances.push(
-          await createApp({
-            store,
-            clock: systemClock,
-            logger: createLogger({ level: 'silent' }),
-            settings: { maxLifetimeDays: 180, maxTokensPerAccount: 100 },
-            publicUrl: TEST_PUBLIC_URL,
-            reportLimiter: createRedisReportLimiter({ url: REDIS_URL, prefix, onError: (error) => errors.push(error) }),
+          await createTestApp(database, {
+            reportLimiter: createRedisReportLimiter({ url: REDIS_URL, prefix, onError: (error: unknown) => errors.push(error) }),
           }),
         );
       }
@@ -454,13 +448,13 @@ describe('leaked-token report budget shared through Redis (two instances)', () =
       expect(errors).toEqual([]);
     } finally {
       for (const instance of instances) await instance.http.close();
-      await store.close();
+      await database.close();
     }
   });
 
   it('steps aside, reporting the error, when Redis cannot be reached', async () => {
     const errors: unknown[] = [];
-    const limiter = createRedisReportLimiter({ url: 'redis://127.0.0.1:1', onError: (error) => errors.push(error) });
+    const limiter = createRedisReportLimiter({ url: 'redis://127.0.0.1:1', onError: (error: unknown) => errors.push(error) });
     try {
       expect(await limiter.take('203.0.113.1')).toBe(0);
       expect(errors.length).toBeGreaterThan(0);

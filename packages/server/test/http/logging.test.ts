@@ -12,8 +12,8 @@ import { SESSION_COOKIE, tokenScannerRegExp } from '@latchkey/contract';
 import { hashToken } from '@latchkey/contract/token';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SYSTEM_ACTOR } from '../../src/domain/index.js';
-import { openStore } from '../../src/store/open-store.js';
+import { SYSTEM_ACTOR } from '../../src/audit/audit-event.js';
+import { openDatabase } from '../../src/database/open-database.js';
 import { bearer, createTestApp, type TestApp, type TestSession } from '../support/app.js';
 import { describeEachBackend } from '../support/databases.js';
 import { expireToken, unknownWellFormedToken } from '../support/protected-route.js';
@@ -55,7 +55,7 @@ describeEachBackend('logging', (ctx) => {
   let validId: string;
 
   beforeEach(async () => {
-    app = await createTestApp(ctx.store);
+    app = await createTestApp(ctx.database);
     session = await app.signIn();
     const created = await app.createToken(session, 'logged');
     valid = created.secret;
@@ -122,7 +122,7 @@ describeEachBackend('logging', (ctx) => {
   it('writes one auth_failed event per failed authentication with reason, client_ip and a 12-hex token_fingerprint', async () => {
     const owner = await app.signIn();
     const ofDisabled = await app.createToken(owner, 'disabled');
-    await app.domain.accounts.disable(owner.account.id, SYSTEM_ACTOR);
+    await app.services.accounts.disable(owner.account.id, SYSTEM_ACTOR);
     const revoked = await app.createToken(session, 'revoked');
     await app.http.inject({ method: 'DELETE', url: `/api/v1/tokens/${revoked.token.id}`, headers: session.headers });
     const expired = await app.createToken(session, 'expired');
@@ -179,7 +179,7 @@ describe('the SQLite files never hold a token [sqlite file]', () => {
 
   it('db, db-wal and db-shm have 0 token-regex matches, while open and after closing', async () => {
     const path = join(directory, 'latchkey.db');
-    const store = openStore(`sqlite:${path}`);
+    const store = openDatabase(`sqlite:${path}`);
     await store.migrate();
     const app = await createTestApp(store);
     const secrets: string[] = [];

@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { tokenScannerRegExp } from '@latchkey/contract';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { SYSTEM_ACTOR } from '../../src/domain/index.js';
+import { SYSTEM_ACTOR } from '../../src/audit/audit-event.js';
 import { bearer, createTestApp, type TestApp } from '../support/app.js';
 import { describeEachBackend, type BackendContext } from '../support/databases.js';
 import { expireToken, unknownWellFormedToken } from '../support/protected-route.js';
@@ -33,7 +33,7 @@ async function collectErrorResponses(app: TestApp, backend: Pick<BackendContext,
   await expireToken(backend, expired.token.id);
   const disabledOwner = await app.signIn();
   const disabled = await app.createToken(disabledOwner, 'disabled');
-  await app.domain.accounts.disable(disabledOwner.account.id, SYSTEM_ACTOR);
+  await app.services.accounts.disable(disabledOwner.account.id, SYSTEM_ACTOR);
 
   const run = async (label: string, options: InjectOptions) => {
     collected.push({ label, response: await app.http.inject(options) });
@@ -130,7 +130,7 @@ const SQL_KEYWORDS = /\b(SELECT|INSERT|UPDATE|DELETE FROM|WHERE)\b/;
 describeEachBackend('problem-details hygiene (SECURITY.md item 11)', (ctx) => {
   let app: TestApp;
   beforeEach(async () => {
-    app = await createTestApp(ctx.store);
+    app = await createTestApp(ctx.database);
   });
   afterEach(() => app.close());
 

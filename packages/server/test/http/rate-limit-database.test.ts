@@ -1,25 +1,26 @@
 /**
- * Failed-authentication limiting shared through the database (SECURITY.md item 39, the
+ * Failed-authentication limiting shared through the database (docs/security.md, item 39; the
  * PostgreSQL deployment without Redis): two instances on one real PostgreSQL database count
  * together, a ban set through either is enforced by both (valid tokens included), and a token
- * failing its checksum still costs no database query (PERFORMANCE.md P4).
+ * failing its checksum still costs no database query (docs/performance.md, P4).
  */
 import { generateToken } from '@latchkey/contract/token';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createApp, type App } from '../../src/app.js';
-import { systemClock } from '../../src/domain/index.js';
-import { BAN_MS, FAILURE_THRESHOLD, createDatabaseFailureLimiter } from '../../src/http/failure-limiter.js';
-import { createLogger } from '../../src/http/logging.js';
-import { openStore } from '../../src/store/open-store.js';
-import type { Store } from '../../src/store/store.js';
-import { TEST_PUBLIC_URL, bearer, createTestApp } from '../support/app.js';
+import type { App } from '../../src/app.js';
+import { createDatabaseFailureLimiter } from '../../src/auth-failures/database-failure-limiter.js';
+import { BAN_MS, FAILURE_THRESHOLD } from '../../src/auth-failures/failure-limiter.js';
+import { createKyselyAuthFailureStore } from '../../src/auth-failures/kysely-auth-failure-store.js';
+import type { Database } from '../../src/database/database.js';
+import { openDatabase } from '../../src/database/open-database.js';
+import { systemClock } from '../../src/shared/clock.js';
+import { bearer, createTestApp } from '../support/app.js';
 import { createTestPostgresDatabase, postgresAvailable, postgresRequired } from '../support/databases.js';
 
 const available = postgresRequired || (await postgresAvailable());
 
 describe.skipIf(!available)('failed-authentication limiting through the database (two instances, PostgreSQL)', () => {
-  let database: { url: string; drop(): Promise<void> };
-  const stores: Store[] = [];
+  let postgres: { url: string; drop(): Promise<void> };
+  const databases: Database[] = [];
   const queries: string[] = [];
   let a: App;
   let b: App;
@@ -29,16 +30,11 @@ describe.skipIf(!available)('failed-authentication limiting through the database
   let ip: string;
 
   async function instance(): Promise<App> {
-    const store = openStore(database.url, { onQuery: (text) => queries.push(text) });
-    stores.push(store);
-    return createApp({
-      store,
-      clock: systemClock,
-      logger: createLogger({ level: 'silent' }),
-      settings: { maxLifetimeDays: 180, maxTokensPerAccount: 100 },
-      publicUrl: TEST_PUBLIC_URL,
+    const database = openDatabase(postgres.url, { onQuery: (text) => queries.push(text) });
+    databases.push(database);
+    return createTestApp(database, {
       failureLimiter: createDatabaseFailureLimiter({
-        store,
+        store: createKyselyAuthFailureStore(database),
         clock: systemClock,
         onError: (error) => {
           throw error;
@@ -48,13 +44,13 @@ describe.skipIf(!available)('failed-authentication limiting through the database
   }
 
   beforeAll(async () => {
-    database = await createTestPostgresDatabase();
-    const setupStore = openStore(database.url);
-    await setupStore.migrate();
-    const setup = await createTestApp(setupStore);
+    postgres = await createTestPostgresDatabase();
+    const setupDatabase = openDatabase(postgres.url);
+    await setupDatabase.migrate();
+    const setup = await createTestApp(setupDatabase);
     ({ secret } = await setup.createToken(await setup.signIn(), 'valid'));
     await setup.close();
-    await setupStore.close();
+    await setupDatabase.close();
     a = await instance();
     b = await instance();
   });
@@ -62,8 +58,8 @@ describe.skipIf(!available)('failed-authentication limiting through the database
   afterAll(async () => {
     await a?.http.close();
     await b?.http.close();
-    for (const store of stores) await store.close();
-    await database?.drop();
+    for (const database of databases) await database.close();
+    await postgres?.drop();
   });
 
   beforeEach(() => {

@@ -1,65 +1,51 @@
 /**
- * Failed-authentication limiting per client address (SECURITY.md item 39), in memory for one
+ * Failed-authentication limiting per client address (docs/security.md, item 39), in memory for one
  * instance and through a real Redis shared by two instances.
  */
 import { randomBytes } from 'node:crypto';
 import { generateToken } from '@latchkey/contract/token';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createApp, type App } from '../../src/app.js';
-import { createManualClock, systemClock } from '../../src/domain/index.js';
-import {
-  BAN_MS,
-  FAILURE_THRESHOLD,
-  FAILURE_WINDOW_MS,
-  createMemoryFailureLimiter,
-  createRedisFailureLimiter,
-  type FailureLimiter,
-} from '../../src/http/failure-limiter.js';
-import { createLogger } from '../../src/http/logging.js';
-import { openStore } from '../../src/store/open-store.js';
-import type { Store } from '../../src/store/store.js';
-import { TEST_PUBLIC_URL, bearer, createTestApp } from '../support/app.js';
+import type { App } from '../../src/app.js';
+import { BAN_MS, FAILURE_THRESHOLD, FAILURE_WINDOW_MS, type FailureLimiter } from '../../src/auth-failures/failure-limiter.js';
+import { createMemoryFailureLimiter } from '../../src/auth-failures/memory-failure-limiter.js';
+import { createRedisFailureLimiter } from '../../src/auth-failures/redis-failure-limiter.js';
+import type { Database } from '../../src/database/database.js';
+import { openDatabase } from '../../src/database/open-database.js';
+import { createManualClock } from '../../src/shared/clock.js';
+import { bearer, createTestApp } from '../support/app.js';
 
 const REDIS_URL = process.env.LATCHKEY_TEST_REDIS_URL || 'redis://127.0.0.1:6379';
 
-async function limitedApp(store: Store, failureLimiter: FailureLimiter, trustProxy?: string[]): Promise<App> {
-  return createApp({
-    store,
-    clock: systemClock,
-    logger: createLogger({ level: 'silent' }),
-    settings: { maxLifetimeDays: 180, maxTokensPerAccount: 100 },
-    publicUrl: TEST_PUBLIC_URL,
-    failureLimiter,
-    trustProxy,
-  });
+function limitedApp(database: Database, failureLimiter: FailureLimiter, trustProxy?: string[]): Promise<App> {
+  return createTestApp(database, { failureLimiter, trustProxy });
 }
 
-/** A fresh store with one account and one valid token, minted through the real API. */
-async function storeWithToken(): Promise<{ store: Store; secret: string }> {
-  const store = openStore('sqlite::memory:');
-  await store.migrate();
-  const setup = await createTestApp(store);
+/** A fresh database with one account and one valid token, minted through the real API. */
+async function databaseWithToken(): Promise<{ database: Database; secret: string }> {
+  const database = openDatabase('sqlite::memory:');
+  await database.migrate();
+  const setup = await createTestApp(database);
   const { secret } = await setup.createToken(await setup.signIn(), 'valid');
   await setup.close();
-  return { store, secret };
+  return { database, secret };
 }
 
 const unknownToken = () => bearer(generateToken().token);
 
 describe('failed-authentication limiting in memory (one instance)', () => {
-  let store: Store;
+  let database: Database;
   let secret: string;
   let app: App;
   const clock = createManualClock(Date.now());
 
   beforeEach(async () => {
-    ({ store, secret } = await storeWithToken());
-    app = await limitedApp(store, createMemoryFailureLimiter({ clock }));
+    ({ database, secret } = await databaseWithToken());
+    app = await limitedApp(database, createMemoryFailureLimiter({ clock }));
   });
   afterEach(async () => {
     await app.http.close();
-    await store.close();
+    await database.close();
   });
 
   const me = (headers: Record<string, string>, remoteAddress = '203.0.113.7') =>
@@ -105,7 +91,7 @@ describe('failed-authentication limiting in memory (one instance)', () => {
     expect((await me({ ...bearer(secret), 'x-forwarded-for': '192.0.2.200' }, '203.0.113.9')).statusCode).toBe(429);
 
     await app.http.close();
-    app = await limitedApp(store, createMemoryFailureLimiter({ clock }), ['10.0.0.1']);
+    app = await limitedApp(database, createMemoryFailureLimiter({ clock }), ['10.0.0.1']);
     for (let i = 0; i < FAILURE_THRESHOLD; i++) {
       await me({ ...unknownToken(), 'x-forwarded-for': '192.0.2.50' }, '10.0.0.1');
     }
@@ -138,22 +124,22 @@ describe('failed-authentication limiting through Redis (shared by two instances)
     }
   });
 
-  let store: Store;
+  let database: Database;
   let secret: string;
   let instances: App[] = [];
   let limiters: FailureLimiter[] = [];
   afterAll(async () => {
     for (const instance of instances) await instance.http.close();
-    await store?.close();
+    await database?.close();
   });
 
   it('bans after 15 + 15 failures spread over two instances, on both', async (context) => {
     if (!redisUp) context.skip();
-    ({ store, secret } = await storeWithToken());
+    ({ database, secret } = await databaseWithToken());
     const prefix = `latchkey-test:${randomBytes(6).toString('hex')}:`;
     const errors: unknown[] = [];
-    limiters = [0, 1].map(() => createRedisFailureLimiter({ url: REDIS_URL, prefix, onError: (error) => errors.push(error) }));
-    instances = await Promise.all(limiters.map((limiter) => limitedApp(store, limiter)));
+    limiters = [0, 1].map(() => createRedisFailureLimiter({ url: REDIS_URL, prefix, onError: (error: unknown) => errors.push(error) }));
+    instances = await Promise.all(limiters.map((limiter) => limitedApp(database, limiter)));
     const [a, b] = instances as [App, App];
     const me = (app: App, headers: Record<string, string>) =>
       app.http.inject({ url: '/api/v1/me', headers, remoteAddress: '203.0.113.77' });
@@ -172,7 +158,7 @@ describe('failed-authentication limiting through Redis (shared by two instances)
 
   it('steps aside, reporting the error, when Redis cannot be reached', async () => {
     const errors: unknown[] = [];
-    const limiter = createRedisFailureLimiter({ url: 'redis://127.0.0.1:1', onError: (error) => errors.push(error) });
+    const limiter = createRedisFailureLimiter({ url: 'redis://127.0.0.1:1', onError: (error: unknown) => errors.push(error) });
     try {
       expect(await limiter.check('203.0.113.1')).toEqual({ retryAfterSeconds: 0, hasFailures: false });
       await limiter.recordFailure('203.0.113.1');

@@ -3,7 +3,7 @@
  * and failing closed (503, never 401 or 200) when the database goes away.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { openStore } from '../../src/store/open-store.js';
+import { openDatabase } from '../../src/database/open-database.js';
 import { bearer, createTestApp, type TestApp } from '../support/app.js';
 
 describe('service routes', () => {
@@ -11,7 +11,7 @@ describe('service routes', () => {
   afterEach(() => app.close());
 
   it('answers /healthz and /readyz', async () => {
-    const store = openStore('sqlite::memory:');
+    const store = openDatabase('sqlite::memory:');
     await store.migrate();
     app = await createTestApp(store);
     expect((await app.http.inject({ url: '/healthz' })).json()).toEqual({ status: 'ok' });
@@ -19,7 +19,7 @@ describe('service routes', () => {
   });
 
   it('documents every API route of DESIGN.md §3 in /api/openapi.json, generated from the schemas', async () => {
-    const store = openStore('sqlite::memory:');
+    const store = openDatabase('sqlite::memory:');
     await store.migrate();
     app = await createTestApp(store);
     const response = await app.http.inject({ url: '/api/openapi.json' });
@@ -58,7 +58,7 @@ describe('service routes', () => {
   });
 
   it('serves the error reference that problem types point at', async () => {
-    const store = openStore('sqlite::memory:');
+    const store = openDatabase('sqlite::memory:');
     await store.migrate();
     app = await createTestApp(store);
     const docs = await app.http.inject({ url: '/docs/errors' });
@@ -77,7 +77,7 @@ describe('when the database goes away', () => {
   afterEach(() => app.close());
 
   it('SQLite closed under a running app: 503 with Retry-After for valid tokens and sessions, never 401 or 200', async () => {
-    const store = openStore('sqlite::memory:');
+    const store = openDatabase('sqlite::memory:');
     await store.migrate();
     app = await createTestApp(store);
     const session = await app.signIn();
@@ -97,7 +97,7 @@ describe('when the database goes away', () => {
   });
 
   it('PostgreSQL unreachable: 503 with Retry-After for a well-formed token', async () => {
-    const store = openStore('postgres://postgres@127.0.0.1:1/latchkey');
+    const store = openDatabase('postgres://postgres@127.0.0.1:1/latchkey');
     app = await createTestApp(store);
     const wellFormedButUnknown = (await import('@latchkey/contract/token')).generateToken().token;
     const response = await app.http.inject({ url: '/api/v1/me', headers: bearer(wellFormedButUnknown) });

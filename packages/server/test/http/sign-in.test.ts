@@ -10,12 +10,9 @@ import { SESSION_COOKIE } from '@latchkey/contract';
 import type { LightMyRequestResponse } from 'fastify';
 import { sql } from 'kysely';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createApp } from '../../src/app.js';
-import { systemClock } from '../../src/domain/index.js';
-import { createLogger } from '../../src/http/logging.js';
-import { kyselyOf } from '../../src/store/kysely-store.js';
-import { openStore } from '../../src/store/open-store.js';
-import type { Store } from '../../src/store/store.js';
+import { rawKysely } from '../../src/database/database.js';
+import { openDatabase } from '../../src/database/open-database.js';
+import type { Database } from '../../src/database/database.js';
 import { TEST_ORIGIN, TEST_PUBLIC_URL, bearer, createTestApp, type TestApp } from '../support/app.js';
 import { describeEachBackend } from '../support/databases.js';
 import { TEST_CLIENT_ID, TEST_CLIENT_SECRET, followToApp, startTestProvider, type TestProvider } from '../support/oidc-provider.js';
@@ -33,10 +30,10 @@ function sessionCookieFrom(response: LightMyRequestResponse): string | undefined
   return cookie?.split(';')[0];
 }
 
-async function memoryStore(): Promise<Store> {
-  const store = openStore('sqlite::memory:');
-  await store.migrate();
-  return store;
+async function memoryDatabase(): Promise<Database> {
+  const database = openDatabase('sqlite::memory:');
+  await database.migrate();
+  return database;
 }
 
 const formHeaders = { 'content-type': 'application/x-www-form-urlencoded', origin: TEST_ORIGIN, 'sec-fetch-site': 'same-origin' };
@@ -44,12 +41,12 @@ const formHeaders = { 'content-type': 'application/x-www-form-urlencoded', origi
 describe('one-time sign-in links', () => {
   let app: TestApp;
   beforeEach(async () => {
-    app = await createTestApp(await memoryStore());
+    app = await createTestApp(await memoryDatabase());
   });
   afterEach(() => app.close());
 
   it('opening the link uses nothing; the Sign in POST sets a __Host- session cookie once', async () => {
-    const link = await app.auth.links.issueFor({ email: 'ada@example.test' });
+    const link = await app.services.signInLinks.issueFor({ email: 'ada@example.test' });
     const path = new URL(link.url).pathname;
     expect(link.url.startsWith(`${TEST_PUBLIC_URL}/auth/link/lk_link_`)).toBe(true);
 
@@ -81,7 +78,7 @@ describe('one-time sign-in links', () => {
   });
 
   it('refuses a cross-site sign-in POST (login CSRF) without using the link', async () => {
-    const path = new URL((await app.auth.links.issueFor({ email: 'eve@example.test' })).url).pathname;
+    const path = new URL((await app.services.signInLinks.issueFor({ email: 'eve@example.test' })).url).pathname;
     const { 'sec-fetch-site': _site, ...withoutFetchSite } = formHeaders;
     for (const headers of [
       { ...formHeaders, 'sec-fetch-site': 'cross-site' },
@@ -106,8 +103,8 @@ describe('one-time sign-in links', () => {
   });
 
   it('expires links after 15 minutes (database clock) and never logs them', async () => {
-    const link = await app.auth.links.issueFor({ email: 'late@example.test' });
-    await sql`update signin_links set expires_at = cast(unixepoch('subsec') * 1000 as integer) - 1`.execute(kyselyOf(app.store));
+    const link = await app.services.signInLinks.issueFor({ email: 'late@example.test' });
+    await sql`update signin_links set expires_at = cast(unixepoch('subsec') * 1000 as integer) - 1`.execute(rawKysely(app.database));
     const response = await app.http.inject({ method: 'POST', url: new URL(link.url).pathname, headers: formHeaders, payload: '' });
     expect(response.statusCode).toBe(400);
     expect(app.logText()).not.toContain(link.url.split('/').pop()!);
@@ -151,7 +148,7 @@ describe('one-time sign-in links', () => {
 describeEachBackend('console mutations and CSRF (item 36)', (ctx) => {
   let app: TestApp;
   beforeEach(async () => {
-    app = await createTestApp(ctx.store);
+    app = await createTestApp(ctx.database);
   });
   afterEach(() => app.close());
 
@@ -186,13 +183,7 @@ describeEachBackend('console mutations and CSRF (item 36)', (ctx) => {
   });
 
   it('signing out deletes the session server-side: the old cookie is refused on every instance', async () => {
-    const second = await createApp({
-      store: ctx.store,
-      clock: systemClock,
-      logger: createLogger({ level: 'silent' }),
-      settings: { maxLifetimeDays: 180, maxTokensPerAccount: 100 },
-      publicUrl: TEST_PUBLIC_URL,
-    });
+    const second = await createTestApp(ctx.database);
     try {
       const session = await app.signIn();
       for (const instance of [app.http, second.http]) {
@@ -220,7 +211,7 @@ describe('OpenID Connect against a real provider (item 38)', () => {
   afterAll(() => provider.close());
 
   beforeEach(async () => {
-    app = await createTestApp(await memoryStore(), {
+    app = await createTestApp(await memoryDatabase(), {
       oidc: {
         issuer: provider.issuer,
         clientId: TEST_CLIENT_ID,
@@ -299,7 +290,7 @@ describe('OpenID Connect against a real provider (item 38)', () => {
   it('refuses a wrong PKCE verifier', async () => {
     provider.subject = 'dave';
     const { callbackPath, flowCookie } = await signInAtProvider();
-    await sql`update login_flows set code_verifier = ${randomBytes(32).toString('base64url')}`.execute(kyselyOf(app.store));
+    await sql`update login_flows set code_verifier = ${randomBytes(32).toString('base64url')}`.execute(rawKysely(app.database));
     const response = await app.http.inject({ url: callbackPath, headers: { cookie: flowCookie } });
     expect(response.statusCode).toBe(400);
     expect(sessionCookieFrom(response)).toBeUndefined();
@@ -316,7 +307,7 @@ describe('OpenID Connect against a real provider (item 38)', () => {
   });
 
   it('shows a clear page, not a 500, when the provider is down', async () => {
-    const down = await createTestApp(await memoryStore(), {
+    const down = await createTestApp(await memoryDatabase(), {
       oidc: { issuer: 'http://127.0.0.1:1', clientId: 'x', clientSecret: 'y', redirectUri: CALLBACK, adminEmails: [] },
     });
     try {
@@ -337,7 +328,7 @@ describe('CLI browser login over a loopback redirect', () => {
   let redirectUri: string;
 
   beforeEach(async () => {
-    app = await createTestApp(await memoryStore());
+    app = await createTestApp(await memoryDatabase());
     received = [];
     listener = createServer((req, res) => {
       received.push(new URL(req.url!, 'http://127.0.0.1'));

@@ -7,7 +7,7 @@ import { describeEachBackend } from '../support/databases.js';
 describeEachBackend('a token from creation to revocation', (ctx) => {
   let app: TestApp;
   beforeEach(async () => {
-    app = await createTestApp(ctx.store);
+    app = await createTestApp(ctx.database);
   });
   afterEach(() => app.close());
 
@@ -37,7 +37,7 @@ describeEachBackend('a token from creation to revocation', (ctx) => {
   it('tells an expired token apart, with the date it expired, so clients can say "create a new one"', async () => {
     const session = await app.signIn();
     const { token, secret } = await app.createToken(session, 'old');
-    const past = (await ctx.store.now()) - 1000;
+    const past = (await ctx.database.now()) - 1000;
     await ctx.exec(sql`update tokens set expires_at = ${past} where id = ${token.id}`);
     const response = await app.http.inject({ url: '/api/v1/me', headers: bearer(secret) });
     expect(response.statusCode).toBe(401);

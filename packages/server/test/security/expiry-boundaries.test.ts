@@ -17,7 +17,7 @@ describeEachBackend('item 42: expiry and banner boundaries', (ctx) => {
   let app: TestApp;
   let session: TestSession;
   beforeEach(async () => {
-    app = await createTestApp(ctx.store);
+    app = await createTestApp(ctx.database);
     session = await app.signIn();
   });
   afterEach(() => app.close());

@@ -12,8 +12,8 @@
  */
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CONSOLE_PATHS } from '../../src/http/routes/console.js';
-import { openStore } from '../../src/store/open-store.js';
+import { CONSOLE_PATHS } from '../../src/console/console-routes.js';
+import { openDatabase } from '../../src/database/open-database.js';
 import { createTestApp, TEST_ORIGIN, TEST_PUBLIC_URL, type TestApp } from '../support/app.js';
 import { ensureBuilt } from '../browser/support/server.js';
 
@@ -61,7 +61,7 @@ describe('item 37: security headers on every HTML response', () => {
   beforeAll(async () => {
     ensureBuilt();
     const open = async () => {
-      const store = openStore('sqlite::memory:');
+      const store = openDatabase('sqlite::memory:');
       await store.migrate();
       return store;
     };
@@ -77,7 +77,7 @@ describe('item 37: security headers on every HTML response', () => {
 
   it('the console, sign-in, link, consent and every sign-in error page', async () => {
     const session = await app.signIn();
-    const link = await app.auth.links.issueFor({ email: 'headers@example.test' });
+    const link = await app.services.signInLinks.issueFor({ email: 'headers@example.test' });
     const linkPath = new URL(link.url).pathname;
     const cliQuery = new URLSearchParams({
       redirect_uri: 'http://127.0.0.1:9/callback',

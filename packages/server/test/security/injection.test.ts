@@ -61,7 +61,7 @@ describeEachBackend('item 41: SQL injection', (ctx) => {
   let app: TestApp;
   let session: TestSession;
   beforeEach(async () => {
-    app = await createTestApp(ctx.store);
+    app = await createTestApp(ctx.database);
     session = await app.signIn();
   });
   afterEach(() => app.close());

@@ -15,7 +15,7 @@ describeEachBackend('item 34: PATs cannot manage tokens', (ctx) => {
   let app: TestApp;
   let session: TestSession;
   beforeEach(async () => {
-    app = await createTestApp(ctx.store);
+    app = await createTestApp(ctx.database);
     session = await app.signIn();
   });
   afterEach(() => app.close());

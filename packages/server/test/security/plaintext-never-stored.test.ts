@@ -22,10 +22,10 @@ import { SESSION_COOKIE, tokenScannerRegExp, type CreateTokenResponse } from '@l
 import { hashToken } from '@latchkey/contract/token';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SYSTEM_ACTOR } from '../../src/domain/index.js';
-import { kyselyOf } from '../../src/store/kysely-store.js';
-import { openStore } from '../../src/store/open-store.js';
-import type { Store } from '../../src/store/store.js';
+import { SYSTEM_ACTOR } from '../../src/audit/audit-event.js';
+import { rawKysely } from '../../src/database/database.js';
+import { openDatabase } from '../../src/database/open-database.js';
+import type { Database } from '../../src/database/database.js';
 import { bearer, createTestApp, TEST_ORIGIN, type TestApp } from '../support/app.js';
 import { createTestPostgresDatabase, postgresAvailable } from '../support/databases.js';
 import { expireToken, unknownWellFormedToken } from '../support/protected-route.js';
@@ -36,7 +36,7 @@ const formHeaders = { 'content-type': 'application/x-www-form-urlencoded', origi
 
 interface Backend {
   dialect: 'sqlite' | 'postgres';
-  store: Store;
+  database: Database;
   queries: Array<{ sql: string; parameters: readonly unknown[] }>;
   /** Every byte the database keeps: the SQLite files, or a pg_dump. */
   persisted(): Buffer;
@@ -49,11 +49,11 @@ async function openBackend(dialect: Backend['dialect']): Promise<Backend | undef
   if (dialect === 'sqlite') {
     const directory = mkdtempSync(join(tmpdir(), 'latchkey-item28-'));
     const path = join(directory, 'latchkey.db');
-    const store = openStore(`sqlite:${path}`, { onQuery });
-    await store.migrate();
+    const database = openDatabase(`sqlite:${path}`, { onQuery });
+    await database.migrate();
     return {
       dialect,
-      store,
+      database,
       queries,
       persisted() {
         const files = ['', '-wal', '-shm'].map((suffix) => `${path}${suffix}`).filter((file) => existsSync(file));
@@ -61,7 +61,7 @@ async function openBackend(dialect: Backend['dialect']): Promise<Backend | undef
         return Buffer.concat(files.map((file) => readFileSync(file)));
       },
       async close() {
-        await store.close();
+        await database.close();
         // After the last connection closes SQLite checkpoints the WAL into the main file.
         const after = ['', '-wal', '-shm'].map((suffix) => `${path}${suffix}`).filter((file) => existsSync(file));
         for (const file of after) expect(matches(readFileSync(file).toString('latin1')), `${file} after close`).toEqual([]);
@@ -70,21 +70,21 @@ async function openBackend(dialect: Backend['dialect']): Promise<Backend | undef
     };
   }
   if (!(await postgresAvailable())) return undefined;
-  const database = await createTestPostgresDatabase();
-  const store = openStore(database.url, { onQuery });
-  await store.migrate();
+  const postgres = await createTestPostgresDatabase();
+  const database = openDatabase(postgres.url, { onQuery });
+  await database.migrate();
   return {
     dialect,
-    store,
+    database,
     queries,
     persisted() {
-      const dump = spawnSync('pg_dump', ['--no-owner', '--data-only', '--inserts', database.url], { encoding: 'buffer', maxBuffer: 64 << 20 });
+      const dump = spawnSync('pg_dump', ['--no-owner', '--data-only', '--inserts', postgres.url], { encoding: 'buffer', maxBuffer: 64 << 20 });
       expect(dump.status, dump.stderr?.toString()).toBe(0);
       return dump.stdout;
     },
     async close() {
-      await store.close();
-      await database.drop();
+      await database.close();
+      await postgres.drop();
     },
   };
 }
@@ -115,7 +115,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
 
     beforeAll(async () => {
       backend = await openBackend(dialect);
-      if (backend) app = await createTestApp(backend.store);
+      if (backend) app = await createTestApp(backend.database);
     });
     afterAll(async () => {
       await app?.close();
@@ -124,7 +124,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
 
     it('a full flow: 0 token-regex matches in SQL parameters, stored bytes and logs; one event per failure and success', async (context) => {
       if (!backend) return context.skip('PostgreSQL is not available');
-      const { store, queries } = backend;
+      const { database, queries } = backend;
       const responses: LightMyRequestResponse[] = [];
       const send = async (options: InjectOptions) => {
         const response = await app.http.inject(options);
@@ -134,7 +134,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       const secrets: string[] = [];
 
       // Sign in through a one-time link, as a person does.
-      const link = await app.auth.links.issueFor({ email: `item28-${dialect}@example.test` });
+      const link = await app.services.signInLinks.issueFor({ email: `item28-${dialect}@example.test` });
       const signIn = await send({ method: 'POST', url: new URL(link.url).pathname, headers: formHeaders, payload: '' });
       expect(signIn.statusCode).toBe(303);
       const setCookie = [signIn.headers['set-cookie']].flat().find((value) => value?.startsWith(`${SESSION_COOKIE}=`))!;
@@ -173,7 +173,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       // Revoke by id (session) and by possession (self).
       expect((await send({ method: 'DELETE', url: `/api/v1/tokens/${toRevoke!.token.id}`, headers: sessionHeaders })).statusCode).toBe(204);
       expect((await send({ method: 'DELETE', url: '/api/v1/tokens/self', headers: bearer(selfRevoke!.secret) })).statusCode).toBe(204);
-      await expireToken({ dialect, exec: async (query) => (await query.execute(kyselyOf(store))).rows as unknown[] }, toExpire!.token.id);
+      await expireToken({ dialect, exec: async (query) => (await query.execute(rawKysely(database))).rows as unknown[] }, toExpire!.token.id);
 
       // The CLI's browser login mints a token in a response body: it must not be kept either.
       const verifier = randomBytes(32).toString('base64url');
@@ -203,7 +203,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       const disabledOwner = await app.signIn();
       const ofDisabled = await app.createToken(disabledOwner, 'disabled-owner');
       secrets.push(ofDisabled.secret);
-      await app.domain.accounts.disable(disabledOwner.account.id, SYSTEM_ACTOR);
+      await app.services.accounts.disable(disabledOwner.account.id, SYSTEM_ACTOR);
       const unknown = unknownWellFormedToken();
       const flipped = laptop!.secret.slice(0, -1) + (laptop!.secret.endsWith('A') ? 'B' : 'A');
       const failures: Array<{ response: LightMyRequestResponse; token: string; reason: string }> = [];

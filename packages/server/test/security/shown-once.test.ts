@@ -7,7 +7,7 @@
  */
 import { tokenScannerRegExp, type CreateTokenResponse } from '@latchkey/contract';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { CONSOLE_PATHS } from '../../src/http/routes/console.js';
+import { CONSOLE_PATHS } from '../../src/console/console-routes.js';
 import { bearer, createTestApp, type TestApp, type TestSession } from '../support/app.js';
 import { describeEachBackend } from '../support/databases.js';
 
@@ -17,7 +17,7 @@ describeEachBackend('item 29: a token is shown once', (ctx) => {
   let app: TestApp;
   let session: TestSession;
   beforeEach(async () => {
-    app = await createTestApp(ctx.store);
+    app = await createTestApp(ctx.database);
     session = await app.signIn();
   });
   afterEach(() => app.close());

@@ -15,9 +15,10 @@ import { crc32 } from 'node:zlib';
 import { BASE62_ALPHABET, TOKEN_SHAPE } from '@latchkey/contract';
 import { hasValidChecksum } from '@latchkey/contract/token';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AppError, SYSTEM_ACTOR } from '../../src/domain/index.js';
-import { openStore } from '../../src/store/open-store.js';
-import type { Store } from '../../src/store/store.js';
+import { SYSTEM_ACTOR } from '../../src/audit/audit-event.js';
+import { AppError } from '../../src/shared/app-error.js';
+import { openDatabase } from '../../src/database/open-database.js';
+import type { Database } from '../../src/database/database.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 
 const GROUP_SIZE = 2000;
@@ -117,25 +118,25 @@ async function interleavedTimings(groups: string[][], verify: (candidate: string
 }
 
 describe('item 31: no timing signal from near-miss tokens [sqlite]', () => {
-  let store: Store;
+  let database: Database;
   let app: TestApp;
   let real: string;
 
   beforeAll(async () => {
-    store = openStore('sqlite::memory:');
-    await store.migrate();
-    app = await createTestApp(store);
+    database = openDatabase('sqlite::memory:');
+    await database.migrate();
+    app = await createTestApp(database);
     // A realistic index: a few hundred other tokens besides the real one.
     for (let account = 0; account < 3; account++) {
-      const { id } = await app.domain.accounts.create({ email: `timing${account}@example.test` }, SYSTEM_ACTOR);
-      for (let i = 0; i < 99; i++) await app.domain.tokens.create(id, { name: `t${i}` }, SYSTEM_ACTOR);
+      const { id } = await app.services.accounts.create({ email: `timing${account}@example.test` }, SYSTEM_ACTOR);
+      for (let i = 0; i < 99; i++) await app.services.tokens.create(id, { name: `t${i}` }, SYSTEM_ACTOR);
     }
-    const owner = await app.domain.accounts.create({ email: 'timing-owner@example.test' }, SYSTEM_ACTOR);
-    real = (await app.domain.tokens.create(owner.id, { name: 'the real one' }, SYSTEM_ACTOR)).secret;
+    const owner = await app.services.accounts.create({ email: 'timing-owner@example.test' }, SYSTEM_ACTOR);
+    real = (await app.services.tokens.create(owner.id, { name: 'the real one' }, SYSTEM_ACTOR)).secret;
   });
   afterAll(async () => {
     await app?.close();
-    await store?.close();
+    await database?.close();
   });
 
   it('the statistic sees a trend when there is one, and none in noise (control)', () => {
@@ -158,7 +159,7 @@ describe('item 31: no timing signal from near-miss tokens [sqlite]', () => {
     const verify = async (candidate: string): Promise<bigint> => {
       const started = process.hrtime.bigint();
       try {
-        await app.domain.tokens.authenticate(candidate, '127.0.0.1');
+        await app.services.tokens.authenticate(candidate, '127.0.0.1');
       } catch (error) {
         if (!(error instanceof AppError) || error.code !== 'INVALID_TOKEN') throw error;
         const elapsed = process.hrtime.bigint() - started;
