@@ -44,13 +44,13 @@ function servicesOver(
 }
 
 /** A fresh in-memory SQLite database with a manual clock; the queries it sends are recorded. */
-async function openSqliteWorld(settings: Partial<TokenSettings> = {}, start = START, failureLimiter?: FailureLimiter) {
+async function openSqliteWorld(settings: Partial<TokenSettings> = {}, start = START, limiterOn?: (clock: Clock) => FailureLimiter) {
   const queries: string[] = [];
   const database = openDatabase('sqlite::memory:', { onQuery: (text) => queries.push(text) });
   await database.migrate();
   const stores = createStores(database);
   const clock = createManualClock(start);
-  const services = servicesOver(stores, clock, { settings, failureLimiter });
+  const services = servicesOver(stores, clock, { settings, failureLimiter: limiterOn?.(clock) });
   const account = await services.accounts.create({ email: 'owner@example.test' }, SYSTEM_ACTOR);
   return { database, stores, clock, services, account, queries };
 }
@@ -422,4 +422,88 @@ describeEachBackend('authenticate', (ctx) => {
       await vi.waitFor(() => expect(backgroundErrors).toHaveLength(1));
     });
   }
+});
+
+describe('authenticate with a failure limiter (in memory)', () => {
+  let world: Awaited<ReturnType<typeof openSqliteWorld>>;
+  let secret: string;
+  beforeEach(async () => {
+    world = await openSqliteWorld({}, Date.now(), (clock) => createMemoryFailureLimiter({ clock }));
+    ({ secret } = await world.services.tokens.create(world.account.id, { name: 'ci' }, SYSTEM_ACTOR));
+  });
+  afterEach(() => world.database.close());
+
+  const failOnce = async (ip = IP) => expect((await appError(world.services.tokens.authenticate('not-a-token', ip))).code).toBe('INVALID_TOKEN');
+
+  it('a banned address is RATE_LIMITED whatever it presents, a valid token included, without a lookup', async () => {
+    for (let index = 0; index < FAILURE_THRESHOLD; index++) await failOnce();
+    world.queries.length = 0;
+    const error = await appError(world.services.tokens.authenticate(secret, IP));
+    expect(error.code).toBe('RATE_LIMITED');
+    expect(error.retryAfterSeconds).toBe(BAN_MS / 1000);
+    expect(world.queries).toEqual([]);
+    // Another address is not concerned.
+    expect((await world.services.tokens.authenticate(secret, '198.51.100.1')).account.id).toBe(world.account.id);
+  });
+
+  it('the ban lifts once its hour has passed', async () => {
+    for (let index = 0; index < FAILURE_THRESHOLD; index++) await failOnce();
+    world.clock.advance(BAN_MS);
+    expect((await world.services.tokens.authenticate(secret, IP)).account.id).toBe(world.account.id);
+  });
+
+  it('a success before the threshold forgives the address\'s failures', async () => {
+    for (let index = 0; index < FAILURE_THRESHOLD - 1; index++) await failOnce();
+    await world.services.tokens.authenticate(secret, IP);
+    for (let index = 0; index < FAILURE_THRESHOLD - 1; index++) await failOnce();
+    expect((await world.services.tokens.authenticate(secret, IP)).account.id).toBe(world.account.id);
+  });
+});
+
+describeEachBackend('authenticate with the database-backed failure limiter', (ctx) => {
+  let services: ReturnType<typeof servicesOver>;
+  let limiterErrors: unknown[];
+  let secret: string;
+
+  beforeEach(async () => {
+    const clock = createManualClock(Date.now());
+    limiterErrors = [];
+    const failureLimiter = createDatabaseFailureLimiter({ store: ctx.stores.authFailures, clock, onError: (error) => limiterErrors.push(error) });
+    services = servicesOver(ctx.stores, clock, { failureLimiter });
+    const account = await services.accounts.create({ email: `u-${randomUUID()}@example.test` }, SYSTEM_ACTOR);
+    ({ secret } = await services.tokens.create(account.id, { name: 'ci' }, SYSTEM_ACTOR));
+  });
+  afterEach(() => expect(limiterErrors).toEqual([]));
+
+  const failuresOf = async (ip: string) => (await ctx.stores.authFailures.findTokenAndClientForAuth(hashToken(secret), ip)).client?.failures;
+
+  it('reads the token and the address\'s standing in one statement', async () => {
+    ctx.queries.length = 0;
+    await services.tokens.authenticate(secret, IP);
+    const reads = ctx.queries.filter((query) => /^select/i.test(query.sql));
+    expect(reads).toHaveLength(1);
+    expect(reads[0]!.sql).toMatch(/auth_failures/);
+  });
+
+  it('a ban recorded through another instance refuses a valid token from that address', async () => {
+    for (let index = 0; index < FAILURE_THRESHOLD; index++) await ctx.stores.authFailures.recordAuthFailure(IP, FAILURE_RULES);
+    const error = await appError(services.tokens.authenticate(secret, IP));
+    expect(error.code).toBe('RATE_LIMITED');
+    expect(error.retryAfterSeconds).toBeGreaterThan(BAN_MS / 1000 - 60);
+    expect(error.retryAfterSeconds).toBeLessThanOrEqual(BAN_MS / 1000);
+    expect((await services.tokens.authenticate(secret, '198.51.100.1')).token.name).toBe('ci');
+  });
+
+  it('a refused well-formed token is counted in the database, a checksum failure is not, and a success clears the count', async () => {
+    expect((await appError(services.tokens.authenticate(generateToken().token, IP))).code).toBe('INVALID_TOKEN');
+    expect(await failuresOf(IP)).toBe(1);
+
+    ctx.queries.length = 0;
+    expect((await appError(services.tokens.authenticate('not-a-token', IP))).code).toBe('INVALID_TOKEN');
+    expect(ctx.queries).toEqual([]);
+    expect(await failuresOf(IP)).toBe(1);
+
+    await services.tokens.authenticate(secret, IP);
+    expect(await failuresOf(IP)).toBeUndefined();
+  });
 });
