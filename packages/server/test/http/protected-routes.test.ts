@@ -1,27 +1,24 @@
 /**
- * The shared security suite (support/protected-route.ts) over every protected route of the
- * API (DESIGN.md §3), on both backends.
+ * The shared security suite (support/protected-route.ts) over every route the app registers
+ * with credentials, on both backends. The routes are listed by the app; this file only says,
+ * per route, what it must accept and how to aim a request at it. A route added without an entry
+ * here fails the run.
  */
 import { randomUUID } from 'node:crypto';
+import type { NoticeView } from '@latchkey/contract';
 import { expect } from 'vitest';
-import { bearer, createTestApp, type TestApp, type TestSession } from '../support/app.js';
-import { describeEachBackend, type BackendContext } from '../support/databases.js';
+import { bearer, type TestApp, type TestSession } from '../support/app.js';
 import {
+  describeProtectedRoutes,
+  listProtectedRoutes,
   prepareCaller,
-  runProtectedRouteTests,
-  type Caller,
-  type ProtectedRoute,
-  type ProtectedRouteFixture,
+  type RouteSetup,
+  type RouteSetupTable,
 } from '../support/protected-route.js';
 
 async function createNamespace(app: TestApp, session: TestSession): Promise<string> {
   const name = `ns-${randomUUID().slice(0, 8)}`;
-  const response = await app.http.inject({
-    method: 'POST',
-    url: '/api/v1/namespaces',
-    headers: session.headers,
-    payload: { name },
-  });
+  const response = await app.http.inject({ method: 'POST', url: '/api/v1/namespaces', headers: session.headers, payload: { name } });
   expect(response.statusCode, response.body).toBe(201);
   return name;
 }
@@ -31,83 +28,70 @@ async function namespaceNames(app: TestApp, session: TestSession): Promise<strin
   return (response.json() as { namespaces: Array<{ name: string }> }).namespaces.map((ns) => ns.name);
 }
 
-describeEachBackend('protected routes', (ctx: BackendContext) => {
-  /** A fresh app, a caller, and the route built from what was created. */
-  const fixture =
-    (build: (app: TestApp, caller: Caller) => Promise<Omit<ProtectedRouteFixture, 'app' | 'backend' | 'caller'>>) =>
-    async (): Promise<ProtectedRouteFixture> => {
-      const app = await createTestApp(ctx.store);
-      const caller = await prepareCaller(app);
-      return { app, backend: ctx, caller, ...(await build(app, caller)) };
-    };
-  const simple = (route: ProtectedRoute) => fixture(async () => ({ route }));
+async function noticeIds(app: TestApp, session: TestSession): Promise<string[]> {
+  const response = await app.http.inject({ url: '/api/v1/notices', headers: session.headers });
+  expect(response.statusCode, response.body).toBe(200);
+  return response.json<{ notices: NoticeView[] }>().notices.map((notice) => notice.id);
+}
 
-  runProtectedRouteTests(
-    'GET /api/v1/me',
-    simple({ method: 'GET', url: '/api/v1/me', auth: 'either', successStatus: 200 }),
-  );
-  runProtectedRouteTests(
-    'GET /api/v1/tokens',
-    simple({ method: 'GET', url: '/api/v1/tokens', auth: 'session', successStatus: 200 }),
-  );
-  runProtectedRouteTests(
-    'POST /api/v1/tokens',
-    simple({ method: 'POST', url: '/api/v1/tokens', payload: { name: 'fresh' }, auth: 'session', successStatus: 201 }),
-  );
-  runProtectedRouteTests(
-    'GET /api/v1/tokens/self',
-    simple({ method: 'GET', url: '/api/v1/tokens/self', auth: 'token', successStatus: 200 }),
-  );
-  runProtectedRouteTests(
-    'DELETE /api/v1/tokens/self',
-    simple({ method: 'DELETE', url: '/api/v1/tokens/self', auth: 'token', successStatus: 204 }),
-  );
-  runProtectedRouteTests(
-    'GET /api/v1/namespaces',
-    simple({ method: 'GET', url: '/api/v1/namespaces', auth: 'either', successStatus: 200 }),
-  );
-  runProtectedRouteTests(
-    'POST /api/v1/namespaces',
-    fixture(async () => ({
-      route: {
-        method: 'POST',
-        url: '/api/v1/namespaces',
-        payload: { name: `ns-${randomUUID().slice(0, 8)}` },
-        auth: 'either',
-        successStatus: 201,
+/** A notice for `session`'s account, the way owners get one: a token of theirs reported leaked. */
+async function giveNotice(app: TestApp, session: TestSession): Promise<string> {
+  const leaked = await app.createToken(session, `leaked-${randomUUID().slice(0, 8)}`);
+  const report = await app.http.inject({
+    method: 'POST',
+    url: '/api/v1/credentials/revoke',
+    payload: { credentials: [leaked.secret] },
+  });
+  expect(report.statusCode, report.body).toBe(202);
+  await app.services.credentialReports.idle();
+  const [id] = await noticeIds(app, session);
+  if (!id) throw new Error('the reported token left its owner no notice');
+  return id;
+}
+
+const tokenById = (method: 'GET' | 'DELETE'): RouteSetup => ({
+  auth: 'session',
+  successStatus: method === 'GET' ? 200 : 204,
+  async prepare(app, caller) {
+    const owner = await prepareCaller(app);
+    return {
+      url: `/api/v1/tokens/${caller.tokenId}`,
+      foreign: {
+        url: `/api/v1/tokens/${owner.tokenId}`,
+        missingUrls: [`/api/v1/tokens/${randomUUID()}`, '/api/v1/tokens/not-a-uuid'],
+        async untouched() {
+          const me = await app.http.inject({ url: '/api/v1/me', headers: bearer(owner.token) });
+          expect(me.statusCode).toBe(200);
+        },
       },
-    })),
-  );
+    };
+  },
+});
 
-  for (const method of ['GET', 'DELETE'] as const) {
-    runProtectedRouteTests(
-      `${method} /api/v1/tokens/:id`,
-      fixture(async (app, caller) => {
-        const owner = await prepareCaller(app);
-        return {
-          route: { method, url: `/api/v1/tokens/${caller.tokenId}`, auth: 'session', successStatus: method === 'GET' ? 200 : 204 },
-          foreign: {
-            url: `/api/v1/tokens/${owner.tokenId}`,
-            missingUrls: [`/api/v1/tokens/${randomUUID()}`, '/api/v1/tokens/not-a-uuid'],
-            async untouched() {
-              const me = await app.http.inject({ url: '/api/v1/me', headers: bearer(owner.token) });
-              expect(me.statusCode).toBe(200);
-            },
-          },
-        };
-      }),
-      { namesResource: true },
-    );
-  }
-
-  runProtectedRouteTests(
-    'DELETE /api/v1/namespaces/:name',
-    fixture(async (app, caller) => {
+/** Per protected route: the credentials it must take, the status it succeeds with, its request. */
+const ROUTES: RouteSetupTable = {
+  'GET /api/v1/me': { auth: 'either', successStatus: 200 },
+  'GET /api/v1/tokens': { auth: 'session', successStatus: 200 },
+  'POST /api/v1/tokens': { auth: 'session', successStatus: 201, prepare: () => ({ payload: { name: 'fresh' } }) },
+  'GET /api/v1/tokens/self': { auth: 'token', successStatus: 200 },
+  'DELETE /api/v1/tokens/self': { auth: 'token', successStatus: 204 },
+  'GET /api/v1/tokens/:id': tokenById('GET'),
+  'DELETE /api/v1/tokens/:id': tokenById('DELETE'),
+  'GET /api/v1/namespaces': { auth: 'either', successStatus: 200 },
+  'POST /api/v1/namespaces': {
+    auth: 'either',
+    successStatus: 201,
+    prepare: () => ({ payload: { name: `ns-${randomUUID().slice(0, 8)}` } }),
+  },
+  'DELETE /api/v1/namespaces/:name': {
+    auth: 'either',
+    successStatus: 204,
+    async prepare(app, caller) {
       const own = await createNamespace(app, caller.session);
       const owner = await app.signIn();
       const theirs = await createNamespace(app, owner);
       return {
-        route: { method: 'DELETE', url: `/api/v1/namespaces/${own}`, auth: 'either', successStatus: 204 },
+        url: `/api/v1/namespaces/${own}`,
         foreign: {
           url: `/api/v1/namespaces/${theirs}`,
           missingUrls: [`/api/v1/namespaces/ns-${randomUUID().slice(0, 8)}`, '/api/v1/namespaces/Not_A_Label'],
@@ -116,7 +100,35 @@ describeEachBackend('protected routes', (ctx: BackendContext) => {
           },
         },
       };
-    }),
-    { namesResource: true },
-  );
-});
+    },
+  },
+  'GET /api/v1/notices': { auth: 'session', successStatus: 200 },
+  'POST /api/v1/notices/:id/dismiss': {
+    auth: 'session',
+    successStatus: 204,
+    async prepare(app, caller) {
+      const own = await giveNotice(app, caller.session);
+      const owner = await app.signIn();
+      const theirs = await giveNotice(app, owner);
+      return {
+        url: `/api/v1/notices/${own}/dismiss`,
+        foreign: {
+          url: `/api/v1/notices/${theirs}/dismiss`,
+          missingUrls: [`/api/v1/notices/${randomUUID()}/dismiss`, '/api/v1/notices/not-a-uuid/dismiss'],
+          async untouched() {
+            expect(await noticeIds(app, owner)).toEqual([theirs]);
+          },
+        },
+      };
+    },
+  },
+  // Only administrators invite: the caller is one.
+  'POST /api/v1/invites': {
+    auth: 'session',
+    successStatus: 201,
+    admin: true,
+    prepare: () => ({ payload: { email: `invitee-${randomUUID().slice(0, 8)}@example.test` } }),
+  },
+};
+
+describeProtectedRoutes(await listProtectedRoutes(), ROUTES);

@@ -1,24 +1,31 @@
 /**
- * The shared security suite every protected route runs (STYLE.md 6): missing, unsupported,
- * malformed, unknown, revoked, expired and disabled-account credentials, the wrong kind of
- * credential for the route, and another account's resource. Each route's own file then tests
- * only its own behaviour.
+ * The shared security suite every protected route runs: missing, unsupported, malformed,
+ * unknown, revoked, expired and disabled-account credentials, the wrong kind of credential for
+ * the route, a console mutation without its CSRF proof, and another account's resource. Each
+ * route's own file then tests only its own behaviour.
  *
- * The expected responses are written out here literally (SECURITY.md §1), not imported from
- * the server, so a drift in the server fails these tests.
+ * The routes come from the app itself (`App.routes`: every route registered with a
+ * `config.auth`), so a new protected route is covered or fails the run: the suite needs an entry
+ * for it in the setup table (the credentials it must take, the status it succeeds with, how to
+ * fill its path and body).
+ *
+ * The expected responses are written out here literally, not imported from the server, so a
+ * drift in the server fails these tests.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { formatToken } from '@latchkey/contract/token';
-import type { LightMyRequestResponse } from 'fastify';
+import type { HTTPMethods, LightMyRequestResponse } from 'fastify';
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SYSTEM_ACTOR } from '../../src/domain/index.js';
-import { bearer, comparable, type TestApp, type TestSession } from './app.js';
-import type { BackendContext } from './databases.js';
+import type { RegisteredRoute } from '../../src/app.js';
+import { SYSTEM_ACTOR } from '../../src/audit/audit-event.js';
+import { openDatabase } from '../../src/database/open-database.js';
+import { bearer, comparable, createTestApp, type TestApp, type TestSession } from './app.js';
+import { describeEachBackend, type BackendContext } from './databases.js';
 
 export const PROBLEM_BASE = '/docs/errors';
 
-/** The SECURITY.md §1 rows the suites compare against, spelled out. */
+/** The refusals the suites compare against, spelled out. */
 export const EXPECTED = {
   'R-NOAUTH': { status: 401, challenge: 'Bearer realm="api"', type: 'about:blank', title: 'Unauthorized', code: 'UNAUTHENTICATED' },
   'R-BADREQ': {
@@ -69,7 +76,7 @@ export interface ResponseLike {
 }
 
 /**
- * Asserts one SECURITY.md §1 row exactly: status, `WWW-Authenticate` (or its absence),
+ * Asserts one refusal exactly: status, `WWW-Authenticate` (or its absence),
  * problem+json, body `type`/`title`/`status`/`code`. R-NOAUTH additionally has no `detail`.
  */
 export function expectResponseCode(response: ResponseLike, code: ResponseCode): Record<string, unknown> {
@@ -90,14 +97,29 @@ export function expectResponseCode(response: ResponseLike, code: ResponseCode): 
 
 export type AuthMode = 'token' | 'session' | 'either';
 
-export interface ProtectedRoute {
-  method: 'GET' | 'POST' | 'DELETE';
-  url: string;
-  payload?: Record<string, unknown>;
-  /** Which credentials the route takes (DESIGN.md §3). */
-  auth: AuthMode;
-  /** The status valid credentials of an accepted kind get: the control that the route is real. */
-  successStatus: number;
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** `METHOD /url` as the app registers it, e.g. `DELETE /api/v1/tokens/:id`. */
+export type RouteKey = `${string} /${string}`;
+
+export function routeKey(route: Pick<RegisteredRoute, 'method' | 'url'>): RouteKey {
+  return `${route.method} ${route.url}` as RouteKey;
+}
+
+/**
+ * Every route of the app that takes credentials (`config.auth` set), read from the app's own
+ * route table. The HEAD routes Fastify adds beside GET routes are left out.
+ */
+export async function listProtectedRoutes(): Promise<RegisteredRoute[]> {
+  // Listing routes queries nothing; an empty in-memory database is only what building an app takes.
+  const database = openDatabase('sqlite::memory:');
+  try {
+    const app = await createTestApp(database);
+    await app.close();
+    return app.routes.filter((route) => route.auth !== undefined && route.method !== 'HEAD');
+  } finally {
+    await database.close();
+  }
 }
 
 export interface Caller {
@@ -107,24 +129,92 @@ export interface Caller {
   tokenId: string;
 }
 
-export interface ProtectedRouteFixture {
+/** Signs an account in and mints it a token through the API. */
+export async function prepareCaller(app: TestApp, options: { isAdmin?: boolean } = {}): Promise<Caller> {
+  const session = await app.signIn({ isAdmin: options.isAdmin });
+  const { token, secret } = await app.createToken(session, `caller-${randomUUID().slice(0, 8)}`);
+  return { session, token: secret, tokenId: token.id };
+}
+
+/** How the suite aims a route at another account's resource (routes with a path parameter). */
+export interface ForeignResource {
+  /** The route's path naming a resource of another account. */
+  url: string;
+  /** Paths naming resources that do not exist (a random id, a malformed one). */
+  missingUrls: string[];
+  /** Checks that the other account's resource is as it was. */
+  untouched(): Promise<void>;
+}
+
+/** The request the suite sends, built for a fresh app and caller. */
+export interface PreparedRequest {
+  /** The path with its parameters filled in; the registered URL when it has none. */
+  url?: string;
+  payload?: Record<string, unknown>;
+  /** Required for a route with a path parameter. */
+  foreign?: ForeignResource;
+}
+
+/** One entry of the per-route setup table. */
+export interface RouteSetup {
+  /**
+   * The credentials the route must take, written out here so that a route whose `config.auth`
+   * changes fails the suite instead of being tested against its new setting.
+   */
+  auth: AuthMode;
+  /** The status valid credentials of an accepted kind get: the control that the route is real. */
+  successStatus: number;
+  /** The caller is an administrator (for routes only administrators may use). */
+  admin?: boolean;
+  prepare?(app: TestApp, caller: Caller): Promise<PreparedRequest> | PreparedRequest;
+}
+
+export type RouteSetupTable = Readonly<Record<RouteKey, RouteSetup>>;
+
+/**
+ * The whole suite: first that the table and the app agree (every protected route has an entry,
+ * every entry names a protected route, each route takes the credentials its entry expects),
+ * then the security tests for every route with an entry, on both backends.
+ */
+export function describeProtectedRoutes(routes: readonly RegisteredRoute[], table: RouteSetupTable): void {
+  describe('the protected-route setup table', () => {
+    it('has an entry for every route the app registers with credentials', () => {
+      expect(routes.length, 'the app lists no protected route: is App.routes still filled?').toBeGreaterThan(0);
+      const missing = routes.filter((route) => !(routeKey(route) in table)).map((route) => `${routeKey(route)} (${route.auth})`);
+      expect(missing, 'protected routes the suite cannot run on: give each an entry').toEqual([]);
+    });
+
+    it('names only routes the app registers with credentials', () => {
+      const registered = new Set(routes.map(routeKey));
+      const stale = Object.keys(table).filter((key) => !registered.has(key as RouteKey));
+      expect(stale, 'entries for routes the app does not register, or registers without credentials').toEqual([]);
+    });
+
+    it('expects of each route the credentials the route declares', () => {
+      const covered = routes.filter((route) => routeKey(route) in table);
+      const declared = Object.fromEntries(covered.map((route) => [routeKey(route), route.auth]));
+      const expected = Object.fromEntries(covered.map((route) => [routeKey(route), table[routeKey(route)]!.auth]));
+      expect(declared).toEqual(expected);
+    });
+  });
+
+  describeEachBackend('protected routes', (ctx) => {
+    for (const route of routes) {
+      const setup = table[routeKey(route)];
+      if (setup) describeRoute(route, setup, ctx);
+    }
+  });
+}
+
+interface Fixture {
   app: TestApp;
   backend: Pick<BackendContext, 'dialect' | 'exec'>;
   /** The account whose credentials the suite varies. */
   caller: Caller;
-  route: ProtectedRoute;
-  /**
-   * For a route that names a resource: the same request aimed at another account's resource,
-   * at resources that do not exist, and a check that the foreign resource is untouched.
-   */
-  foreign?: { url: string; missingUrls: string[]; untouched(): Promise<void> };
-}
-
-/** Signs an account in and mints it a token through the API. */
-export async function prepareCaller(app: TestApp): Promise<Caller> {
-  const session = await app.signIn();
-  const { token, secret } = await app.createToken(session, `caller-${randomUUID().slice(0, 8)}`);
-  return { session, token: secret, tokenId: token.id };
+  method: HTTPMethods;
+  url: string;
+  payload?: Record<string, unknown>;
+  foreign?: ForeignResource;
 }
 
 /** `expires_at` one second before the database clock: the token has just expired. */
@@ -157,39 +247,34 @@ export function unknownWellFormedToken(): string {
   return formatToken(randomBytes(32));
 }
 
-function send(
-  fixture: ProtectedRouteFixture,
-  headers: Record<string, string>,
-  url = fixture.route.url,
-): Promise<LightMyRequestResponse> {
-  const { route } = fixture;
+function send(fixture: Fixture, headers: Record<string, string>, url = fixture.url): Promise<LightMyRequestResponse> {
   return fixture.app.http.inject({
-    method: route.method,
+    method: fixture.method,
     url,
     headers,
-    ...(route.payload ? { payload: route.payload } : {}),
+    ...(fixture.payload ? { payload: fixture.payload } : {}),
   });
 }
 
-/**
- * Registers the suite for one route. `prepare` runs before every test and returns a fresh
- * fixture (a new app over the test's empty database); the suite closes its app afterwards.
- * Routes with an id or name in the path pass `namesResource` and prepare `foreign`.
- */
-export function runProtectedRouteTests(
-  describeTitle: string,
-  prepare: () => Promise<ProtectedRouteFixture>,
-  options: { namesResource?: boolean } = {},
-): void {
-  describe(describeTitle, () => {
-    let fixture: ProtectedRouteFixture | undefined;
-    const setUp = async () => {
-      fixture = await prepare();
-      return fixture;
+/** The suite for one route; each test builds a new app over the test's empty database. */
+function describeRoute(route: RegisteredRoute, setup: RouteSetup, backend: BackendContext): void {
+  const key = routeKey(route);
+  const namesResource = route.url.includes('/:');
+
+  describe(key, () => {
+    let app: TestApp | undefined;
+    const setUp = async (): Promise<Fixture> => {
+      app = await createTestApp(backend.database);
+      const caller = await prepareCaller(app, { isAdmin: setup.admin });
+      const prepared = (await setup.prepare?.(app, caller)) ?? {};
+      const url = prepared.url ?? route.url;
+      if (url.includes('/:')) throw new Error(`${key}: prepare() must fill the path parameters (got ${url})`);
+      if (namesResource && !prepared.foreign) throw new Error(`${key} names a resource: prepare() must give \`foreign\``);
+      return { app, backend, caller, method: route.method as HTTPMethods, url, payload: prepared.payload, foreign: prepared.foreign };
     };
     afterEach(async () => {
-      await fixture?.app.close();
-      fixture = undefined;
+      await app?.close();
+      app = undefined;
     });
 
     it('answers no credentials with exactly R-NOAUTH', async () => {
@@ -222,7 +307,7 @@ export function runProtectedRouteTests(
         headers: caller.session.headers,
       });
       expect(revokedResponse.statusCode).toBe(204);
-      await app.domain.accounts.disable(other.session.account.id, SYSTEM_ACTOR);
+      await app.services.accounts.disable(other.session.account.id, SYSTEM_ACTOR);
 
       const presented = {
         malformed: 'lk_pat_1notatoken',
@@ -250,10 +335,10 @@ export function runProtectedRouteTests(
     it('treats a valid personal access token as the route says', async () => {
       const f = await setUp();
       const response = await send(f, bearer(f.caller.token));
-      if (f.route.auth === 'session') {
+      if (setup.auth === 'session') {
         expectResponseCode(response, 'R-SCOPE');
       } else {
-        expect(response.statusCode, response.body).toBe(f.route.successStatus);
+        expect(response.statusCode, response.body).toBe(setup.successStatus);
         expect(response.headers['latchkey-token-expires-at']).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
       }
     });
@@ -261,30 +346,53 @@ export function runProtectedRouteTests(
     it('treats a console session as the route says', async () => {
       const f = await setUp();
       const response = await send(f, f.caller.session.headers);
-      if (f.route.auth === 'token') {
+      if (setup.auth === 'token') {
         expectResponseCode(response, 'R-NOAUTH');
       } else {
-        expect(response.statusCode, response.body).toBe(f.route.successStatus);
+        expect(response.statusCode, response.body).toBe(setup.successStatus);
       }
     });
 
-    if (!options.namesResource) return;
+    if (setup.auth !== 'token' && !SAFE_METHODS.has(route.method)) {
+      it('refuses a console mutation without its CSRF token or from another site with R-CSRF, changing nothing', async () => {
+        const f = await setUp();
+        const { headers } = f.caller.session;
+        const { 'x-csrf-token': _csrf, ...withoutCsrf } = headers;
+        const variants: Array<[string, Record<string, string>]> = [
+          ['no CSRF token', withoutCsrf],
+          ['another CSRF token', { ...headers, 'x-csrf-token': randomBytes(32).toString('base64url') }],
+          ['another Origin', { ...headers, origin: 'https://evil.example' }],
+          ['Sec-Fetch-Site: cross-site', { ...headers, 'sec-fetch-site': 'cross-site' }],
+        ];
+        for (const [label, variant] of variants) {
+          const response = await send(f, variant);
+          expect(response.statusCode, `${label}: ${response.body}`).toBe(403);
+          expectResponseCode(response, 'R-CSRF');
+        }
+        // Nothing was done: the same request, properly made, still succeeds (a create that had
+        // gone through would now conflict on its name; a delete would find nothing).
+        const proper = await send(f, headers);
+        expect(proper.statusCode, proper.body).toBe(setup.successStatus);
+      });
+    }
+
+    if (!namesResource) return;
     it("answers another account's resource with the same 404 as a missing one", async () => {
       const f = await setUp();
-      if (!f.foreign) throw new Error('a route that names a resource must prepare `foreign`');
-      const credentials = f.route.auth === 'token' ? bearer(f.caller.token) : f.caller.session.headers;
-      const foreign = await send(f, credentials, f.foreign.url);
-      expectResponseCode(foreign, 'R-404');
-      for (const url of f.foreign.missingUrls) {
+      const foreign = f.foreign!;
+      const credentials = setup.auth === 'token' ? bearer(f.caller.token) : f.caller.session.headers;
+      const theirs = await send(f, credentials, foreign.url);
+      expectResponseCode(theirs, 'R-404');
+      for (const url of foreign.missingUrls) {
         const missing = await send(f, credentials, url);
-        expect(comparable(missing)).toEqual(comparable(foreign));
+        expect(comparable(missing)).toEqual(comparable(theirs));
       }
-      if (f.route.auth === 'either') {
-        const withToken = await send(f, bearer(f.caller.token), f.foreign.url);
+      if (setup.auth === 'either') {
+        const withToken = await send(f, bearer(f.caller.token), foreign.url);
         expectResponseCode(withToken, 'R-404');
-        expect(withToken.body).toBe(foreign.body);
+        expect(withToken.body).toBe(theirs.body);
       }
-      await f.foreign.untouched();
+      await foreign.untouched();
     });
   });
 }
