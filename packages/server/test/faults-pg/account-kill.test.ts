@@ -16,10 +16,9 @@
  */
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SYSTEM_ACTOR } from '../../src/domain/index.js';
-import { kyselyOf } from '../../src/store/kysely-store.js';
-import { openStore } from '../../src/store/open-store.js';
-import type { Dialect, Store } from '../../src/store/store.js';
+import { SYSTEM_ACTOR } from '../../src/audit/audit-event.js';
+import { rawKysely, type Database, type Dialect } from '../../src/database/database.js';
+import { openDatabase } from '../../src/database/open-database.js';
 import { bearer, createTestApp, type TestApp, type TestSession } from '../support/app.js';
 import { createTestPostgresDatabase, describeEachBackend, postgresAvailable } from '../support/databases.js';
 import { EXPECTED } from '../support/protected-route.js';
@@ -45,7 +44,7 @@ interface Door {
 
 interface Scenario {
   doors: Door[];
-  /** The app whose domain disables, enables and deletes, and whose store is inspected. */
+  /** The app whose services disable, enable and delete, and whose database is inspected. */
   admin: TestApp;
   dialect: Dialect;
   /** Mints a token for `session` through the API (on one of the doors). */
@@ -117,18 +116,18 @@ async function runScenario({ doors, admin, dialect, mint }: Scenario): Promise<v
   const tokens: Array<{ label: string; id: string; secret: string }> = [];
   for (let i = 1; i <= TOKENS; i++) tokens.push({ label: `t${i}`, ...(await mint(victim, `victim-${i}`)) });
   const other = { label: 'bystander', ...(await mint(bystander, 'bystander')) };
-  const db = kyselyOf(admin.store);
+  const db = rawKysely(admin.database);
 
   expect(await answersFor(doors, tokens)).toEqual(expectEvery(doors, tokens, () => 200));
 
   // Disabled: every token refused on every instance as soon as the call has returned.
-  await admin.domain.accounts.disable(victim.account.id, SYSTEM_ACTOR);
+  await admin.services.accounts.disable(victim.account.id, SYSTEM_ACTOR);
   expect(await answersFor(doors, tokens)).toEqual(expectEvery(doors, tokens, () => R_INVALID));
   for (const door of doors) expect(await door.useSession(victim.cookie)).toBe(401);
   expect(await answersFor(doors, [other])).toEqual(expectEvery(doors, [other], () => 200));
 
   // While disabled, t1 is revoked and t2 runs out.
-  await admin.domain.tokens.revoke(victim.account.id, tokens[0]!.id, SYSTEM_ACTOR);
+  await admin.services.tokens.revoke(victim.account.id, tokens[0]!.id, SYSTEM_ACTOR);
   const dbNowMinusOneSecond =
     dialect === 'sqlite'
       ? sql`cast(unixepoch('subsec') * 1000 as integer) - 1000`
@@ -138,16 +137,16 @@ async function runScenario({ doors, admin, dialect, mint }: Scenario): Promise<v
 
   // Re-enabled: the tokens that were only disabled work again; the revoked one stays R-INVALID
   // and the expired one is R-EXPIRED.
-  await admin.domain.accounts.enable(victim.account.id, SYSTEM_ACTOR);
+  await admin.services.accounts.enable(victim.account.id, SYSTEM_ACTOR);
   expect(await answersFor(doors, tokens)).toEqual(
     expectEvery(doors, tokens, (label) => (label === 't1' ? R_INVALID : label === 't2' ? R_EXPIRED : 200)),
   );
   for (const door of doors) expect(await door.useSession(victim.cookie)).toBe(200);
 
   // Disabled again, then deleted: all refused after each call, and nothing usable is left.
-  await admin.domain.accounts.disable(victim.account.id, SYSTEM_ACTOR);
+  await admin.services.accounts.disable(victim.account.id, SYSTEM_ACTOR);
   expect(await answersFor(doors, tokens)).toEqual(expectEvery(doors, tokens, () => R_INVALID));
-  await admin.domain.accounts.delete(victim.account.id, SYSTEM_ACTOR);
+  await admin.services.accounts.delete(victim.account.id, SYSTEM_ACTOR);
   expect(await answersFor(doors, tokens)).toEqual(expectEvery(doors, tokens, () => R_INVALID));
   for (const door of doors) expect(await door.useSession(victim.cookie)).toBe(401);
 
@@ -177,24 +176,24 @@ async function runScenario({ doors, admin, dialect, mint }: Scenario): Promise<v
 }
 
 describe('item 33: disabling and deleting an account kill all its tokens, on two instances (PostgreSQL)', () => {
-  let setup: { a: ServerProcess; b: ServerProcess; admin: TestApp; store: Store; drop(): Promise<void> } | undefined;
+  let setup: { a: ServerProcess; b: ServerProcess; admin: TestApp; adminDatabase: Database; drop(): Promise<void> } | undefined;
 
   beforeAll(async () => {
     if (!(await postgresAvailable())) return;
     ensureServerBuilt();
     const database = await createTestPostgresDatabase();
     const started: ServerProcess[] = [];
-    let store: Store | undefined;
+    let adminDatabase: Database | undefined;
     try {
       const env = { DATABASE_URL: database.url, PUBLIC_URL, TRUST_PROXY: '127.0.0.1' };
       started.push(await startServer({ name: 'A', env }));
       started.push(await startServer({ name: 'B', env }));
-      store = openStore(database.url);
-      const admin = await createTestApp(store);
-      setup = { a: started[0]!, b: started[1]!, admin, store, drop: () => database.drop() };
+      adminDatabase = openDatabase(database.url);
+      const admin = await createTestApp(adminDatabase);
+      setup = { a: started[0]!, b: started[1]!, admin, adminDatabase, drop: () => database.drop() };
     } catch (error) {
       await Promise.all(started.map((instance) => instance.stop()));
-      await store?.close();
+      await adminDatabase?.close();
       await database.drop();
       throw error;
     }
@@ -203,7 +202,7 @@ describe('item 33: disabling and deleting an account kill all its tokens, on two
   afterAll(async () => {
     if (!setup) return;
     await Promise.all([setup.a.stop(), setup.b.stop(), setup.admin.close()]);
-    await setup.store.close();
+    await setup.adminDatabase.close();
     await setup.drop();
   }, 30_000);
 
@@ -232,7 +231,7 @@ describe('item 33: disabling and deleting an account kill all its tokens, on two
 
 describeEachBackend('item 33: disabling and deleting an account kill all its tokens, one instance', (backend) => {
   it('all 5 tokens → R-INVALID right after disable and after delete; re-enable restores only the unrevoked, unexpired', async () => {
-    const app = await createTestApp(backend.store);
+    const app = await createTestApp(backend.database);
     try {
       await runScenario({
         doors: [injectDoor(app, 'app')],

@@ -1,6 +1,6 @@
 /**
  * SECURITY.md item 19: instance clock skew. Two instances of the real app share one PostgreSQL
- * database, each with its own store (its own connection pool); instance A's clock runs 10
+ * database, each with its own connection pool; instance A's clock runs 10
  * minutes fast and B's 10 minutes slow. No decision may depend on instance time: expiry is
  * decided against the database clock, so both instances accept and refuse the same tokens, and
  * report the same state and `Latchkey-Token-Expires-At`. And no timestamp either: each instance's
@@ -13,11 +13,10 @@
 import { DAY_MS, TOKEN_EXPIRES_AT_HEADER, type TokenView } from '@latchkey/contract';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDatabaseAnchoredClock, type AnchoredClock } from '../../src/domain/clock.js';
-import { digestSessionId } from '../../src/domain/sessions.js';
-import { kyselyOf } from '../../src/store/kysely-store.js';
-import { openStore } from '../../src/store/open-store.js';
-import type { Store } from '../../src/store/store.js';
+import { rawKysely, type Database } from '../../src/database/database.js';
+import { openDatabase } from '../../src/database/open-database.js';
+import { createDatabaseAnchoredClock, type AnchoredClock } from '../../src/shared/clock.js';
+import { sha256 } from '../../src/shared/secrets.js';
 import { bearer, createTestApp, type TestApp, type TestSession } from '../support/app.js';
 import { createTestPostgresDatabase, postgresAvailable } from '../support/databases.js';
 import { expectResponseCode } from '../support/protected-route.js';
@@ -28,7 +27,7 @@ const MINUTE_MS = 60_000;
 interface World {
   a: TestApp;
   b: TestApp;
-  stores: Store[];
+  databases: Database[];
   session: TestSession;
   drop(): Promise<void>;
 }
@@ -39,24 +38,24 @@ const clocks: AnchoredClock[] = [];
 beforeAll(async () => {
   if (!(await postgresAvailable())) return;
   const database = await createTestPostgresDatabase();
-  const stores = [openStore(database.url), openStore(database.url)] as const;
-  await stores[0].migrate();
+  const databases = [openDatabase(database.url), openDatabase(database.url)] as const;
+  await databases[0].migrate();
   // As main.ts builds it: the instance clock (here skewed) anchored to the database clock.
-  const clockA = createDatabaseAnchoredClock(stores[0], { base: { now: () => Date.now() + SKEW_MS } });
-  const clockB = createDatabaseAnchoredClock(stores[1], { base: { now: () => Date.now() - SKEW_MS } });
+  const clockA = createDatabaseAnchoredClock(databases[0], { base: { now: () => Date.now() + SKEW_MS } });
+  const clockB = createDatabaseAnchoredClock(databases[1], { base: { now: () => Date.now() - SKEW_MS } });
   await Promise.all([clockA.resync(), clockB.resync()]);
   clocks.push(clockA, clockB);
-  const a = await createTestApp(stores[0], { clock: clockA });
-  const b = await createTestApp(stores[1], { clock: clockB });
+  const a = await createTestApp(databases[0], { clock: clockA });
+  const b = await createTestApp(databases[1], { clock: clockB });
   const session = await a.signIn();
-  world = { a, b, stores: [...stores], session, drop: () => database.drop() };
+  world = { a, b, databases: [...databases], session, drop: () => database.drop() };
 }, 60_000);
 
 afterAll(async () => {
   for (const clock of clocks) clock.stop();
   if (!world) return;
   await Promise.all([world.a.close(), world.b.close()]);
-  await Promise.all(world.stores.map((store) => store.close()));
+  await Promise.all(world.databases.map((opened) => opened.close()));
   await world.drop();
 });
 
@@ -69,10 +68,10 @@ function ready(context: { skip(note?: string): void }): World {
 }
 
 /** Sets a token's `expires_at` relative to the database clock; returns the value written. */
-async function expireAtDbNowPlus(store: Store, tokenId: string, offsetMs: number): Promise<number> {
+async function expireAtDbNowPlus(target: Database, tokenId: string, offsetMs: number): Promise<number> {
   const { rows } = await sql<{ expires_at: number }>`
     update tokens set expires_at = (extract(epoch from clock_timestamp()) * 1000)::bigint + ${offsetMs}
-     where id = ${tokenId} returning expires_at`.execute(kyselyOf(store));
+     where id = ${tokenId} returning expires_at`.execute(rawKysely(target));
   return Number(rows[0]!.expires_at);
 }
 
@@ -84,11 +83,11 @@ async function listed(app: TestApp, session: TestSession, query = ''): Promise<T
 
 describe('item 19: A runs 10 min fast and B 10 min slow; decisions follow the database clock', () => {
   it('each instance stamps what it creates with the database clock, whatever its own says', async (context) => {
-    const { a, b, stores, session } = ready(context);
-    const before = await stores[0]!.now();
+    const { a, b, databases, session } = ready(context);
+    const before = await databases[0]!.now();
     const onA = await a.createToken(session, 'made-on-a', { expiresInDays: 7 });
     const onB = await b.createToken(session, 'made-on-b', { expiresInDays: 7 });
-    const after = await stores[0]!.now();
+    const after = await databases[0]!.now();
     const aheadOfDb = (view: TokenView) => ({
       from: Date.parse(view.createdAt) - after,
       to: Date.parse(view.createdAt) - before,
@@ -123,10 +122,10 @@ describe('item 19: A runs 10 min fast and B 10 min slow; decisions follow the da
   });
 
   it('a token with 5 minutes left is accepted on both, with the same Latchkey-Token-Expires-At and state "expiring"', async (context) => {
-    const { a, b, stores, session } = ready(context);
+    const { a, b, databases, session } = ready(context);
     const { token, secret } = await a.createToken(session, 'five-minutes-left');
     // A would think it expired 5 minutes ago if it went by its own clock.
-    const expiresAt = await expireAtDbNowPlus(stores[0]!, token.id, 5 * MINUTE_MS);
+    const expiresAt = await expireAtDbNowPlus(databases[0]!, token.id, 5 * MINUTE_MS);
     const expected = new Date(expiresAt).toISOString();
     for (const app of [a, b]) {
       const me = await app.http.inject({ method: 'GET', url: '/api/v1/me', headers: bearer(secret) });
@@ -142,10 +141,10 @@ describe('item 19: A runs 10 min fast and B 10 min slow; decisions follow the da
   });
 
   it('a token with expires_at = database now − 1 s is R-EXPIRED on both, and "expired" in both lists', async (context) => {
-    const { a, b, stores, session } = ready(context);
+    const { a, b, databases, session } = ready(context);
     const { token, secret } = await b.createToken(session, 'just-expired');
     // B would still accept it for another 10 minutes if it went by its own clock.
-    const expiresAt = await expireAtDbNowPlus(stores[1]!, token.id, -1_000);
+    const expiresAt = await expireAtDbNowPlus(databases[1]!, token.id, -1_000);
     for (const app of [a, b]) {
       const me = await app.http.inject({ method: 'GET', url: '/api/v1/me', headers: bearer(secret) });
       const body = expectResponseCode(me, 'R-EXPIRED');
@@ -156,7 +155,7 @@ describe('item 19: A runs 10 min fast and B 10 min slow; decisions follow the da
   });
 
   it('states near the 7-day "expiring" boundary agree on both instances, in every list filter and per token', async (context) => {
-    const { a, b, stores, session } = ready(context);
+    const { a, b, databases, session } = ready(context);
     // ±5 minutes around the boundary: each instance's own clock (±10 min) would put these on the
     // other side of it.
     const cases = [
@@ -168,7 +167,7 @@ describe('item 19: A runs 10 min fast and B 10 min slow; decisions follow the da
     const ids = new Map<string, string>();
     for (const { name, offset } of cases) {
       const { token } = await a.createToken(session, name);
-      await expireAtDbNowPlus(stores[0]!, token.id, offset);
+      await expireAtDbNowPlus(databases[0]!, token.id, offset);
       ids.set(token.id, name);
     }
     const statesOn = async (app: TestApp) => {
@@ -197,10 +196,10 @@ describe('item 19: A runs 10 min fast and B 10 min slow; decisions follow the da
   });
 
   it('a console session is kept or ended by the database clock on both instances', async (context) => {
-    const { a, b, stores } = ready(context);
+    const { a, b, databases } = ready(context);
     const session = await b.signIn();
-    const db = kyselyOf(stores[0]!);
-    const digest = digestSessionId(session.cookie.split('=')[1]!);
+    const db = rawKysely(databases[0]!);
+    const digest = sha256(session.cookie.split('=')[1]!);
     const setExpiry = (offsetMs: number) =>
       sql`update sessions set expires_at = (extract(epoch from clock_timestamp()) * 1000)::bigint + ${offsetMs}
            where id_digest = ${digest}`.execute(db);

@@ -23,7 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { formatToken } from '@latchkey/contract/token';
 import SQLite from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SQLITE_BUSY_TIMEOUT_MS, checkSqliteDurability } from '../../src/store/open-store.js';
+import { SQLITE_BUSY_TIMEOUT_MS, checkSqliteDurability } from '../../src/database/sqlite.js';
 import { createTestPostgresDatabase, postgresAvailable } from '../support/databases.js';
 import { consoleHeaders, issueSignInPath, signIn } from '../scale/support.js';
 import { ensureServerBuilt, serverBinary, startServer, type ServerProcess } from '../support/server-process.mjs';

@@ -26,9 +26,9 @@ import { performance } from 'node:perf_hooks';
 import type { AddressInfo } from 'node:net';
 import { hashToken } from '@latchkey/contract/token';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kyselyOf } from '../../src/store/kysely-store.js';
-import { SQLITE_BUSY_TIMEOUT_MS, openStore } from '../../src/store/open-store.js';
-import type { Store } from '../../src/store/store.js';
+import { rawKysely, type Database } from '../../src/database/database.js';
+import { openDatabase } from '../../src/database/open-database.js';
+import { SQLITE_BUSY_TIMEOUT_MS } from '../../src/database/sqlite.js';
 import { TEST_PUBLIC_URL, createTestApp, type TestApp, type TestSession } from '../support/app.js';
 import { createTestPostgresDatabase, postgresAvailable } from '../support/databases.js';
 import { quantile } from './harness.mjs';
@@ -53,8 +53,8 @@ interface Outcome {
 for (const dialect of ['sqlite', 'postgres'] as const) {
   describe(`item 25: create burst [${dialect}]`, () => {
     let dir: string | undefined;
-    let database: { url: string; drop(): Promise<void> } | undefined;
-    let store: Store;
+    let postgres: { url: string; drop(): Promise<void> } | undefined;
+    let database: Database;
     let app: TestApp;
     let base: string;
     let sessions: TestSession[];
@@ -66,14 +66,14 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
           skip = true;
           return;
         }
-        database = await createTestPostgresDatabase();
-        store = openStore(database.url);
+        postgres = await createTestPostgresDatabase();
+        database = openDatabase(postgres.url);
       } else {
         dir = mkdtempSync(join(tmpdir(), 'latchkey-burst-'));
-        store = openStore(`sqlite:${join(dir, 'latchkey.db')}`);
+        database = openDatabase(`sqlite:${join(dir, 'latchkey.db')}`);
       }
-      await store.migrate();
-      app = await createTestApp(store);
+      await database.migrate();
+      app = await createTestApp(database);
       await app.http.listen({ port: 0, host: '127.0.0.1' });
       base = `http://127.0.0.1:${(app.http.server.address() as AddressInfo).port}`;
       sessions = [];
@@ -82,8 +82,8 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
 
     afterAll(async () => {
       await app?.close();
-      await store?.close();
-      await database?.drop();
+      await database?.close();
+      await postgres?.drop();
       if (dir) rmSync(dir, { recursive: true, force: true });
     });
 
@@ -145,7 +145,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     }
 
     async function storedDigests(): Promise<string[]> {
-      const rows = await kyselyOf(store).selectFrom('tokens').select('digest').execute();
+      const rows = await rawKysely(database).selectFrom('tokens').select('digest').execute();
       return rows.map((row) => Buffer.from(row.digest).toString('hex'));
     }
 
@@ -156,7 +156,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       ensureServerBuilt();
       const server = await startServer({
         name: `burst-${dialect}`,
-        env: { DATABASE_URL: database ? database.url : `sqlite:${join(dir!, 'latchkey.db')}`, PUBLIC_URL: TEST_PUBLIC_URL },
+        env: { DATABASE_URL: postgres ? postgres.url : `sqlite:${join(dir!, 'latchkey.db')}`, PUBLIC_URL: TEST_PUBLIC_URL },
       });
       const inProcessBase = base;
       base = server.base;

@@ -11,8 +11,9 @@
  * the least recently seen go first, and a recently active (banned) address is kept.
  */
 import { describe, expect, it } from 'vitest';
-import { createManualClock } from '../../src/domain/index.js';
-import { FAILURE_THRESHOLD, createMemoryFailureLimiter } from '../../src/http/failure-limiter.js';
+import { FAILURE_THRESHOLD } from '../../src/auth-failures/failure-limiter.js';
+import { createMemoryFailureLimiter } from '../../src/auth-failures/memory-failure-limiter.js';
+import { createManualClock } from '../../src/shared/clock.js';
 import { ensureServerBuilt } from '../support/server-process.mjs';
 import { runSoak } from './soak.mjs';
 

@@ -10,7 +10,7 @@
 import { Agent, request } from 'node:http';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { POSTGRES_POOL_SIZE } from '../../src/store/open-store.js';
+import { POSTGRES_POOL_SIZE } from '../../src/database/postgres.js';
 import { createTestPostgresDatabase, postgresAvailable, postgresRequired } from '../support/databases.js';
 import { createToken, issueSignInPath, signIn, sleep } from './support.js';
 import { ensureServerBuilt, startServer, type ServerProcess } from '../support/server-process.mjs';
