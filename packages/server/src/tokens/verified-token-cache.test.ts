@@ -1,7 +1,7 @@
 /**
  * The SQLite verified-token cache (verified-token-cache.ts) against a real database file: it
  * answers repeats without a query, and every change that can alter an authentication decision
- * is seen by the very next lookup — through this store, through another connection (as another
+ * is seen by the very next lookup — through the stores, through another connection (as another
  * process would write), after expiry, and for a lookup in flight while the cache was cleared.
  */
 import { createHash, randomUUID } from 'node:crypto';
@@ -11,9 +11,14 @@ import { join } from 'node:path';
 import { generateToken } from '@latchkey/contract/token';
 import SQLite from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { kyselyOf } from './kysely-store.js';
-import { openStore } from './open-store.js';
-import type { AccountRecord, AuditEventInput, Store, TokenForAuth, TokenRecord } from './store.js';
+import { describeEachBackend } from '../../test/support/databases.js';
+import { createStores, type Stores } from '../../test/support/stores.js';
+import type { AccountRecord } from '../accounts/account.js';
+import type { AuditEventInput } from '../audit/audit-event.js';
+import { rawKysely, type Database } from '../database/database.js';
+import { openDatabase } from '../database/open-database.js';
+import { createKyselyTokenStore } from './kysely-token-store.js';
+import type { TokenForAuth, TokenRecord } from './token.js';
 import { VerifiedTokenCache } from './verified-token-cache.js';
 
 const DAY = 86_400_000;
@@ -21,19 +26,21 @@ const DAY = 86_400_000;
 describe('verified-token cache on a SQLite file', () => {
   let dir: string;
   let path: string;
-  let store: Store;
+  let database: Database;
+  let stores: Stores;
   let queries: string[];
 
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'latchkey-cache-'));
     path = join(dir, 'latchkey.db');
     queries = [];
-    store = openStore(`sqlite:${path}`, { tokenCache: { maxEntries: 3 }, onQuery: (text) => queries.push(text) });
-    await store.migrate();
+    database = openDatabase(`sqlite:${path}`, { onQuery: (text) => queries.push(text) });
+    await database.migrate();
+    stores = createStores(database, { tokenCache: { maxEntries: 3 } });
   });
 
   afterEach(async () => {
-    await store.close();
+    await database.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -54,7 +61,7 @@ describe('verified-token cache on a SQLite file', () => {
       createdAt: Date.now(),
       disabledAt: null,
     };
-    await store.insertAccount(account, audit('account.created', account.id));
+    await stores.accounts.insertAccount(account, audit('account.created', account.id));
     return account;
   }
 
@@ -72,14 +79,14 @@ describe('verified-token cache on a SQLite file', () => {
       lastUsedAt: null,
       lastUsedIp: null,
     };
-    await store.insertToken({ ...record, digest }, { maxActive: 100 }, audit('token.created', record.id));
+    await stores.tokens.insertToken({ ...record, digest }, { maxActive: 100 }, audit('token.created', record.id));
     return { record, digest };
   }
 
   /** Looks the digest up and says whether the database was asked. */
   async function lookUp(digest: Buffer): Promise<{ found: TokenForAuth | undefined; queried: boolean }> {
     const before = queries.length;
-    const found = await store.findTokenForAuth(digest);
+    const found = await stores.tokens.findTokenForAuth(digest);
     return { found, queried: queries.length > before };
   }
 
@@ -102,11 +109,11 @@ describe('verified-token cache on a SQLite file', () => {
     expect((await lookUp(unknown)).queried).toBe(true);
   });
 
-  it('sees a revoke through this store on the very next lookup', async () => {
+  it('sees a revoke through the token store on the very next lookup', async () => {
     const account = await givenAccount();
     const { record, digest } = await givenToken(account.id);
     await lookUp(digest);
-    expect(await store.revokeToken(account.id, record.id, Date.now(), audit('token.revoked', record.id))).toBe(true);
+    expect(await stores.tokens.revokeToken(account.id, record.id, Date.now(), audit('token.revoked', record.id))).toBe(true);
     const after = await lookUp(digest);
     expect(after.queried).toBe(true);
     expect(after.found?.revokedAt).not.toBeNull();
@@ -117,11 +124,11 @@ describe('verified-token cache on a SQLite file', () => {
     const { digest } = await givenToken(account.id);
     await lookUp(digest);
 
-    await store.setAccountDisabled(account.id, Date.now(), audit('account.disabled', account.id));
+    await stores.accounts.setAccountDisabled(account.id, Date.now(), audit('account.disabled', account.id));
     expect((await lookUp(digest)).found?.account.disabledAt).not.toBeNull();
-    await store.setAccountDisabled(account.id, null, audit('account.enabled', account.id));
+    await stores.accounts.setAccountDisabled(account.id, null, audit('account.enabled', account.id));
     expect((await lookUp(digest)).found?.account.disabledAt).toBeNull();
-    await store.deleteAccount(account.id, audit('account.deleted', account.id));
+    await stores.accounts.deleteAccount(account.id, audit('account.deleted', account.id));
     expect((await lookUp(digest)).found).toBeUndefined();
   });
 
@@ -129,7 +136,7 @@ describe('verified-token cache on a SQLite file', () => {
     const account = await givenAccount();
     const { digest } = await givenToken(account.id);
     await lookUp(digest);
-    const revoked = await store.revokeReportedTokens([digest], Date.now(), {
+    const revoked = await stores.reports.revokeReportedTokens([digest], Date.now(), {
       auditFor: (token) => audit('token.revoked', token.id),
       noticeFor: (accountId, tokens) => ({
         id: randomUUID(),
@@ -177,7 +184,7 @@ describe('verified-token cache on a SQLite file', () => {
     const { record, digest } = tokens[0]!;
     await lookUp(digest);
     const usedAt = Date.now();
-    expect(await store.touchTokenLastUsed(record.id, usedAt, '192.0.2.7', 60_000)).toBe(true);
+    expect(await stores.tokens.touchTokenLastUsed(record.id, usedAt, '192.0.2.7', 60_000)).toBe(true);
     const cached = await lookUp(digest);
     expect(cached.queried).toBe(false);
     expect(cached.found).toMatchObject({ lastUsedAt: usedAt, lastUsedIp: '192.0.2.7' });
@@ -191,7 +198,7 @@ describe('verified-token cache on a SQLite file', () => {
     const account = await givenAccount();
     const { record, digest } = await givenToken(account.id);
     await lookUp(digest);
-    await kyselyOf(store).updateTable('tokens').set({ revoked_at: Date.now() }).where('id', '=', record.id).execute();
+    await rawKysely(database).updateTable('tokens').set({ revoked_at: Date.now() }).where('id', '=', record.id).execute();
     expect((await lookUp(digest)).found?.revokedAt).not.toBeNull();
     expect((await lookUp(digest)).queried).toBe(true);
   });
@@ -232,5 +239,30 @@ describe('VerifiedTokenCache', () => {
     let loads = 0;
     await cache.find(Buffer.alloc(32, 2), async () => (loads++, row('t2')));
     expect(loads).toBe(1);
+  });
+});
+
+describeEachBackend('the verified-token cache setting', (ctx) => {
+  it('answers repeats from memory on SQLite only: on PostgreSQL every lookup reads the database, so every instance sees a revoke', async () => {
+    const tokens = createKyselyTokenStore(ctx.database, { tokenCache: true });
+    const owner: AccountRecord = { id: randomUUID(), email: null, name: null, isAdmin: false, createdAt: Date.now(), disabledAt: null };
+    const event = (action: AuditEventInput['action'], targetId: string): AuditEventInput => ({
+      id: randomUUID(),
+      occurredAt: Date.now(),
+      action,
+      actor: { accountId: null, tokenId: null, ip: null },
+      targetId,
+    });
+    await ctx.stores.accounts.insertAccount(owner, event('account.created', owner.id));
+    const generated = generateToken();
+    const id = randomUUID();
+    await tokens.insertToken(
+      { id, accountId: owner.id, name: 'ci', last4: generated.last4, createdAt: Date.now(), expiresAt: Date.now() + DAY, revokedAt: null, lastUsedAt: null, lastUsedIp: null, digest: generated.digest },
+      { maxActive: 100 },
+      event('token.created', id),
+    );
+    ctx.queries.length = 0;
+    for (let index = 0; index < 3; index++) expect((await tokens.findTokenForAuth(generated.digest))?.id).toBe(id);
+    expect(ctx.queries.filter((query) => /from "tokens"/i.test(query.sql))).toHaveLength(ctx.dialect === 'sqlite' ? 1 : 3);
   });
 });
