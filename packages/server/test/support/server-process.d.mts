@@ -30,8 +30,8 @@ export interface StartServerOptions {
    */
   ipc?: boolean;
   /**
-   * Fail the start unless the server prints the first administrator's "Sign-in link:" line
-   * (printed at every start until an administrator has signed in).
+   * Fail the start unless the binary prints the first administrator's "Sign-in link:" line
+   * (printed at every start until an administrator has signed in). Not with `ipc`.
    */
   expectSignInLink?: boolean;
   /** Default 30 s: the machine may be busy. */

@@ -142,7 +142,7 @@ export function startServer(options = {}) {
   );
 
   let output = '';
-  let up = false;
+  let settled = false;
   let signInLink;
   let announcedPort;
   const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
@@ -163,18 +163,18 @@ export function startServer(options = {}) {
   return new Promise((resolve, reject) => {
     const fail = (message) => {
       clearTimeout(timer);
-      if (up) return;
-      up = true; // settled: later output only feeds the tail
+      if (settled) return;
+      settled = true; // later output only feeds the tail
       void kill();
       reject(new Error(`${name}: ${message}\n--- its output ---\n${output}`));
     };
     const timer = setTimeout(() => fail(`did not listen within ${startTimeoutMs} ms`), startTimeoutMs);
     const settleIfReady = () => {
-      if (up || announcedPort === undefined) return;
+      if (settled || announcedPort === undefined) return;
       // The link is printed before the server listens, on the same stream as the listening
       // line: once that line is read, a link not seen was never printed.
       if (expectSignInLink && signInLink === undefined) return fail('listened without printing a "Sign-in link:" line');
-      up = true;
+      settled = true;
       clearTimeout(timer);
       resolve({
         name,
@@ -197,7 +197,7 @@ export function startServer(options = {}) {
     const onData = (chunk) => {
       output += chunk.toString();
       if (signInLink === undefined) signInLink = SIGN_IN_LINE.exec(output)?.[1];
-      if (up) {
+      if (settled) {
         if (output.length > 2 * OUTPUT_TAIL_CHARS) output = output.slice(-OUTPUT_TAIL_CHARS);
         return;
       }
