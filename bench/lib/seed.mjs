@@ -1,6 +1,6 @@
 /**
  * Seeds a Latchkey database (SQLite or PostgreSQL) for the benchmark, opened exactly as the
- * server opens it (`openStore`, then its migrations).
+ * server opens it (`openDatabase`, then its migrations).
  *
  * - "load" tokens: real tokens from `generateToken()`, 100 per account like the default
  *   TOKEN_MAX_PER_ACCOUNT, inserted in batches. Their plaintext is returned to the caller and
@@ -11,9 +11,9 @@
  *   of a big installation. One in ten is revoked, as a real table would have some.
  */
 import { generateToken } from '../../packages/contract/dist/token.js';
-import { newId } from '../../packages/server/dist/domain/ids.js';
-import { kyselyOf } from '../../packages/server/dist/store/kysely-store.js';
-import { openStore } from '../../packages/server/dist/store/open-store.js';
+import { rawKysely } from '../../packages/server/dist/database/database.js';
+import { openDatabase } from '../../packages/server/dist/database/open-database.js';
+import { newId } from '../../packages/server/dist/shared/ids.js';
 import { sql } from 'kysely';
 
 const DAY_MS = 86_400_000;
@@ -24,10 +24,10 @@ const BATCH = 500;
  * @returns {{ tokens: string[], loadAccountIds: string[], extra: {id: string, token: string}[] }}
  */
 export async function seedLatchkey({ databaseUrl, total, loadTokens, extraTokens = 0 }) {
-  const store = openStore(databaseUrl);
+  const database = openDatabase(databaseUrl);
   try {
-    await store.migrate();
-    const db = kyselyOf(store);
+    await database.migrate();
+    const db = rawKysely(database);
     const now = Date.now();
     const expiresAt = now + 180 * DAY_MS;
 
@@ -77,8 +77,8 @@ export async function seedLatchkey({ databaseUrl, total, loadTokens, extraTokens
     }
 
     const filler = Math.max(0, total - generated.length);
-    if (filler > 0) await insertFiller(db, store.dialect, filler, now, expiresAt);
-    if (store.dialect === 'postgres') await sql`vacuum analyze`.execute(db);
+    if (filler > 0) await insertFiller(db, database.dialect, filler, now, expiresAt);
+    if (database.dialect === 'postgres') await sql`vacuum analyze`.execute(db);
     else await sql`pragma wal_checkpoint(truncate)`.execute(db);
 
     return {
@@ -87,7 +87,7 @@ export async function seedLatchkey({ databaseUrl, total, loadTokens, extraTokens
       extra: generated.slice(loadTokens).map((token) => ({ id: token.id, token: token.token })),
     };
   } finally {
-    await store.close();
+    await database.close();
   }
 }
 
@@ -151,24 +151,24 @@ async function insertFiller(db, dialect, filler, now, expiresAt) {
  * not land, a thousand writes at once, inside some measured windows and not others.
  */
 export async function markLoadTokensUsed(databaseUrl, accountIds) {
-  const store = openStore(databaseUrl);
+  const database = openDatabase(databaseUrl);
   try {
-    await kyselyOf(store)
+    await rawKysely(database)
       .updateTable('tokens')
       .set({ last_used_at: Date.now(), last_used_ip: '127.0.0.1' })
       .where('account_id', 'in', accountIds)
       .execute();
   } finally {
-    await store.close();
+    await database.close();
   }
 }
 
 /** Runs a callback with the Kysely handle of a database (bench bookkeeping: triggers, counts). */
 export async function withDatabase(databaseUrl, callback) {
-  const store = openStore(databaseUrl);
+  const database = openDatabase(databaseUrl);
   try {
-    return await callback(kyselyOf(store), store.dialect);
+    return await callback(rawKysely(database), database.dialect);
   } finally {
-    await store.close();
+    await database.close();
   }
 }
