@@ -81,7 +81,15 @@ export function createAccountService(deps: { store: AccountStore; clock: Clock }
     find: (id) => store.findAccountById(id),
     findByEmail: (email) => store.findAccountByEmail(email.trim().toLowerCase()),
     findByOidcIdentity: (identity) => store.findAccountByOidcIdentity(identity),
-    bindOidcIdentity: (accountId, identity) => store.bindOidcIdentity(accountId, identity),
+    async bindOidcIdentity(accountId, identity) {
+      try {
+        return await store.bindOidcIdentity(accountId, identity);
+      } catch (error) {
+        // Another account took this identity meanwhile (two first sign-ins at once).
+        if (error instanceof StoreConflictError) throw new AppError('CONFLICT', 'An account for this identity already exists.');
+        throw error;
+      }
+    },
 
     async firstAdmin(actor) {
       return (await store.findFirstAdmin()) ?? service.create({ name: 'Administrator', isAdmin: true }, actor);

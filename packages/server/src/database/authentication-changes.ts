@@ -12,9 +12,12 @@ export type AuthenticationChange =
 
 export class AuthenticationChanges {
   private readonly listeners = new Set<(change: AuthenticationChange) => void>();
+  private bypassed = false;
 
+  /** A listener that arrives after raw SQL was handed out hears of it at once. */
   subscribe(listener: (change: AuthenticationChange) => void): void {
     this.listeners.add(listener);
+    if (this.bypassed) listener('bypassed');
   }
 
   /**
@@ -30,6 +33,7 @@ export class AuthenticationChanges {
   }
 
   announce(change: AuthenticationChange): void {
+    if (change === 'bypassed') this.bypassed = true;
     for (const listener of this.listeners) listener(change);
   }
 }

@@ -51,6 +51,8 @@ export function createDatabase(parts: {
   nowSql: RawBuilder<number>;
   runHotQuery: HotQueryRunner;
   foreignCommitVersion?: () => number;
+  /** Closes the connections (see withErrorTranslation). */
+  close(): Promise<void>;
 }): Database {
   const { dialect, kysely, nowSql } = parts;
   const now = async () => {
@@ -74,7 +76,7 @@ export function createDatabase(parts: {
       await now();
     },
     now,
-    close: () => kysely.destroy(),
+    close: parts.close,
   };
 }
 

@@ -66,19 +66,27 @@ async function translated<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
-/** The dialect, with every driver error translated as it surfaces. */
-export function withErrorTranslation(dialect: Dialect): Dialect {
+/**
+ * The dialect, with every driver error translated as it surfaces. Close the database with
+ * `close()`, not `Kysely.destroy()`: calls that still arrive afterwards (a request in flight at
+ * shutdown) are then answered StoreUnavailableError, where a destroyed Kysely throws its own
+ * error before any driver sees the call.
+ */
+export function withErrorTranslation(dialect: Dialect): Dialect & { close(): Promise<void> } {
+  let driver: TranslatingDriver | undefined;
   return {
     createAdapter: () => dialect.createAdapter(),
     createIntrospector: (db) => dialect.createIntrospector(db),
     createQueryCompiler: () => dialect.createQueryCompiler(),
-    createDriver: () => new TranslatingDriver(dialect.createDriver()),
+    createDriver: () => (driver = new TranslatingDriver(dialect.createDriver())),
+    close: async () => driver?.destroy(),
   };
 }
 
 /** Hands out wrapped connections and gives the driver back its own when it is handed one. */
 class TranslatingDriver implements Driver {
   private readonly inner = new WeakMap<DatabaseConnection, DatabaseConnection>();
+  private destroyed: Promise<void> | undefined;
 
   constructor(private readonly driver: Driver) {}
 
@@ -87,6 +95,7 @@ class TranslatingDriver implements Driver {
   }
 
   async acquireConnection(): Promise<DatabaseConnection> {
+    if (this.destroyed) throw new StoreUnavailableError('database unavailable: closed');
     const connection = await translated(() => this.driver.acquireConnection());
     const wrapped: DatabaseConnection = {
       executeQuery: <R>(query: CompiledQuery) => translated(() => connection.executeQuery<R>(query)),
@@ -135,7 +144,9 @@ class TranslatingDriver implements Driver {
   }
 
   destroy(): Promise<void> {
-    return this.driver.destroy();
+    // Once only: a PostgreSQL pool refuses a second end().
+    this.destroyed ??= this.driver.destroy();
+    return this.destroyed;
   }
 
   private unwrap(connection: DatabaseConnection): DatabaseConnection {

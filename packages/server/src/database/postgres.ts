@@ -31,16 +31,15 @@ export function openPostgresDatabase(url: string, options: OpenDatabaseOptions):
   // kills the process (docs/security.md, item 14). Its query already fails with that error and
   // the pool discards the broken client on release, so here the event only needs a listener.
   pool.on('connect', (client) => client.on('error', ignoreCheckedOutClientError));
-  const kysely = new Kysely<Tables>({
-    dialect: withErrorTranslation(new PostgresDialect({ pool })),
-    log: queryLog(options.onQuery),
-  });
+  const dialect = withErrorTranslation(new PostgresDialect({ pool }));
+  const kysely = new Kysely<Tables>({ dialect, log: queryLog(options.onQuery) });
   return createDatabase({
     dialect: 'postgres',
     kysely,
     // clock_timestamp(), not now(): the time of the statement, not of its transaction's start.
     nowSql: sql<number>`(extract(epoch from clock_timestamp()) * 1000)::bigint`,
     runHotQuery: postgresHotQueryRunner(pool, options.onQuery),
+    close: () => dialect.close(),
   });
 }
 

@@ -39,10 +39,8 @@ export function openSqliteDatabase(path: string, options: OpenDatabaseOptions): 
   // take a fresh snapshot per statement). An in-memory database cannot be shared between
   // connections, so there (tests only) the lookups run on the main one.
   const reader = inMemory ? database : openSqliteReader(path);
-  const kysely = new Kysely<Tables>({
-    dialect: withErrorTranslation(new SqliteDialect({ database: withStatementCache(database, reader) })),
-    log: queryLog(options.onQuery),
-  });
+  const dialect = withErrorTranslation(new SqliteDialect({ database: withStatementCache(database, reader) }));
+  const kysely = new Kysely<Tables>({ dialect, log: queryLog(options.onQuery) });
   // data_version changes when another connection (another process included) commits; our own
   // writes through this connection leave it alone (they announce themselves instead).
   const dataVersion = database.prepare('pragma data_version').pluck();
@@ -52,6 +50,7 @@ export function openSqliteDatabase(path: string, options: OpenDatabaseOptions): 
     nowSql: sql<number>`cast(unixepoch('subsec') * 1000 as integer)`,
     runHotQuery: sqliteHotQueryRunner(reader, options.onQuery),
     foreignCommitVersion: () => dataVersion.get() as number,
+    close: () => dialect.close(),
   });
 }
 
