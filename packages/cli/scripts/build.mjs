@@ -16,7 +16,8 @@
  * `@latchkey/contract` is bundled from its TypeScript sources, so no prior `tsc` is needed: the
  * root `prepare` script runs this on every `npm ci`/`npm install`, and `npm run build` does too.
  */
-import { chmodSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
@@ -31,7 +32,7 @@ const shared = {
   target: 'node20',
   minify: true,
   legalComments: 'none',
-  // import() of the commands file becomes require(): the file is CommonJS too.
+  // import() of the actions file becomes require(): the file is CommonJS too.
   supported: { 'dynamic-import': false },
   alias: {
     '@latchkey/contract/token-format': `${contract}token-format.ts`,
@@ -39,6 +40,7 @@ const shared = {
     '@latchkey/contract': `${contract}index.ts`,
   },
   logLevel: 'warning',
+  write: false,
 };
 
 /** In the entry bundle, `import('../actions/index.js')` (load-actions.ts) becomes `require('./actions.cjs')`. */
@@ -49,8 +51,7 @@ const actionsElsewhere = {
   },
 };
 
-rmSync(outdir, { recursive: true, force: true });
-await Promise.all([
+const results = await Promise.all([
   build({
     ...shared,
     entryPoints: [`${cli}src/bin.ts`],
@@ -60,4 +61,19 @@ await Promise.all([
   }),
   build({ ...shared, entryPoints: [`${cli}src/actions/index.ts`], outfile: `${outdir}/actions.cjs` }),
 ]);
-chmodSync(`${outdir}/latchkey.cjs`, 0o755);
+
+// Each file is replaced by a rename, never deleted first: test files build in parallel while
+// others run the binary, which must never find dist/ empty or a file half written.
+mkdirSync(outdir, { recursive: true });
+const written = new Set();
+for (const file of results.flatMap((result) => result.outputFiles)) {
+  const temporary = `${file.path}.${process.pid}.tmp`;
+  writeFileSync(temporary, file.contents);
+  chmodSync(temporary, file.path.endsWith('/latchkey.cjs') ? 0o755 : 0o644);
+  renameSync(temporary, file.path);
+  written.add(basename(file.path));
+}
+// Outputs of earlier layouts (commands.cjs) would linger otherwise; other builds' temporaries stay.
+for (const name of readdirSync(outdir)) {
+  if (!written.has(name) && !name.endsWith('.tmp')) rmSync(`${outdir}/${name}`, { force: true });
+}

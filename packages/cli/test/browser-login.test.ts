@@ -11,7 +11,7 @@ import type { CliIo } from '../src/io.js';
 import { createCliHarness } from './support/cli-harness.js';
 import { createInjectFetch } from './support/inject-fetch.js';
 import { startFakeCliAuth, type FakeCliAuth } from './support/fake-cli-auth.js';
-import { createServerApp } from './support/server.js';
+import { closeServerApp, createServerApp } from './support/server.js';
 
 let fake: FakeCliAuth;
 let stderr: string;
@@ -149,7 +149,7 @@ describe('context use URL with the browser', () => {
       expect(inject.requests.map((request) => request.headers.authorization)).toEqual([`Bearer ${fake.token}`]);
     } finally {
       cli.cleanup();
-      await app.close();
+      await closeServerApp(app);
     }
   });
 
@@ -182,7 +182,7 @@ describe('context use URL with the browser', () => {
       expect(fake.authorizeRequests).toHaveLength(1);
     } finally {
       cli.cleanup();
-      await app.close();
+      await closeServerApp(app);
     }
   });
 });

@@ -10,9 +10,12 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDomain, SYSTEM_ACTOR, systemClock, type Domain } from '../../server/src/domain/index.js';
-import { openStore } from '../../server/src/store/open-store.js';
-import type { Store } from '../../server/src/store/store.js';
+import { SYSTEM_ACTOR } from '../../server/src/audit/audit-event.js';
+import type { Database } from '../../server/src/database/database.js';
+import { openDatabase } from '../../server/src/database/open-database.js';
+import { createLogger } from '../../server/src/http/logging.js';
+import { createServices, type Services } from '../../server/src/services.js';
+import { systemClock } from '../../server/src/shared/clock.js';
 import { SESSION_COOKIE } from '@latchkey/contract';
 import { seedNamespace } from './support/server.js';
 
@@ -31,8 +34,8 @@ let server: ChildProcess;
 let baseUrl: string;
 /** The first administrator's one-time link, printed by the server at its first start. */
 let signInLink: string;
-let store: Store;
-let domain: Domain;
+let database: Database;
+let services: Services;
 const secrets: string[] = [];
 
 interface RunOptions {
@@ -86,8 +89,8 @@ function freshHome(name: string): string {
 }
 
 async function newToken(email: string): Promise<{ accountId: string; secret: string }> {
-  const account = await domain.accounts.create({ email }, SYSTEM_ACTOR);
-  const { secret } = await domain.tokens.create(account.id, { name: 'e2e' }, SYSTEM_ACTOR);
+  const account = await services.accounts.create({ email }, SYSTEM_ACTOR);
+  const { secret } = await services.tokens.create(account.id, { name: 'e2e' }, SYSTEM_ACTOR);
   secrets.push(secret);
   return { accountId: account.id, secret };
 }
@@ -124,13 +127,20 @@ beforeAll(async () => {
     server.stderr!.on('data', onData);
     server.on('exit', (code) => reject(new Error(`server exited with ${code}:\n${output}`)));
   });
-  store = openStore(databaseUrl);
-  domain = createDomain({ store, clock: systemClock, settings: { maxLifetimeDays: 180, maxTokensPerAccount: 100 } });
+  database = openDatabase(databaseUrl);
+  services = createServices({
+    database,
+    clock: systemClock,
+    logger: createLogger({ level: 'silent' }),
+    settings: { maxLifetimeDays: 180, maxTokensPerAccount: 100 },
+    publicUrl: baseUrl,
+  });
 }, 180_000);
 
 afterAll(async () => {
   server?.kill('SIGTERM');
-  await store?.close?.();
+  await services?.close();
+  await database?.close();
   if (workDir) rmSync(workDir, { recursive: true, force: true });
 });
 
@@ -220,7 +230,7 @@ describe('latchkey (built binary) against latchkey-server', () => {
 
   it('names near escape sequences are printed escaped', async () => {
     const { accountId, secret } = await newToken('escape@example.test');
-    await seedNamespace(store, accountId, 'x\u001b]8;;https://evil.example\u001b\\click\u001b]8;;\u001b\\\u001b[1;31m');
+    await seedNamespace(database, accountId, 'x\u001b]8;;https://evil.example\u001b\\click\u001b]8;;\u001b\\\u001b[1;31m');
     const result = await runLatchkey(['namespace', 'list'], { home: freshHome('escape'), env: { LATCHKEY_URL: baseUrl, LATCHKEY_TOKEN: secret } });
     expect(result.code).toBe(0);
     expect(result.stdout).not.toContain('\u001b');
@@ -296,7 +306,7 @@ describe('latchkey (built binary) against latchkey-server', () => {
     expect(result.stderr).toContain('off when CI is set');
   });
 
-  it('--help, version and completion load neither the commands bundle nor node:stream, node:net or node:tty (P6)', () => {
+  it('--help, version, completion and usage errors load neither the actions bundle nor node:stream, node:net or node:tty (P6)', () => {
     const probe = join(workDir, 'module-probe.cjs');
     const out = join(workDir, 'module-probe.json');
     writeFileSync(

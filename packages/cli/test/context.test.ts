@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { TestApp } from '../../server/test/support/app.js';
 import { createCliHarness, type CliHarness } from './support/cli-harness.js';
 import { createInjectFetch, type InjectFetch } from './support/inject-fetch.js';
-import { createServerApp } from './support/server.js';
+import { closeServerApp, createServerApp } from './support/server.js';
 
 const URL_A = 'https://latchkey.test';
 
@@ -24,7 +24,7 @@ beforeEach(async () => {
 
 afterEach(async () => {
   cli.cleanup();
-  await app.close();
+  await closeServerApp(app);
 });
 
 function config() {

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { TestApp, TestSession } from '../../server/test/support/app.js';
 import { createCliHarness, type CliHarness } from './support/cli-harness.js';
 import { createInjectFetch, type InjectFetch } from './support/inject-fetch.js';
-import { createServerApp, seedNamespace, seedToken } from './support/server.js';
+import { closeServerApp, createServerApp, seedNamespace, seedToken } from './support/server.js';
 
 const URL_A = 'https://latchkey.test';
 
@@ -27,7 +27,7 @@ beforeEach(async () => {
 
 afterEach(async () => {
   cli.cleanup();
-  await app.close();
+  await closeServerApp(app);
 });
 
 describe('namespace', () => {
@@ -84,7 +84,7 @@ describe('namespace', () => {
   });
 
   it('prints names seeded with ESC/OSC sequences escaped, in tables and JSON', async () => {
-    await seedNamespace(app.store, session.account.id, 'evil\u001b]0;pwned\u0007\u001b[31mred\u202e');
+    await seedNamespace(app.database, session.account.id, 'evil\u001b]0;pwned\u0007\u001b[31mred\u202e');
     const table = await cli.run(['namespace', 'list']);
     expect(table.stdout).not.toMatch(/[\u001b\u0007\u202e]/);
     expect(table.stdout).toContain('evil\\x1b]0;pwned\\x07\\x1b[31mred\\u{202e}');
@@ -131,7 +131,7 @@ describe('token', () => {
 
   it('an expired token: says on which date it expired and how to create a new one, however it was given', async () => {
     const expiresAt = Date.UTC(2025, 10, 3, 9, 30);
-    const expired = await seedToken(app.store, session.account.id, { name: 'old', expiresAt });
+    const expired = await seedToken(app.database, session.account.id, { name: 'old', expiresAt });
     const expiredMessage =
       'error: the token expired on 2025-11-03 09:30 UTC. Expired tokens cannot be renewed: ' +
       'create a new one in the console at https://latchkey.test (Settings › Personal Access Tokens), ' +
@@ -173,7 +173,7 @@ describe('token', () => {
   });
 
   it('warns once on stderr when the token expires within 7 days', async () => {
-    const soon = await seedToken(app.store, session.account.id, { name: 'soon', expiresAt: Date.now() + 3 * DAY_MS - 60_000 });
+    const soon = await seedToken(app.database, session.account.id, { name: 'soon', expiresAt: Date.now() + 3 * DAY_MS - 60_000 });
     const result = await cli.run(['namespace', 'list', '-o', 'json'], { env: { LATCHKEY_TOKEN: soon } });
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout)).toEqual({ namespaces: [] });
@@ -183,7 +183,7 @@ describe('token', () => {
   });
 
   it('token names seeded with control characters are shown escaped', async () => {
-    const sneaky = await seedToken(app.store, session.account.id, {
+    const sneaky = await seedToken(app.database, session.account.id, {
       name: 'ci\u001b[2J\u001b]52;c;aGk=\u0007',
       expiresAt: Date.now() + 100 * DAY_MS,
     });
@@ -204,6 +204,16 @@ describe('exit policy', () => {
     expect(result.stderr).toBe(
       'error: could not reach https://latchkey.test (ECONNREFUSED). Check the URL and your network connection.\n',
     );
+  });
+
+  it('masks anything token-shaped in a server’s message, also where it is glued to other text', async () => {
+    const conflict = async () =>
+      new Response(
+        JSON.stringify({ type: '/docs/errors/conflict', title: 'Conflict', status: 409, code: 'CONFLICT', detail: `x${token} and ${token}.` }),
+        { status: 409, headers: { 'content-type': 'application/problem+json' } },
+      );
+    const result = await cli.run(['namespace', 'create', 'dup'], { fetch: conflict });
+    expect(result).toMatchObject({ code: 1, stderr: 'error: xlk_pat_1… and lk_pat_1….\n' });
   });
 
   it('a non-Latchkey answer, --help, version, unknown commands and bad options', async () => {

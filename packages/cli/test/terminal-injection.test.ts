@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { DAY_MS } from '@latchkey/contract';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApp } from '../../server/test/support/app.js';
-import { createServerApp, seedNamespace, seedToken } from './support/server.js';
+import { closeServerApp, createServerApp, seedNamespace, seedToken } from './support/server.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const latchkey = join(root, 'node_modules/.bin/latchkey');
@@ -74,15 +74,14 @@ describe('item 40: the latchkey binary prints seeded ESC/OSC names escaped', () 
     accountId = (await app.signIn()).account.id;
   }, 120_000);
   afterAll(async () => {
-    await app?.close();
-    await app?.store.close();
+    await closeServerApp(app);
   });
 
   it('token show: text and --output json, and the expiry warning on stderr', async () => {
     for (const [index, [name, shown]] of NAMES.entries()) {
       // Every other one expires within a week, so the stderr warning (which names nothing) runs too.
       const expiresAt = Date.now() + (index % 2 === 0 ? 3 : 100) * DAY_MS;
-      const token = await seedToken(app.store, accountId, { name, expiresAt });
+      const token = await seedToken(app.database, accountId, { name, expiresAt });
       const env = { LATCHKEY_URL: url, LATCHKEY_TOKEN: token };
 
       const text = await run(['token', 'show'], env);
@@ -104,8 +103,8 @@ describe('item 40: the latchkey binary prints seeded ESC/OSC names escaped', () 
   });
 
   it('namespace list: names seeded with the same sequences', async () => {
-    const token = await seedToken(app.store, accountId, { name: 'lister', expiresAt: Date.now() + 100 * DAY_MS });
-    for (const [name] of NAMES) await seedNamespace(app.store, accountId, name);
+    const token = await seedToken(app.database, accountId, { name: 'lister', expiresAt: Date.now() + 100 * DAY_MS });
+    for (const [name] of NAMES) await seedNamespace(app.database, accountId, name);
     const env = { LATCHKEY_URL: url, LATCHKEY_TOKEN: token };
     const text = await run(['namespace', 'list'], env);
     expect(text.code, text.stderr).toBe(0);

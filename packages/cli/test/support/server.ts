@@ -1,31 +1,38 @@
 /** The real server app on in-memory SQLite, plus seeding that the API refuses on purpose. */
 import { generateToken } from '@latchkey/contract/token';
-import { auditEvent } from '../../../server/src/domain/audit.js';
-import { SYSTEM_ACTOR } from '../../../server/src/domain/index.js';
-import { newId } from '../../../server/src/domain/ids.js';
-import { openStore } from '../../../server/src/store/open-store.js';
-import type { Store } from '../../../server/src/store/store.js';
+import { auditEvent, SYSTEM_ACTOR } from '../../../server/src/audit/audit-event.js';
+import type { Database } from '../../../server/src/database/database.js';
+import { openDatabase } from '../../../server/src/database/open-database.js';
+import { createKyselyNamespaceStore } from '../../../server/src/namespaces/kysely-namespace-store.js';
+import { newId } from '../../../server/src/shared/ids.js';
+import { createKyselyTokenStore } from '../../../server/src/tokens/kysely-token-store.js';
 import { createTestApp, type TestApp } from '../../../server/test/support/app.js';
 
 export async function createServerApp(): Promise<TestApp> {
-  const store = openStore('sqlite::memory:');
-  await store.migrate();
-  return createTestApp(store);
+  const database = openDatabase('sqlite::memory:');
+  await database.migrate();
+  return createTestApp(database);
+}
+
+/** Stops the app and closes its database. */
+export async function closeServerApp(app: TestApp | undefined): Promise<void> {
+  await app?.close();
+  await app?.database.close();
 }
 
 /**
- * A token written straight into the store, as data that predates today's rules would be:
+ * A token written straight into the database, as data that predates today's rules would be:
  * any name (control characters too), any expiry (the past too).
  */
 export async function seedToken(
-  store: Store,
+  database: Database,
   accountId: string,
   input: { name: string; expiresAt: number; createdAt?: number },
 ): Promise<string> {
   const generated = generateToken();
   const id = newId();
   const createdAt = input.createdAt ?? Math.min(Date.now(), input.expiresAt) - 86_400_000;
-  await store.insertToken(
+  await createKyselyTokenStore(database).insertToken(
     {
       id,
       accountId,
@@ -44,8 +51,8 @@ export async function seedToken(
   return generated.token;
 }
 
-/** A namespace written straight into the store, bypassing the DNS-1123 rule. */
-export async function seedNamespace(store: Store, accountId: string, name: string): Promise<void> {
+/** A namespace written straight into the database, bypassing the DNS-1123 rule. */
+export async function seedNamespace(database: Database, accountId: string, name: string): Promise<void> {
   const id = newId();
-  await store.insertNamespace({ id, name, accountId, createdAt: Date.now() }, auditEvent(Date.now(), 'namespace.created', SYSTEM_ACTOR, id));
+  await createKyselyNamespaceStore(database).insertNamespace({ id, name, accountId, createdAt: Date.now() }, auditEvent(Date.now(), 'namespace.created', SYSTEM_ACTOR, id));
 }
