@@ -1,5 +1,6 @@
 /** The failure count in process memory: exact for one instance, bounded by an LRU cap. */
 import type { Clock } from '../shared/clock.js';
+import { LruMap } from '../shared/lru-map.js';
 import {
   BAN_MS,
   DEFAULT_MAX_TRACKED_ADDRESSES,
@@ -20,23 +21,14 @@ export function createMemoryFailureLimiter(options: {
   maxTrackedAddresses?: number;
 }): FailureLimiter & { readonly size: number } {
   const { clock } = options;
-  const capacity = options.maxTrackedAddresses ?? DEFAULT_MAX_TRACKED_ADDRESSES;
-  // A Map iterates in insertion order: re-inserting on every touch makes the first key the
-  // least recently used one.
-  const entries = new Map<string, Entry>();
-
-  function touch(ip: string, entry: Entry): void {
-    entries.delete(ip);
-    entries.set(ip, entry);
-    if (entries.size > capacity) entries.delete(entries.keys().next().value as string);
-  }
+  const entries = new LruMap<string, Entry>(options.maxTrackedAddresses ?? DEFAULT_MAX_TRACKED_ADDRESSES);
 
   return {
     get size() {
       return entries.size;
     },
     async check(ip) {
-      const entry = entries.get(ip);
+      const entry = entries.peek(ip);
       if (!entry) return GOOD_STANDING;
       const now = clock.now();
       return {
@@ -46,7 +38,7 @@ export function createMemoryFailureLimiter(options: {
     },
     async recordFailure(ip) {
       const now = clock.now();
-      const entry = entries.get(ip) ?? { failures: 0, windowStart: now, bannedUntil: 0 };
+      const entry = entries.peek(ip) ?? { failures: 0, windowStart: now, bannedUntil: 0 };
       if (now - entry.windowStart >= FAILURE_WINDOW_MS) {
         entry.failures = 0;
         entry.windowStart = now;
@@ -57,10 +49,10 @@ export function createMemoryFailureLimiter(options: {
         entry.failures = 0;
         entry.windowStart = now;
       }
-      touch(ip, entry);
+      entries.touch(ip, entry);
     },
     async recordSuccess(ip) {
-      const entry = entries.get(ip);
+      const entry = entries.peek(ip);
       if (entry && entry.bannedUntil <= clock.now()) entries.delete(ip);
     },
     async close() {

@@ -7,8 +7,9 @@
  * In process memory (bounded by an LRU cap) or, when REDIS_URL is set, in Redis, shared by
  * every instance.
  */
-import { Redis } from 'ioredis';
 import type { Clock } from '../shared/clock.js';
+import { openLimiterRedis } from '../shared/limiter-redis.js';
+import { LruMap } from '../shared/lru-map.js';
 
 export const REPORTS_PER_WINDOW = 60;
 export const REPORT_WINDOW_MS = 60 * 60_000;
@@ -34,9 +35,7 @@ export function createMemoryReportLimiter(options: {
   maxTrackedAddresses?: number;
 }): ReportLimiter & { readonly size: number } {
   const { clock } = options;
-  const capacity = options.maxTrackedAddresses ?? DEFAULT_MAX_TRACKED_REPORTERS;
-  // Insertion order doubles as recency: re-inserting on every call puts the stalest first.
-  const windows = new Map<string, Window>();
+  const windows = new LruMap<string, Window>(options.maxTrackedAddresses ?? DEFAULT_MAX_TRACKED_REPORTERS);
 
   return {
     get size() {
@@ -44,12 +43,10 @@ export function createMemoryReportLimiter(options: {
     },
     async take(ip) {
       const now = clock.now();
-      let window = windows.get(ip);
+      let window = windows.peek(ip);
       if (!window || now - window.startedAt >= REPORT_WINDOW_MS) window = { calls: 0, startedAt: now };
       window.calls++;
-      windows.delete(ip);
-      windows.set(ip, window);
-      if (windows.size > capacity) windows.delete(windows.keys().next().value as string);
+      windows.touch(ip, window);
       if (window.calls <= REPORTS_PER_WINDOW) return 0;
       return Math.max(1, Math.ceil((window.startedAt + REPORT_WINDOW_MS - now) / 1000));
     },
@@ -82,21 +79,16 @@ export function createRedisReportLimiter(options: {
   onError: (error: unknown) => void;
 }): ReportLimiter {
   const prefix = options.prefix ?? 'latchkey:credential-reports:';
-  const redis = new Redis(options.url, { maxRetriesPerRequest: 1, commandTimeout: 1000 });
-  redis.on('error', options.onError);
+  const redis = openLimiterRedis(options.url, options.onError);
 
   return {
-    async take(ip) {
-      try {
-        const ttl = Number(await redis.eval(TAKE, 1, `${prefix}${ip}`, REPORT_WINDOW_MS, REPORTS_PER_WINDOW));
+    take: (ip) =>
+      redis.orStepAside(0, async (client) => {
+        const ttl = Number(await client.eval(TAKE, 1, `${prefix}${ip}`, REPORT_WINDOW_MS, REPORTS_PER_WINDOW));
         return ttl > 0 ? Math.ceil(ttl / 1000) : 0;
-      } catch (error) {
-        options.onError(error);
-        return 0;
-      }
-    },
+      }),
     async close() {
-      redis.disconnect();
+      redis.close();
     },
   };
 }

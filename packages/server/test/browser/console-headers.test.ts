@@ -4,8 +4,8 @@
  */
 import { tokenScannerRegExp } from '@latchkey/contract';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { CONSOLE_PATHS } from '../../src/http/routes/console.js';
-import { openStore } from '../../src/store/open-store.js';
+import { CONSOLE_PATHS } from '../../src/console/console-routes.js';
+import { openDatabase } from '../../src/database/open-database.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { ensureBuilt } from './support/server.js';
 
@@ -15,9 +15,9 @@ describe('console route', () => {
   afterEach(() => app.close());
 
   async function freshApp() {
-    const store = openStore('sqlite::memory:');
-    await store.migrate();
-    app = await createTestApp(store);
+    const database = openDatabase('sqlite::memory:');
+    await database.migrate();
+    app = await createTestApp(database);
     return app;
   }
 

@@ -1,6 +1,6 @@
 /**
- * SECURITY.md item 27, the hash-cost guard: the hashing step of token verification —
- * `hashToken`, which `domain/tokens.ts` applies to every presented token before the lookup —
+ * The hash-cost guard (docs/security.md, item 27): the hashing step of token verification —
+ * `hashToken`, which `tokens/token-service.ts` applies to every presented token before the lookup —
  * averages ≤ 50 µs over 100,000 calls (SHA-256 takes about 1 µs; bcrypt or argon2 at any sane
  * cost take milliseconds, so swapping one in fails here by orders of magnitude).
  *
@@ -37,10 +37,11 @@ describe('item 27: hash-cost guard', () => {
     expect(averageMicroseconds).toBeLessThanOrEqual(BUDGET_MICROSECONDS);
   });
 
-  it('verification hashes with hashToken: the domain looks tokens up by exactly that digest', () => {
-    const tokens = readFileSync(join(serverSource, 'domain/tokens.ts'), 'utf8');
+  it('verification hashes with hashToken: the token service looks tokens up by exactly that digest', () => {
+    const tokens = readFileSync(join(serverSource, 'tokens/token-service.ts'), 'utf8');
     expect(tokens).toMatch(/from '@latchkey\/contract\/token'/);
-    expect(tokens).toMatch(/findTokenForAuth\(hashToken\(presented\)\)/);
+    expect(tokens).toMatch(/const digest = hashToken\(presented\);/);
+    expect(tokens).toMatch(/findTokenForAuth\(digest\)/);
     const codec = readFileSync(join(contractSource, 'token.ts'), 'utf8');
     expect(codec).toMatch(/createHash\('sha256'\)/);
   });
@@ -48,7 +49,7 @@ describe('item 27: hash-cost guard', () => {
   it('no module on the authentication hot path imports or calls bcrypt, argon2, scrypt or PBKDF2', () => {
     const files = hotPathModules(join(serverSource, 'http/authenticate.ts'));
     // The control: the walk really reaches the verification code and the token codec.
-    expect(files).toContain(join(serverSource, 'domain/tokens.ts'));
+    expect(files).toContain(join(serverSource, 'tokens/token-service.ts'));
     expect(files).toContain(join(contractSource, 'token.ts'));
     const offenders: string[] = [];
     for (const file of files) {
