@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
- * `npm run bench`: the performance goals P1–P9 of PERFORMANCE.md, each a ratio measured side by
- * side in this one run.
+ * `npm run bench`: the performance goals P1–P9 of docs/performance.md, each a ratio measured side
+ * by side in this one run.
  *
  *   npm run bench                 5 rounds, 3 s warm-up + 10 s measured per run, P9 over 120 s
  *   npm run bench -- --quick      2 rounds, 1 s + 2 s per run, P9 over 20 s (under 2 minutes
@@ -11,7 +11,7 @@
  *            postgres://postgres@127.0.0.1:5432/postgres); throw-away databases are created
  *            beside it and dropped at the end
  *
- * How (PERFORMANCE.md, "How to measure"):
+ * How (docs/performance.md, "Method"):
  * - Databases are seeded here (1k and 1M tokens, SQLite and PostgreSQL); the server under test
  *   is the real binary, a fresh process for every run; the load generator is wrk (1 thread,
  *   50 connections, loopback) rotating over a thousand valid tokens.
@@ -202,7 +202,7 @@ function runLine(round, name, run) {
   );
 }
 
-/** A goal line exactly as PERFORMANCE.md wants it: `P1: 0.74 (goal ≥ 0.70)`. */
+/** A goal line in the shape docs/performance.md ("Goals") fixes: `P1: 0.74 (goal ≥ 0.70)`. */
 function goalLine(id, value) {
   const goal = GOALS[id];
   return `${id}: ${value.toFixed(goal.digits)} (goal ${goal.op} ${goal.text})`;

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `npm run soak`: SECURITY.md item 26 at full length (packages/server/test/load/soak.mjs).
+ * `npm run soak`: docs/security.md, item 26 at full length (packages/server/test/load/soak.mjs).
  * Builds the server if its build output is missing, prints the measured figures, exits 1 on any
  * violation.
  *

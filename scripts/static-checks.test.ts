@@ -1,6 +1,6 @@
 /**
  * Lint-style rules that read the repository's sources with the TypeScript parser (no new
- * dependency), for two SECURITY.md §2 items:
+ * dependency), for two items of docs/security.md:
  *
  *   31  no `===`, `==`, `!==`, `!=` or `.equals(` on values that are secrets or digests
  *       (named so: digest, secret, csrf, verifier, challenge, hash, fingerprint); such values
@@ -183,7 +183,8 @@ function packageDirectories(kind: 'src' | 'test'): string[] {
     });
 }
 
-describe('item 31: secrets and digests are compared in constant time', () => {
+// docs/security.md, item 31
+describe('secrets and digests are compared in constant time', () => {
   it('the rule catches === / !== / .equals( on secret-named values and ignores lengths, literals and lookups', () => {
     const fixture = parse(
       'fixture.ts',
@@ -216,7 +217,8 @@ describe('item 31: secrets and digests are compared in constant time', () => {
   });
 });
 
-describe('item 41: no string-built SQL', () => {
+// docs/security.md, item 41
+describe('no string-built SQL', () => {
   it('the rule catches template literals with ${…} and concatenation passed to query/prepare/exec/raw/pragma', () => {
     const fixture = parse(
       'fixture.ts',

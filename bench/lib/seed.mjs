@@ -146,9 +146,10 @@ async function insertFiller(db, dialect, filler, now, expiresAt) {
 }
 
 /**
- * Marks the load tokens as used a moment ago, as on a busy server. Done before each measured
- * run so the once-a-minute `last_used_at` write per token (SECURITY.md 24; bounded by P9) does
- * not land, a thousand writes at once, inside some measured windows and not others.
+ * Marks the load tokens as used a moment ago, as on a busy server. Done before each measured run so
+ * the once-a-minute `last_used_at` write per token (docs/security.md, item 24; bounded by
+ * docs/performance.md, P9) does not land, a thousand writes at once, inside some measured windows
+ * and not others.
  */
 export async function markLoadTokensUsed(databaseUrl, accountIds) {
   const database = openDatabase(databaseUrl);

@@ -8,8 +8,8 @@ export function checkWrk() {
   const probe = spawnSync('wrk', ['-v'], { encoding: 'utf8' });
   if (probe.error) {
     throw new Error(
-      'wrk is not installed. The benchmark drives the server with wrk (PERFORMANCE.md: autocannon would ' +
-        'squeeze every ratio toward 1). Install it with:  apt-get install -y wrk',
+      'wrk is not installed. The benchmark drives the server with wrk (docs/performance.md, ' +
+        '"Method": autocannon would squeeze every ratio toward 1). Install it with:  apt-get install -y wrk',
     );
   }
   return (probe.stdout + probe.stderr).split('\n')[0].trim();

@@ -1,6 +1,7 @@
 /**
- * The P2 peer (PERFORMANCE.md): better-auth 1.7.5 with its API-key plugin (@better-auth/api-key
- * 1.7.5) on better-sqlite3 12 in WAL mode, its per-key rate limit switched off.
+ * The P2 peer (docs/performance.md, P2): better-auth 1.7.5 with its API-key plugin
+ * (@better-auth/api-key 1.7.5) on better-sqlite3 12 in WAL mode, its per-key rate limit switched
+ * off.
  *
  * Started by bench/run.mjs with child_process.fork (an IPC channel), in one of two modes:
  *

@@ -103,7 +103,7 @@ async function main(argv: string[]): Promise<number> {
 
   let ready = false;
   // Every timestamp this instance writes follows the database clock, as every decision does
-  // (SECURITY.md item 19); measured once the database answers, then every minute.
+  // (docs/security.md, item 19); measured once the database answers, then every minute.
   const clock = createDatabaseAnchoredClock(database, {
     onError: (error) => logger.warn({ err: error }, 'could not read the database clock; keeping the last offset'),
   });

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * PERFORMANCE.md P7: the console JavaScript shipped to the browser, gzipped, must stay within
+ * docs/performance.md, P7: the console JavaScript shipped to the browser, gzipped, must stay within
  * 120 kB. Prints the measure after every build and fails the build above it. Also writes the
  * .gz and .br siblings of every script and stylesheet, which the server sends to browsers that
  * accept them (@fastify/static `preCompressed`).

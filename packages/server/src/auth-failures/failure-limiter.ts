@@ -1,8 +1,8 @@
 /**
- * Failed-authentication limiting per client address (docs/security.md, item 39): 30 failed
- * bearer authentications within 3 minutes ban the address for an hour. While banned, every
- * bearer request from it is refused with R-LIMIT, valid tokens included (no oracle). A success
- * before the 30th failure resets the count; requests without credentials never count.
+ * Failed-authentication limiting per client address (docs/security.md, item 39): 30 failed bearer
+ * authentications within 3 minutes ban the address for an hour. While banned, every bearer request
+ * from it is refused with R-LIMIT (429), valid tokens included (no oracle). A success before the
+ * 30th failure resets the count; requests without credentials never count.
  *
  * Three implementations, chosen by the composition root: in process memory (one instance,
  * bounded by an LRU cap), Redis (shared by every instance, when REDIS_URL is set), and the

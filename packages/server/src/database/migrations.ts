@@ -141,7 +141,7 @@ const signIn: MigrationFactory = (dialect) => ({
 
 /**
  * Notices for an account, shown in the console until dismissed: today, tokens revoked because
- * someone reported them as leaked (SECURITY.md item 35).
+ * someone reported them as leaked (docs/security.md, item 35).
  */
 const notices: MigrationFactory = () => ({
   async up(db: Kysely<unknown>) {
@@ -159,8 +159,8 @@ const notices: MigrationFactory = () => ({
 });
 
 /**
- * Failed bearer authentications per client address, shared by every instance when there is no
- * Redis (SECURITY.md item 39). One row per address that failed recently; stale rows are pruned.
+ * Failed bearer authentications per client address, shared by every instance when there is no Redis
+ * (docs/security.md, item 39). One row per address that failed recently; stale rows are pruned.
  */
 const authFailures: MigrationFactory = () => ({
   async up(db: Kysely<unknown>) {

@@ -3,7 +3,7 @@
  * is read) from the route's `config.auth`:
  *
  *   'token'    a personal access token in `Authorization: Bearer` only
- *   'session'  a console session cookie only; a valid PAT here is R-SCOPE
+ *   'session'  a console session cookie only; a valid PAT here is R-SCOPE (403)
  *   'either'   a bearer token if one is sent, otherwise the session cookie
  *
  * A session cookie is never accepted where a token is required, and vice versa. Cookie-

@@ -44,7 +44,7 @@ export function redactUrl(url: string): string {
 
 /**
  * One line per request: id, method, path, status, time, client, and who it was. A success
- * with a token carries `token_id` and `user_id` (the names SECURITY.md item 28 gives).
+ * with a token carries `token_id` and `user_id` (the names docs/security.md, item 28 gives).
  */
 export function registerRequestLog(app: FastifyInstance): void {
   app.addHook('onResponse', async (request, reply) => {

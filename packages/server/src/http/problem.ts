@@ -1,12 +1,12 @@
 /**
  * RFC 9457 problem+json responses for the closed set of error codes in the contract, with
- * the exact RFC 6750 `WWW-Authenticate` values of SECURITY.md §1.
+ * the exact RFC 6750 `WWW-Authenticate` values of docs/security.md, error contract.
  */
 import { ERRORS, type ErrorCode, type FieldError, type ProblemDetails } from '@latchkey/contract';
 import type { FastifyReply } from 'fastify';
 
 export const REALM = 'api';
-/** Seconds a client should wait after R-UNAVAIL before retrying. */
+/** Seconds a client should wait after R-UNAVAIL (503) before retrying. */
 export const UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
 
 const bearerChallenge = (error: string, description: string) =>

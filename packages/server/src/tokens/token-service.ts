@@ -229,7 +229,7 @@ export function allowedLifetimes(maxDays: number): number[] {
   return presets.includes(maxDays) ? presets : [...presets, maxDays];
 }
 
-/** R-LIMIT: the client address has spent its failed-authentication budget. */
+/** R-LIMIT (429): the client address has spent its failed-authentication budget. */
 function tooManyFailures(retryAfterSeconds: number): AppError {
   return new AppError('RATE_LIMITED', 'Too many failed authentications from your address.', { retryAfterSeconds });
 }

@@ -1,6 +1,6 @@
 /**
  * The console route through `app.inject` (no browser needed): which paths get the console,
- * which never do, and the headers on every HTML response (SECURITY.md 29, 37).
+ * which never do, and the headers on every HTML response (docs/security.md, items 29 and 37).
  */
 import { tokenScannerRegExp } from '@latchkey/contract';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';

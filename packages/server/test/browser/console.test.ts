@@ -1,8 +1,9 @@
 /**
  * The web console in real headless Chromium against the real `latchkey-server` binary on
- * SQLite (DESIGN.md §8, issue 4; SECURITY.md 29, 37, 40, 42). One server and one browser for
- * the file; every test signs in a fresh account in a fresh browser context. Screenshots of
- * each page go to test-results/screenshots/ (ignored by git).
+ * SQLite: signing in, creating, copying and deleting tokens, namespaces, the expiry banner, a
+ * narrow screen, and the security properties of docs/security.md, items 29, 37, 40 and 42. One
+ * server and one browser for the file; every test signs in a fresh account in a fresh browser
+ * context. Screenshots of each page go to test-results/screenshots/ (ignored by git).
  */
 import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';

@@ -1,8 +1,8 @@
 /**
- * SECURITY.md item 35, the owner's side, in real headless Chromium against the real binary:
- * a token reported as leaked through POST /api/v1/credentials/revoke (by a stranger: no
- * cookie, no token) is refused, and its owner sees the notice on the next console visit, on
- * every page, until they dismiss it.
+ * docs/security.md, item 35 (revoke by possession), the owner's side, in real headless Chromium
+ * against the real binary: a token reported as leaked through POST /api/v1/credentials/revoke (by a
+ * stranger: no cookie, no token) is refused, and its owner sees the notice on the next console
+ * visit, on every page, until they dismiss it.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';

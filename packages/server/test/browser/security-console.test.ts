@@ -1,5 +1,5 @@
 /**
- * SECURITY.md items 40, 42 and 37 in real headless Chromium against the real server binary,
+ * docs/security.md, items 40, 42 and 37, in real headless Chromium against the real server binary,
  * beyond what console.test.ts already checks (six XSS payloads; a banner at 3 d and none at
  * 8 d; the console refusing to be framed):
  *
@@ -90,7 +90,8 @@ async function openTokens(page: Page) {
 
 const rowOf = (page: Page, name: string) => page.locator('tbody tr', { has: page.getByRole('rowheader', { name, exact: true }) });
 
-describeInBrowser('console security properties in Chromium (items 37, 40, 42)', () => {
+// docs/security.md, items 37, 40 and 42
+describeInBrowser('console security properties in Chromium', () => {
   beforeAll(async () => {
     ensureBuilt();
     [server, browser] = await Promise.all([startConsoleServer(), launchChromium()]);
@@ -100,7 +101,8 @@ describeInBrowser('console security properties in Chromium (items 37, 40, 42)', 
     await server?.stop();
   });
 
-  it(`item 40: ${XSS_CORPUS.length} OWASP filter-evasion payloads as token names render as text; no dialog fires`, async () => {
+  // docs/security.md, item 40
+  it(`${XSS_CORPUS.length} OWASP filter-evasion payloads as token names render as text; no dialog fires`, async () => {
     expect(new Set(XSS_CORPUS).size).toBe(XSS_CORPUS.length);
     const { context, page, api, sessionId } = await signedIn();
     const dialogs: string[] = [];
@@ -145,7 +147,8 @@ describeInBrowser('console security properties in Chromium (items 37, 40, 42)', 
     }
   });
 
-  it('item 42: banner and "Expiring soon" at 7 d − 1 min; "Active" and no banner at 7 d + 1 min', async () => {
+  // docs/security.md, item 42
+  it('banner and "Expiring soon" at 7 d − 1 min; "Active" and no banner at 7 d + 1 min', async () => {
     const { context, page, api } = await signedIn();
     try {
       await api.createToken('seven days plus a minute', { expiresAt: new Date(Date.now() + 7 * DAY_MS + MINUTE_MS).toISOString() });
@@ -178,7 +181,8 @@ describeInBrowser('console security properties in Chromium (items 37, 40, 42)', 
     }
   });
 
-  it('item 37: the sign-in page framed by another origin stays blank, with a frame-ancestors violation', async () => {
+  // docs/security.md, item 37
+  it('the sign-in page framed by another origin stays blank, with a frame-ancestors violation', async () => {
     const framerPort = await freePort();
     const framer: Server = createServer((_request, reply) => {
       reply.writeHead(200, { 'content-type': 'text/html' });

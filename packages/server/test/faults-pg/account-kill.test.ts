@@ -1,10 +1,10 @@
 /**
- * SECURITY.md item 33: disabling and deleting an account kill all its tokens.
+ * docs/security.md, item 33: disabling and deleting an account kill all its tokens.
  *
  * A user with 5 tokens is disabled, then re-enabled, then deleted:
  *   - right after each disable/delete returns, all 5 → R-INVALID on every instance;
  *   - re-enabling brings back the tokens that were only disabled, not one revoked or expired
- *     in the meantime (SECURITY.md's decision);
+ *     in the meantime (docs/security.md, "Decisions": disable is reversible, delete is not);
  *   - after deletion the account's token rows are gone (cascade) or revoked, and so are its
  *     sessions.
  *
@@ -170,12 +170,13 @@ async function runScenario({ doors, admin, dialect, mint }: Scenario): Promise<v
   // Someone else's token is untouched by all of it.
   expect(await answersFor(doors, [other])).toEqual(expectEvery(doors, [other], () => 200));
   process.stdout.write(
-    `item 33 [${dialect}, ${doors.map((door) => door.name).join('+')}]: ${TOKENS} tokens × ${doors.length} instance(s) checked after disable, ` +
+    `account disable and delete (item 33) [${dialect}, ${doors.map((door) => door.name).join('+')}]: ${TOKENS} tokens × ${doors.length} instance(s) checked after disable, ` +
       `re-enable, disable and delete; ${rows.length} token rows left after deletion (0 unrevoked)\n`,
   );
 }
 
-describe('item 33: disabling and deleting an account kill all its tokens, on two instances (PostgreSQL)', () => {
+// docs/security.md, item 33
+describe('disabling or deleting an account refuses all its tokens on every instance (two instances, PostgreSQL)', () => {
   let setup: { a: ServerProcess; b: ServerProcess; admin: TestApp; adminDatabase: Database; drop(): Promise<void> } | undefined;
 
   beforeAll(async () => {
@@ -229,7 +230,8 @@ describe('item 33: disabling and deleting an account kill all its tokens, on two
   }, 60_000);
 });
 
-describeEachBackend('item 33: disabling and deleting an account kill all its tokens, one instance', (backend) => {
+// docs/security.md, item 33
+describeEachBackend('disabling or deleting an account refuses all its tokens (one instance)', (backend) => {
   it('all 5 tokens → R-INVALID right after disable and after delete; re-enable restores only the unrevoked, unexpired', async () => {
     const app = await createTestApp(backend.database);
     try {

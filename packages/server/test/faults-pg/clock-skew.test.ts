@@ -1,11 +1,11 @@
 /**
- * SECURITY.md item 19: instance clock skew. Two instances of the real app share one PostgreSQL
- * database, each with its own connection pool; instance A's clock runs 10
- * minutes fast and B's 10 minutes slow. No decision may depend on instance time: expiry is
- * decided against the database clock, so both instances accept and refuse the same tokens, and
- * report the same state and `Latchkey-Token-Expires-At`. And no timestamp either: each instance's
- * clock is anchored to the database's (createDatabaseAnchoredClock, as main.ts builds it), so a
- * token's creation and lifetime are the same whichever instance made it.
+ * docs/security.md, item 19: instance clock skew. Two instances of the real app share one
+ * PostgreSQL database, each with its own connection pool; instance A's clock runs 10 minutes fast
+ * and B's 10 minutes slow. No decision may depend on instance time: expiry is decided against the
+ * database clock, so both instances accept and refuse the same tokens, and report the same state
+ * and `Latchkey-Token-Expires-At`. And no timestamp either: each instance's clock is anchored to
+ * the database's (createDatabaseAnchoredClock, as main.ts builds it), so a token's creation and
+ * lifetime are the same whichever instance made it.
  *
  * In process (app.inject) rather than two binaries: the binary has no clock hook, and the code
  * that decides is the same.
@@ -81,7 +81,8 @@ async function listed(app: TestApp, session: TestSession, query = ''): Promise<T
   return (response.json() as { tokens: TokenView[] }).tokens;
 }
 
-describe('item 19: A runs 10 min fast and B 10 min slow; decisions follow the database clock', () => {
+// docs/security.md, item 19
+describe('with instance A 10 min fast and B 10 min slow, every decision follows the database clock', () => {
   it('each instance stamps what it creates with the database clock, whatever its own says', async (context) => {
     const { a, b, databases, session } = ready(context);
     const before = await databases[0]!.now();
@@ -95,7 +96,7 @@ describe('item 19: A runs 10 min fast and B 10 min slow; decisions follow the da
     const skewA = aheadOfDb(onA.token);
     const skewB = aheadOfDb(onB.token);
     process.stdout.write(
-      `item 19: created_at vs database clock with instance clocks at +10/-10 min: A ${skewA.from}…${skewA.to} ms, ` +
+      `clock skew (item 19): created_at vs database clock with instance clocks at +10/-10 min: A ${skewA.from}…${skewA.to} ms, ` +
         `B ${skewB.from}…${skewB.to} ms (anchored offsets ${Math.round(clocks[0]!.offsetMs)} and ${Math.round(clocks[1]!.offsetMs)} ms)\n`,
     );
     // Within the request's own span (plus a little for the offset's measurement), not 10 min.
@@ -118,7 +119,7 @@ describe('item 19: A runs 10 min fast and B 10 min slow; decisions follow the da
     const onInstanceA = await statesOn(a);
     expect(Object.keys(onInstanceA).sort()).toEqual(['made-on-a', 'made-on-b']);
     expect(await statesOn(b)).toEqual(onInstanceA);
-    process.stdout.write(`item 19: states of the two 7-day tokens on both instances: ${JSON.stringify(onInstanceA)} (the 201 said 'expiring' for both)\n`);
+    process.stdout.write(`clock skew (item 19): states of the two 7-day tokens on both instances: ${JSON.stringify(onInstanceA)} (the 201 said 'expiring' for both)\n`);
   });
 
   it('a token with 5 minutes left is accepted on both, with the same Latchkey-Token-Expires-At and state "expiring"', async (context) => {

@@ -1,5 +1,5 @@
 /**
- * SECURITY.md item 18: the cache-invalidation channel is lost. On PostgreSQL the server keeps
+ * docs/security.md, item 18: the cache-invalidation channel is lost. On PostgreSQL the server keeps
  * no verification cache (every bearer request reads the database), so there is no LISTEN
  * connection to lose and the item is the no-op that must still pass: its nearest equivalent is
  * run instead. Instance B's database connections are all killed (`pg_terminate_backend`), a
@@ -106,7 +106,8 @@ async function terminateConnectionsOf(admin: pg.Client, applicationName: string)
   return rows.filter((row) => row.terminated).length;
 }
 
-describe('item 18: instance B loses its database connections (no cache on PostgreSQL: the no-op that must pass)', () => {
+// docs/security.md, item 18 (no cache on PostgreSQL: the no-op form that must still pass)
+describe('an instance that loses its database connections still refuses a token revoked elsewhere', () => {
   it(`a token revoked on A while B reconnects is refused by B at once (${ROUNDS} rounds), and B serves again`, async (context) => {
     if (!cluster) return context.skip('PostgreSQL is not available');
     const { a, b, session, admin } = cluster;
@@ -177,7 +178,7 @@ describe('item 18: instance B loses its database connections (no cache on Postgr
     const lostLogged = (b.output().match(/database connection lost; will reconnect/g) ?? []).length;
 
     process.stdout.write(
-      `item 18: ${ROUNDS} rounds, ${terminated} B connections terminated; B's answers right after A's 204: ${JSON.stringify(firstAnswers)}; ` +
+      `lost database connections (item 18): ${ROUNDS} rounds, ${terminated} B connections terminated; B's answers right after A's 204: ${JSON.stringify(firstAnswers)}; ` +
         `slowest refusal ${slowest.toFixed(0)} ms after the 204; background on B (${BACKGROUND_RATE}/s, live token): ${JSON.stringify(background)}; ` +
         `B logged ${lostLogged} lost connections\n`,
     );

@@ -1,5 +1,5 @@
 /**
- * SECURITY.md item 14: PostgreSQL goes away under load and comes back, first by a clean
+ * docs/security.md, item 14: PostgreSQL goes away under load and comes back, first by a clean
  * `-m fast` shutdown, then by an `-m immediate` one (a crash: the next start runs recovery).
  * Two real `latchkey-server` processes share a PostgreSQL cluster this file creates and owns
  * (never the machine's shared server); the load is authenticated GETs plus creates and revokes
@@ -144,7 +144,8 @@ function allowed(outcome: Outcome): boolean {
   }
 }
 
-describe('item 14: PostgreSQL restarts under load behind two instances', () => {
+// docs/security.md, item 14
+describe('PostgreSQL restarting under load behind two instances loses nothing', () => {
   for (const mode of ['fast', 'immediate'] as const satisfies readonly ShutdownMode[]) {
     it(`-m ${mode}: fails closed with R-UNAVAIL during the outage, recovers without a Node restart, loses nothing`, async (context) => {
       if (skipReason || !cluster) return context.skip(skipReason ?? 'no cluster');
@@ -343,7 +344,7 @@ async function runOutage(mode: ShutdownMode, owned: OwnedCluster, [a, b]: [Serve
     return counts;
   };
   process.stdout.write(
-    `item 14 (-m ${mode}): ${outcomes.length} requests in ${((end - stopIssued + WARM_MS) / 1000).toFixed(1)} s; ` +
+    `PostgreSQL restart (item 14, -m ${mode}): ${outcomes.length} requests in ${((end - stopIssued + WARM_MS) / 1000).toFixed(1)} s; ` +
       `stop took ${(down - stopIssued).toFixed(0)} ms, down ${((ready - down) / 1000).toFixed(1)} s (start took ${(ready - startIssued).toFixed(0)} ms); ` +
       `${duringOutage.length} answered while down (${notUnavailable.length} not R-UNAVAIL); ${unavailable.length} R-UNAVAIL in all; ` +
       `last failure sent ${(recoveryMs / 1000).toFixed(2)} s after PostgreSQL accepted connections, then ${cleanTail.length} clean requests over ` +

@@ -1,5 +1,5 @@
 /**
- * SECURITY.md item 15: a crash between a revoke's commit and its answer. Instance A runs with
+ * docs/security.md, item 15: a crash between a revoke's commit and its answer. Instance A runs with
  * LATCHKEY_TEST_FAULT=exit-after-revoke-commit, which exits the process right after the revoke
  * transaction commits and before the 204 is written; B is a normal instance on the same
  * throw-away PostgreSQL database.
@@ -106,7 +106,8 @@ async function restartA(env: Record<string, string>): Promise<ServerProcess> {
   return a;
 }
 
-describe('item 15: crash between the revoke commit and the 204 [postgres, 2 instances]', () => {
+// docs/security.md, item 15
+describe('a revoke whose instance crashes between commit and answer stays revoked [postgres, 2 instances]', () => {
   it('DELETE /tokens/:id: connection error, refused on B within 1 s, the retry → R-404 on B and on A', async (context) => {
     const s = ready(context);
     const token = await createToken(s.b.base, s.session, PUBLIC_URL, 'crash-by-id');

@@ -1,6 +1,6 @@
 /**
- * SECURITY.md item 17: disk full, SQLite on a small tmpfs of its own, against the built binary.
- * (The item's alternative, a `chmod 0444` database, stops no root process; and a mount with
+ * docs/security.md, item 17: disk full, SQLite on a small tmpfs of its own, against the built
+ * binary. (The item's alternative, a `chmod 0444` database, stops no root process; and a mount with
  * files open for writing cannot be remounted read-only, so the full disk is the case tested.)
  *
  * Nothing lost means: create → R-UNAVAIL (503 + Retry-After), and no partial row once space
@@ -52,7 +52,7 @@ beforeAll(async () => {
   const mount = mountTmpfs(dir, TMPFS_SIZE);
   if (!mount.mounted) {
     if (ROOT_REQUIRED) throw new Error(`LATCHKEY_REQUIRE_ROOT=1 but mounting a tmpfs failed: ${mount.error}`);
-    process.stderr.write(`\n!!! cannot mount a tmpfs (${mount.error}): SKIPPING the disk-full tests (item 17).\n\n`);
+    process.stderr.write(`\n!!! cannot mount a tmpfs (${mount.error}): SKIPPING the disk-full tests (docs/security.md, item 17).\n\n`);
     skipReason = 'cannot mount a tmpfs (needs root)';
     return;
   }
@@ -155,7 +155,8 @@ async function expectWritesWorkAgain(base: string, label: string): Promise<void>
   expect(used.kind === 'answer' && used.status, describeOutcome(used)).toBe(200);
 }
 
-describe('item 17: disk full [sqlite on tmpfs, built binary]', () => {
+// docs/security.md, item 17
+describe('a full disk refuses writes without losing anything [sqlite on tmpfs, built binary]', () => {
   it('full disk: create → R-UNAVAIL, reads work, the process stays up, writes resume once space is freed, no partial row', async (context) => {
     const instance = ready(context);
     const pid = instance.child.pid;
@@ -192,7 +193,7 @@ describe('item 17: disk full [sqlite on tmpfs, built binary]', () => {
     expect(sqliteIntegrity(dbPath)).toEqual({ integrity: ['ok'], foreignKeyViolations: [] });
     await expectExistingTokensWork(instance.base, 'after space returned');
     context.annotate(`${acceptedFirst} creates fit in already-allocated WAL pages, then ${refused.length} refused with R-UNAVAIL`);
-    console.log(`item 17 (full): ${acceptedFirst} creates still fit after the disk filled, then ${refused.length} R-UNAVAIL; all later writes fine`);
+    console.log(`disk full (item 17): ${acceptedFirst} creates still fit after the disk filled, then ${refused.length} R-UNAVAIL; all later writes fine`);
   }, 60_000);
 });
 

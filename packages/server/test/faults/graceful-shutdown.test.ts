@@ -1,5 +1,5 @@
 /**
- * SECURITY.md item 20: SIGTERM under ~300 req/s, against the built binary on SQLite.
+ * docs/security.md, item 20: SIGTERM under ~300 req/s, against the built binary on SQLite.
  *
  * The load is authenticated GETs with creates and revokes mixed in, each request on a new
  * connection, so "new connection" has one meaning. A few creates are deliberately in flight at
@@ -149,7 +149,8 @@ function storedTokenNames(): Set<string> {
   }
 }
 
-describe('item 20: graceful shutdown under load [sqlite, built binary]', () => {
+// docs/security.md, item 20
+describe('graceful shutdown under load [sqlite, built binary]', () => {
   it('SIGTERM at ~300 req/s: in-flight requests finish normally, new connections are refused, acknowledged writes persist, exit ≤ 10 s', async () => {
     const instance = server!;
     const target = { port: instance.port };
@@ -275,7 +276,7 @@ describe('item 20: graceful shutdown under load [sqlite, built binary]', () => {
       }
       expect(revokedIds.size).toBeGreaterThan(0);
       console.log(
-        `item 20: ${beforeSignal.length} requests in ${((signalAt - loadStart) / 1000).toFixed(1)} s before SIGTERM (${rate.toFixed(0)} req/s); ` +
+        `graceful shutdown (item 20): ${beforeSignal.length} requests in ${((signalAt - loadStart) / 1000).toFixed(1)} s before SIGTERM (${rate.toFixed(0)} req/s); ` +
           `${answeredAfterSignal} sent after it still answered normally, ${HALF_SENT_CREATES} half-sent creates → 201; ` +
           `${refused} refused (ECONNREFUSED), ${reset} reset before any answer; exit after ${exitMs.toFixed(0)} ms; ` +
           `${createsAcked.length} acknowledged creates and ${revokedIds.size} revokes intact after restart`,

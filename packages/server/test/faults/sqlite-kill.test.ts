@@ -1,5 +1,5 @@
 /**
- * SECURITY.md item 13: `kill -9` during writes, SQLite in WAL mode, against the built binary.
+ * docs/security.md, item 13: `kill -9` during writes, SQLite in WAL mode, against the built binary.
  *
  * Each round, 20 concurrent clients (on 4 accounts) loop over create / revoke by id /
  * self-revoke; the server gets SIGKILL at a random 50–500 ms; it is restarted on the same
@@ -14,8 +14,8 @@
  *   (f) the db, db-wal and db-shm files hold 0 token-regex matches.
  * Every round re-checks that round's tokens and a sample of older ones; the last round all.
  *
- * 5 rounds in `npm test`; LATCHKEY_LONG=1 runs SECURITY.md's 50 (LATCHKEY_KILL_ROUNDS=N for
- * another count).
+ * 5 rounds in `npm test`; LATCHKEY_LONG=1 runs the item's full 50 (LATCHKEY_KILL_ROUNDS=N
+ * for another count).
  */
 import { createHash, randomInt } from 'node:crypto';
 import { rmSync } from 'node:fs';
@@ -287,7 +287,8 @@ async function waitUntilReady(base: string, startedAt: number): Promise<number> 
   return Number.POSITIVE_INFINITY;
 }
 
-describe('item 13: kill -9 during writes [sqlite WAL, built binary]', () => {
+// docs/security.md, item 13
+describe('kill -9 during writes loses no acknowledged write [sqlite WAL, built binary]', () => {
   it(
     `${ROUNDS} rounds of 20 writing clients killed at a random 50–500 ms lose nothing`,
     async (context) => {
@@ -354,7 +355,7 @@ describe('item 13: kill -9 during writes [sqlite WAL, built binary]', () => {
         `serving again after median ${serving[Math.floor(serving.length / 2)]!.toFixed(0)} ms, max ${serving.at(-1)!.toFixed(0)} ms ` +
         `(${sum('remeasured')} slow starts measured again)`;
       context.annotate(summary);
-      console.log(`item 13: ${summary}`);
+      console.log(`kill -9 during writes (item 13): ${summary}`);
       // The run must have exercised what it claims to: acknowledged creates and revokes across the crashes.
       expect(sum('created')).toBeGreaterThan(ROUNDS);
       expect(sum('revoked')).toBeGreaterThan(0);

@@ -1,5 +1,5 @@
 /**
- * SECURITY.md item 16: start-up self-checks. Nothing lost means a misconfigured instance can
+ * docs/security.md, item 16: start-up self-checks. Nothing lost means a misconfigured instance can
  * neither drop durability nor silently reject or accept credentials.
  *
  *   - SQLite: the settings are read back, and anything but journal_mode=wal, synchronous=2
@@ -66,7 +66,8 @@ function runBinary(args: string[], env: Record<string, string>, command: string[
   });
 }
 
-describe('item 16: SQLite settings are read back', () => {
+// docs/security.md, item 16
+describe('SQLite settings are read back at start-up', () => {
   function configured(path: string, settings: { journal: string; synchronous: string; foreignKeys: string; busy: number }) {
     const database = new SQLite(path);
     database.pragma(`journal_mode = ${settings.journal}`);
@@ -153,10 +154,11 @@ const namespacesUsable = namespaceProbe.status === 0;
 if (!namespacesUsable) {
   const reason = `${namespaceProbe.stderr ?? ''}${namespaceProbe.error?.message ?? ''}`.trim();
   if (ROOT_REQUIRED) throw new Error(`LATCHKEY_REQUIRE_ROOT=1 but unshare -m failed: ${reason}`);
-  process.stderr.write(`\n!!! cannot create a mount namespace (${reason}): SKIPPING the network file system cases of item 16.\n\n`);
+  process.stderr.write(`\n!!! cannot create a mount namespace (${reason}): SKIPPING the network file system cases of docs/security.md, item 16.\n\n`);
 }
 
-describe.skipIf(!namespacesUsable)('item 16: a database on a network file system is refused (/proc/mounts)', () => {
+// docs/security.md, item 16
+describe.skipIf(!namespacesUsable)('a database on a network file system is refused (/proc/mounts)', () => {
   /**
    * Runs the binary in a private mount namespace whose /proc/mounts reads `mountTable`: the
    * shell binds the file over its own /proc/<pid>/mounts, then execs node in the same process.
@@ -236,7 +238,8 @@ function unusedPort(): Promise<number> {
   });
 }
 
-describe('item 16: a PostgreSQL that does not answer at start-up [built binary]', () => {
+// docs/security.md, item 16
+describe('a PostgreSQL that does not answer at start-up [built binary]', () => {
   it('without any PostgreSQL: stays up, unready, answers only R-UNAVAIL, and still stops cleanly on SIGTERM', async () => {
     const server = await startServer({ name: 'nothing on port 1', env: { DATABASE_URL: 'postgres://postgres@127.0.0.1:1/latchkey', PUBLIC_URL } });
     started.push(server);
@@ -327,7 +330,7 @@ describe('item 16: a PostgreSQL that does not answer at start-up [built binary]'
       const list = await send(`${server.base}/api/v1/tokens`, { headers: { cookie: session.cookie } });
       expect((JSON.parse((list as { body: string }).body) as { tokens: { name: string }[] }).tokens.map((token) => token.name)).toEqual(['valid']);
       context.annotate(`${rounds} rounds of ${requests.length} requests all R-UNAVAIL; ready ${readyAfterMs} ms after the database answered`);
-      console.log(`item 16 (PostgreSQL): ${rounds * requests.length} requests during the outage, all R-UNAVAIL; ready ${readyAfterMs} ms after PostgreSQL answered, same process`);
+      console.log(`PostgreSQL not answering at start-up (item 16): ${rounds * requests.length} requests during the outage, all R-UNAVAIL; ready ${readyAfterMs} ms after PostgreSQL answered, same process`);
     } finally {
       await Promise.all(started.map((instance) => instance.stop()));
       await relayed?.close();

@@ -1,7 +1,7 @@
 /**
- * Test-only preload (`node --import`) for SECURITY.md item 16. It makes better-sqlite3 quietly
- * apply a weaker setting than the server asks for, as an ignored PRAGMA or a driver built with
- * other defaults would, so a test can watch the server's read-back refuse to start.
+ * Test-only preload (`node --import`) for docs/security.md, item 16. It makes better-sqlite3
+ * quietly apply a weaker setting than the server asks for, as an ignored PRAGMA or a driver built
+ * with other defaults would, so a test can watch the server's read-back refuse to start.
  *
  * LATCHKEY_TEST_WEAKEN names the setting: journal_mode, synchronous, foreign_keys or
  * busy_timeout. Unset, the preload changes nothing (the control case).

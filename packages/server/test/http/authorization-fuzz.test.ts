@@ -1,5 +1,5 @@
 /**
- * SECURITY.md item 12: fuzzing the Authorization header with fast-check, through the real app
+ * docs/security.md, item 12: fuzzing the Authorization header with fast-check, through the real app
  * (`app.inject`, SQLite) and directly against the pure parser.
  *
  * HTTP oracle (RFC 9110 §5.5, §11; RFC 6750 §2.1): leading/trailing SP/HTAB are not part of a
@@ -81,7 +81,8 @@ function mutate(token: string, mutations: Mutation[]): string {
   return out;
 }
 
-describe('Authorization header fuzzing over HTTP (SECURITY.md item 12) [sqlite]', () => {
+// docs/security.md, item 12
+describe('fuzzed Authorization headers get exactly the expected answer, never a 5xx [sqlite]', () => {
   let database: Database;
   let app: TestApp;
   let valid: string;

@@ -1,5 +1,5 @@
 /**
- * SECURITY.md battery items 1–10: bad inputs, each with its exact expected response, on both
+ * docs/security.md, items 1–10: bad inputs, each with its exact expected response, on both
  * backends. Items 3 and 7 need bytes Node's HTTP clients will not send (two Authorization
  * headers, oversized or CR/LF/NUL-bearing values), so those go over raw sockets to a real
  * listening server.
@@ -76,7 +76,8 @@ function rawExchange(port: number, request: string | Buffer): Promise<RawRespons
 const getMe = (authorizationLines: string[]) =>
   ['GET /api/v1/me HTTP/1.1', 'Host: 127.0.0.1', ...authorizationLines, 'Connection: close', '', ''].join('\r\n');
 
-describeEachBackend('bad inputs (SECURITY.md items 1–10)', (ctx) => {
+// docs/security.md, items 1–10
+describeEachBackend('bad inputs get their exact documented answers', (ctx) => {
   let app: TestApp;
   let session: TestSession;
   let valid: string;
@@ -97,7 +98,8 @@ describeEachBackend('bad inputs (SECURITY.md items 1–10)', (ctx) => {
     return Number(row!.n);
   };
 
-  describe('1. no credentials', () => {
+  // docs/security.md, item 1
+  describe('no credentials', () => {
     it('GET /api/v1/me without Authorization → R-NOAUTH', async () => {
       expectResponseCode(await me({}), 'R-NOAUTH');
     });
@@ -108,7 +110,8 @@ describeEachBackend('bad inputs (SECURITY.md items 1–10)', (ctx) => {
     });
   });
 
-  describe('2. scheme case and spacing', () => {
+  // docs/security.md, item 2
+  describe('scheme case and spacing', () => {
     for (const [label, value] of [
       ['bearer', (t: string) => `bearer ${t}`],
       ['BEARER', (t: string) => `BEARER ${t}`],
@@ -123,7 +126,8 @@ describeEachBackend('bad inputs (SECURITY.md items 1–10)', (ctx) => {
     }
   });
 
-  describe('3. malformed header or duplicate credentials → R-BADREQ', () => {
+  // docs/security.md, item 3
+  describe('malformed header or duplicate credentials → R-BADREQ', () => {
     it('Bearer, "Bearer ", a tab, extra parts', async () => {
       for (const value of ['Bearer', 'Bearer ', `Bearer\t${valid}`, `Bearer ${valid} extra`]) {
         expectResponseCode(await me({ authorization: value }), 'R-BADREQ');
@@ -150,7 +154,8 @@ describeEachBackend('bad inputs (SECURITY.md items 1–10)', (ctx) => {
     });
   });
 
-  describe('4. a token only in the URL or the body', () => {
+  // docs/security.md, item 4
+  describe('a token only in the URL or the body', () => {
     it('?access_token=<valid> → R-NOAUTH, and the access log has the value redacted', async () => {
       const response = await me({}, `/api/v1/me?access_token=${valid}`);
       expectResponseCode(response, 'R-NOAUTH');
@@ -174,7 +179,8 @@ describeEachBackend('bad inputs (SECURITY.md items 1–10)', (ctx) => {
     });
   });
 
-  describe('5. invalid tokens are short-circuited and indistinguishable', () => {
+  // docs/security.md, item 5
+  describe('invalid tokens are short-circuited and indistinguishable', () => {
     it('format failures → R-INVALID with 0 DB queries; the rest → R-INVALID; all byte-identical', async () => {
       const body = valid.slice(8, 51);
       const formatFailures: Record<string, string> = {
@@ -223,7 +229,8 @@ describeEachBackend('bad inputs (SECURITY.md items 1–10)', (ctx) => {
     });
   });
 
-  describe('6. expired token', () => {
+  // docs/security.md, item 6
+  describe('expired token', () => {
     it('expires_at = DB now − 1 s → exactly R-EXPIRED', async () => {
       const { token, secret } = await app.createToken(session, 'expiring');
       await expireToken(ctx, token.id);
@@ -234,7 +241,8 @@ describeEachBackend('bad inputs (SECURITY.md items 1–10)', (ctx) => {
     });
   });
 
-  describe('7. oversized and hostile headers', () => {
+  // docs/security.md, item 7
+  describe('oversized and hostile headers', () => {
     it('a 17 KiB Authorization → 431 from Node; the process keeps serving; nothing token-shaped logged', async () => {
       await app.http.listen({ port: 0, host: '127.0.0.1' });
       const { port } = app.http.server.address() as AddressInfo;
@@ -285,7 +293,8 @@ describeEachBackend('bad inputs (SECURITY.md items 1–10)', (ctx) => {
     });
   });
 
-  describe('8. create-token body validation', () => {
+  // docs/security.md, item 8
+  describe('create-token body validation', () => {
     const create = (payload: unknown) =>
       app.http.inject({ method: 'POST', url: '/api/v1/tokens', headers: session.headers, payload: payload as object });
 
@@ -370,7 +379,8 @@ describeEachBackend('bad inputs (SECURITY.md items 1–10)', (ctx) => {
     });
   });
 
-  describe('9. transport-level body errors write nothing', () => {
+  // docs/security.md, item 9
+  describe('transport-level body errors write nothing', () => {
     const post = (contentType: string, payload: string) =>
       app.http.inject({
         method: 'POST',
@@ -392,7 +402,8 @@ describeEachBackend('bad inputs (SECURITY.md items 1–10)', (ctx) => {
     }
   });
 
-  describe('10. delete edge cases and IDOR', () => {
+  // docs/security.md, item 10
+  describe('delete edge cases and IDOR', () => {
     let other: TestSession;
     let aTokenId: string;
     beforeEach(async () => {

@@ -1,5 +1,5 @@
 /**
- * SECURITY.md item 35: revoke by possession. `POST /api/v1/credentials/revoke` answers 202 to
+ * docs/security.md, item 35: revoke by possession. `POST /api/v1/credentials/revoke` answers 202 to
  * any list of strings, before looking at it; afterwards every valid listed token is refused,
  * each revoked token has one audit event, and each owner one notice per report (listing their
  * tokens) that the console shows until dismissed. More than 1,000 items → R-422; more than 60
@@ -33,7 +33,8 @@ function randomGarbage(): string {
   return [...randomBytes(57)].map((byte) => BASE62_ALPHABET[byte % 62]).join('');
 }
 
-describeEachBackend('leaked-token reports (SECURITY.md 35)', (ctx) => {
+// docs/security.md, item 35
+describeEachBackend('leaked-token reports', (ctx) => {
   let app: TestApp;
   const clock = createManualClock(Date.now());
   let nextAddress = 0;
@@ -371,7 +372,8 @@ describeEachBackend('leaked-token reports (SECURITY.md 35)', (ctx) => {
   });
 });
 
-describeEachBackend('leaked-token reports when processing fails (SECURITY.md 35)', (ctx) => {
+// docs/security.md, item 35
+describeEachBackend('leaked-token reports when processing fails', (ctx) => {
   it('logs the failure without token material, keeps serving, and never leaves an unhandled rejection', async () => {
     const app = await createTestApp(ctx.database);
     try {

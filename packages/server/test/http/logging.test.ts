@@ -1,8 +1,8 @@
 /**
- * SECURITY.md item 28 (first three bullets) and the logging requirements: tokens sent in every
- * place a client might put one never reach a log line, a SQL parameter or the SQLite files;
- * every request writes one access line; every failed authentication writes one event with a
- * reason, the client IP and a fingerprint instead of the token.
+ * docs/security.md, item 28 (first three bullets) and the logging requirements: tokens sent in
+ * every place a client might put one never reach a log line, a SQL parameter or the SQLite files;
+ * every request writes one access line; every failed authentication writes one event with a reason,
+ * the client IP and a fingerprint instead of the token.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';

@@ -1,5 +1,5 @@
 /**
- * SECURITY.md item 11: problem-details hygiene, as a property over every error response the
+ * docs/security.md, item 11: problem-details hygiene, as a property over every error response the
  * bad-input scenarios of items 1–10 produce (replayed here by `collectErrorResponses`), plus
  * R-SCOPE and R-CSRF.
  *
@@ -127,14 +127,16 @@ async function collectErrorResponses(app: TestApp, backend: Pick<BackendContext,
 const SAFE_DESCRIPTION = /^[\x20\x21\x23-\x5B\x5D-\x7E]*$/;
 const SQL_KEYWORDS = /\b(SELECT|INSERT|UPDATE|DELETE FROM|WHERE)\b/;
 
-describeEachBackend('problem-details hygiene (SECURITY.md item 11)', (ctx) => {
+// docs/security.md, item 11
+describeEachBackend('problem-details hygiene', (ctx) => {
   let app: TestApp;
   beforeEach(async () => {
     app = await createTestApp(ctx.database);
   });
   afterEach(() => app.close());
 
-  it('holds for every error response of items 1–10', async () => {
+  // the error responses of docs/security.md, items 1–10
+  it('holds for every error response the bad-input checks produce', async () => {
     const collected = await collectErrorResponses(app, ctx);
     // Every row of the contract these scenarios should reach is reached.
     const codes = new Set(collected.map(({ response }) => response.json().code));

@@ -18,7 +18,7 @@ describe('service routes', () => {
     expect((await app.http.inject({ url: '/readyz' })).statusCode).toBe(200);
   });
 
-  it('documents every API route of DESIGN.md §3 in /api/openapi.json, generated from the schemas', async () => {
+  it('documents every API route in /api/openapi.json, generated from the schemas', async () => {
     const store = openDatabase('sqlite::memory:');
     await store.migrate();
     app = await createTestApp(store);
@@ -43,7 +43,7 @@ describe('service routes', () => {
         'DELETE /api/v1/namespaces/{name}',
         'POST /api/v1/invites',
         'POST /auth/cli/token',
-        // Leaked-token reports and the owner's notices (SECURITY.md item 35).
+        // Leaked-token reports and the owner's notices (docs/security.md, item 35).
         'POST /api/v1/credentials/revoke',
         'GET /api/v1/notices',
         'POST /api/v1/notices/{id}/dismiss',

@@ -1,5 +1,5 @@
 /**
- * Sign-in end to end: one-time links, session cookies and CSRF (SECURITY.md item 36), OpenID
+ * Sign-in end to end: one-time links, session cookies and CSRF (docs/security.md, item 36), OpenID
  * Connect against a real provider with fixation, state, PKCE and replay checks (item 38), the
  * CLI's loopback browser login, and invites.
  */
@@ -145,7 +145,8 @@ describe('one-time sign-in links', () => {
   });
 });
 
-describeEachBackend('console mutations and CSRF (item 36)', (ctx) => {
+// docs/security.md, item 36
+describeEachBackend('console mutations and CSRF', (ctx) => {
   let app: TestApp;
   beforeEach(async () => {
     app = await createTestApp(ctx.database);
@@ -201,7 +202,8 @@ describeEachBackend('console mutations and CSRF (item 36)', (ctx) => {
   });
 });
 
-describe('OpenID Connect against a real provider (item 38)', () => {
+// docs/security.md, item 38
+describe('OpenID Connect against a real provider', () => {
   let provider: TestProvider;
   let app: TestApp;
 

@@ -2,7 +2,7 @@
  * Fires a list of HTTP requests all at once, each on its own connection, and prints one JSON
  * line with every answer's status, latency, Retry-After and body. Run as its own process so
  * that sending 200 requests never shares an event loop (or a CPU budget) with the server whose
- * latency it measures (SECURITY.md §2 C: the load driver runs in a separate process).
+ * latency it measures (docs/security.md, "The battery": load is driven from a process of its own).
  *
  * Input (stdin, JSON): { base, requests: [{ method, path, headers, body }] }
  */

@@ -1,5 +1,5 @@
 /**
- * SECURITY.md item 25, create burst: 200 concurrent creates by 20 users, on SQLite and on
+ * docs/security.md, item 25, create burst: 200 concurrent creates by 20 users, on SQLite and on
  * PostgreSQL.
  *
  *   - every response is 201 or R-UNAVAIL with Retry-After; no 500s;
@@ -51,7 +51,8 @@ interface Outcome {
 }
 
 for (const dialect of ['sqlite', 'postgres'] as const) {
-  describe(`item 25: create burst [${dialect}]`, () => {
+  // docs/security.md, item 25
+  describe(`a burst of concurrent creates [${dialect}]`, () => {
     let dir: string | undefined;
     let postgres: { url: string; drop(): Promise<void> } | undefined;
     let database: Database;
@@ -193,7 +194,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       const latencies = outcomes.map((outcome) => outcome.ms);
       const p99 = quantile(latencies, 0.99);
       process.stdout.write(
-        `item 25 [${dialect}]: ${created.length}/${CREATES} created, ${CREATES - created.length} R-UNAVAIL; ` +
+        `create burst (item 25) [${dialect}]: ${created.length}/${CREATES} created, ${CREATES - created.length} R-UNAVAIL; ` +
           `p50 ${quantile(latencies, 0.5).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${Math.max(...latencies).toFixed(1)} ms ` +
           `(one create alone, median of the ${USERS} warm-up creates: ${quantile(sequential, 0.5).toFixed(1)} ms)\n`,
       );
@@ -228,7 +229,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         const created = outcomes.filter((outcome) => outcome.status === 201);
         const slowest = Math.max(...outcomes.map((outcome) => outcome.ms));
         process.stdout.write(
-          `item 25 [sqlite, write lock held ${holdMs} ms]: ${created.length} created, ${unavailable} R-UNAVAIL, ` +
+          `create burst (item 25) [sqlite, write lock held ${holdMs} ms]: ${created.length} created, ${unavailable} R-UNAVAIL, ` +
             `slowest answer ${slowest.toFixed(0)} ms\n`,
         );
         // The control: the lock really outlasted the busy timeout for at least one create.

@@ -1,5 +1,5 @@
 /**
- * SECURITY.md item 22, invalid-token flood on one instance:
+ * docs/security.md, item 22, invalid-token flood on one instance:
  *
  *   - a flood of CRC-failing tokens plus a steady trickle of valid traffic: the valid traffic's
  *     p99 with the flood ≤ 2× its p99 without it, measured in the same run;
@@ -57,7 +57,8 @@ const FLOOD_ADDRESSES = 65_536;
 const PUBLIC_URL = 'http://latchkey.localhost';
 const ME = '/api/v1/me';
 
-describe('item 22: invalid-token flood on one instance', () => {
+// docs/security.md, item 22
+describe('a flood of invalid tokens on one instance', () => {
   let dir: string;
   let server: InstrumentedServer;
   let validTokens: string[];
@@ -159,7 +160,7 @@ describe('item 22: invalid-token flood on one instance', () => {
       }
       const ratio = median(blocks.map((block) => block.ratio));
       process.stdout.write(
-        `item 22: flood ${flood.streams.flood!.sent} req (${FLOOD_RATE}/s while on), valid ${valid.streams.valid!.sent} req; ` +
+        `invalid-token flood (item 22): flood ${flood.streams.flood!.sent} req (${FLOOD_RATE}/s while on), valid ${valid.streams.valid!.sent} req; ` +
           `per block ${JSON.stringify(blocks)}; median p99 ratio ${round(ratio)} (≤ 2)\n`,
       );
       // Enough samples per side for a p99 to mean something (≥ 100 each in every block).
@@ -189,7 +190,8 @@ describe('item 22: invalid-token flood on one instance', () => {
   }, 60_000);
 });
 
-describe('item 22: one address sending unknown tokens is limited from request 31; others are not', () => {
+// docs/security.md, item 22
+describe('one address sending unknown tokens is limited from request 31; others are not', () => {
   let dir: string;
   let instance: ServerProcess;
   let validToken: string;
@@ -247,7 +249,10 @@ describe('item 22: one address sending unknown tokens is limited from request 31
   });
 });
 
-/** R-LIMIT, spelled out (SECURITY.md §1): 429, integer Retry-After > 0, no challenge, problem+json. */
+/**
+ * R-LIMIT, spelled out (docs/security.md, error contract): 429, integer Retry-After > 0, no
+ * challenge, problem+json.
+ */
 function expectRateLimited(response: ResponseLike): void {
   const body = JSON.parse(response.body) as Record<string, unknown>;
   expect({ status: response.statusCode, type: body.type, bodyStatus: body.status }).toEqual({

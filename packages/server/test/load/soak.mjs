@@ -1,6 +1,6 @@
 /**
- * SECURITY.md item 26, the soak, shared by `npm run soak` (scripts/soak.mjs, 30 min by default)
- * and the short version in soak.test.ts:
+ * docs/security.md, item 26, the soak, shared by `npm run soak` (scripts/soak.mjs, 30 min by
+ * default) and the short version in soak.test.ts:
  *
  *   SQLite, one instance (instrumented-server.mjs: the built server as `latchkey-server serve`
  *   composes it), at 50% of the steady authenticated rate measured first on this machine, with

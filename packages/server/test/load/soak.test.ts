@@ -1,11 +1,11 @@
 /**
- * SECURITY.md item 26, the soak, short: the same run as `npm run soak` (soak.mjs — SQLite, 50% of
- * the steady authenticated rate measured first, 10% invalid tokens from 5,000 client addresses)
- * cut to 12 s of warm-up and 24 s measured, the rate capped at 1,000 req/s on this shared
- * machine, and the failure limiter capped at 200 addresses so that its eviction is exercised
- * within seconds. Its invariants, unchanged: RSS growth ≤ 15% after the warm-up, open fds flat,
- * the limiter store never above its cap (and at it, evicting), every valid request 200, every
- * invalid one 401/429, the rate sustained. The full 30 minutes: `npm run soak`.
+ * docs/security.md, item 26, the soak, short: the same run as `npm run soak` (soak.mjs — SQLite,
+ * 50% of the steady authenticated rate measured first, 10% invalid tokens from 5,000 client
+ * addresses) cut to 12 s of warm-up and 24 s measured, the rate capped at 1,000 req/s on this
+ * shared machine, and the failure limiter capped at 200 addresses so that its eviction is exercised
+ * within seconds. Its invariants, unchanged: RSS growth ≤ 15% after the warm-up, open fds flat, the
+ * limiter store never above its cap (and at it, evicting), every valid request 200, every invalid
+ * one 401/429, the rate sustained. The full 30 minutes: `npm run soak`.
  *
  * Plus the limiter's own bound, through its public API: a small cap holds under many addresses,
  * the least recently seen go first, and a recently active (banned) address is kept.
@@ -17,7 +17,8 @@ import { createManualClock } from '../../src/shared/clock.js';
 import { ensureServerBuilt } from '../support/server-process.mjs';
 import { runSoak } from './soak.mjs';
 
-describe('item 26: soak', () => {
+// docs/security.md, item 26
+describe('soak', () => {
   it('short soak: RSS, fds and the limiter store stay bounded; every answer as expected', async () => {
     ensureServerBuilt();
     const lines: string[] = [];
@@ -30,7 +31,7 @@ describe('item 26: soak', () => {
       sampleEveryMs: 1_000,
       log: (line: string) => lines.push(line),
     });
-    process.stdout.write(`item 26 (short): ${lines[0]}; ${JSON.stringify(outcome.figures)}\n`);
+    process.stdout.write(`soak (item 26, short): ${lines[0]}; ${JSON.stringify(outcome.figures)}\n`);
     expect(outcome.violations).toEqual([]);
     // The run really had the shape it claims.
     expect(outcome.figures.invalidShare).toBeGreaterThan(0.09);
@@ -40,7 +41,8 @@ describe('item 26: soak', () => {
   }, 90_000);
 });
 
-describe('item 26: the in-memory failure limiter honours its cap', () => {
+// docs/security.md, item 26
+describe('the in-memory failure limiter honours its cap', () => {
   it('a cap of 10 holds under 1,000 failing addresses, evicting the least recently seen', async () => {
     const clock = createManualClock(Date.UTC(2030, 0, 1));
     const limiter = createMemoryFailureLimiter({ clock, maxTrackedAddresses: 10 });

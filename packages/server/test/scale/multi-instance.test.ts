@@ -1,13 +1,13 @@
 /**
  * Scale-out: two real `latchkey-server` processes (A and B) on one throw-away PostgreSQL
- * database and one Redis — SECURITY.md items 32 (revoke is immediate on every instance),
+ * database and one Redis — docs/security.md, items 32 (revoke is immediate on every instance),
  * 39 (the failure budget is shared), 24 (the `last_used_at` write budget, shortened) and 23
  * (revocation under load, light), plus sessions served by either instance.
  *
  * Item 32 runs its full 1,000 trials per variant (LATCHKEY_REVOKE_TRIALS=N for another count;
  * trials run on 4 concurrent lanes, each trial strictly in order). Items 24 and 23 are short by
- * default (2 s and 4 s at 1,000 req/s); LATCHKEY_LONG=1 runs them for SECURITY.md's 120 s and
- * 60 s. Every request carries `X-Forwarded-For: <random TEST-NET address>` (the instances trust
+ * default (2 s and 4 s at 1,000 req/s); LATCHKEY_LONG=1 runs them for the items' full 120 s
+ * and 60 s. Every request carries `X-Forwarded-For: <random TEST-NET address>` (the instances trust
  * 127.0.0.1 as their proxy), so failure counters in the shared Redis never collide between runs;
  * the limiter keys of those addresses are deleted before and after use.
  */
@@ -32,7 +32,7 @@ import {
 import { ensureServerBuilt, startServer, type ServerProcess } from '../support/server-process.mjs';
 
 const PUBLIC_URL = 'http://latchkey.localhost';
-/** LATCHKEY_LONG=1: items 24 and 23 at their full SECURITY.md length (120 s and 60 s). */
+/** LATCHKEY_LONG=1: items 24 and 23 at their full length in docs/security.md (120 s and 60 s). */
 const LONG = process.env.LATCHKEY_LONG === '1';
 const TRIALS = Number(process.env.LATCHKEY_REVOKE_TRIALS) || 1_000;
 const WRITE_BUDGET_MS = LONG ? 120_000 : 2_000;
@@ -190,7 +190,8 @@ async function inLanes(count: number, lanes: number, work: (index: number) => Pr
 
 describe('two latchkey-server instances on one PostgreSQL', () => {
   // First in the file: no earlier test has left statistics for `tokens` waiting to be flushed.
-  it(`item 24${LONG ? '' : ' (shortened)'}: 1,000 req/s on one token over both instances for ${WRITE_BUDGET_MS / 1000} s write last_used_at ${LONG ? '≤ 3 times' : 'once'}`, async (context) => {
+  // docs/security.md, item 24
+  it(`${LONG ? '' : '(shortened) '}1,000 req/s on one token over both instances for ${WRITE_BUDGET_MS / 1000} s write last_used_at ${LONG ? '≤ 3 times' : 'once'}`, async (context) => {
     const { a, b, session, db } = ready(context);
     const address = await freshAddress();
     // A test-only trigger counts every UPDATE of a tokens row, synchronously and exactly; the
@@ -242,7 +243,7 @@ describe('two latchkey-server instances on one PostgreSQL', () => {
         await sleep(250);
       }
       process.stdout.write(
-        `item 24: ${REQUESTS} requests in ${seconds.toFixed(2)} s (${Math.round(REQUESTS / seconds)} req/s) → ` +
+        `last_used_at write budget (item 24): ${REQUESTS} requests in ${seconds.toFixed(2)} s (${Math.round(REQUESTS / seconds)} req/s) → ` +
           `${writes} row writes (${lastUsedWrites} changing last_used_at), n_tup_upd delta ${statsDelta} (of ${allWrites} writes to tokens, after ${waited} ms)\n`,
       );
       expect(run.errors).toBe(0);
@@ -262,7 +263,8 @@ describe('two latchkey-server instances on one PostgreSQL', () => {
     }
   }, 60_000 + WRITE_BUDGET_MS);
 
-  it(`item 32: a token revoked through A is refused at once by B and A (${TRIALS} trials)`, async (context) => {
+  // docs/security.md, item 32
+  it(`a token revoked through A is refused at once by B and A (${TRIALS} trials)`, async (context) => {
     const { a, b, session } = ready(context);
     const address = await freshAddress();
     const violations: string[] = [];
@@ -281,11 +283,12 @@ describe('two latchkey-server instances on one PostgreSQL', () => {
       }
     });
     const seconds = (performance.now() - started) / 1000;
-    process.stdout.write(`item 32 (DELETE /tokens/:id on A): ${TRIALS} trials in ${seconds.toFixed(1)} s, ${violations.length} violations\n`);
+    process.stdout.write(`revoke on every instance (item 32, DELETE /tokens/:id on A): ${TRIALS} trials in ${seconds.toFixed(1)} s, ${violations.length} violations\n`);
     expect(violations).toEqual([]);
   }, 120_000);
 
-  it(`item 32: a token revoking itself through B is refused at once by B and A (${TRIALS} trials)`, async (context) => {
+  // docs/security.md, item 32
+  it(`a token revoking itself through B is refused at once by B and A (${TRIALS} trials)`, async (context) => {
     const { a, b, session } = ready(context);
     const address = await freshAddress();
     const violations: string[] = [];
@@ -304,7 +307,7 @@ describe('two latchkey-server instances on one PostgreSQL', () => {
       }
     });
     const seconds = (performance.now() - started) / 1000;
-    process.stdout.write(`item 32 (DELETE /tokens/self on B): ${TRIALS} trials in ${seconds.toFixed(1)} s, ${violations.length} violations\n`);
+    process.stdout.write(`revoke on every instance (item 32, DELETE /tokens/self on B): ${TRIALS} trials in ${seconds.toFixed(1)} s, ${violations.length} violations\n`);
     expect(violations).toEqual([]);
   }, 120_000);
 
@@ -326,7 +329,8 @@ describe('two latchkey-server instances on one PostgreSQL', () => {
     expect(await meOn(b)).toBe(401);
   });
 
-  it('item 39: the failure budget is shared through Redis — 15 failures on A + 15 on B ban the address on both', async (context) => {
+  // docs/security.md, item 39
+  it('the failure budget is shared through Redis — 15 failures on A + 15 on B ban the address on both', async (context) => {
     const { a, b, session } = ready(context);
     const address = await freshAddress();
     const valid = await createToken(a.base, session, PUBLIC_URL, 'rate-limit-victim');
@@ -356,7 +360,8 @@ describe('two latchkey-server instances on one PostgreSQL', () => {
     expect(await revokeToken(a.base, session, PUBLIC_URL, valid.id)).toBe(204);
   });
 
-  it('item 39 without Redis: two more instances share the failure budget through PostgreSQL — 15 + 15 failures ban the address on both', async (context) => {
+  // docs/security.md, item 39
+  it('without Redis, two more instances share the failure budget through PostgreSQL — 15 + 15 failures ban the address on both', async (context) => {
     const { a, env, session } = ready(context);
     const { REDIS_URL: _redis, ...withoutRedis } = env;
     const c = await startServer({ name: 'C', env: withoutRedis });
@@ -385,7 +390,8 @@ describe('two latchkey-server instances on one PostgreSQL', () => {
     }
   });
 
-  it(`item 23${LONG ? '' : ' (light)'}: 1,000 req/s over 100 tokens for ${LOAD_MS / 1000} s, 10 revoked at random: 0 successes sent after a 204`, async (context) => {
+  // docs/security.md, item 23
+  it(`${LONG ? '' : '(light) '}1,000 req/s over 100 tokens for ${LOAD_MS / 1000} s, 10 revoked at random: 0 successes sent after a 204`, async (context) => {
     const { a, b, session } = ready(context);
     const address = await freshAddress();
     const TOKENS = 100;
@@ -441,7 +447,7 @@ describe('two latchkey-server instances on one PostgreSQL', () => {
       }
     }
     process.stdout.write(
-      `item 23: ${run.sent} requests in ${run.seconds.toFixed(2)} s (${Math.round(run.sent / run.seconds)} req/s, offered 1000), ` +
+      `revocation under load (item 23): ${run.sent} requests in ${run.seconds.toFixed(2)} s (${Math.round(run.sent / run.seconds)} req/s, offered 1000), ` +
         `${REVOKED} revoked; ${afterRevoke} sent after their 204 → ${successesAfterRevoke} successes; ` +
         `${duringDelete} sent during their DELETE; transport errors ${run.errors}\n`,
     );

@@ -1,5 +1,5 @@
 /**
- * SECURITY.md item 21: steady authenticated traffic on two instances sharing one PostgreSQL —
+ * docs/security.md, item 21: steady authenticated traffic on two instances sharing one PostgreSQL —
  * every response 2xx, each instance's pool within its 10 connections, no pool-wait timeouts.
  *
  * The short version holds 400 req/s for 8 s; LATCHKEY_LONG=1 holds 1,500 req/s for 60 s after a
@@ -24,7 +24,8 @@ const TOKENS = 20;
 
 const available = postgresRequired || (await postgresAvailable());
 
-describe.skipIf(!available)('item 21: steady authenticated traffic, two instances on one PostgreSQL', () => {
+// docs/security.md, item 21
+describe.skipIf(!available)('steady authenticated traffic, two instances on one PostgreSQL', () => {
   let database: { url: string; drop(): Promise<void> };
   const instances: ServerProcess[] = [];
   let admin: pg.Client;

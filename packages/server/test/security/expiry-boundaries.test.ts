@@ -1,6 +1,6 @@
 /**
- * SECURITY.md item 42: expiry and banner boundaries, against the DATABASE clock (expires_at is
- * written relative to the database's now() by the test/support helper). The console banner at
+ * docs/security.md, item 42: expiry and banner boundaries, against the DATABASE clock (expires_at
+ * is written relative to the database's now() by the test/support helper). The console banner at
  * the same two points is checked in Chromium by test/browser/security-console.test.ts.
  */
 import { DAY_MS, type TokenView } from '@latchkey/contract';
@@ -13,7 +13,8 @@ import { expectResponseCode, setTokenExpiresIn } from '../support/protected-rout
 const MINUTE_MS = 60_000;
 const RFC3339_UTC = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,3})?Z$/;
 
-describeEachBackend('item 42: expiry and banner boundaries', (ctx) => {
+// docs/security.md, item 42
+describeEachBackend('expiry and banner boundaries follow the database clock', (ctx) => {
   let app: TestApp;
   let session: TestSession;
   beforeEach(async () => {

@@ -1,5 +1,5 @@
 /**
- * SECURITY.md item 37, on EVERY HTML response rather than the console's alone: the console
+ * docs/security.md, item 37, on EVERY HTML response rather than the console's alone: the console
  * routes, the sign-in pages, the one-time link page, the CLI consent page and every sign-in
  * error page (bad link, cross-site POST, missing session, bad CLI request, identity provider
  * down). Each must carry a CSP with frame-ancestors 'none', object-src 'none', base-uri 'none'
@@ -29,7 +29,7 @@ function directives(csp: string): Map<string, string[]> {
   );
 }
 
-/** Every assertion of item 37 for one HTML response. */
+/** Every assertion of docs/security.md, item 37 for one HTML response. */
 function expectHardenedHtml(label: string, response: LightMyRequestResponse): void {
   expect(String(response.headers['content-type']), label).toMatch(/^text\/html/);
   const csp = String(response.headers['content-security-policy'] ?? '');
@@ -55,7 +55,8 @@ function expectHardenedHtml(label: string, response: LightMyRequestResponse): vo
 
 const formHeaders = { 'content-type': 'application/x-www-form-urlencoded', origin: TEST_ORIGIN, 'sec-fetch-site': 'same-origin' };
 
-describe('item 37: security headers on every HTML response', () => {
+// docs/security.md, item 37
+describe('security headers on every HTML response', () => {
   let app: TestApp;
   let oidcDown: TestApp;
   beforeAll(async () => {

@@ -1,5 +1,5 @@
 /**
- * SECURITY.md item 41: SQL injection, on both backends. A metacharacter corpus goes in as
+ * docs/security.md, item 41: SQL injection, on both backends. A metacharacter corpus goes in as
  * token names, as `?search=` values and as path ids. Names come back byte-exact; `%`, `_` and
  * `\` in a search mean themselves; the schema and the table count are the same afterwards.
  * The static half of the item (no string-built SQL anywhere) is scripts/static-checks.test.ts.
@@ -57,7 +57,8 @@ async function tableCount(ctx: BackendContext): Promise<number> {
   return Number(rows[0]!.n);
 }
 
-describeEachBackend('item 41: SQL injection', (ctx) => {
+// docs/security.md, item 41
+describeEachBackend('SQL metacharacters in names, searches and ids are data, never SQL', (ctx) => {
   let app: TestApp;
   let session: TestSession;
   beforeEach(async () => {

@@ -1,5 +1,5 @@
 /**
- * SECURITY.md item 34: a personal access token cannot manage tokens. The shared suite in
+ * docs/security.md, item 34: a personal access token cannot manage tokens. The shared suite in
  * test/http/protected-routes.test.ts already checks, per route, that a valid PAT gets exactly
  * R-SCOPE on GET/POST /tokens and GET/DELETE /tokens/:id (its own id), and that a session
  * cookie gets R-NOAUTH on the bearer-only /tokens/self routes. This file adds what the item
@@ -11,7 +11,8 @@ import { bearer, createTestApp, type TestApp, type TestSession } from '../suppor
 import { describeEachBackend } from '../support/databases.js';
 import { expectResponseCode } from '../support/protected-route.js';
 
-describeEachBackend('item 34: PATs cannot manage tokens', (ctx) => {
+// docs/security.md, item 34
+describeEachBackend('a personal access token cannot manage tokens', (ctx) => {
   let app: TestApp;
   let session: TestSession;
   beforeEach(async () => {

@@ -1,5 +1,5 @@
 /**
- * SECURITY.md item 28: a token's plaintext is never persisted, never sent to the database and
+ * docs/security.md, item 28: a token's plaintext is never persisted, never sent to the database and
  * never logged. One full flow per backend — sign-in by one-time link, create, list, use,
  * revoke, self-revoke, the CLI's browser login, bad tokens, and tokens put in every place a
  * client might put one — on a SQLite FILE (so db/wal/shm can be read) and on a throw-away
@@ -109,7 +109,8 @@ function everywhere(token: string, sessionHeaders: Record<string, string>): Inje
 }
 
 for (const dialect of ['sqlite', 'postgres'] as const) {
-  describe(`item 28: plaintext never persisted, never sent to the database, never logged [${dialect}]`, () => {
+  // docs/security.md, item 28
+  describe(`a token's plaintext is never persisted, never sent to the database, never logged [${dialect}]`, () => {
     let backend: Backend | undefined;
     let app: TestApp;
 

@@ -1,5 +1,5 @@
 /**
- * SECURITY.md item 29: the token is shown once. POST /tokens carries it exactly once, with
+ * docs/security.md, item 29: the token is shown once. POST /tokens carries it exactly once, with
  * `Cache-Control: no-store`; every later view (the list, one token, the token itself, the
  * console's HTML) shows only `lk_pat_1…` + last4. The show-once page's URL is checked in
  * Chromium by test/browser/console.test.ts ("New Token → Generate → Copy": location, title,
@@ -13,7 +13,8 @@ import { describeEachBackend } from '../support/databases.js';
 
 const matches = (text: string) => text.match(tokenScannerRegExp()) ?? [];
 
-describeEachBackend('item 29: a token is shown once', (ctx) => {
+// docs/security.md, item 29
+describeEachBackend('a token is shown once', (ctx) => {
   let app: TestApp;
   let session: TestSession;
   beforeEach(async () => {

@@ -1,5 +1,5 @@
 /**
- * SECURITY.md item 31: no timing signal from near-miss tokens. For one real token, 10 groups
+ * docs/security.md, item 31: no timing signal from near-miss tokens. For one real token, 10 groups
  * of 2,000 well-formed tokens (checksum recomputed) share 0, 5, …, 45 leading characters with
  * it; the verify path (`domain.tokens.authenticate`: shape and checksum, SHA-256, one lookup
  * by digest, on SQLite) is timed in-process with process.hrtime.bigint(). The groups are
@@ -117,7 +117,8 @@ async function interleavedTimings(groups: string[][], verify: (candidate: string
   return { rho: spearman(prefixes, times), count: times.length, medians };
 }
 
-describe('item 31: no timing signal from near-miss tokens [sqlite]', () => {
+// docs/security.md, item 31
+describe('no timing signal from near-miss tokens [sqlite]', () => {
   let database: Database;
   let app: TestApp;
   let real: string;
@@ -171,7 +172,7 @@ describe('item 31: no timing signal from near-miss tokens [sqlite]', () => {
     const { rho, count, medians } = await interleavedTimings(groups, verify);
     expect(count).toBe(20_000);
     expect(Math.abs(rho), `ρ = ${rho.toFixed(4)}; medians ${medians}`).toBeLessThan(0.1);
-    console.info(`item 31: verify() Spearman ρ = ${rho.toFixed(4)} over ${count} calls; medians ${medians}`);
+    console.info(`timing of near misses (item 31): verify() Spearman ρ = ${rho.toFixed(4)} over ${count} calls; medians ${medians}`);
   }, 120_000);
 
   it('the format gate alone (shape + checksum, no database) shows no signal either: |ρ| < 0.1', async () => {
@@ -186,6 +187,6 @@ describe('item 31: no timing signal from near-miss tokens [sqlite]', () => {
     });
     expect(accepted).toBe(count + 2000);
     expect(Math.abs(rho), `ρ = ${rho.toFixed(4)}; medians ${medians}`).toBeLessThan(0.1);
-    console.info(`item 31: format gate Spearman ρ = ${rho.toFixed(4)} over ${count} calls; medians ${medians}`);
+    console.info(`timing of near misses (item 31): format gate Spearman ρ = ${rho.toFixed(4)} over ${count} calls; medians ${medians}`);
   });
 });

@@ -27,7 +27,8 @@ function token(name: string, expiresInMs: number, extra: Partial<TokenView> = {}
 
 const banner = () => screen.queryByRole('region', { name: 'Expiring tokens' });
 
-describe('ExpiryBanner thresholds (SECURITY.md 42)', () => {
+// docs/security.md, item 42
+describe('ExpiryBanner thresholds', () => {
   it('shows at 7 days − 1 minute: which token, in how many days, and a link to a replacement', () => {
     render(<ExpiryBanner tokens={[token('deploy', 7 * DAY_MS - MINUTE)]} now={NOW} />);
     expect(banner()!.textContent).toContain('deploy');

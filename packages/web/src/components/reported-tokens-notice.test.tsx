@@ -13,7 +13,8 @@ function notice(id: string, tokens: NoticeView['tokens'], createdAt = '2026-03-0
 
 const region = () => screen.queryByRole('region', { name: 'Revoked tokens' });
 
-describe('ReportedTokensNotices (SECURITY.md 35: the owner is told)', () => {
+// docs/security.md, item 35
+describe('ReportedTokensNotices: the owner of a reported token is told', () => {
   it('says which token was revoked, when, and why, with its last four characters and a way to replace it', () => {
     render(<ReportedTokensNotices notices={[notice('n1', [{ id: 't1', name: 'deploy', last4: 'AbCd' }])]} onDismiss={vi.fn()} />);
     const text = region()!.textContent!;
