@@ -1,8 +1,8 @@
 /**
- * Shared by the fault tests: plain HTTP calls that report a connection error instead of
- * throwing, the exact R-INVALID / R-UNAVAIL shapes, a scan of files for token-shaped bytes,
- * SQLite integrity checks, and tmpfs mounts. Server processes come from
- * test/support/server-process.mjs (the built binary).
+ * Shared by the fault tests: plain HTTP calls that report a connection error instead of throwing,
+ * the exact R-INVALID (401) / R-UNAVAIL (503) shapes of docs/security.md, error contract, a scan of
+ * files for token-shaped bytes, SQLite integrity checks, and tmpfs mounts. Server processes come
+ * from test/support/server-process.mjs (the built binary).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';

@@ -10,7 +10,8 @@
  * fill its path and body).
  *
  * The expected responses are written out here literally, not imported from the server, so a
- * drift in the server fails these tests.
+ * drift in the server fails these tests. They are keyed by the R-codes of docs/security.md,
+ * error contract (R-NOAUTH is the 401 for no credentials, R-UNAVAIL the 503, and so on).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { formatToken } from '@latchkey/contract/token';
