@@ -5,13 +5,15 @@
  */
 
 /** Control (Cc), format (Cf: bidi, zero-width), surrogates (Cs), line/paragraph separators. */
-const UNSAFE = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/gu;
-
-const UNSAFE_IN_JSON = /(?!\n)[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/gu;
+const UNSAFE_CLASS = '[\\p{Cc}\\p{Cf}\\p{Cs}\\p{Zl}\\p{Zp}]';
+// Built on first use, not as literals: V8 checks a `\p{…}` literal while parsing the file,
+// ~0.4 ms each, which `latchkey --help` would pay for nothing (docs/performance.md, P6).
+let unsafe: RegExp | undefined;
+let unsafeInJson: RegExp | undefined;
 
 /** ESC becomes the four characters `\x1b`; characters above U+00FF become `\u{…}`. */
 export function escapeTerminalText(text: string): string {
-  return text.replace(UNSAFE, (char) => {
+  return text.replace((unsafe ??= new RegExp(UNSAFE_CLASS, 'gu')), (char) => {
     const code = char.codePointAt(0) as number;
     return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u{${code.toString(16)}}`;
   });
@@ -21,7 +23,7 @@ export function escapeTerminalText(text: string): string {
 export function safeJson(value: unknown): string {
   // JSON.stringify already escapes C0 controls inside strings; the newlines left are layout.
   return JSON.stringify(value, null, 2).replace(
-    UNSAFE_IN_JSON,
+    (unsafeInJson ??= new RegExp(`(?!\\n)${UNSAFE_CLASS}`, 'gu')),
     (char) =>
       [...Array(char.length).keys()]
         .map((index) => `\\u${char.charCodeAt(index).toString(16).padStart(4, '0')}`)
