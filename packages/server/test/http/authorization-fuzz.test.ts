@@ -21,9 +21,7 @@ import fc from 'fast-check';
 import { formatToken, parseToken } from '@latchkey/contract/token';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countAuthorizationHeaders, parseAuthorizationHeader } from '../../src/http/authorization-header.js';
-import { openDatabase } from '../../src/database/open-database.js';
-import type { Database } from '../../src/database/database.js';
-import { createTestApp, type TestApp } from '../support/app.js';
+import { createMemoryApp, type TestApp } from '../support/app.js';
 
 /** Makes a string sendable as a header value (see the file comment). */
 function toWire(value: string): string {
@@ -83,21 +81,15 @@ function mutate(token: string, mutations: Mutation[]): string {
 
 // docs/security.md, item 12
 describe('fuzzed Authorization headers get exactly the expected answer, never a 5xx [sqlite]', () => {
-  let database: Database;
   let app: TestApp;
   let valid: string;
 
   beforeAll(async () => {
-    database = openDatabase('sqlite::memory:');
-    await database.migrate();
-    app = await createTestApp(database);
+    app = await createMemoryApp();
     const session = await app.signIn();
     valid = (await app.createToken(session, 'fuzz')).secret;
   });
-  afterAll(async () => {
-    await app.close();
-    await database.close();
-  });
+  afterAll(() => app.close());
 
   /** Sends one value and checks it against the oracle; tallies statuses into `seen`. */
   async function check(value: string, seen: Record<number, number>): Promise<void> {

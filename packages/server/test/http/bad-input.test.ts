@@ -6,32 +6,21 @@
  */
 import { randomUUID } from 'node:crypto';
 import { connect, type AddressInfo } from 'node:net';
-import { crc32 } from 'node:zlib';
-import { BASE62_ALPHABET, tokenScannerRegExp } from '@latchkey/contract';
+import { tokenScannerRegExp } from '@latchkey/contract';
 import { sql } from 'kysely';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { SYSTEM_ACTOR } from '../../src/audit/audit-event.js';
-import { bearer, comparable, createTestApp, type TestApp, type TestSession } from '../support/app.js';
+import { bearer, comparable, signedInAppForEachTest, type TestApp, type TestSession } from '../support/app.js';
 import { describeEachBackend } from '../support/databases.js';
 import {
   expectResponseCode,
   expireToken,
   unknownWellFormedToken,
+  withChecksum,
   type ResponseLike,
 } from '../support/protected-route.js';
 
 const DAY_MS = 86_400_000;
-
-/** CRC32 over `checked`, as 6 base62 characters: lets a test build near-miss tokens whose checksum is right. */
-function withChecksum(checked: string): string {
-  let value = crc32(checked);
-  let out = '';
-  for (let place = 0; place < 6; place++) {
-    out = BASE62_ALPHABET[value % 62] + out;
-    value = Math.floor(value / 62);
-  }
-  return checked + out;
-}
 
 interface RawResponse extends ResponseLike {
   raw: string;
@@ -82,15 +71,12 @@ describeEachBackend('bad inputs get their exact documented answers', (ctx) => {
   let session: TestSession;
   let valid: string;
   let validExpiresAt: string;
-
-  beforeEach(async () => {
-    app = await createTestApp(ctx.database);
-    session = await app.signIn();
+  signedInAppForEachTest(ctx, async (fresh) => {
+    ({ app, session } = fresh);
     const created = await app.createToken(session, 'valid');
     valid = created.secret;
     validExpiresAt = created.token.expiresAt;
   });
-  afterEach(() => app.close());
 
   const me = (headers: Record<string, string>, url = '/api/v1/me') => app.http.inject({ url, headers });
   const count = async (table: 'tokens' | 'audit_events') => {

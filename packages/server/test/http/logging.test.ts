@@ -14,7 +14,7 @@ import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SYSTEM_ACTOR } from '../../src/audit/audit-event.js';
 import { openDatabase } from '../../src/database/open-database.js';
-import { bearer, createTestApp, type TestApp, type TestSession } from '../support/app.js';
+import { bearer, createTestApp, signedInAppForEachTest, type TestApp, type TestSession } from '../support/app.js';
 import { describeEachBackend } from '../support/databases.js';
 import { expireToken, unknownWellFormedToken } from '../support/protected-route.js';
 
@@ -53,15 +53,10 @@ describeEachBackend('logging', (ctx) => {
   let session: TestSession;
   let valid: string;
   let validId: string;
-
-  beforeEach(async () => {
-    app = await createTestApp(ctx.database);
-    session = await app.signIn();
-    const created = await app.createToken(session, 'logged');
-    valid = created.secret;
-    validId = created.token.id;
+  signedInAppForEachTest(ctx, async (fresh) => {
+    ({ app, session } = fresh);
+    ({ secret: valid, token: { id: validId } } = await app.createToken(session, 'logged'));
   });
-  afterEach(() => app.close());
 
   /** No SQL parameter of this test carried a token (the DB-driver spy of item 28). */
   function expectNoTokenSentToDatabase(): void {

@@ -10,9 +10,9 @@
 import { randomUUID } from 'node:crypto';
 import { tokenScannerRegExp } from '@latchkey/contract';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { SYSTEM_ACTOR } from '../../src/audit/audit-event.js';
-import { bearer, createTestApp, type TestApp } from '../support/app.js';
+import { appForEachTest, bearer, type TestApp } from '../support/app.js';
 import { describeEachBackend, type BackendContext } from '../support/databases.js';
 import { expireToken, unknownWellFormedToken } from '../support/protected-route.js';
 
@@ -130,10 +130,7 @@ const SQL_KEYWORDS = /\b(SELECT|INSERT|UPDATE|DELETE FROM|WHERE)\b/;
 // docs/security.md, item 11
 describeEachBackend('problem-details hygiene', (ctx) => {
   let app: TestApp;
-  beforeEach(async () => {
-    app = await createTestApp(ctx.database);
-  });
-  afterEach(() => app.close());
+  appForEachTest(ctx, (fresh) => (app = fresh));
 
   // the error responses of docs/security.md, items 1–10
   it('holds for every error response the bad-input checks produce', async () => {

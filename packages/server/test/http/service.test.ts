@@ -4,24 +4,20 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/database/open-database.js';
-import { bearer, createTestApp, type TestApp } from '../support/app.js';
+import { bearer, createMemoryApp, createTestApp, type TestApp } from '../support/app.js';
 
 describe('service routes', () => {
   let app: TestApp;
   afterEach(() => app.close());
 
   it('answers /healthz and /readyz', async () => {
-    const store = openDatabase('sqlite::memory:');
-    await store.migrate();
-    app = await createTestApp(store);
+    app = await createMemoryApp();
     expect((await app.http.inject({ url: '/healthz' })).json()).toEqual({ status: 'ok' });
     expect((await app.http.inject({ url: '/readyz' })).statusCode).toBe(200);
   });
 
   it('documents every API route in /api/openapi.json, generated from the schemas', async () => {
-    const store = openDatabase('sqlite::memory:');
-    await store.migrate();
-    app = await createTestApp(store);
+    app = await createMemoryApp();
     const response = await app.http.inject({ url: '/api/openapi.json' });
     expect(response.statusCode).toBe(200);
     const document = response.json() as { openapi: string; paths: Record<string, Record<string, unknown>> };
@@ -58,9 +54,7 @@ describe('service routes', () => {
   });
 
   it('serves the error reference that problem types point at', async () => {
-    const store = openDatabase('sqlite::memory:');
-    await store.migrate();
-    app = await createTestApp(store);
+    app = await createMemoryApp();
     const docs = await app.http.inject({ url: '/docs/errors' });
     expect(docs.statusCode).toBe(200);
     expect(docs.headers['content-type']).toMatch(/^text\/markdown/);

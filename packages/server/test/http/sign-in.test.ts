@@ -13,7 +13,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { rawKysely } from '../../src/database/database.js';
 import { openDatabase } from '../../src/database/open-database.js';
 import type { Database } from '../../src/database/database.js';
-import { TEST_ORIGIN, TEST_PUBLIC_URL, bearer, createTestApp, type TestApp } from '../support/app.js';
+import { TEST_ORIGIN, TEST_PUBLIC_URL, appForEachTest, bearer, createTestApp, type TestApp } from '../support/app.js';
 import { describeEachBackend } from '../support/databases.js';
 import { TEST_CLIENT_ID, TEST_CLIENT_SECRET, followToApp, startTestProvider, type TestProvider } from '../support/oidc-provider.js';
 
@@ -148,10 +148,7 @@ describe('one-time sign-in links', () => {
 // docs/security.md, item 36
 describeEachBackend('console mutations and CSRF', (ctx) => {
   let app: TestApp;
-  beforeEach(async () => {
-    app = await createTestApp(ctx.database);
-  });
-  afterEach(() => app.close());
+  appForEachTest(ctx, (fresh) => (app = fresh));
 
   async function tokenCount(): Promise<number> {
     const rows = (await ctx.exec(sql`select count(*) as n from tokens where revoked_at is null`)) as Array<{ n: number | string }>;

@@ -1,15 +1,12 @@
 import { TOKEN_SHAPE } from '@latchkey/contract';
 import { sql } from 'kysely';
-import { afterEach, beforeEach, expect, it } from 'vitest';
-import { bearer, createTestApp, type TestApp } from '../support/app.js';
+import { expect, it } from 'vitest';
+import { appForEachTest, bearer, type TestApp } from '../support/app.js';
 import { describeEachBackend } from '../support/databases.js';
 
 describeEachBackend('a token from creation to revocation', (ctx) => {
   let app: TestApp;
-  beforeEach(async () => {
-    app = await createTestApp(ctx.database);
-  });
-  afterEach(() => app.close());
+  appForEachTest(ctx, (fresh) => (app = fresh));
 
   it('is shown once, authenticates, and is refused right after it is deleted', async () => {
     const session = await app.signIn();

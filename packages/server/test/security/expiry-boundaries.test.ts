@@ -5,8 +5,8 @@
  */
 import { DAY_MS, type TokenView } from '@latchkey/contract';
 import { sql } from 'kysely';
-import { afterEach, beforeEach, expect, it } from 'vitest';
-import { bearer, createTestApp, type TestApp, type TestSession } from '../support/app.js';
+import { expect, it } from 'vitest';
+import { bearer, signedInAppForEachTest, type TestApp, type TestSession } from '../support/app.js';
 import { describeEachBackend } from '../support/databases.js';
 import { expectResponseCode, setTokenExpiresIn } from '../support/protected-route.js';
 
@@ -17,11 +17,7 @@ const RFC3339_UTC = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,3})?Z$/;
 describeEachBackend('expiry and banner boundaries follow the database clock', (ctx) => {
   let app: TestApp;
   let session: TestSession;
-  beforeEach(async () => {
-    app = await createTestApp(ctx.database);
-    session = await app.signIn();
-  });
-  afterEach(() => app.close());
+  signedInAppForEachTest(ctx, (fresh) => ({ app, session } = fresh));
 
   const storedExpiresAt = async (tokenId: string) =>
     Number(((await ctx.exec(sql`select expires_at from tokens where id = ${tokenId}`)) as Array<{ expires_at: number | string }>)[0]!.expires_at);

@@ -5,8 +5,8 @@
  * The static half of the item (no string-built SQL anywhere) is scripts/static-checks.test.ts.
  */
 import { sql } from 'kysely';
-import { afterEach, beforeEach, expect, it } from 'vitest';
-import { createTestApp, type TestApp, type TestSession } from '../support/app.js';
+import { expect, it } from 'vitest';
+import { signedInAppForEachTest, type TestApp, type TestSession } from '../support/app.js';
 import { describeEachBackend, type BackendContext } from '../support/databases.js';
 import { expectResponseCode } from '../support/protected-route.js';
 
@@ -61,11 +61,7 @@ async function tableCount(ctx: BackendContext): Promise<number> {
 describeEachBackend('SQL metacharacters in names, searches and ids are data, never SQL', (ctx) => {
   let app: TestApp;
   let session: TestSession;
-  beforeEach(async () => {
-    app = await createTestApp(ctx.database);
-    session = await app.signIn();
-  });
-  afterEach(() => app.close());
+  signedInAppForEachTest(ctx, (fresh) => ({ app, session } = fresh));
 
   const list = async (query = '') => {
     const response = await app.http.inject({ url: `/api/v1/tokens${query}`, headers: { cookie: session.cookie } });

@@ -6,8 +6,8 @@
  * says beyond that: DELETE of ANOTHER token's id, that nothing changed after each refusal,
  * and that DELETE /tokens/self is followed by R-INVALID for that token.
  */
-import { afterEach, beforeEach, expect, it } from 'vitest';
-import { bearer, createTestApp, type TestApp, type TestSession } from '../support/app.js';
+import { expect, it } from 'vitest';
+import { bearer, signedInAppForEachTest, type TestApp, type TestSession } from '../support/app.js';
 import { describeEachBackend } from '../support/databases.js';
 import { expectResponseCode } from '../support/protected-route.js';
 
@@ -15,11 +15,7 @@ import { expectResponseCode } from '../support/protected-route.js';
 describeEachBackend('a personal access token cannot manage tokens', (ctx) => {
   let app: TestApp;
   let session: TestSession;
-  beforeEach(async () => {
-    app = await createTestApp(ctx.database);
-    session = await app.signIn();
-  });
-  afterEach(() => app.close());
+  signedInAppForEachTest(ctx, (fresh) => ({ app, session } = fresh));
 
   const tokenNames = async () =>
     ((await app.http.inject({ url: '/api/v1/tokens?state=all', headers: { cookie: session.cookie } })).json() as {

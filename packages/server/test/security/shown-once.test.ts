@@ -6,9 +6,9 @@
  * local/session storage and the page after Done hold no token).
  */
 import { tokenScannerRegExp, type CreateTokenResponse } from '@latchkey/contract';
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { CONSOLE_PATHS } from '../../src/console/console-routes.js';
-import { bearer, createTestApp, type TestApp, type TestSession } from '../support/app.js';
+import { bearer, signedInAppForEachTest, type TestApp, type TestSession } from '../support/app.js';
 import { describeEachBackend } from '../support/databases.js';
 
 const matches = (text: string) => text.match(tokenScannerRegExp()) ?? [];
@@ -17,11 +17,7 @@ const matches = (text: string) => text.match(tokenScannerRegExp()) ?? [];
 describeEachBackend('a token is shown once', (ctx) => {
   let app: TestApp;
   let session: TestSession;
-  beforeEach(async () => {
-    app = await createTestApp(ctx.database);
-    session = await app.signIn();
-  });
-  afterEach(() => app.close());
+  signedInAppForEachTest(ctx, (fresh) => ({ app, session } = fresh));
 
   it('POST /tokens returns the token exactly once, with Cache-Control: no-store, and nowhere in the headers', async () => {
     const response = await app.http.inject({ method: 'POST', url: '/api/v1/tokens', headers: session.headers, payload: { name: 'once' } });

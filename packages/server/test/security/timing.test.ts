@@ -1,7 +1,7 @@
 /**
  * docs/security.md, item 31: no timing signal from near-miss tokens. For one real token, 10 groups
  * of 2,000 well-formed tokens (checksum recomputed) share 0, 5, …, 45 leading characters with
- * it; the verify path (`domain.tokens.authenticate`: shape and checksum, SHA-256, one lookup
+ * it; the verify path (`services.tokens.authenticate`: shape and checksum, SHA-256, one lookup
  * by digest, on SQLite) is timed in-process with process.hrtime.bigint(). The groups are
  * interleaved in a fresh random order every round, so drift (JIT, GC, a busy neighbour)
  * spreads over all of them. Spearman |ρ| between shared-prefix length and time must be < 0.1.
@@ -11,29 +11,17 @@
  * The lint half of the item is scripts/static-checks.test.ts.
  */
 import { randomInt } from 'node:crypto';
-import { crc32 } from 'node:zlib';
 import { BASE62_ALPHABET, TOKEN_SHAPE } from '@latchkey/contract';
 import { hasValidChecksum } from '@latchkey/contract/token';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SYSTEM_ACTOR } from '../../src/audit/audit-event.js';
 import { AppError } from '../../src/shared/app-error.js';
-import { openDatabase } from '../../src/database/open-database.js';
-import type { Database } from '../../src/database/database.js';
-import { createTestApp, type TestApp } from '../support/app.js';
+import { createMemoryApp, type TestApp } from '../support/app.js';
+import { withChecksum } from '../support/protected-route.js';
 
 const GROUP_SIZE = 2000;
 const SHARED_PREFIXES = [0, 5, 10, 15, 20, 25, 30, 35, 40, 45];
 const CHECKED_LENGTH = 51;
-
-function checksum(checked: string): string {
-  let value = crc32(checked);
-  let out = '';
-  for (let place = 0; place < 6; place++) {
-    out = BASE62_ALPHABET[value % 62] + out;
-    value = Math.floor(value / 62);
-  }
-  return out;
-}
 
 /** A well-formed token equal to `real` on exactly its first `shared` characters (at least the tag). */
 function nearMiss(real: string, shared: number): string {
@@ -44,7 +32,7 @@ function nearMiss(real: string, shared: number): string {
   const checked = characters.join('');
   // A flat string, as a request header arrives: built by `+=` it would be a rope whose depth
   // depends on the shared length, and flattening it would be a timing difference of our own.
-  return Buffer.from(checked + checksum(checked), 'latin1').toString('latin1');
+  return Buffer.from(withChecksum(checked), 'latin1').toString('latin1');
 }
 
 /** Ranks 1…n, ties given their average rank. */
@@ -119,14 +107,11 @@ async function interleavedTimings(groups: string[][], verify: (candidate: string
 
 // docs/security.md, item 31
 describe('no timing signal from near-miss tokens [sqlite]', () => {
-  let database: Database;
   let app: TestApp;
   let real: string;
 
   beforeAll(async () => {
-    database = openDatabase('sqlite::memory:');
-    await database.migrate();
-    app = await createTestApp(database);
+    app = await createMemoryApp();
     // A realistic index: a few hundred other tokens besides the real one.
     for (let account = 0; account < 3; account++) {
       const { id } = await app.services.accounts.create({ email: `timing${account}@example.test` }, SYSTEM_ACTOR);
@@ -135,10 +120,7 @@ describe('no timing signal from near-miss tokens [sqlite]', () => {
     const owner = await app.services.accounts.create({ email: 'timing-owner@example.test' }, SYSTEM_ACTOR);
     real = (await app.services.tokens.create(owner.id, { name: 'the real one' }, SYSTEM_ACTOR)).secret;
   });
-  afterAll(async () => {
-    await app?.close();
-    await database?.close();
-  });
+  afterAll(() => app?.close());
 
   it('the statistic sees a trend when there is one, and none in noise (control)', () => {
     const x = Array.from({ length: 2000 }, (_, i) => SHARED_PREFIXES[i % 10]!);

@@ -4,12 +4,14 @@
  */
 import { SESSION_COOKIE, type CreateTokenResponse } from '@latchkey/contract';
 import type { LightMyRequestResponse } from 'fastify';
+import { afterEach, beforeEach } from 'vitest';
 import type { AccountRecord } from '../../src/accounts/account.js';
 import { createApp, type App } from '../../src/app.js';
 import { SYSTEM_ACTOR } from '../../src/audit/audit-event.js';
 import type { FailureLimiter } from '../../src/auth-failures/failure-limiter.js';
 import type { ReportLimiter } from '../../src/credential-reports/report-limiter.js';
 import type { Database } from '../../src/database/database.js';
+import { openDatabase } from '../../src/database/open-database.js';
 import { createLogger } from '../../src/http/logging.js';
 import { createServices, type OidcOptions } from '../../src/services.js';
 import { systemClock, type Clock } from '../../src/shared/clock.js';
@@ -107,6 +109,47 @@ export async function createTestApp(database: Database, options: TestAppOptions 
     close: () => app.http.close(),
   };
   return testApp;
+}
+
+/** A test app on a fresh, migrated in-memory SQLite database; `close()` closes the database too. */
+export async function createMemoryApp(options: TestAppOptions = {}): Promise<TestApp> {
+  const database = openDatabase('sqlite::memory:');
+  await database.migrate();
+  const app = await createTestApp(database, options);
+  return {
+    ...app,
+    async close() {
+      await app.close();
+      await database.close();
+    },
+  };
+}
+
+/**
+ * For a describe block over a test database (`describeEachBackend`'s context): before each test a
+ * fresh app on that test's database, handed to `use` (awaited, so it may set up more); the app
+ * is closed after the test.
+ */
+export function appForEachTest(
+  ctx: { readonly database: Database },
+  use: (app: TestApp) => unknown,
+  options: TestAppOptions = {},
+): void {
+  let app: TestApp | undefined;
+  beforeEach(async () => {
+    app = await createTestApp(ctx.database, options);
+    await use(app);
+  });
+  afterEach(() => app?.close());
+}
+
+/** `appForEachTest`, with a console session of a fresh account signed in on each test's app. */
+export function signedInAppForEachTest(
+  ctx: { readonly database: Database },
+  use: (fresh: { app: TestApp; session: TestSession }) => unknown,
+  options: TestAppOptions = {},
+): void {
+  appForEachTest(ctx, async (app) => use({ app, session: await app.signIn() }), options);
 }
 
 export function bearer(token: string): Record<string, string> {

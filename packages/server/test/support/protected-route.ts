@@ -14,6 +14,8 @@
  * error contract (R-NOAUTH is the 401 for no credentials, R-UNAVAIL the 503, and so on).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { crc32 } from 'node:zlib';
+import { BASE62_ALPHABET } from '@latchkey/contract';
 import { formatToken } from '@latchkey/contract/token';
 import type { HTTPMethods, LightMyRequestResponse } from 'fastify';
 import { sql } from 'kysely';
@@ -246,6 +248,20 @@ export async function setTokenExpiresIn(
 /** A token with a correct checksum that was never issued. */
 export function unknownWellFormedToken(): string {
   return formatToken(randomBytes(32));
+}
+
+/**
+ * `checked` followed by its CRC-32 as 6 base62 characters, computed here rather than by the
+ * contract's codec: builds near-miss tokens whose checksum is right.
+ */
+export function withChecksum(checked: string): string {
+  let value = crc32(checked);
+  let out = '';
+  for (let place = 0; place < 6; place++) {
+    out = BASE62_ALPHABET[value % 62] + out;
+    value = Math.floor(value / 62);
+  }
+  return checked + out;
 }
 
 function send(fixture: Fixture, headers: Record<string, string>, url = fixture.url): Promise<LightMyRequestResponse> {
