@@ -9,8 +9,7 @@
  * The token itself never travels in a URL. A callback with the wrong state is answered 400 and
  * ignored, so a stray or forged request cannot end (or hijack) the login.
  */
-import { randomBytes } from 'node:crypto';
-import { pkceChallenge, secretsEqual } from '@latchkey/contract/secrets';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { cliTokenRequestSchema, cliTokenResponseSchema, type CliTokenResponse } from '@latchkey/contract';
@@ -35,7 +34,7 @@ export interface BrowserLoginOptions {
 
 export async function loginWithBrowser(io: CliIo, options: BrowserLoginOptions): Promise<BrowserLoginResult> {
   const verifier = base64url(randomBytes(32));
-  const challenge = pkceChallenge(verifier);
+  const challenge = base64url(createHash('sha256').update(verifier).digest());
   const state = base64url(randomBytes(16));
 
   const callback = await startCallbackListener(state, options.timeoutMs ?? BROWSER_LOGIN_TIMEOUT_MS);
@@ -146,7 +145,10 @@ function answer(response: ServerResponse, status: number, message: string): void
 }
 
 function sameState(presented: string | null, expected: string): boolean {
-  return secretsEqual(presented, expected);
+  if (presented === null) return false;
+  const a = Buffer.from(presented);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 function base64url(bytes: Buffer): string {

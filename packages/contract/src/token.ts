@@ -7,9 +7,8 @@
  *
  * Node-only (crypto, zlib): the console imports `./token-format.ts` instead.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { crc32 } from 'node:zlib';
-import { sha256 } from './secrets.js';
 import {
   BASE62_ALPHABET,
   TOKEN_BODY_LENGTH,
@@ -101,7 +100,7 @@ function hasTokenShape(token: string): boolean {
 
 /** SHA-256 of the token's ASCII bytes: the form stored and looked up. */
 export function hashToken(token: string): Buffer {
-  return sha256(token, 'latin1');
+  return createHash('sha256').update(token, 'latin1').digest();
 }
 
 /** The first 12 hex characters of SHA-256(token): safe to log, enough to correlate. */
