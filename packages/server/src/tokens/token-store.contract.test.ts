@@ -339,11 +339,11 @@ describeEachBackend('Token store contract', (ctx) => {
   });
 
   describe('creates that arrive together (group commit)', () => {
-    it('are committed in one batch: every token and its audit event, one audit insert for all', async () => {
+    it('are committed in one batch: every token and its audit event, one token insert and one audit insert for all', async () => {
       const owner = await givenAccount();
       ctx.queries.length = 0;
       const made = await Promise.all(Array.from({ length: 10 }, () => givenToken(owner.id)));
-      expect(statements(/insert into "tokens"/i)).toHaveLength(10);
+      expect(statements(/insert into "tokens"/i)).toHaveLength(1);
       expect(statements(/insert into "audit_events"/i)).toHaveLength(1);
       for (const { digest, record } of made) expect((await ctx.stores.tokens.findTokenForAuth(digest))?.id).toBe(record.id);
       expect(await auditCount('token.created')).toBe(10);
@@ -380,6 +380,21 @@ describeEachBackend('Token store contract', (ctx) => {
       expect(outcomes.filter((_, index) => index % 2 === 0).sort()).toEqual(['ok', 'ok', 'token_limit_reached', 'token_limit_reached']);
       expect(await count('tokens', sql`account_id = ${full.id}`)).toBe(2);
       expect(await count('tokens', sql`account_id = ${other.id}`)).toBe(4);
+    });
+
+    it('a create refused for its name takes no slot: a batch-mate at the limit is still created', async () => {
+      const owner = await givenAccount();
+      await givenToken(owner.id, { name: 'taken' }, 3);
+      await givenToken(owner.id, { name: 'second' }, 3);
+      // One slot left: the clash must not use it up.
+      const results = await Promise.allSettled([
+        givenToken(owner.id, { name: 'taken' }, 3),
+        givenToken(owner.id, { name: 'third' }, 3),
+        givenToken(owner.id, { name: 'fourth' }, 3),
+      ]);
+      const outcomes = results.map((result) => (result.status === 'fulfilled' ? 'ok' : (result.reason as StoreConflictError).reason));
+      expect(outcomes).toEqual(['token_name_taken', 'ok', 'token_limit_reached']);
+      expect(await count('tokens', sql`account_id = ${owner.id}`)).toBe(3);
     });
 
     it('two instances creating at once never exceed the account\'s limit nor share a name', async () => {
