@@ -14,7 +14,7 @@ export default defineConfig({
   resolve: {
     // Tests run against the sources; the build (tsc -b) is checked by `npm run typecheck`.
     alias: [
-      { find: /^@latchkey\/contract\/token$/, replacement: contractSource('token.ts') },
+      { find: /^@latchkey\/contract\/([a-z-]+)$/, replacement: contractSource('$1.ts') },
       { find: /^@latchkey\/contract$/, replacement: contractSource('index.ts') },
     ],
   },

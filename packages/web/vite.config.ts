@@ -1,19 +1,23 @@
 /**
  * Builds the console into dist/: index.html plus hashed files under dist/assets, which
- * latchkey-server serves (packages/server/src/http/routes/console.ts) with a nonce-based CSP.
+ * latchkey-server serves (packages/server/src/console/console-routes.ts) with a nonce-based CSP.
  * Nothing inline: every script and style is a file, and nothing is inlined as a data: URI.
  */
 import { fileURLToPath } from 'node:url';
 import react from '@vitejs/plugin-react';
 import { defineConfig, type UserConfig } from 'vite';
 
-const contractSource = fileURLToPath(new URL('../contract/src/index.ts', import.meta.url));
+const contractSource = (file: string) => fileURLToPath(new URL(`../contract/src/${file}`, import.meta.url));
 
 const config = {
   plugins: [react()],
   resolve: {
-    // The sources, so the console builds without the contract's dist; never `/token` (node:crypto).
-    alias: [{ find: /^@latchkey\/contract$/, replacement: contractSource }],
+    // The sources, so the console builds without the contract's dist; only the browser-safe
+    // subpaths (never `/token` or `/secrets`: node:crypto).
+    alias: [
+      { find: /^@latchkey\/contract$/, replacement: contractSource('index.ts') },
+      { find: /^@latchkey\/contract\/(return-path|token-format)$/, replacement: contractSource('$1.ts') },
+    ],
   },
   build: {
     outDir: 'dist',

@@ -9,7 +9,8 @@
  * The token itself never travels in a URL. A callback with the wrong state is answered 400 and
  * ignored, so a stray or forged request cannot end (or hijack) the login.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { pkceChallenge, secretsEqual } from '@latchkey/contract/secrets';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { cliTokenRequestSchema, cliTokenResponseSchema, type CliTokenResponse } from '@latchkey/contract';
@@ -34,7 +35,7 @@ export interface BrowserLoginOptions {
 
 export async function loginWithBrowser(io: CliIo, options: BrowserLoginOptions): Promise<BrowserLoginResult> {
   const verifier = base64url(randomBytes(32));
-  const challenge = base64url(createHash('sha256').update(verifier).digest());
+  const challenge = pkceChallenge(verifier);
   const state = base64url(randomBytes(16));
 
   const callback = await startCallbackListener(state, options.timeoutMs ?? BROWSER_LOGIN_TIMEOUT_MS);
@@ -145,10 +146,7 @@ function answer(response: ServerResponse, status: number, message: string): void
 }
 
 function sameState(presented: string | null, expected: string): boolean {
-  if (presented === null) return false;
-  const a = Buffer.from(presented);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
+  return secretsEqual(presented, expected);
 }
 
 function base64url(bytes: Buffer): string {

@@ -7,8 +7,9 @@
  *
  * Node-only (crypto, zlib): the console imports `./token-format.ts` instead.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { crc32 } from 'node:zlib';
+import { sha256 } from './secrets.js';
 import {
   BASE62_ALPHABET,
   TOKEN_BODY_LENGTH,
@@ -100,7 +101,7 @@ function hasTokenShape(token: string): boolean {
 
 /** SHA-256 of the token's ASCII bytes: the form stored and looked up. */
 export function hashToken(token: string): Buffer {
-  return createHash('sha256').update(token, 'latin1').digest();
+  return sha256(token, 'latin1');
 }
 
 /** The first 12 hex characters of SHA-256(token): safe to log, enough to correlate. */
