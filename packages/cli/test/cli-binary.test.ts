@@ -3,9 +3,9 @@
  * SQLite. The account and token are made by opening the same database file, as an operator's
  * script would; revocation goes through the real API.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo, type Server } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,10 +17,10 @@ import { createLogger } from '../../server/src/http/logging.js';
 import { createServices, type Services } from '../../server/src/services.js';
 import { systemClock } from '../../server/src/shared/clock.js';
 import { SESSION_COOKIE } from '@latchkey/contract';
+import { ensureServerBuilt, freePort, startServer, type ServerProcess } from '../../server/test/support/server-process.mjs';
 import { seedNamespace } from './support/server.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
-const serverBinary = join(root, 'packages/server/dist/main.js');
 const latchkey = join(root, 'node_modules/.bin/latchkey');
 
 interface Result {
@@ -30,7 +30,7 @@ interface Result {
 }
 
 let workDir: string;
-let server: ChildProcess;
+let server: ServerProcess | undefined;
 let baseUrl: string;
 /** The first administrator's one-time link, printed by the server at its first start. */
 let signInLink: string;
@@ -74,14 +74,6 @@ function runLatchkey(args: string[], options: RunOptions): Promise<Result> {
   return startLatchkey(args, options).result;
 }
 
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
-
 function freshHome(name: string): string {
   const home = join(workDir, name);
   mkdirSync(home);
@@ -96,37 +88,22 @@ async function newToken(email: string): Promise<{ accountId: string; secret: str
 }
 
 beforeAll(async () => {
+  ensureServerBuilt();
   // The CLI bundle is always rebuilt (esbuild: well under a second) so this tests the sources.
-  const steps: string[][] = [['node', 'packages/cli/scripts/build.mjs']];
-  if (!existsSync(serverBinary)) steps.unshift(['npx', 'tsc', '-b', 'packages/contract', 'packages/server']);
-  for (const [command, ...args] of steps) {
-    const build = spawnSync(command!, args, { cwd: root, encoding: 'utf8' });
-    if (build.status !== 0) throw new Error(`${command} ${args.join(' ')} failed:\n${build.stdout}\n${build.stderr}`);
-  }
+  const build = spawnSync('node', ['packages/cli/scripts/build.mjs'], { cwd: root, encoding: 'utf8' });
+  if (build.status !== 0) throw new Error(`the CLI build failed:\n${build.stdout}\n${build.stderr}`);
   workDir = mkdtempSync(join(tmpdir(), 'latchkey-cli-e2e-'));
   const databaseUrl = `sqlite:${join(workDir, 'db', 'latchkey.db')}`;
   // A known port, so PUBLIC_URL (which the sign-in link and the Origin check use) can match it.
   const port = await freePort();
   baseUrl = `http://127.0.0.1:${port}`;
-  server = spawn(process.execPath, [serverBinary], {
-    env: { PATH: process.env.PATH ?? '', PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: baseUrl, DATABASE_URL: databaseUrl },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  server = await startServer({
+    name: 'latchkey-server',
+    port,
+    env: { PUBLIC_URL: baseUrl, DATABASE_URL: databaseUrl },
+    expectSignInLink: true,
   });
-  signInLink = await new Promise<string>((resolve, reject) => {
-    let output = '';
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 20_000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const link = /^Sign-in link: (\S+)$/m.exec(output);
-      if (link && output.includes('latchkey-server listening')) {
-        clearTimeout(timer);
-        resolve(link[1]!);
-      }
-    };
-    server.stdout!.on('data', onData);
-    server.stderr!.on('data', onData);
-    server.on('exit', (code) => reject(new Error(`server exited with ${code}:\n${output}`)));
-  });
+  signInLink = server.signInLink!;
   database = openDatabase(databaseUrl);
   services = createServices({
     database,
@@ -138,7 +115,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  server?.kill('SIGTERM');
+  await server?.stop();
   await services?.close();
   await database?.close();
   if (workDir) rmSync(workDir, { recursive: true, force: true });
