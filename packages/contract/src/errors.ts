@@ -1,7 +1,7 @@
 /**
- * The closed set of error codes the API answers with (SECURITY.md §1), each with its HTTP
- * status, RFC 9457 problem `type` and `title`. The server turns every failure into one of
- * these; the CLI and the console branch on `code`, never on text.
+ * The closed set of error codes the API answers with (docs/security.md, error contract), each
+ * with its HTTP status, RFC 9457 problem `type` and `title`. The server turns every failure into
+ * one of these; the CLI and the console branch on `code`, never on text.
  *
  * Every code has an anchor in docs/errors.md; a test fails when the two drift apart.
  */

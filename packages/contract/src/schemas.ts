@@ -34,7 +34,7 @@ export function tokenNameProblem(raw: string): string | undefined {
     return `must be at most ${TOKEN_NAME_MAX_LENGTH} characters`;
   }
   // A token pasted into the name field would be stored, listed and logged in plaintext
-  // (SECURITY.md item 28): refuse it rather than keep it.
+  // (docs/security.md, item 28): refuse it rather than keep it.
   if (tokenScannerRegExp().test(name)) return 'must not contain a personal access token';
   return undefined;
 }

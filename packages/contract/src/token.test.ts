@@ -128,8 +128,8 @@ describe('token format', () => {
     }
     expect(seen.size).toBe(100_000);
 
-    // SECURITY.md says "the first 42 body characters (the 43rd carries fewer bits)". The body is
-    // a big-endian, left-padded number, so here the character with fewer bits is the FIRST one:
+    // docs/security.md, item 30: of the 43 body characters one carries fewer bits. The body is
+    // a big-endian, left-padded number, so the character with fewer bits is the FIRST one:
     // 2^256 / 62^42 ≈ 60.9, it never shows 'z'. The 42 characters after it carry the full log2(62).
     expect(leading[61]).toBe(0);
     const uniform = chiSquarePValue(pooled);

@@ -1,7 +1,7 @@
 /**
  * The token codec: generate, format, parse, checksum and hash personal access tokens.
  *
- * Security-critical and kept in one small module (STYLE.md 5). Randomness comes only from
+ * Security-critical and kept in one small module, so it can be read whole and tested hard. Randomness comes only from
  * `crypto.randomBytes`; the database only ever sees `hashToken(token)`. The CRC32 checksum is
  * no security boundary: it lets scanners, the CLI and the server reject junk without a lookup.
  *
@@ -86,7 +86,7 @@ const IS_BASE62 = new Uint8Array(0x10000);
 for (const char of BASE62_ALPHABET) IS_BASE62[char.charCodeAt(0)] = 1;
 
 /**
- * `TOKEN_SHAPE.test(token)` without a data-dependent branch per character (SECURITY.md item 31).
+ * `TOKEN_SHAPE.test(token)` without a data-dependent branch per character (docs/security.md, item 31).
  * The regular expression decides digit / upper / lower case one branch at a time; the CPU's
  * branch predictor, trained by the real tokens a server sees all day, then makes a near miss
  * sharing a longer prefix with one of them measurably faster (Spearman ρ ≈ −0.5 in-process).
