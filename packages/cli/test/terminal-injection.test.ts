@@ -59,7 +59,8 @@ function run(args: string[], env: Record<string, string>): Promise<Result> {
   });
 }
 
-describe('item 40: the latchkey binary prints seeded ESC/OSC names escaped', () => {
+// docs/security.md, item 40
+describe('the latchkey binary prints server text with escape sequences (ESC, OSC) escaped', () => {
   let app: TestApp;
   let url: string;
   let accountId: string;

@@ -113,7 +113,8 @@ describe('token format', () => {
     expect(parseToken(checked + checksum)).toBeNull();
   });
 
-  it('generates 100,000 unique tokens that all match the regex and checksum, with uniform base62 symbols (item 30)', () => {
+  // docs/security.md, item 30
+  it('generates 100,000 unique tokens that all match the regex and checksum, with uniform base62 symbols', () => {
     const seen = new Set<string>();
     // Symbol counts for the body's leading character, and pooled over the 42 after it.
     const leading = new Array<number>(62).fill(0);
