@@ -5,26 +5,24 @@
  * server and one browser for the file; every test signs in a fresh account in a fresh browser
  * context. Screenshots of each page go to test-results/screenshots/ (ignored by git).
  */
-import { mkdirSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { DAY_MS, SESSION_COOKIE, TOKEN_SHAPE, tokenScannerRegExp } from '@latchkey/contract';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { describeInBrowser, launchChromium, openContext } from './support/chromium.js';
-import { ensureBuilt, sessionApi, startConsoleServer, type RunningServer } from './support/server.js';
-import { freePort } from '../support/server-process.mjs';
-
-const SCREENSHOTS = fileURLToPath(new URL('../../../../test-results/screenshots/', import.meta.url));
+import { DAY_MS, TOKEN_SHAPE, tokenScannerRegExp } from '@latchkey/contract';
+import type { Browser, Page } from 'playwright-core';
+import { expect, it } from 'vitest';
+import { describeInBrowser, openContext } from './support/chromium.js';
+import {
+  consoleServerAndBrowser,
+  expiryBannerText,
+  framedByAnotherOrigin,
+  recordDialogs,
+  screenshot,
+  signInInBrowser,
+  tokenNameCells,
+  tokenRow as rowOf,
+} from './support/console-session.js';
+import type { RunningServer } from './support/server.js';
 
 let server: RunningServer;
 let browser: Browser;
-let accounts = 0;
-
-async function screenshot(page: Page, name: string, options: { mask?: ReturnType<Page['locator']>[] } = {}) {
-  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true, mask: options.mask });
-}
 
 /** The one-time link page's Sign in button: a plain form POST from a no-referrer page. */
 async function pressSignIn(page: Page) {
@@ -32,17 +30,7 @@ async function pressSignIn(page: Page) {
 }
 
 /** A new account signed in through its one-time link, in a fresh context. */
-async function signedIn(options: { viewport?: { width: number; height: number }; link?: string } = {}) {
-  const context = await openContext(browser, server.origin, options);
-  const page = await context.newPage();
-  const link = options.link ?? server.signInLink(`user${++accounts}-${Date.now()}@example.test`);
-  await page.goto(link);
-  await pressSignIn(page);
-  await page.waitForURL(`${server.origin}/`);
-  await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toMatch(/^Welcome/);
-  const sessionId = (await context.cookies()).find((cookie) => cookie.name === SESSION_COOKIE)!.value;
-  return { context, page, api: await sessionApi(server.origin, sessionId) };
-}
+const signedIn = (options: { viewport?: { width: number; height: number } } = {}) => signInInBrowser(browser, server, options);
 
 async function openTokens(page: Page) {
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Settings' }).click();
@@ -50,24 +38,12 @@ async function openTokens(page: Page) {
   await page.getByRole('heading', { name: 'Personal Access Tokens' }).waitFor();
 }
 
-const rowOf = (page: Page, name: string) =>
-  page.locator('tbody tr', { has: page.getByRole('rowheader', { name, exact: true }) });
-
 function bearerMe(token: string) {
   return fetch(`${server.origin}/api/v1/me`, { headers: { authorization: `Bearer ${token}` } });
 }
 
 describeInBrowser('web console in Chromium', () => {
-  beforeAll(async () => {
-    mkdirSync(SCREENSHOTS, { recursive: true });
-    ensureBuilt();
-    [server, browser] = await Promise.all([startConsoleServer(), launchChromium()]);
-  }, 120_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
+  consoleServerAndBrowser((started) => ({ server, browser } = started));
 
   it('sends a signed-out visit to the sign-in page and back after the one-time link', async () => {
     const context = await openContext(browser, server.origin);
@@ -227,10 +203,7 @@ describeInBrowser('web console in Chromium', () => {
 
       await api.createToken('three days', { expiresAt: new Date(Date.now() + 3 * DAY_MS).toISOString() });
       for (const path of ['/settings/tokens', '/namespaces', '/']) {
-        await page.goto(path);
-        const banner = page.getByRole('region', { name: 'Expiring tokens' });
-        await banner.waitFor();
-        const text = await banner.textContent();
+        const text = await expiryBannerText(page, path);
         expect(text).toContain('three days');
         expect(text).toContain('in 3 days');
         expect(text).not.toContain('eight days');
@@ -266,23 +239,14 @@ describeInBrowser('web console in Chromium', () => {
       '{{constructor.constructor("alert(1)")()}}',
     ];
     const { context, page, api } = await signedIn();
-    const dialogs: string[] = [];
-    page.on('dialog', (dialog) => {
-      dialogs.push(dialog.message());
-      void dialog.dismiss();
-    });
+    const dialogs = recordDialogs(page);
     try {
       for (const [index, name] of payloads.entries()) {
         await api.createToken(name, index === 0 ? { expiresAt: new Date(Date.now() + 2 * DAY_MS).toISOString() } : {});
       }
       await openTokens(page);
       await page.locator('th.token-name').nth(payloads.length - 1).waitFor();
-      const cells = await page.locator('th.token-name').evaluateAll((elements) =>
-        elements.map((element) => ({
-          text: element.textContent,
-          onlyText: [...element.childNodes].every((node) => node.nodeType === Node.TEXT_NODE),
-        })),
-      );
+      const cells = await tokenNameCells(page);
       expect(cells.map((cell) => cell.text).sort()).toEqual([...payloads].sort());
       expect(cells.every((cell) => cell.onlyText)).toBe(true);
       const banner = page.getByRole('region', { name: 'Expiring tokens' });
@@ -388,31 +352,11 @@ describeInBrowser('web console in Chromium', () => {
     expect((await fetch(`${server.origin}/api/v1/nope`)).headers.get('content-type')).toMatch(/problem\+json/);
     expect((await fetch(`${server.origin}/healthz`)).headers.get('content-type')).toMatch(/json/);
 
-    const framerPort = await freePort();
-    const framer: Server = createServer((_request, reply) => {
-      reply.writeHead(200, { 'content-type': 'text/html' });
-      reply.end(`<!doctype html><title>framer</title><iframe id="console" src="${server.origin}/" width="600" height="400"></iframe>`);
-    });
-    await new Promise<void>((resolve) => framer.listen(framerPort, '127.0.0.1', resolve));
-    let context: BrowserContext | undefined;
-    try {
-      context = await openContext(browser, server.origin);
-      const framing = await context.newPage();
-      const consoleMessages: string[] = [];
-      framing.on('console', (message) => consoleMessages.push(message.text()));
-      await framing.goto(`http://127.0.0.1:${framerPort}/`);
-      await framing.locator('#console').waitFor();
-      await expect.poll(() => consoleMessages.join('\n'), { timeout: 10_000 }).toMatch(/frame-ancestors/);
-      await framing.waitForTimeout(500);
-      const frame = framing.frames().find((candidate) => candidate !== framing.mainFrame())!;
+    await framedByAnotherOrigin(browser, server.origin, `${server.origin}/`, async ({ page: framing, frame, text: framedText }) => {
       expect(frame.url()).not.toBe(`${server.origin}/`);
-      const framedText = await frame.evaluate(() => document.body?.innerText ?? '').catch(() => '');
       expect(framedText).not.toContain('Latchkey');
       expect(framedText).not.toContain('Sign in');
       await screenshot(framing, 'framed-console-blocked');
-    } finally {
-      await context?.close();
-      await new Promise((resolve) => framer.close(resolve));
-    }
+    });
   });
 });

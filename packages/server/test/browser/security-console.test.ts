@@ -10,13 +10,20 @@
  *   37  the sign-in page (server-rendered, not the console) framed from another origin stays
  *       blank and Chromium reports the frame-ancestors violation.
  */
-import { createServer, type Server } from 'node:http';
 import { DAY_MS, SESSION_COOKIE } from '@latchkey/contract';
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { describeInBrowser, launchChromium, openContext } from './support/chromium.js';
-import { ensureBuilt, sessionApi, startConsoleServer, type RunningServer } from './support/server.js';
-import { freePort } from '../support/server-process.mjs';
+import { expect, it } from 'vitest';
+import { describeInBrowser } from './support/chromium.js';
+import {
+  consoleServerAndBrowser,
+  expiryBannerText,
+  framedByAnotherOrigin,
+  recordDialogs,
+  signInInBrowser,
+  tokenNameCells,
+  tokenRow as rowOf,
+} from './support/console-session.js';
+import type { RunningServer } from './support/server.js';
 
 const MINUTE_MS = 60_000;
 
@@ -71,45 +78,23 @@ const XSS_CORPUS = [
 
 let server: RunningServer;
 let browser: Browser;
-let accounts = 0;
 
-async function signedIn() {
-  const context = await openContext(browser, server.origin);
-  const page = await context.newPage();
-  await page.goto(server.signInLink(`security${++accounts}-${Date.now()}@example.test`));
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL(`${server.origin}/`);
-  const sessionId = (await context.cookies()).find((cookie) => cookie.name === SESSION_COOKIE)!.value;
-  return { context, page, sessionId, api: await sessionApi(server.origin, sessionId) };
-}
+const signedIn = () => signInInBrowser(browser, server);
 
 async function openTokens(page: Page) {
   await page.goto('/settings/tokens');
   await page.getByRole('heading', { name: 'Personal Access Tokens' }).waitFor();
 }
 
-const rowOf = (page: Page, name: string) => page.locator('tbody tr', { has: page.getByRole('rowheader', { name, exact: true }) });
-
 // docs/security.md, items 37, 40 and 42
 describeInBrowser('console security properties in Chromium', () => {
-  beforeAll(async () => {
-    ensureBuilt();
-    [server, browser] = await Promise.all([startConsoleServer(), launchChromium()]);
-  }, 120_000);
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
+  consoleServerAndBrowser((started) => ({ server, browser } = started));
 
   // docs/security.md, item 40
   it(`${XSS_CORPUS.length} OWASP filter-evasion payloads as token names render as text; no dialog fires`, async () => {
     expect(new Set(XSS_CORPUS).size).toBe(XSS_CORPUS.length);
     const { context, page, api, sessionId } = await signedIn();
-    const dialogs: string[] = [];
-    page.on('dialog', (dialog) => {
-      dialogs.push(dialog.message());
-      void dialog.dismiss();
-    });
+    const dialogs = recordDialogs(page);
     try {
       for (const [index, name] of XSS_CORPUS.entries()) {
         // A few expire soon, so the payloads are rendered in the banner as well.
@@ -127,12 +112,7 @@ describeInBrowser('console security properties in Chromium', () => {
       for (const cell of await page.locator('th.token-name').all()) await cell.hover();
       await page.waitForTimeout(500);
 
-      const cells = await page.locator('th.token-name').evaluateAll((elements) =>
-        elements.map((element) => ({
-          text: element.textContent,
-          onlyText: [...element.childNodes].every((node) => node.nodeType === Node.TEXT_NODE),
-        })),
-      );
+      const cells = await tokenNameCells(page);
       expect(cells).toHaveLength(XSS_CORPUS.length);
       expect(cells.map((cell) => cell.text).sort()).toEqual(stored.tokens.map((t) => t.name).sort());
       expect(cells.filter((cell) => !cell.onlyText)).toEqual([]);
@@ -165,10 +145,7 @@ describeInBrowser('console security properties in Chromium', () => {
 
       await api.createToken('seven days minus a minute', { expiresAt: new Date(Date.now() + 7 * DAY_MS - MINUTE_MS).toISOString() });
       for (const path of ['/settings/tokens', '/', '/namespaces']) {
-        await page.goto(path);
-        const banner = page.getByRole('region', { name: 'Expiring tokens' });
-        await banner.waitFor();
-        const text = await banner.textContent();
+        const text = await expiryBannerText(page, path);
         expect(text).toContain('seven days minus a minute');
         expect(text).not.toContain('seven days plus a minute');
       }
@@ -183,30 +160,11 @@ describeInBrowser('console security properties in Chromium', () => {
 
   // docs/security.md, item 37
   it('the sign-in page framed by another origin stays blank, with a frame-ancestors violation', async () => {
-    const framerPort = await freePort();
-    const framer: Server = createServer((_request, reply) => {
-      reply.writeHead(200, { 'content-type': 'text/html' });
-      reply.end(`<!doctype html><title>framer</title><iframe id="victim" src="${server.origin}/auth/sign-in" width="600" height="400"></iframe>`);
-    });
-    await new Promise<void>((resolve) => framer.listen(framerPort, '127.0.0.1', resolve));
-    const context = await openContext(browser, server.origin);
-    try {
-      const page = await context.newPage();
-      const messages: string[] = [];
-      page.on('console', (message) => messages.push(message.text()));
-      await page.goto(`http://127.0.0.1:${framerPort}/`);
-      await page.locator('#victim').waitFor();
-      await expect.poll(() => messages.join('\n'), { timeout: 10_000 }).toMatch(/frame-ancestors/);
-      await page.waitForTimeout(300);
-      const frame = page.frames().find((candidate) => candidate !== page.mainFrame())!;
-      const framedText = await frame.evaluate(() => document.body?.innerText ?? '').catch(() => '');
+    await framedByAnotherOrigin(browser, server.origin, `${server.origin}/auth/sign-in`, async ({ page, text: framedText }) => {
       expect(framedText).not.toContain('Sign in');
       // The control: the same page loads normally at the top level.
       await page.goto(`${server.origin}/auth/sign-in`);
       expect(await page.locator('h1').textContent()).toBe('Sign in to Latchkey');
-    } finally {
-      await context.close();
-      await new Promise((resolve) => framer.close(resolve));
-    }
+    });
   });
 });
