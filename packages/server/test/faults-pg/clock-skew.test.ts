@@ -20,6 +20,7 @@ import { sha256 } from '../../src/shared/secrets.js';
 import { bearer, createTestApp, type TestApp, type TestSession } from '../support/app.js';
 import { createTestPostgresDatabase, postgresAvailable } from '../support/databases.js';
 import { expectResponseCode } from '../support/protected-route.js';
+import { readyOrSkip, type Skippable } from '../support/servers-on-postgres.js';
 
 const SKEW_MS = 10 * 60_000;
 const MINUTE_MS = 60_000;
@@ -59,13 +60,7 @@ afterAll(async () => {
   await world.drop();
 });
 
-function ready(context: { skip(note?: string): void }): World {
-  if (!world) {
-    context.skip('PostgreSQL is not available');
-    throw new Error('unreachable');
-  }
-  return world;
-}
+const ready = (context: Skippable): World => readyOrSkip(context, world, 'PostgreSQL is not available');
 
 /** Sets a token's `expires_at` relative to the database clock; returns the value written. */
 async function expireAtDbNowPlus(target: Database, tokenId: string, offsetMs: number): Promise<number> {

@@ -11,9 +11,8 @@
  * Two `latchkey-server` processes on a throw-away database of the test PostgreSQL.
  */
 import { performance } from 'node:perf_hooks';
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestPostgresDatabase, postgresAvailable } from '../support/databases.js';
+import type pg from 'pg';
+import { describe, expect, it } from 'vitest';
 import {
   createToken,
   issueSignInPath,
@@ -21,9 +20,9 @@ import {
   revokeToken,
   signIn,
   sleep,
-  type Session,
 } from '../scale/support.js';
-import { ensureServerBuilt, startServer, type ServerProcess } from '../support/server-process.mjs';
+import type { ServerProcess } from '../support/server-process.mjs';
+import { serversOnPostgres } from '../support/servers-on-postgres.js';
 
 const LONG = process.env.LATCHKEY_LONG === '1';
 const ROUNDS = LONG ? 200 : 20;
@@ -33,49 +32,18 @@ const REFUSAL_BOUND_MS = 5_000;
 const BACKGROUND_RATE = 50;
 const R_INVALID = 'Bearer realm="api", error="invalid_token", error_description="The access token is invalid"';
 
-interface Cluster {
-  a: ServerProcess;
-  b: ServerProcess;
-  session: Session;
-  admin: pg.Client;
-  drop(): Promise<void>;
-}
-
-let cluster: Cluster | undefined;
-
-beforeAll(async () => {
-  if (!(await postgresAvailable())) return;
-  ensureServerBuilt();
-  const database = await createTestPostgresDatabase();
-  const started: ServerProcess[] = [];
-  const admin = new pg.Client({ connectionString: database.url });
-  try {
-    const named = (name: string) => {
-      const url = new URL(database.url);
-      url.searchParams.set('application_name', name);
-      return url.toString();
-    };
-    const env = { PUBLIC_URL, TRUST_PROXY: '127.0.0.1', TOKEN_MAX_PER_ACCOUNT: '10000' };
-    started.push(await startServer({ name: 'A', env: { ...env, DATABASE_URL: named('latchkey-a') } }));
-    started.push(await startServer({ name: 'B', env: { ...env, DATABASE_URL: named('latchkey-b') } }));
-    const [a, b] = started as [ServerProcess, ServerProcess];
-    const session = await signIn(a.base, a.signInPath ?? issueSignInPath({ ...env, DATABASE_URL: database.url }));
-    await admin.connect();
-    cluster = { a, b, session, admin, drop: () => database.drop() };
-  } catch (error) {
-    await Promise.all(started.map((instance) => instance.stop()));
-    await admin.end().catch(() => undefined);
-    await database.drop();
-    throw error;
-  }
-}, 90_000);
-
-afterAll(async () => {
-  if (!cluster) return;
-  await Promise.all([cluster.a.stop(), cluster.b.stop()]);
-  await cluster.admin.end().catch(() => undefined);
-  await cluster.drop();
-}, 30_000);
+const ready = serversOnPostgres(async ({ url, db: admin, start }) => {
+  const named = (name: string) => {
+    const withName = new URL(url);
+    withName.searchParams.set('application_name', name);
+    return withName.toString();
+  };
+  const env = { PUBLIC_URL, TRUST_PROXY: '127.0.0.1', TOKEN_MAX_PER_ACCOUNT: '10000' };
+  const a = await start({ name: 'A', env: { ...env, DATABASE_URL: named('latchkey-a') } });
+  const b = await start({ name: 'B', env: { ...env, DATABASE_URL: named('latchkey-b') } });
+  const session = await signIn(a.base, a.signInPath ?? issueSignInPath({ ...env, DATABASE_URL: url }));
+  return { a, b, session, admin };
+});
 
 interface Answer {
   status: number;
@@ -109,8 +77,7 @@ async function terminateConnectionsOf(admin: pg.Client, applicationName: string)
 // docs/security.md, item 18 (no cache on PostgreSQL: the no-op form that must still pass)
 describe('an instance that loses its database connections still refuses a token revoked elsewhere', () => {
   it(`a token revoked on A while B reconnects is refused by B at once (${ROUNDS} rounds), and B serves again`, async (context) => {
-    if (!cluster) return context.skip('PostgreSQL is not available');
-    const { a, b, session, admin } = cluster;
+    const { a, b, session, admin } = ready(context);
 
     const control = await createToken(a.base, session, PUBLIC_URL, 'control');
     // Background traffic on B with a live token, so connections are in use, not only idle, when

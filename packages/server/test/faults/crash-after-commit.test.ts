@@ -9,11 +9,10 @@
  * R-INVALID, on B and on A once it is back.
  */
 import { performance } from 'node:perf_hooks';
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestPostgresDatabase, postgresAvailable } from '../support/databases.js';
+import { describe, expect, it } from 'vitest';
 import { createToken, issueSignInPath, signIn, type Session } from '../scale/support.js';
-import { ensureServerBuilt, startServer, type ServerProcess } from '../support/server-process.mjs';
+import type { ServerProcess } from '../support/server-process.mjs';
+import { serversOnPostgres, type ServersOnPostgres } from '../support/servers-on-postgres.js';
 import {
   PUBLIC_URL,
   describeOutcome,
@@ -30,59 +29,20 @@ import {
 const TEST_FAULT_EXIT_CODE = 86;
 const REFUSED_WITHIN_MS = 1_000;
 
-interface Setup {
+interface Setup extends ServersOnPostgres {
   env: Record<string, string>;
   a: ServerProcess;
   b: ServerProcess;
   session: Session;
-  db: pg.Client;
-  drop(): Promise<void>;
 }
 
-let setup: Setup | undefined;
-let skipReason: string | undefined;
-const instances: ServerProcess[] = [];
-
-beforeAll(async () => {
-  ensureServerBuilt();
-  if (!(await postgresAvailable())) {
-    skipReason = 'PostgreSQL is not available';
-    return;
-  }
-  const database = await createTestPostgresDatabase();
-  const db = new pg.Client({ connectionString: database.url });
-  try {
-    const env = { DATABASE_URL: database.url, PUBLIC_URL, TRUST_PROXY: '127.0.0.1' };
-    const b = await startServer({ name: 'B', env });
-    instances.push(b);
-    const a = await startServer({ name: 'A (fault)', env: { ...env, LATCHKEY_TEST_FAULT: 'exit-after-revoke-commit' } });
-    instances.push(a);
-    const session = await signIn(b.base, b.signInPath ?? issueSignInPath(env));
-    await db.connect();
-    setup = { env, a, b, session, db, drop: () => database.drop() };
-  } catch (error) {
-    await Promise.all(instances.map((instance) => instance.stop()));
-    await db.end().catch(() => undefined);
-    await database.drop();
-    throw error;
-  }
-}, 90_000);
-
-afterAll(async () => {
-  await Promise.all(instances.map((instance) => instance.stop()));
-  if (setup) {
-    await setup.db.end().catch(() => undefined);
-    await setup.drop();
-  }
-}, 30_000);
-
-function ready(context: { skip(note?: string): void }): Setup {
-  if (!setup) {
-    context.skip(skipReason ?? 'the instances did not start');
-    throw new Error('unreachable');
-  }
-  return setup;
-}
+const ready = serversOnPostgres<Setup>(async (servers) => {
+  const env = { DATABASE_URL: servers.url, PUBLIC_URL, TRUST_PROXY: '127.0.0.1' };
+  const b = await servers.start({ name: 'B', env });
+  const a = await servers.start({ name: 'A (fault)', env: { ...env, LATCHKEY_TEST_FAULT: 'exit-after-revoke-commit' } });
+  const session = await signIn(b.base, b.signInPath ?? issueSignInPath(env));
+  return { ...servers, env, a, b, session };
+});
 
 /** Waits for A to die of the injected fault; returns its exit code. */
 async function exitCodeOf(instance: ServerProcess): Promise<number | null> {
@@ -100,10 +60,8 @@ async function msUntilRefused(base: string, secret: string, since: number): Prom
   return { ms: Number.POSITIVE_INFINITY, last };
 }
 
-async function restartA(env: Record<string, string>): Promise<ServerProcess> {
-  const a = await startServer({ name: 'A (fault, restarted)', env: { ...env, LATCHKEY_TEST_FAULT: 'exit-after-revoke-commit' } });
-  instances.push(a);
-  return a;
+function restartA(setup: Setup): Promise<ServerProcess> {
+  return setup.start({ name: 'A (fault, restarted)', env: { ...setup.env, LATCHKEY_TEST_FAULT: 'exit-after-revoke-commit' } });
 }
 
 // docs/security.md, item 15
@@ -132,7 +90,7 @@ describe('a revoke whose instance crashes between commit and answer stays revoke
     expect(retryOnB.kind === 'answer' && retryOnB.status, describeOutcome(retryOnB)).toBe(404);
     expect(JSON.parse((retryOnB as { body: string }).body)).toMatchObject({ type: '/docs/errors/not-found', status: 404 });
 
-    s.a = await restartA(s.env);
+    s.a = await restartA(s);
     const retryOnA = await revokeByIdRequest(s.a.base, s.session, token.id);
     expect(retryOnA.kind === 'answer' && retryOnA.status, describeOutcome(retryOnA)).toBe(404);
     expectInvalidToken(await useSecret(s.a.base, token.secret), 'the revoked token on the restarted A');
@@ -142,7 +100,7 @@ describe('a revoke whose instance crashes between commit and answer stays revoke
 
   it('DELETE /tokens/self: connection error, refused on B within 1 s, the retry → R-INVALID on B and on A', async (context) => {
     const s = ready(context);
-    if (s.a.child.exitCode !== null || s.a.child.signalCode !== null) s.a = await restartA(s.env);
+    if (s.a.child.exitCode !== null || s.a.child.signalCode !== null) s.a = await restartA(s);
     const token = await createToken(s.b.base, s.session, PUBLIC_URL, 'crash-self');
     expect((await useSecret(s.a.base, token.secret)) as { status?: number }).toMatchObject({ status: 200 });
 
@@ -157,7 +115,7 @@ describe('a revoke whose instance crashes between commit and answer stays revoke
     expect(row.rows[0]?.revoked_at).not.toBeNull();
 
     expectInvalidToken(await revokeSelfRequest(s.b.base, token.secret), 'the retried DELETE /tokens/self on B');
-    s.a = await restartA(s.env);
+    s.a = await restartA(s);
     expectInvalidToken(await revokeSelfRequest(s.a.base, token.secret), 'the retried DELETE /tokens/self on the restarted A');
     expect(s.a.child.exitCode).toBeNull();
     context.annotate(`refused on B ${refused.ms.toFixed(0)} ms after the connection error`);

@@ -16,6 +16,7 @@ import SQLite from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueSignInPath, signIn, type Session } from '../scale/support.js';
 import { ensureServerBuilt, startServer, type ServerProcess } from '../support/server-process.mjs';
+import { readyOrSkip, type Skippable } from '../support/servers-on-postgres.js';
 import {
   PUBLIC_URL,
   ROOT_REQUIRED,
@@ -76,13 +77,7 @@ afterAll(async () => {
   if (dir && !isMountPoint(dir)) rmSync(dir, { recursive: true, force: true });
 }, 30_000);
 
-function ready(context: { skip(note?: string): void }): ServerProcess {
-  if (!server) {
-    context.skip(skipReason ?? 'the server did not start');
-    throw new Error('unreachable');
-  }
-  return server;
-}
+const ready = (context: Skippable): ServerProcess => readyOrSkip(context, server, skipReason ?? 'the server did not start');
 
 /** Writes a filler file until the tmpfs has not one free block left; returns its path. */
 function fillDisk(): string {

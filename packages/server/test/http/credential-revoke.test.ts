@@ -9,7 +9,6 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { BASE62_ALPHABET, type NoticeView } from '@latchkey/contract';
 import { generateToken } from '@latchkey/contract/token';
 import { sql } from 'kysely';
-import { Redis } from 'ioredis';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.js';
 import { createManualClock } from '../../src/shared/clock.js';
@@ -18,6 +17,7 @@ import { openDatabase } from '../../src/database/open-database.js';
 import { bearer, comparable, createTestApp, type TestApp, type TestSession } from '../support/app.js';
 import { describeEachBackend } from '../support/databases.js';
 import { EXPECTED, PROBLEM_BASE } from '../support/protected-route.js';
+import { REDIS_URL, testRedisUp } from '../support/redis.js';
 
 const REVOKE_URL = '/api/v1/credentials/revoke';
 const TOKEN_IN_TEXT = /lk_pat_1[0-9A-Za-z]{49}/;
@@ -400,22 +400,9 @@ describeEachBackend('leaked-token reports when processing fails', (ctx) => {
 });
 
 describe('leaked-token report budget shared through Redis (two instances)', () => {
-  const REDIS_URL = process.env.LATCHKEY_TEST_REDIS_URL || 'redis://127.0.0.1:6379';
   let redisUp = false;
   beforeAll(async () => {
-    const probe = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false });
-    try {
-      await probe.connect();
-      redisUp = (await probe.ping()) === 'PONG';
-    } catch {
-      redisUp = false;
-    } finally {
-      probe.disconnect();
-    }
-    if (!redisUp) {
-      if (process.env.CI) throw new Error(`Redis at ${REDIS_URL} does not answer (CI starts it in .ci/run)`);
-      process.stderr.write(`\n!!! Redis at ${REDIS_URL} does not answer: SKIPPING the shared report-budget test.\n\n`);
-    }
+    redisUp = await testRedisUp('the shared report-budget test');
   });
 
   it('refuses the 61st call of an hour whichever instance gets it; other addresses are unaffected', async (context) => {

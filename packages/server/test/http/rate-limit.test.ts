@@ -4,7 +4,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { generateToken } from '@latchkey/contract/token';
-import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.js';
 import { BAN_MS, FAILURE_THRESHOLD, FAILURE_WINDOW_MS, type FailureLimiter } from '../../src/auth-failures/failure-limiter.js';
@@ -14,8 +13,7 @@ import type { Database } from '../../src/database/database.js';
 import { openDatabase } from '../../src/database/open-database.js';
 import { createManualClock } from '../../src/shared/clock.js';
 import { bearer, createTestApp } from '../support/app.js';
-
-const REDIS_URL = process.env.LATCHKEY_TEST_REDIS_URL || 'redis://127.0.0.1:6379';
+import { REDIS_URL, testRedisUp } from '../support/redis.js';
 
 function limitedApp(database: Database, failureLimiter: FailureLimiter, trustProxy?: string[]): Promise<App> {
   return createTestApp(database, { failureLimiter, trustProxy });
@@ -109,19 +107,7 @@ describe('failed-authentication limiting in memory (one instance)', () => {
 describe('failed-authentication limiting through Redis (shared by two instances)', () => {
   let redisUp = false;
   beforeAll(async () => {
-    const probe = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false });
-    try {
-      await probe.connect();
-      redisUp = (await probe.ping()) === 'PONG';
-    } catch {
-      redisUp = false;
-    } finally {
-      probe.disconnect();
-    }
-    if (!redisUp) {
-      if (process.env.CI) throw new Error(`Redis at ${REDIS_URL} does not answer (CI starts it in .ci/run)`);
-      process.stderr.write(`\n!!! Redis at ${REDIS_URL} does not answer: SKIPPING the shared-limiter tests.\n\n`);
-    }
+    redisUp = await testRedisUp('the shared-limiter tests');
   });
 
   let database: Database;

@@ -15,21 +15,13 @@ import { randomInt } from 'node:crypto';
 import { createConnection } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { generateToken } from '@latchkey/contract/token';
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestPostgresDatabase, postgresAvailable, postgresRequired } from '../support/databases.js';
-import {
-  REDIS_URL,
-  createToken,
-  issueSignInPath,
-  randomTestNetAddress,
-  redisAnswers,
-  revokeToken,
-  signIn,
-  sleep,
-  type Session,
-} from './support.js';
-import { ensureServerBuilt, startServer, type ServerProcess } from '../support/server-process.mjs';
+import type pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { postgresRequired } from '../support/databases.js';
+import { REDIS_URL, testRedisUp } from '../support/redis.js';
+import { startServer, type ServerProcess } from '../support/server-process.mjs';
+import { serversOnPostgres } from '../support/servers-on-postgres.js';
+import { createToken, issueSignInPath, randomTestNetAddress, revokeToken, signIn, sleep } from './support.js';
 
 const PUBLIC_URL = 'http://latchkey.localhost';
 /** LATCHKEY_LONG=1: items 24 and 23 at their full length in docs/security.md (120 s and 60 s). */
@@ -41,38 +33,13 @@ const LOAD_MS = LONG ? 60_000 : 4_000;
 const LANES = 4;
 const REQUEST_TIMEOUT_MS = 10_000;
 
-interface Cluster {
-  a: ServerProcess;
-  b: ServerProcess;
-  env: Record<string, string>;
-  session: Session;
-  db: pg.Client;
-  drop(): Promise<void>;
-}
-
-let cluster: Cluster | undefined;
-let skipReason: string | undefined;
 /** Addresses whose limiter keys this file created, deleted again in afterAll. */
 const usedAddresses: string[] = [];
 
-beforeAll(async () => {
-  ensureServerBuilt();
-  if (!(await postgresAvailable())) {
-    skipReason = 'PostgreSQL is not available';
-    return;
-  }
-  if (!(await redisAnswers())) {
-    if (process.env.CI || postgresRequired) throw new Error(`Redis at ${REDIS_URL} does not answer (CI starts it in .ci/run)`);
-    process.stderr.write(`\n!!! Redis at ${REDIS_URL} does not answer: SKIPPING the multi-instance tests.\n\n`);
-    skipReason = 'Redis is not available';
-    return;
-  }
-  const database = await createTestPostgresDatabase();
-  const started: ServerProcess[] = [];
-  const db = new pg.Client({ connectionString: database.url });
-  try {
+const ready = serversOnPostgres(
+  async ({ url, db, start }) => {
     const env = {
-      DATABASE_URL: database.url,
+      DATABASE_URL: url,
       PUBLIC_URL,
       REDIS_URL,
       TRUST_PROXY: '127.0.0.1',
@@ -80,44 +47,20 @@ beforeAll(async () => {
       TOKEN_MAX_PER_ACCOUNT: '1000',
     };
     // A migrates the empty database and prints the first administrator's link; then B joins.
-    started.push(await startServer({ name: 'A', env }));
-    started.push(await startServer({ name: 'B', env }));
-    const [a, b] = started as [ServerProcess, ServerProcess];
-    const signInPath = a.signInPath ?? issueSignInPath(env);
-    const session = await signIn(a.base, signInPath);
-    await db.connect();
-    cluster = {
-      a,
-      b,
-      env,
-      session,
-      db,
-      drop: () => database.drop(),
-    };
-  } catch (error) {
-    await Promise.all(started.map((instance) => instance.stop()));
-    await db.end().catch(() => undefined);
-    await database.drop();
-    throw error;
-  }
-}, 90_000);
+    const a = await start({ name: 'A', env });
+    const b = await start({ name: 'B', env });
+    const session = await signIn(a.base, a.signInPath ?? issueSignInPath(env));
+    return { a, b, env, session, db };
+  },
+  {
+    precondition: async () =>
+      (await testRedisUp('the multi-instance tests', Boolean(process.env.CI) || postgresRequired)) ? undefined : 'Redis is not available',
+  },
+);
 
 afterAll(async () => {
-  if (cluster) {
-    await Promise.all([cluster.a.stop(), cluster.b.stop()]);
-    await cluster.db.end().catch(() => undefined);
-    await cluster.drop();
-  }
   if (usedAddresses.length > 0) await forgetAddresses(usedAddresses);
 }, 30_000);
-
-function ready(context: { skip(note?: string): void }): Cluster {
-  if (!cluster) {
-    context.skip(skipReason ?? 'the cluster did not start');
-    throw new Error('unreachable');
-  }
-  return cluster;
-}
 
 /** A fresh client address for one test, with no limiter state left from an earlier run. */
 async function freshAddress(): Promise<string> {

@@ -4,11 +4,8 @@
  * built-in sign-in link, driven over HTTP on 127.0.0.1.
  */
 import { randomInt } from 'node:crypto';
-import { createConnection } from 'node:net';
 import type { MeResponse } from '@latchkey/contract';
 import { issueSignInLink } from '../support/server-process.mjs';
-
-export const REDIS_URL = process.env.LATCHKEY_TEST_REDIS_URL || 'redis://127.0.0.1:6379';
 
 /** A fresh sign-in path for the first administrator (or `email`), from `latchkey-server signin-link`. */
 export function issueSignInPath(env: Record<string, string>, email?: string): string {
@@ -89,22 +86,6 @@ export async function useToken(
 export function randomTestNetAddress(): string {
   const nets = ['192.0.2', '198.51.100', '203.0.113'];
   return `${nets[randomInt(nets.length)]}.${randomInt(1, 255)}`;
-}
-
-/** Whether Redis answers PING (a raw RESP round trip, 2 s budget). */
-export function redisAnswers(url: string = REDIS_URL): Promise<boolean> {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: hostname || '127.0.0.1', port: Number(port || 6379) });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(2_000, () => done(false));
-    socket.once('error', () => done(false));
-    socket.once('connect', () => socket.write('PING\r\n'));
-    socket.once('data', (data) => done(data.toString().startsWith('+PONG')));
-  });
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
