@@ -1,10 +1,31 @@
 /** Sign-in links, OpenID Connect flows in progress and CLI login grants, each used once. */
+import type { Selectable } from 'kysely';
 import { writeWithAudit } from '../audit/kysely-audit-store.js';
 import type { Database } from '../database/database.js';
+import type { CliGrantsTable, SignInLinksTable } from '../database/schema.js';
 import type { SignInStore } from './sign-in-store.js';
 
 export function createKyselySignInStore(database: Database): SignInStore {
   const { kysely, nowSql } = database;
+
+  /**
+   * Marks the one-time secret under `key` used and returns its row, if it is neither used nor
+   * expired by the database clock; otherwise undefined. One statement, so of two concurrent uses
+   * only one gets the row.
+   */
+  function consumeOnce(table: 'signin_links', key: Buffer, usedAt: number): Promise<Selectable<SignInLinksTable> | undefined>;
+  function consumeOnce(table: 'cli_grants', key: Buffer, usedAt: number): Promise<Selectable<CliGrantsTable> | undefined>;
+  function consumeOnce(table: 'signin_links' | 'cli_grants', key: Buffer, usedAt: number) {
+    return kysely
+      .updateTable(table)
+      .set({ used_at: usedAt })
+      .where(table === 'signin_links' ? 'digest' : 'code_digest', '=', key)
+      .where('used_at', 'is', null)
+      .where('expires_at', '>', nowSql)
+      .returningAll()
+      .executeTakeFirst();
+  }
+
   return {
     insertSignInLink(digest, link, audit) {
       return writeWithAudit(database, async (trx) => {
@@ -17,15 +38,7 @@ export function createKyselySignInStore(database: Database): SignInStore {
     },
 
     async consumeSignInLink(digest, usedAt) {
-      const row = await kysely
-        .updateTable('signin_links')
-        .set({ used_at: usedAt })
-        .where('digest', '=', digest)
-        .where('used_at', 'is', null)
-        .where('expires_at', '>', nowSql)
-        .returning('account_id')
-        .executeTakeFirst();
-      return row?.account_id;
+      return (await consumeOnce('signin_links', digest, usedAt))?.account_id;
     },
 
     async insertLoginFlow(stateDigest, flow) {
@@ -77,14 +90,7 @@ export function createKyselySignInStore(database: Database): SignInStore {
     },
 
     async consumeCliGrant(codeDigest, usedAt) {
-      const row = await kysely
-        .updateTable('cli_grants')
-        .set({ used_at: usedAt })
-        .where('code_digest', '=', codeDigest)
-        .where('used_at', 'is', null)
-        .where('expires_at', '>', nowSql)
-        .returning(['account_id', 'code_challenge', 'redirect_uri', 'client_name', 'created_at', 'expires_at'])
-        .executeTakeFirst();
+      const row = await consumeOnce('cli_grants', codeDigest, usedAt);
       if (!row) return undefined;
       return {
         accountId: row.account_id,

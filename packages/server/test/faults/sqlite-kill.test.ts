@@ -24,6 +24,7 @@ import { performance } from 'node:perf_hooks';
 import { DEFAULT_TOKEN_LIFETIME_DAYS, type MeResponse } from '@latchkey/contract';
 import SQLite from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TokensTable } from '../../src/database/schema.js';
 import { issueSignInPath, signIn, type Session } from '../scale/support.js';
 import { ensureServerBuilt, startServer, type ServerProcess } from '../support/server-process.mjs';
 import {
@@ -176,21 +177,14 @@ interface RoundFigures {
   checked: number;
 }
 
+type StoredToken = Pick<TokensTable, 'id' | 'account_id' | 'name' | 'digest' | 'last4' | 'created_at' | 'expires_at' | 'revoked_at'>;
+
 /** Reads the tokens table directly: the rows behind (d). */
-function rowsByName(): Map<string, { id: string; account_id: string; digest: Buffer; last4: string; created_at: number; expires_at: number; revoked_at: number | null }[]> {
+function rowsByName(): Map<string, StoredToken[]> {
   const database = new SQLite(dbPath, { readonly: true, timeout: 5_000 });
   try {
-    const rows = database.prepare('select id, account_id, name, digest, last4, created_at, expires_at, revoked_at from tokens').all() as {
-      id: string;
-      account_id: string;
-      name: string;
-      digest: Buffer;
-      last4: string;
-      created_at: number;
-      expires_at: number;
-      revoked_at: number | null;
-    }[];
-    const byName = new Map<string, typeof rows>();
+    const rows = database.prepare('select id, account_id, name, digest, last4, created_at, expires_at, revoked_at from tokens').all() as StoredToken[];
+    const byName = new Map<string, StoredToken[]>();
     for (const row of rows) byName.set(row.name, [...(byName.get(row.name) ?? []), row]);
     return byName;
   } finally {

@@ -49,6 +49,9 @@ describeEachBackend('leaked-token reports', (ctx) => {
 
   const report = (credentials: unknown, remoteAddress = freshAddress()) =>
     app.http.inject({ method: 'POST', url: REVOKE_URL, payload: { credentials }, remoteAddress });
+  /** A report whose body is sent exactly as given, as `contentType`. */
+  const reportBody = (body: string, contentType = 'application/json') =>
+    app.http.inject({ method: 'POST', url: REVOKE_URL, headers: { 'content-type': contentType }, payload: body, remoteAddress: freshAddress() });
 
   const status = async (secret: string) => (await app.http.inject({ url: '/api/v1/me', headers: bearer(secret) })).statusCode;
 
@@ -230,13 +233,7 @@ describeEachBackend('leaked-token reports', (ctx) => {
       ['{"credentials": [', 400],
     ];
     for (const [body, expected, pointer] of cases) {
-      const response = await app.http.inject({
-        method: 'POST',
-        url: REVOKE_URL,
-        headers: { 'content-type': 'application/json' },
-        payload: body,
-        remoteAddress: freshAddress(),
-      });
+      const response = await reportBody(body);
       expect(response.statusCode, body.slice(0, 40)).toBe(expected);
       expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
       if (pointer) {
@@ -246,13 +243,7 @@ describeEachBackend('leaked-token reports', (ctx) => {
         expect(response.json()).toMatchObject({ code: EXPECTED['R-400B'].code, type: EXPECTED['R-400B'].type });
       }
     }
-    const textPlain = await app.http.inject({
-      method: 'POST',
-      url: REVOKE_URL,
-      headers: { 'content-type': 'text/plain' },
-      payload: 'lk_pat_1',
-      remoteAddress: freshAddress(),
-    });
+    const textPlain = await reportBody('lk_pat_1', 'text/plain');
     expect(textPlain.json().code).toBe(EXPECTED['R-415'].code);
     // Exactly 1,000 tokens (about 60 KB, over the API's usual 16 KiB body limit) are accepted.
     expect((await report(Array.from({ length: 1000 }, () => generateToken().token))).statusCode).toBe(202);
@@ -322,13 +313,7 @@ describeEachBackend('leaked-token reports', (ctx) => {
 
     async function timed(body: string): Promise<number> {
       const started = process.hrtime.bigint();
-      const response = await app.http.inject({
-        method: 'POST',
-        url: REVOKE_URL,
-        headers: { 'content-type': 'application/json' },
-        payload: body,
-        remoteAddress: freshAddress(),
-      });
+      const response = await reportBody(body);
       const elapsed = Number(process.hrtime.bigint() - started) / 1e6;
       expect(response.statusCode).toBe(202);
       // Measure each answer alone: the previous report's processing is over before the next call.

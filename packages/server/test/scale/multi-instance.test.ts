@@ -119,6 +119,15 @@ async function bearer(
   };
 }
 
+/** 15 unknown tokens from `address` to each instance in turn: the statuses, in order. */
+async function fifteenFailuresEach(instances: readonly ServerProcess[], address: string): Promise<number[]> {
+  const statuses: number[] = [];
+  for (const instance of instances) {
+    for (let i = 0; i < 15; i++) statuses.push((await bearer(instance.base, generateToken().token, address)).status);
+  }
+  return statuses;
+}
+
 const R_INVALID = 'Bearer realm="api", error="invalid_token", error_description="The access token is invalid"';
 
 /** Runs `work(i)` for i in [0, count) on `lanes` concurrent lanes. */
@@ -279,11 +288,7 @@ describe('two latchkey-server instances on one PostgreSQL', () => {
     const valid = await createToken(a.base, session, PUBLIC_URL, 'rate-limit-victim');
     expect((await bearer(b.base, valid.secret, address)).status).toBe(200);
 
-    const failures: number[] = [];
-    for (const instance of [a, b]) {
-      for (let i = 0; i < 15; i++) failures.push((await bearer(instance.base, generateToken().token, address)).status);
-    }
-    expect(failures).toEqual(Array(30).fill(401));
+    expect(await fifteenFailuresEach([a, b], address)).toEqual(Array(30).fill(401));
 
     // Request 31 onwards, on either instance, valid token or not: R-LIMIT with an integer Retry-After.
     for (const [instance, secret] of [
@@ -316,11 +321,7 @@ describe('two latchkey-server instances on one PostgreSQL', () => {
       const address = randomTestNetAddress(); // counted in PostgreSQL, not Redis: nothing to forget
       const valid = await createToken(a.base, session, PUBLIC_URL, 'db-rate-limit-victim');
       expect((await bearer(d.base, valid.secret, address)).status).toBe(200);
-      const failures: number[] = [];
-      for (const instance of [c, d]) {
-        for (let i = 0; i < 15; i++) failures.push((await bearer(instance.base, generateToken().token, address)).status);
-      }
-      expect(failures).toEqual(Array(30).fill(401));
+      expect(await fifteenFailuresEach([c, d], address)).toEqual(Array(30).fill(401));
       for (const instance of [c, d]) {
         const limited = await bearer(instance.base, valid.secret, address);
         expect(limited.status).toBe(429);
