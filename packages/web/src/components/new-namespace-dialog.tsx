@@ -2,6 +2,7 @@
 import { NAMESPACE_NAME_PATTERN, type NamespaceView } from '@latchkey/contract';
 import { useId, useState, type FormEvent } from 'react';
 import { ApiError, api, errorMessage } from '../api.js';
+import { DialogActions, FormError } from './form-parts.js';
 import { Modal } from './modal.js';
 
 const MAX_LENGTH = 63;
@@ -81,19 +82,8 @@ export function NewNamespaceDialog({ onClose, onCreated, create = api.createName
             </p>
           )}
         </div>
-        {formError && (
-          <p role="alert" className="form-error">
-            {formError}
-          </p>
-        )}
-        <div className="modal-actions">
-          <button type="button" className="secondary" onClick={onClose} disabled={busy}>
-            Cancel
-          </button>
-          <button type="submit" disabled={busy} aria-busy={busy || undefined}>
-            Create Namespace
-          </button>
-        </div>
+        <FormError message={formError} />
+        <DialogActions busy={busy} onCancel={onClose} label="Create Namespace" />
       </form>
     </Modal>
   );

@@ -7,6 +7,7 @@ import { useId, useState, type FormEvent } from 'react';
 import { ApiError, api, errorMessage } from '../api.js';
 import { formatDate } from '../time.js';
 import { DEFAULT_EXPIRATION, ExpirationPicker, expirationRequest, type Expiration } from './expiration-picker.js';
+import { DialogActions, FormError } from './form-parts.js';
 import { Modal } from './modal.js';
 import { SecretReveal } from './secret-reveal.js';
 
@@ -112,19 +113,8 @@ export function NewTokenDialog({ onClose, onCreated, now = Date.now(), create = 
           )}
         </div>
         <ExpirationPicker value={expiration} onChange={setExpiration} now={now} error={errors.expiration} />
-        {errors.form && (
-          <p role="alert" className="form-error">
-            {errors.form}
-          </p>
-        )}
-        <div className="modal-actions">
-          <button type="button" className="secondary" onClick={requestClose} disabled={busy}>
-            Cancel
-          </button>
-          <button type="submit" disabled={busy} aria-busy={busy || undefined}>
-            Generate
-          </button>
-        </div>
+        <FormError message={errors.form} />
+        <DialogActions busy={busy} onCancel={requestClose} label="Generate" />
       </form>
     </Modal>
   );

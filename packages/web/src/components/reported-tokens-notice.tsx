@@ -5,10 +5,10 @@
  * banners): a revocation they never saw would leave them wondering why their scripts broke.
  */
 import { maskToken, type NoticeView } from '@latchkey/contract';
-import { useState } from 'react';
-import { errorMessage } from '../api.js';
 import { Link } from '../router.js';
 import { formatDateTime } from '../time.js';
+import { useAction } from '../use-action.js';
+import { FormError } from './form-parts.js';
 
 export const TOKENS_PATH = '/settings/tokens';
 
@@ -39,19 +39,7 @@ export function ReportedTokensNotices({
 }
 
 function ReportedTokensNotice({ notice, onDismiss }: { notice: NoticeView; onDismiss: (id: string) => Promise<void> }) {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string>();
-
-  const dismiss = async () => {
-    setBusy(true);
-    setError(undefined);
-    try {
-      await onDismiss(notice.id);
-    } catch (caught) {
-      setError(errorMessage(caught));
-      setBusy(false);
-    }
-  };
+  const { busy, error, run: dismiss } = useAction(() => onDismiss(notice.id));
 
   return (
     <li className="notice">
@@ -72,11 +60,7 @@ function ReportedTokensNotice({ notice, onDismiss }: { notice: NoticeView; onDis
         Scripts using {notice.tokens.length === 1 ? 'it' : 'them'} now fail: <Link href={`${TOKENS_PATH}?new=1`}>create a replacement</Link>,
         and remove the old value from wherever it leaked.
       </p>
-      {error && (
-        <p role="alert" className="form-error">
-          {error}
-        </p>
-      )}
+      <FormError message={error} />
       <button type="button" className="secondary small" onClick={dismiss} disabled={busy}>
         Dismiss
       </button>

@@ -2,9 +2,10 @@
 import type { NamespaceView } from '@latchkey/contract';
 import { useState } from 'react';
 import { api } from '../api.js';
-import { ConfirmDialog } from '../components/confirm-dialog.js';
-import { Empty, LoadError, Loading } from '../components/list-states.js';
+import { ConfirmDelete } from '../components/confirm-dialog.js';
+import { Empty, ListTable, LoadError, Loading } from '../components/list-states.js';
 import { NewNamespaceDialog } from '../components/new-namespace-dialog.js';
+import { PageHeader } from '../components/page-header.js';
 import { invalidate, useQuery } from '../query.js';
 import { formatDateTime } from '../time.js';
 
@@ -17,12 +18,7 @@ export function NamespacesPage() {
 
   return (
     <>
-      <div className="page-header">
-        <h1>Namespaces</h1>
-        <button type="button" onClick={() => setCreating(true)}>
-          New Namespace
-        </button>
-      </div>
+      <PageHeader title="Namespaces" action="New Namespace" onAction={() => setCreating(true)} />
       <p className="lead">
         Namespaces you own. From the command line: <code>latchkey namespace create NAME</code>.
       </p>
@@ -35,40 +31,28 @@ export function NamespacesPage() {
         </Empty>
       )}
       {namespaces.data && namespaces.data.length > 0 && (
-        <table className="list" aria-busy={namespaces.status === 'loading' || undefined}>
-          <caption className="visually-hidden">Your namespaces</caption>
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Created</th>
-              <th scope="col">
-                <span className="visually-hidden">Actions</span>
+        <ListTable caption="Your namespaces" columns={['Name', 'Created']} busy={namespaces.status === 'loading'}>
+          {namespaces.data.map((namespace) => (
+            <tr key={namespace.id}>
+              <th scope="row" data-label="Name">
+                <code>{namespace.name}</code>
               </th>
+              <td data-label="Created">
+                <time dateTime={namespace.createdAt}>{formatDateTime(namespace.createdAt)}</time>
+              </td>
+              <td className="actions" data-label="">
+                <button
+                  type="button"
+                  className="danger secondary"
+                  onClick={() => setDeleting(namespace)}
+                  aria-label={`Delete ${namespace.name}`}
+                >
+                  Delete
+                </button>
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {namespaces.data.map((namespace) => (
-              <tr key={namespace.id}>
-                <th scope="row" data-label="Name">
-                  <code>{namespace.name}</code>
-                </th>
-                <td data-label="Created">
-                  <time dateTime={namespace.createdAt}>{formatDateTime(namespace.createdAt)}</time>
-                </td>
-                <td className="actions" data-label="">
-                  <button
-                    type="button"
-                    className="danger secondary"
-                    onClick={() => setDeleting(namespace)}
-                    aria-label={`Delete ${namespace.name}`}
-                  >
-                    Delete
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </ListTable>
       )}
 
       {creating && (
@@ -81,20 +65,17 @@ export function NamespacesPage() {
         />
       )}
       {deleting && (
-        <ConfirmDialog
+        <ConfirmDelete
           title="Delete namespace?"
           confirmLabel="Delete Namespace"
           onClose={() => setDeleting(undefined)}
-          onConfirm={async () => {
-            await api.deleteNamespace(deleting.name);
-            setDeleting(undefined);
-            invalidate(NAMESPACES_KEY);
-          }}
+          remove={() => api.deleteNamespace(deleting.name)}
+          listKey={NAMESPACES_KEY}
         >
           <p>
             The namespace <code>{deleting.name}</code> and everything in it will be deleted. This cannot be undone.
           </p>
-        </ConfirmDialog>
+        </ConfirmDelete>
       )}
     </>
   );

@@ -2,9 +2,10 @@
 import type { TokenView } from '@latchkey/contract';
 import { useRef, useState } from 'react';
 import { api } from '../api.js';
-import { ConfirmDialog } from '../components/confirm-dialog.js';
-import { Empty, LoadError, Loading } from '../components/list-states.js';
+import { ConfirmDelete } from '../components/confirm-dialog.js';
+import { Empty, ListTable, LoadError, Loading } from '../components/list-states.js';
 import { NewTokenDialog } from '../components/new-token-dialog.js';
+import { PageHeader } from '../components/page-header.js';
 import { StateBadge } from '../components/state-badge.js';
 import { invalidate, useQuery } from '../query.js';
 import { navigate, useLocation } from '../router.js';
@@ -37,12 +38,7 @@ export function TokensPage() {
 
   return (
     <>
-      <div className="page-header">
-        <h1>Personal Access Tokens</h1>
-        <button type="button" ref={newTokenButton} onClick={openNew}>
-          New Token
-        </button>
-      </div>
+      <PageHeader title="Personal Access Tokens" action="New Token" onAction={openNew} actionRef={newTokenButton} />
       <p className="lead">
         Tokens let scripts, CI pipelines and the <code>latchkey</code> CLI act as you. Treat them like passwords. A token is
         valid for 180 days unless you choose otherwise; an expired token cannot be renewed — create a new one.
@@ -71,21 +67,18 @@ export function TokensPage() {
 
       {creating && <NewTokenDialog onClose={closeNew} onCreated={() => invalidate(TOKENS_KEY)} />}
       {revoking && (
-        <ConfirmDialog
+        <ConfirmDelete
           title="Delete personal access token?"
           confirmLabel="Delete Token"
           onClose={() => setRevoking(undefined)}
-          onConfirm={async () => {
-            await api.revokeToken(revoking.id);
-            setRevoking(undefined);
-            invalidate(TOKENS_KEY);
-          }}
+          remove={() => api.revokeToken(revoking.id)}
+          listKey={TOKENS_KEY}
         >
           <p>
             Any scripts or applications using <strong className="token-name-text">{revoking.name}</strong> will no longer be
             able to access the Latchkey API. This cannot be undone.
           </p>
-        </ConfirmDialog>
+        </ConfirmDelete>
       )}
     </>
   );
@@ -93,68 +86,52 @@ export function TokensPage() {
 
 function TokenTable({ tokens, now, onRevoke, busy }: { tokens: TokenView[]; now: number; onRevoke: (token: TokenView) => void; busy: boolean }) {
   return (
-    <table className="list" aria-busy={busy || undefined}>
-      <caption className="visually-hidden">Your personal access tokens</caption>
-      <thead>
-        <tr>
-          <th scope="col">Name</th>
-          <th scope="col">Token</th>
-          <th scope="col">State</th>
-          <th scope="col">Expires</th>
-          <th scope="col">Created</th>
-          <th scope="col">Last used</th>
-          <th scope="col">
-            <span className="visually-hidden">Actions</span>
-          </th>
-        </tr>
-      </thead>
-      <tbody>
-        {tokens.map((token) => {
-          const state = stateOf(token, now);
-          const expiresAt = Date.parse(token.expiresAt);
-          return (
-            <tr key={token.id} data-token-id={token.id}>
-              <th scope="row" className="token-name" data-label="Name">
-                {token.name}
-              </th>
-              <td data-label="Token">
-                <code className="nowrap">{token.displayToken}</code>
-              </td>
-              <td data-label="State">
-                <StateBadge state={state} />
-              </td>
-              <td data-label="Expires">
-                <time dateTime={token.expiresAt}>{formatDate(expiresAt)}</time>{' '}
-                <span className="muted">({relativeTime(expiresAt, now)})</span>
-              </td>
-              <td data-label="Created">
-                <time dateTime={token.createdAt}>{formatDate(token.createdAt)}</time>
-              </td>
-              <td data-label="Last used">
-                {token.lastUsedAt ? (
-                  <>
-                    <time dateTime={token.lastUsedAt}>{formatDateTime(token.lastUsedAt)}</time>
-                    {token.lastUsedIp && <span className="muted"> from {token.lastUsedIp}</span>}
-                  </>
-                ) : (
-                  <span className="muted">Never used</span>
-                )}
-              </td>
-              <td className="actions" data-label="">
-                {token.revokedAt ? (
-                  <span className="muted">
-                    Revoked <time dateTime={token.revokedAt}>{formatDateTime(token.revokedAt)}</time>
-                  </span>
-                ) : (
-                  <button type="button" className="danger secondary" onClick={() => onRevoke(token)} aria-label={`Delete ${token.name}`}>
-                    Delete
-                  </button>
-                )}
-              </td>
-            </tr>
-          );
-        })}
-      </tbody>
-    </table>
+    <ListTable caption="Your personal access tokens" columns={['Name', 'Token', 'State', 'Expires', 'Created', 'Last used']} busy={busy}>
+      {tokens.map((token) => {
+        const state = stateOf(token, now);
+        const expiresAt = Date.parse(token.expiresAt);
+        return (
+          <tr key={token.id} data-token-id={token.id}>
+            <th scope="row" className="token-name" data-label="Name">
+              {token.name}
+            </th>
+            <td data-label="Token">
+              <code className="nowrap">{token.displayToken}</code>
+            </td>
+            <td data-label="State">
+              <StateBadge state={state} />
+            </td>
+            <td data-label="Expires">
+              <time dateTime={token.expiresAt}>{formatDate(expiresAt)}</time>{' '}
+              <span className="muted">({relativeTime(expiresAt, now)})</span>
+            </td>
+            <td data-label="Created">
+              <time dateTime={token.createdAt}>{formatDate(token.createdAt)}</time>
+            </td>
+            <td data-label="Last used">
+              {token.lastUsedAt ? (
+                <>
+                  <time dateTime={token.lastUsedAt}>{formatDateTime(token.lastUsedAt)}</time>
+                  {token.lastUsedIp && <span className="muted"> from {token.lastUsedIp}</span>}
+                </>
+              ) : (
+                <span className="muted">Never used</span>
+              )}
+            </td>
+            <td className="actions" data-label="">
+              {token.revokedAt ? (
+                <span className="muted">
+                  Revoked <time dateTime={token.revokedAt}>{formatDateTime(token.revokedAt)}</time>
+                </span>
+              ) : (
+                <button type="button" className="danger secondary" onClick={() => onRevoke(token)} aria-label={`Delete ${token.name}`}>
+                  Delete
+                </button>
+              )}
+            </td>
+          </tr>
+        );
+      })}
+    </ListTable>
   );
 }
