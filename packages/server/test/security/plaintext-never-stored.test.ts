@@ -45,48 +45,49 @@ interface Backend {
 
 async function openBackend(dialect: Backend['dialect']): Promise<Backend | undefined> {
   const queries: Backend['queries'] = [];
-  const onQuery = (sql: string, parameters: readonly unknown[]) => queries.push({ sql, parameters });
-  if (dialect === 'sqlite') {
-    const directory = mkdtempSync(join(tmpdir(), 'latchkey-item28-'));
-    const path = join(directory, 'latchkey.db');
-    const database = openDatabase(`sqlite:${path}`, { onQuery });
+  /** The database at `url`, migrated, every statement recorded; `afterClose` runs once it is closed. */
+  async function opened(url: string, persisted: () => Buffer, afterClose: () => Promise<void> | void): Promise<Backend> {
+    const database = openDatabase(url, { onQuery: (sql, parameters) => queries.push({ sql, parameters }) });
     await database.migrate();
     return {
       dialect,
       database,
       queries,
-      persisted() {
-        const files = ['', '-wal', '-shm'].map((suffix) => `${path}${suffix}`).filter((file) => existsSync(file));
-        expect(files).toEqual([path, `${path}-wal`, `${path}-shm`]);
-        return Buffer.concat(files.map((file) => readFileSync(file)));
-      },
+      persisted,
       async close() {
         await database.close();
-        // After the last connection closes SQLite checkpoints the WAL into the main file.
-        const after = ['', '-wal', '-shm'].map((suffix) => `${path}${suffix}`).filter((file) => existsSync(file));
-        for (const file of after) expect(matches(readFileSync(file).toString('latin1')), `${file} after close`).toEqual([]);
-        rmSync(directory, { recursive: true, force: true });
+        await afterClose();
       },
     };
   }
+  if (dialect === 'sqlite') {
+    const directory = mkdtempSync(join(tmpdir(), 'latchkey-item28-'));
+    const path = join(directory, 'latchkey.db');
+    const files = () => ['', '-wal', '-shm'].map((suffix) => `${path}${suffix}`).filter((file) => existsSync(file));
+    return opened(
+      `sqlite:${path}`,
+      () => {
+        expect(files()).toEqual([path, `${path}-wal`, `${path}-shm`]);
+        return Buffer.concat(files().map((file) => readFileSync(file)));
+      },
+      () => {
+        // After the last connection closes SQLite checkpoints the WAL into the main file.
+        for (const file of files()) expect(matches(readFileSync(file).toString('latin1')), `${file} after close`).toEqual([]);
+        rmSync(directory, { recursive: true, force: true });
+      },
+    );
+  }
   if (!(await postgresAvailable())) return undefined;
   const postgres = await createTestPostgresDatabase();
-  const database = openDatabase(postgres.url, { onQuery });
-  await database.migrate();
-  return {
-    dialect,
-    database,
-    queries,
-    persisted() {
+  return opened(
+    postgres.url,
+    () => {
       const dump = spawnSync('pg_dump', ['--no-owner', '--data-only', '--inserts', postgres.url], { encoding: 'buffer', maxBuffer: 64 << 20 });
       expect(dump.status, dump.stderr?.toString()).toBe(0);
       return dump.stdout;
     },
-    async close() {
-      await database.close();
-      await postgres.drop();
-    },
-  };
+    () => postgres.drop(),
+  );
 }
 
 /** Every way a client might (mis)place a token: header, query, JSON body, path, User-Agent, Referer, cookie. */
