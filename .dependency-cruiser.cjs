@@ -55,16 +55,16 @@ module.exports = {
     {
       name: 'database-knows-no-capability',
       severity: 'error',
-      comment: 'src/database/ serves every capability, so it may use only itself and src/shared/.',
+      comment: 'src/database/ serves every capability, so it may use only itself and src/kernel/.',
       from: { path: `${SERVER}database/`, pathNot: TESTS },
-      to: { path: SERVER, pathNot: [`${SERVER}(database|shared)/`] },
+      to: { path: SERVER, pathNot: [`${SERVER}(database|kernel)/`] },
     },
     {
-      name: 'shared-is-a-leaf',
+      name: 'kernel-is-a-leaf',
       severity: 'error',
-      comment: 'src/shared/ holds the primitives everything uses; it uses nothing of the server.',
-      from: { path: `${SERVER}shared/`, pathNot: TESTS },
-      to: { path: SERVER, pathNot: `${SERVER}shared/` },
+      comment: 'src/kernel/ holds the primitives everything uses; it uses nothing of the server.',
+      from: { path: `${SERVER}kernel/`, pathNot: TESTS },
+      to: { path: SERVER, pathNot: `${SERVER}kernel/` },
     },
     {
       name: 'faces-talk-http-only',

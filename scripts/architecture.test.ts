@@ -66,7 +66,7 @@ describe('architecture boundaries', () => {
     write(`${server}/widgets/widget-service.ts`, "import 'kysely';\nimport 'fastify';\nimport './kysely-widget-store.js';\n");
     write(`${server}/widgets/widget-routes.ts`, "import './widget-store.js';\n");
     write(`${server}/database/database.ts`, "import '../widgets/widget-store.js';\n");
-    write(`${server}/shared/ids.ts`, "import '../database/database.js';\n");
+    write(`${server}/kernel/ids.ts`, "import '../database/database.js';\n");
     write(`${server}/services.ts`, "import './widgets/kysely-widget-store.js';\n");
     write(`${server}/cycle-a.ts`, "import './cycle-b.js';\n");
     write(`${server}/cycle-b.ts`, "import './cycle-a.js';\n");
@@ -87,7 +87,7 @@ describe('architecture boundaries', () => {
         `no-circular: ${server}/cycle-a.ts → ${server}/cycle-b.ts`,
         `no-test-code-in-production: ${server}/uses-test.ts → packages/server/test/support.ts`,
         `routes-call-services: ${server}/widgets/widget-routes.ts → ${server}/widgets/widget-store.ts`,
-        `shared-is-a-leaf: ${server}/shared/ids.ts → ${server}/database/database.ts`,
+        `kernel-is-a-leaf: ${server}/kernel/ids.ts → ${server}/database/database.ts`,
         `sql-only-in-stores: ${server}/widgets/widget-service.ts → node_modules/kysely/index.js`,
         `stores-assembled-only-in-the-composition-root: ${server}/widgets/widget-service.ts → ${server}/widgets/kysely-widget-store.ts`,
       ].sort(),

@@ -13,7 +13,7 @@
 import { generateToken } from '../../packages/contract/dist/token.js';
 import { rawKysely } from '../../packages/server/dist/database/database.js';
 import { openDatabase } from '../../packages/server/dist/database/open-database.js';
-import { newId } from '../../packages/server/dist/shared/ids.js';
+import { newId } from '../../packages/server/dist/kernel/ids.js';
 import { sql } from 'kysely';
 
 const DAY_MS = 86_400_000;

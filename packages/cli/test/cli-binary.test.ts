@@ -15,7 +15,7 @@ import type { Database } from '../../server/src/database/database.js';
 import { openDatabase } from '../../server/src/database/open-database.js';
 import { createLogger } from '../../server/src/http/logging.js';
 import { createServices, type Services } from '../../server/src/services.js';
-import { systemClock } from '../../server/src/shared/clock.js';
+import { systemClock } from '../../server/src/kernel/clock.js';
 import { SESSION_COOKIE } from '@latchkey/contract';
 import { ensureServerBuilt, freePort, startServer, type ServerProcess } from '../../server/test/support/server-process.mjs';
 import { seedNamespace } from './support/server.js';

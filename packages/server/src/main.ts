@@ -21,8 +21,8 @@ import { openDatabase } from './database/open-database.js';
 import { createLogger } from './http/logging.js';
 import { createServices } from './services.js';
 import { OIDC_CALLBACK_PATH } from './sessions/oidc-sign-in.js';
-import { createDatabaseAnchoredClock, type AnchoredClock } from './shared/clock.js';
-import { StoreUnavailableError } from './shared/store-errors.js';
+import { createDatabaseAnchoredClock, type AnchoredClock } from './kernel/clock.js';
+import { StoreUnavailableError } from './kernel/store-errors.js';
 import { withTestFault } from './test-faults.js';
 
 const USAGE = `Usage: latchkey-server [serve|migrate|signin-link]

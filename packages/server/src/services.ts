@@ -23,7 +23,7 @@ import { createOidcSignIn, type OidcSettings, type OidcSignIn } from './sessions
 import { createSessionService, type SessionService } from './sessions/session-service.js';
 import { createSignInLinkService, type SignInLinkService } from './sessions/sign-in-link-service.js';
 import { createSignInService, type SignInService } from './sessions/sign-in-service.js';
-import type { Clock } from './shared/clock.js';
+import type { Clock } from './kernel/clock.js';
 import { createKyselyTokenStore, type TokenStoreOptions } from './tokens/kysely-token-store.js';
 import { createTokenService, type TokenService, type TokenSettings } from './tokens/token-service.js';
 

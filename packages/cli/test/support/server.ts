@@ -4,7 +4,7 @@ import { auditEvent, SYSTEM_ACTOR } from '../../../server/src/audit/audit-event.
 import type { Database } from '../../../server/src/database/database.js';
 import { openDatabase } from '../../../server/src/database/open-database.js';
 import { createKyselyNamespaceStore } from '../../../server/src/namespaces/kysely-namespace-store.js';
-import { newId } from '../../../server/src/shared/ids.js';
+import { newId } from '../../../server/src/kernel/ids.js';
 import { createKyselyTokenStore } from '../../../server/src/tokens/kysely-token-store.js';
 import { createTestApp, type TestApp } from '../../../server/test/support/app.js';
 

@@ -10,7 +10,7 @@ import type { Stores } from '../../test/support/stores.js';
 import { SYSTEM_ACTOR, auditEvent, type Actor } from '../audit/audit-event.js';
 import { createNamespaceService } from '../namespaces/namespace-service.js';
 import { createSessionService } from '../sessions/session-service.js';
-import { createManualClock, type Clock } from '../shared/clock.js';
+import { createManualClock, type Clock } from '../kernel/clock.js';
 import { createTokenService } from '../tokens/token-service.js';
 import { createAccountService } from './account-service.js';
 

@@ -5,10 +5,10 @@
  * account deletes its tokens, sessions and namespaces with it.
  */
 import { auditEvent, type Actor } from '../audit/audit-event.js';
-import { AppError } from '../shared/app-error.js';
-import type { Clock } from '../shared/clock.js';
-import { newId } from '../shared/ids.js';
-import { StoreConflictError } from '../shared/store-errors.js';
+import { AppError } from '../kernel/app-error.js';
+import type { Clock } from '../kernel/clock.js';
+import { newId } from '../kernel/ids.js';
+import { StoreConflictError } from '../kernel/store-errors.js';
 import type { AccountRecord, OidcIdentity } from './account.js';
 import type { AccountStore } from './account-store.js';
 

@@ -2,7 +2,7 @@
  * The audit trail's vocabulary: every change a person or the system makes is recorded as an
  * event, in the same transaction as the change itself (see kysely-audit-store.ts).
  */
-import { newId } from '../shared/ids.js';
+import { newId } from '../kernel/ids.js';
 
 export type AuditAction =
   | 'token.created'

@@ -6,7 +6,7 @@
  * stopped on the instance that sees it. If a database write fails, the limiter steps aside for
  * that failure (logged); credentials are still checked in full.
  */
-import type { Clock } from '../shared/clock.js';
+import type { Clock } from '../kernel/clock.js';
 import type { AuthFailureStore } from './auth-failure-store.js';
 import { FAILURE_RULES, type FailureLimiter } from './failure-limiter.js';
 import { createMemoryFailureLimiter } from './memory-failure-limiter.js';

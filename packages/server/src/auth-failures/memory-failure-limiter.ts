@@ -1,6 +1,6 @@
 /** The failure count in process memory: exact for one instance, bounded by an LRU cap. */
-import type { Clock } from '../shared/clock.js';
-import { LruMap } from '../shared/lru-map.js';
+import type { Clock } from '../kernel/clock.js';
+import { LruMap } from '../kernel/lru-map.js';
 import {
   BAN_MS,
   DEFAULT_MAX_TRACKED_ADDRESSES,

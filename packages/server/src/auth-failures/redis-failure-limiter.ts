@@ -1,5 +1,5 @@
 /** The failure count in Redis, shared by every instance (when REDIS_URL is set). */
-import { openLimiterRedis } from '../shared/limiter-redis.js';
+import { openLimiterRedis } from '../kernel/limiter-redis.js';
 import { BAN_MS, FAILURE_THRESHOLD, FAILURE_WINDOW_MS, GOOD_STANDING, type FailureLimiter } from './failure-limiter.js';
 
 /** Counts, expiry and the ban in one atomic step, so concurrent instances agree. */

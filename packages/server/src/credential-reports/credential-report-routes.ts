@@ -7,7 +7,7 @@
 import { credentialReportRequestSchema } from '@latchkey/contract';
 import { z } from 'zod';
 import type { ZodApp } from '../http/zod-app.js';
-import { AppError } from '../shared/app-error.js';
+import { AppError } from '../kernel/app-error.js';
 import type { CredentialReports } from './credential-report-service.js';
 import type { ReportLimiter } from './report-limiter.js';
 

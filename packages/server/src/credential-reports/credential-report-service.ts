@@ -12,9 +12,9 @@
 import { hasValidChecksum, hashToken } from '@latchkey/contract/token';
 import { auditEvent } from '../audit/audit-event.js';
 import type { NoticeInput, ReportedTokensNoticeDetail } from '../notices/notice.js';
-import type { Clock } from '../shared/clock.js';
-import { newId } from '../shared/ids.js';
-import { StoreUnavailableError } from '../shared/store-errors.js';
+import type { Clock } from '../kernel/clock.js';
+import { newId } from '../kernel/ids.js';
+import { StoreUnavailableError } from '../kernel/store-errors.js';
 import type { TokenRecord } from '../tokens/token.js';
 import type { ReportStore } from './report-store.js';
 

@@ -7,9 +7,9 @@
  * In process memory (bounded by an LRU cap) or, when REDIS_URL is set, in Redis, shared by
  * every instance.
  */
-import type { Clock } from '../shared/clock.js';
-import { openLimiterRedis } from '../shared/limiter-redis.js';
-import { LruMap } from '../shared/lru-map.js';
+import type { Clock } from '../kernel/clock.js';
+import { openLimiterRedis } from '../kernel/limiter-redis.js';
+import { LruMap } from '../kernel/lru-map.js';
 
 export const REPORTS_PER_WINDOW = 60;
 export const REPORT_WINDOW_MS = 60 * 60_000;

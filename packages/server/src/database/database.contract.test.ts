@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { createTestPostgresDatabase, describeEachBackend } from '../../test/support/databases.js';
 import { rejection, storeFixtures } from '../../test/support/store-fixtures.js';
 import { createKyselyAccountStore } from '../accounts/kysely-account-store.js';
-import { StoreUnavailableError } from '../shared/store-errors.js';
+import { StoreUnavailableError } from '../kernel/store-errors.js';
 import { rawKysely, type Database } from './database.js';
 import { createMigrationProvider } from './migrations.js';
 import { openDatabase } from './open-database.js';

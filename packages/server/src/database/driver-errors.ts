@@ -6,7 +6,7 @@
  * `translateDriverError` themselves.
  */
 import type { CompiledQuery, DatabaseConnection, Dialect, Driver, QueryResult, TransactionSettings } from 'kysely';
-import { StoreConflictError, StoreUnavailableError, type ConflictReason } from '../shared/store-errors.js';
+import { StoreConflictError, StoreUnavailableError, type ConflictReason } from '../kernel/store-errors.js';
 
 /**
  * The schema's unique rules, by PostgreSQL constraint name or SQLite's "UNIQUE constraint failed:

@@ -7,7 +7,7 @@
  */
 import type SQLite from 'better-sqlite3';
 import type pg from 'pg';
-import { StoreUnavailableError } from '../shared/store-errors.js';
+import { StoreUnavailableError } from '../kernel/store-errors.js';
 import { translateDriverError } from './driver-errors.js';
 
 /** Runs one compiled single-row statement; answers its first row (undefined when none). */

@@ -12,7 +12,7 @@
 import { SESSION_COOKIE, TOKEN_EXPIRES_AT_HEADER } from '@latchkey/contract';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { SessionService } from '../sessions/session-service.js';
-import { AppError } from '../shared/app-error.js';
+import { AppError } from '../kernel/app-error.js';
 import type { TokenService } from '../tokens/token-service.js';
 import { countAuthorizationHeaders, parseAuthorizationHeader } from './authorization-header.js';
 import { checkCsrf } from './csrf.js';

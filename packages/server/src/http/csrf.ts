@@ -4,8 +4,8 @@
  */
 import { CSRF_HEADER } from '@latchkey/contract';
 import type { FastifyRequest } from 'fastify';
-import { AppError } from '../shared/app-error.js';
-import { secretsEqual } from '../shared/secrets.js';
+import { AppError } from '../kernel/app-error.js';
+import { secretsEqual } from '../kernel/secrets.js';
 
 /**
  * The request must come from this origin and carry the session's CSRF token (only our own pages

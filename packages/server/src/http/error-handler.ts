@@ -8,8 +8,8 @@ import type { Logger } from 'pino';
 import type { FieldError } from '@latchkey/contract';
 import { tokenFingerprint } from '@latchkey/contract/token';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { AppError } from '../shared/app-error.js';
-import { StoreUnavailableError } from '../shared/store-errors.js';
+import { AppError } from '../kernel/app-error.js';
+import { StoreUnavailableError } from '../kernel/store-errors.js';
 import { parseAuthorizationHeader } from './authorization-header.js';
 import { sendProblem } from './problem.js';
 

@@ -11,7 +11,7 @@ import { createAccountService } from '../accounts/account-service.js';
 import { SYSTEM_ACTOR, type Actor } from '../audit/audit-event.js';
 import type { Database } from '../database/database.js';
 import { openDatabase } from '../database/open-database.js';
-import { createManualClock, type Clock } from '../shared/clock.js';
+import { createManualClock, type Clock } from '../kernel/clock.js';
 import { createNamespaceService } from './namespace-service.js';
 
 /** The services these tests drive: accounts (to own namespaces) and namespaces. */

@@ -1,10 +1,10 @@
 /** Namespaces: DNS-1123 labels, unique across the instance, owned by one account. */
 import { namespaceNameSchema } from '@latchkey/contract';
 import { auditEvent, type Actor } from '../audit/audit-event.js';
-import { AppError, fieldError } from '../shared/app-error.js';
-import type { Clock } from '../shared/clock.js';
-import { newId } from '../shared/ids.js';
-import { StoreConflictError } from '../shared/store-errors.js';
+import { AppError, fieldError } from '../kernel/app-error.js';
+import type { Clock } from '../kernel/clock.js';
+import { newId } from '../kernel/ids.js';
+import { StoreConflictError } from '../kernel/store-errors.js';
 import type { NamespaceRecord } from './namespace.js';
 import type { NamespaceStore } from './namespace-store.js';
 

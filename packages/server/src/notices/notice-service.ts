@@ -2,9 +2,9 @@
  * Notices for an account's owner, shown in the console until dismissed (like GitHub's security
  * banners): today, tokens revoked because someone reported them as leaked.
  */
-import { AppError } from '../shared/app-error.js';
-import type { Clock } from '../shared/clock.js';
-import { isId } from '../shared/ids.js';
+import { AppError } from '../kernel/app-error.js';
+import type { Clock } from '../kernel/clock.js';
+import { isId } from '../kernel/ids.js';
 import type { NoticeRecord } from './notice.js';
 import type { NoticeStore } from './notice-store.js';
 

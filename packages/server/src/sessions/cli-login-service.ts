@@ -11,9 +11,9 @@
  */
 import type { CliTokenRequest } from '@latchkey/contract';
 import type { Actor } from '../audit/audit-event.js';
-import { AppError } from '../shared/app-error.js';
-import type { Clock } from '../shared/clock.js';
-import { newOneTimeSecret, pkceChallenge, secretsEqual, sha256 } from '../shared/secrets.js';
+import { AppError } from '../kernel/app-error.js';
+import type { Clock } from '../kernel/clock.js';
+import { newOneTimeSecret, pkceChallenge, secretsEqual, sha256 } from '../kernel/secrets.js';
 import type { TokenService } from '../tokens/token-service.js';
 import type { SignInStore } from './sign-in-store.js';
 

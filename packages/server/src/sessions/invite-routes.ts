@@ -3,7 +3,7 @@ import { createInviteRequestSchema, inviteSchema } from '@latchkey/contract';
 import { actorOf, principalOf } from '../http/principal.js';
 import { iso } from '../http/timestamps.js';
 import type { ZodApp } from '../http/zod-app.js';
-import { AppError } from '../shared/app-error.js';
+import { AppError } from '../kernel/app-error.js';
 import type { SignInService } from './sign-in-service.js';
 
 export function registerInviteRoutes(app: ZodApp, { signIn }: { signIn: SignInService }): void {

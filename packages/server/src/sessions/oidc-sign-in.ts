@@ -7,9 +7,9 @@
  * in a short-lived cookie, so a callback URL replayed in another browser (login CSRF) fails.
  */
 import * as client from 'openid-client';
-import { AppError } from '../shared/app-error.js';
-import type { Clock } from '../shared/clock.js';
-import { secretsEqual, sha256 } from '../shared/secrets.js';
+import { AppError } from '../kernel/app-error.js';
+import type { Clock } from '../kernel/clock.js';
+import { secretsEqual, sha256 } from '../kernel/secrets.js';
 import type { SignInStore } from './sign-in-store.js';
 
 export const LOGIN_FLOW_TTL_MS = 10 * 60_000;

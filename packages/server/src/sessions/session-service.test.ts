@@ -8,8 +8,8 @@ import { beforeEach, expect, it } from 'vitest';
 import { describeEachBackend } from '../../test/support/databases.js';
 import { createAccountService, type AccountService } from '../accounts/account-service.js';
 import { SYSTEM_ACTOR, auditEvent } from '../audit/audit-event.js';
-import { createManualClock } from '../shared/clock.js';
-import { secretsEqual, sha256 } from '../shared/secrets.js';
+import { createManualClock } from '../kernel/clock.js';
+import { secretsEqual, sha256 } from '../kernel/secrets.js';
 import { SESSION_ABSOLUTE_TIMEOUT_MS, SESSION_IDLE_TIMEOUT_MS, createSessionService, type SessionService } from './session-service.js';
 
 const HOUR = 3_600_000;

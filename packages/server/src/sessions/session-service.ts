@@ -5,8 +5,8 @@
  */
 import type { AccountRecord } from '../accounts/account.js';
 import type { AuditEventInput } from '../audit/audit-event.js';
-import type { Clock } from '../shared/clock.js';
-import { newRandomSecret, sha256 } from '../shared/secrets.js';
+import type { Clock } from '../kernel/clock.js';
+import { newRandomSecret, sha256 } from '../kernel/secrets.js';
 import type { SessionStore } from './session-store.js';
 
 export const SESSION_IDLE_TIMEOUT_MS = 12 * 3_600_000;

@@ -6,9 +6,9 @@
  */
 import type { AccountService } from '../accounts/account-service.js';
 import { SYSTEM_ACTOR, type Actor, type AuditEventInput } from '../audit/audit-event.js';
-import { AppError } from '../shared/app-error.js';
-import type { Clock } from '../shared/clock.js';
-import { newOneTimeSecret, sha256 } from '../shared/secrets.js';
+import { AppError } from '../kernel/app-error.js';
+import type { Clock } from '../kernel/clock.js';
+import { newOneTimeSecret, sha256 } from '../kernel/secrets.js';
 import type { SignInStore } from './sign-in-store.js';
 
 export const SIGN_IN_LINK_TTL_MS = 15 * 60_000;

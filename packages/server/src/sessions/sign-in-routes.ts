@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { checkCsrf, checkSameOrigin } from '../http/csrf.js';
 import { html, sendPage, STRICT_TRANSPORT_SECURITY, type SafeHtml } from '../http/pages.js';
 import type { ZodApp } from '../http/zod-app.js';
-import { AppError } from '../shared/app-error.js';
+import { AppError } from '../kernel/app-error.js';
 import { parseCliLoginRequest, type CliLoginRequest, type CliLoginService } from './cli-login-service.js';
 import { OIDC_CALLBACK_PATH, OidcProviderUnavailableError, type OidcSignIn } from './oidc-sign-in.js';
 import { SESSION_ABSOLUTE_TIMEOUT_MS, type SessionService } from './session-service.js';

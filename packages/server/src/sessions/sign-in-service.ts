@@ -6,8 +6,8 @@
 import type { AccountRecord } from '../accounts/account.js';
 import type { AccountService } from '../accounts/account-service.js';
 import { auditEvent, type Actor } from '../audit/audit-event.js';
-import { AppError } from '../shared/app-error.js';
-import type { Clock } from '../shared/clock.js';
+import { AppError } from '../kernel/app-error.js';
+import type { Clock } from '../kernel/clock.js';
 import type { SessionService } from './session-service.js';
 import type { OidcClaims, OidcSignIn } from './oidc-sign-in.js';
 import type { SignInLink, SignInLinkService } from './sign-in-link-service.js';

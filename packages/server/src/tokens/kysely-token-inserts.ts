@@ -18,7 +18,7 @@ import { writeWithAudit } from '../audit/kysely-audit-store.js';
 import type { Database } from '../database/database.js';
 import { BatchQueue } from '../database/group-commit.js';
 import type { Tables } from '../database/schema.js';
-import { StoreConflictError, type ConflictReason } from '../shared/store-errors.js';
+import { StoreConflictError, type ConflictReason } from '../kernel/store-errors.js';
 import type { NewToken } from './token.js';
 import { tokenRow } from './kysely-token-rows.js';
 

@@ -17,7 +17,7 @@ import { createDatabaseFailureLimiter } from '../auth-failures/database-failure-
 import { BAN_MS, FAILURE_RULES, FAILURE_THRESHOLD, type FailureLimiter } from '../auth-failures/failure-limiter.js';
 import { createMemoryFailureLimiter } from '../auth-failures/memory-failure-limiter.js';
 import { openDatabase } from '../database/open-database.js';
-import { createManualClock, type Clock } from '../shared/clock.js';
+import { createManualClock, type Clock } from '../kernel/clock.js';
 import { LAST_USED_WRITE_INTERVAL_MS, createTokenService, type TokenService, type TokenSettings } from './token-service.js';
 
 const DAY = 86_400_000;

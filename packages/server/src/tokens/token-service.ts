@@ -16,10 +16,10 @@ import { generateToken, hasValidChecksum, hashToken } from '@latchkey/contract/t
 import type { AccountRecord } from '../accounts/account.js';
 import { auditEvent, type Actor } from '../audit/audit-event.js';
 import { GOOD_STANDING, type ClientStanding, type FailureLimiter } from '../auth-failures/failure-limiter.js';
-import { AppError, fieldError } from '../shared/app-error.js';
-import type { Clock } from '../shared/clock.js';
-import { isId, newId } from '../shared/ids.js';
-import { StoreConflictError } from '../shared/store-errors.js';
+import { AppError, fieldError } from '../kernel/app-error.js';
+import type { Clock } from '../kernel/clock.js';
+import { isId, newId } from '../kernel/ids.js';
+import { StoreConflictError } from '../kernel/store-errors.js';
 import type { TokenForAuth, TokenRecord } from './token.js';
 import type { TokenStore } from './token-store.js';
 

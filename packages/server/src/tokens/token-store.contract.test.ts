@@ -23,7 +23,7 @@ import {
 import { createKyselyAccountStore } from '../accounts/kysely-account-store.js';
 import type { Database } from '../database/database.js';
 import { openDatabase } from '../database/open-database.js';
-import { StoreConflictError } from '../shared/store-errors.js';
+import { StoreConflictError } from '../kernel/store-errors.js';
 import { createKyselyTokenStore } from './kysely-token-store.js';
 import type { TokenListFilter, TokenRecord } from './token.js';
 

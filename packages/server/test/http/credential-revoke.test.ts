@@ -11,7 +11,7 @@ import { generateToken } from '@latchkey/contract/token';
 import { sql } from 'kysely';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.js';
-import { createManualClock } from '../../src/shared/clock.js';
+import { createManualClock } from '../../src/kernel/clock.js';
 import { REPORTS_PER_WINDOW, REPORT_WINDOW_MS, createRedisReportLimiter } from '../../src/credential-reports/report-limiter.js';
 import { openDatabase } from '../../src/database/open-database.js';
 import { bearer, comparable, createTestApp, type TestApp, type TestSession } from '../support/app.js';

@@ -12,7 +12,7 @@ import { BAN_MS, FAILURE_THRESHOLD } from '../../src/auth-failures/failure-limit
 import { createKyselyAuthFailureStore } from '../../src/auth-failures/kysely-auth-failure-store.js';
 import type { Database } from '../../src/database/database.js';
 import { openDatabase } from '../../src/database/open-database.js';
-import { systemClock } from '../../src/shared/clock.js';
+import { systemClock } from '../../src/kernel/clock.js';
 import { bearer, createTestApp } from '../support/app.js';
 import { createTestPostgresDatabase, postgresAvailable, postgresRequired } from '../support/databases.js';
 import { spendFailureBudgetAcross } from '../support/failure-budget.js';

@@ -11,7 +11,7 @@ import { createMemoryFailureLimiter } from '../../src/auth-failures/memory-failu
 import { createRedisFailureLimiter } from '../../src/auth-failures/redis-failure-limiter.js';
 import type { Database } from '../../src/database/database.js';
 import { openDatabase } from '../../src/database/open-database.js';
-import { createManualClock } from '../../src/shared/clock.js';
+import { createManualClock } from '../../src/kernel/clock.js';
 import { bearer, createTestApp } from '../support/app.js';
 import { spendFailureBudgetAcross } from '../support/failure-budget.js';
 import { REDIS_URL, testRedisUp } from '../support/redis.js';

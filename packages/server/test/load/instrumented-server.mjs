@@ -22,7 +22,7 @@ import { loadConfig } from '../../dist/config.js';
 import { openDatabase } from '../../dist/database/open-database.js';
 import { createLogger } from '../../dist/http/logging.js';
 import { createServices } from '../../dist/services.js';
-import { systemClock } from '../../dist/shared/clock.js';
+import { systemClock } from '../../dist/kernel/clock.js';
 
 const config = loadConfig(process.env);
 const limiterCap = Number(process.env.LATCHKEY_TEST_LIMITER_CAP) || DEFAULT_MAX_TRACKED_ADDRESSES;

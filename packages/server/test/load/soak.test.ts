@@ -13,7 +13,7 @@
 import { describe, expect, it } from 'vitest';
 import { FAILURE_THRESHOLD } from '../../src/auth-failures/failure-limiter.js';
 import { createMemoryFailureLimiter } from '../../src/auth-failures/memory-failure-limiter.js';
-import { createManualClock } from '../../src/shared/clock.js';
+import { createManualClock } from '../../src/kernel/clock.js';
 import { ensureServerBuilt } from '../support/server-process.mjs';
 import { runSoak } from './soak.mjs';
 

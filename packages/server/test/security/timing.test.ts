@@ -15,7 +15,7 @@ import { BASE62_ALPHABET, TOKEN_SHAPE } from '@latchkey/contract';
 import { hasValidChecksum } from '@latchkey/contract/token';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SYSTEM_ACTOR } from '../../src/audit/audit-event.js';
-import { AppError } from '../../src/shared/app-error.js';
+import { AppError } from '../../src/kernel/app-error.js';
 import { createMemoryApp, type TestApp } from '../support/app.js';
 import { withChecksum } from '../support/protected-route.js';
 

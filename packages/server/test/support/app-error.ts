@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import { AppError } from '../../src/shared/app-error.js';
+import { AppError } from '../../src/kernel/app-error.js';
 
 /** Awaits a promise that must reject with an AppError, and returns that error. */
 export async function appError(promise: Promise<unknown>): Promise<AppError> {

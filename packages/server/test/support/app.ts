@@ -14,7 +14,7 @@ import type { Database } from '../../src/database/database.js';
 import { openDatabase } from '../../src/database/open-database.js';
 import { createLogger } from '../../src/http/logging.js';
 import { createServices, type OidcOptions } from '../../src/services.js';
-import { systemClock, type Clock } from '../../src/shared/clock.js';
+import { systemClock, type Clock } from '../../src/kernel/clock.js';
 import type { TokenSettings } from '../../src/tokens/token-service.js';
 
 export const TEST_PUBLIC_URL = 'https://latchkey.test';

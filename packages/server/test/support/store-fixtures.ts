@@ -11,7 +11,7 @@ import type { AccountRecord } from '../../src/accounts/account.js';
 import type { AuditAction, AuditEventInput } from '../../src/audit/audit-event.js';
 import type { NoticeInput } from '../../src/notices/notice.js';
 import type { SessionRecord } from '../../src/sessions/session.js';
-import { StoreConflictError } from '../../src/shared/store-errors.js';
+import { StoreConflictError } from '../../src/kernel/store-errors.js';
 import type { TokenRecord } from '../../src/tokens/token.js';
 import type { BackendContext } from './databases.js';
 
