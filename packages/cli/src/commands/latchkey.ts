@@ -6,7 +6,7 @@
 import { defineCommand } from 'citty';
 import type { AnyCommand } from '../command-runner.js';
 import { VERSION } from '../version.js';
-import { globalArgs, versionArg } from './shared-args.js';
+import { globalArgs, versionArg } from './common-args.js';
 
 export const latchkey = defineCommand({
   meta: {

@@ -3,7 +3,7 @@ import { defineCommand } from 'citty';
 import { writeJson } from '../output.js';
 import { VERSION } from '../version.js';
 import { ioOf } from './load-actions.js';
-import { outputArg } from './shared-args.js';
+import { outputArg } from './common-args.js';
 
 export default defineCommand({
   meta: { description: 'print the version', examples: ['latchkey version --output json'] },

@@ -1,6 +1,6 @@
 import { defineCommand } from 'citty';
 import { ioOf, loadActions } from '../load-actions.js';
-import { globalArgs, yesArg } from '../shared-args.js';
+import { globalArgs, yesArg } from '../common-args.js';
 
 export default defineCommand({
   meta: {
