@@ -3,13 +3,11 @@
  * a change together with the events that record it.
  */
 import type { Transaction } from 'kysely';
+import { chunks } from '../database/chunks.js';
 import type { Database } from '../database/database.js';
 import { AUDIT_EVENT_COLUMNS, type Tables } from '../database/schema.js';
 import type { AuditEventInput, AuditEventRecord } from './audit-event.js';
 import type { AuditStore } from './audit-store.js';
-
-/** Rows per multi-row insert: far below every driver's parameter limit. */
-const INSERT_CHUNK = 500;
 
 /**
  * Runs `write` in a transaction and records the audit events it returns in the same
@@ -29,9 +27,7 @@ export function writeWithAudit<T>(
 
 /** Multi-row inserts: a report revoking 1,000 tokens is two statements, not 1,000. */
 async function insertAuditEvents(trx: Transaction<Tables>, events: readonly AuditEventInput[]): Promise<void> {
-  for (let start = 0; start < events.length; start += INSERT_CHUNK) {
-    await trx.insertInto('audit_events').values(events.slice(start, start + INSERT_CHUNK).map(auditRow)).execute();
-  }
+  for (const chunk of chunks(events)) await trx.insertInto('audit_events').values(chunk.map(auditRow)).execute();
 }
 
 function auditRow(event: AuditEventInput) {

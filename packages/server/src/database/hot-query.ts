@@ -56,7 +56,8 @@ export function postgresHotQueryRunner(pool: pg.Pool, onQuery?: QueryObserver): 
       // A pooled connection the server dropped (a restart, pg_terminate_backend) fails the
       // first query sent on it; the pool has now discarded it. These lookups only read, so one
       // retry on a fresh connection is safe and turns that 503 into an answer.
-      if (!(translateDriverError(error) instanceof StoreUnavailableError)) throw translateDriverError(error);
+      const translated = translateDriverError(error);
+      if (!(translated instanceof StoreUnavailableError)) throw translated;
       try {
         return (await pool.query(query)).rows[0];
       } catch (retryError) {

@@ -15,6 +15,7 @@
 import type { Transaction } from 'kysely';
 import type { AuditEventInput } from '../audit/audit-event.js';
 import { writeWithAudit } from '../audit/kysely-audit-store.js';
+import { chunks } from '../database/chunks.js';
 import type { Database } from '../database/database.js';
 import { BatchQueue } from '../database/group-commit.js';
 import type { Tables } from '../database/schema.js';
@@ -108,16 +109,13 @@ async function liveTokenCounts(trx: Transaction<Tables>, accountIds: readonly st
   return new Map(rows.map((row) => [row.account_id, Number(row.count)]));
 }
 
-/** Rows per multi-row insert: far below every driver's parameter limit. */
-const INSERT_CHUNK = 500;
-
 /** The ids inserted; a row whose name its account already uses (unrevoked) is skipped. */
 async function insertSkippingTakenNames(trx: Transaction<Tables>, inserts: readonly PendingInsert[]): Promise<Set<string>> {
   const inserted = new Set<string>();
-  for (let start = 0; start < inserts.length; start += INSERT_CHUNK) {
+  for (const chunk of chunks(inserts)) {
     const rows = await trx
       .insertInto('tokens')
-      .values(inserts.slice(start, start + INSERT_CHUNK).map((insert) => tokenRow(insert.token)))
+      .values(chunk.map((insert) => tokenRow(insert.token)))
       // The unique index on (account_id, name) among unrevoked tokens, also between rows of this insert.
       .onConflict((conflict) => conflict.columns(['account_id', 'name']).where('revoked_at', 'is', null).doNothing())
       .returning('id')
