@@ -88,6 +88,12 @@ describeEachBackend('accounts', (ctx) => {
     expect(await services.accounts.find(id)).toBeUndefined();
   });
 
+  it('find-or-create by email makes the account once (isAdmin only then) and answers it again in any letter case', async () => {
+    const made = await services.accounts.findOrCreateByEmail({ email: 'Bob@Example.TEST', isAdmin: true }, SYSTEM_ACTOR);
+    expect(made).toMatchObject({ email: 'bob@example.test', isAdmin: true });
+    expect(await services.accounts.findOrCreateByEmail({ email: 'bob@example.test', isAdmin: false }, SYSTEM_ACTOR)).toEqual(made);
+  });
+
   it('the first administrator is created once, then the same one is answered', async () => {
     const someone = await services.accounts.create({ email: 'someone@example.test' }, SYSTEM_ACTOR);
     const admin = await services.accounts.firstAdmin(SYSTEM_ACTOR);

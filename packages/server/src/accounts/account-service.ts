@@ -23,6 +23,8 @@ export interface AccountService {
   get(id: string): Promise<AccountRecord>;
   find(id: string): Promise<AccountRecord | undefined>;
   findByEmail(email: string): Promise<AccountRecord | undefined>;
+  /** The account with this email, created if there is none (`isAdmin` applies only then). */
+  findOrCreateByEmail(input: { email: string; isAdmin?: boolean }, actor: Actor): Promise<AccountRecord>;
   findByOidcIdentity(identity: OidcIdentity): Promise<AccountRecord | undefined>;
   /** Binds an identity to an account that has none yet; false if it already has one. */
   bindOidcIdentity(accountId: string, identity: OidcIdentity): Promise<boolean>;
@@ -80,6 +82,9 @@ export function createAccountService(deps: { store: AccountStore; clock: Clock }
 
     find: (id) => store.findAccountById(id),
     findByEmail: (email) => store.findAccountByEmail(email.trim().toLowerCase()),
+    async findOrCreateByEmail(input, actor) {
+      return (await service.findByEmail(input.email)) ?? service.create({ email: input.email, isAdmin: input.isAdmin ?? false }, actor);
+    },
     findByOidcIdentity: (identity) => store.findAccountByOidcIdentity(identity),
     async bindOidcIdentity(accountId, identity) {
       try {

@@ -51,13 +51,10 @@ export function createSignInLinkService(deps: {
     },
 
     async issueFor(input, actor = SYSTEM_ACTOR) {
-      if (input.email) {
-        const existing = await accounts.findByEmail(input.email);
-        const account =
-          existing ?? (await accounts.create({ email: input.email, isAdmin: input.isAdmin ?? false }, actor));
-        return service.issue(account.id);
-      }
-      return service.issue((await accounts.firstAdmin(actor)).id);
+      const account = input.email
+        ? await accounts.findOrCreateByEmail({ email: input.email, isAdmin: input.isAdmin }, actor)
+        : await accounts.firstAdmin(actor);
+      return service.issue(account.id);
     },
 
     async redeem(secret) {

@@ -70,8 +70,7 @@ export function createSignInService(deps: {
     },
 
     async invite(input, actor) {
-      const account =
-        (await accounts.findByEmail(input.email)) ?? (await accounts.create({ email: input.email, isAdmin: input.isAdmin ?? false }, actor));
+      const account = await accounts.findOrCreateByEmail(input, actor);
       const audit = auditEvent(clock.now(), 'invite.created', actor, account.id, { email: account.email });
       return { account, link: await links.issue(account.id, audit) };
     },
