@@ -266,21 +266,24 @@ async function runOutage(mode: ShutdownMode, owned: OwnedCluster, [a, b]: [Serve
       }),
     ),
   );
-  // Wait until those creates sit in the lock wait: on a loaded machine (other test files share
-  // the cores) that has taken over 5 s, so the bound is generous; the check itself is unchanged.
-  const waitingInTransaction = async () =>
-    Number(
+  // Wait (on a loaded machine, up to a few seconds) until those creates sit in the lock wait.
+  // The locker is inside a transaction, where PostgreSQL answers pg_stat_activity from a snapshot
+  // taken at its first read: without clearing it, every poll would repeat the first answer.
+  const waitingInTransaction = async () => {
+    await locker.query('select pg_stat_clear_snapshot()');
+    return Number(
       (
         await locker.query<{ n: string }>(
           "select count(*) as n from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()",
         )
       ).rows[0]!.n,
     );
+  };
   // Each instance commits creates in batches, one batch at a time (tokens/kysely-token-inserts.ts),
   // so one statement per instance waits inside PostgreSQL; later creates wait in the instance.
   const expectedWaiting = 2;
   let waiting = await waitingInTransaction();
-  for (const deadline = performance.now() + 20_000; waiting < expectedWaiting && performance.now() < deadline; ) {
+  for (const deadline = performance.now() + 5_000; waiting < expectedWaiting && performance.now() < deadline; ) {
     await sleep(50);
     waiting = await waitingInTransaction();
   }
