@@ -41,6 +41,10 @@ export const ERRORS = {
   NOT_FOUND: problem(404, 'not-found', 'Not found'),
   /** a duplicate name, or a per-account limit reached. */
   CONFLICT: problem(409, 'conflict', 'Conflict'),
+  /** An invite for an email that already has an account: that account signs in through its own identity. */
+  ACCOUNT_EXISTS: problem(409, 'account-exists', 'Account exists'),
+  /** An OpenID Connect sign-in whose email belongs to an account it may not be linked to. */
+  ACCOUNT_LINK_REFUSED: problem(409, 'account-link-refused', 'Account link refused'),
   /** A sign-in or CLI-login exchange whose code, state or PKCE verifier is wrong, used or expired. */
   INVALID_GRANT: problem(400, 'invalid-grant', 'Invalid grant'),
   /** The request could not be parsed at all (bad bytes in a header, a broken request line). */
