@@ -1,10 +1,13 @@
 /**
  * Stored contexts: `$LATCHKEY_HOME/config.json` (default `~/.latchkey`), the directory 0700
  * and the file 0600 because it holds tokens. Written atomically (temp file + rename) so a
- * crash never leaves half a config. Commands running on environment credentials alone never
+ * crash never leaves half a config. The temp file has an unguessable name and is created
+ * exclusively (`wx`), so a symbolic link planted where it will be is never followed
+ * (docs/security.md, item 60). Commands running on environment credentials alone never
  * call `writeConfig`, so CI needs no config file.
  */
-import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, closeSync, fchmodSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { CliError } from './cli-errors.js';
 import { latchkeyHome, type CliIo } from './io.js';
@@ -64,13 +67,24 @@ export function writeConfig(io: CliIo, config: CliConfig): void {
   // Only a directory we made is ours to tighten; a LATCHKEY_HOME the user pointed elsewhere is not.
   if (created || dir === join(io.home, '.latchkey')) chmodSync(dir, 0o700);
   const path = join(dir, CONFIG_FILE);
-  const temporary = `${path}.${process.pid}.tmp`;
+  const temporary = `${path}.${randomBytes(12).toString('hex')}.tmp`;
+  let opened = false;
   try {
-    writeFileSync(temporary, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600, flag: 'w' });
-    chmodSync(temporary, 0o600);
+    // `wx` fails on anything already there, a symbolic link included; the umask cannot widen
+    // the mode, and fchmod pins it whatever the umask narrowed.
+    const fd = openSync(temporary, 'wx', 0o600);
+    opened = true;
+    try {
+      fchmodSync(fd, 0o600);
+      writeSync(fd, `${JSON.stringify(config, null, 2)}\n`);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
     renameSync(temporary, path);
   } catch (error) {
-    rmSync(temporary, { force: true });
+    // Only a file this call created is removed: never something planted under that name.
+    if (opened) rmSync(temporary, { force: true });
     throw new CliError(`Could not write ${path}: ${(error as Error).message}`);
   }
 }
