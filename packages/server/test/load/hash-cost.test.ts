@@ -1,13 +1,18 @@
 /**
  * The hash-cost guard (docs/security.md, item 27): the hashing step of token verification —
  * `hashToken`, which `tokens/token-service.ts` applies to every presented token before the lookup —
- * averages ≤ 50 µs over 100,000 calls (SHA-256 takes about 1 µs; bcrypt or argon2 at any sane
- * cost take milliseconds, so swapping one in fails here by orders of magnitude).
+ * costs about what one plain SHA-256 of the token costs (about 1 µs; bcrypt or argon2 at any
+ * sane cost take milliseconds, so swapping one in fails here by orders of magnitude).
+ *
+ * The guard is a ratio measured in the same run, interleaved: a busy machine slows both sides
+ * alike, so it cannot fail the test (the absolute ≤ 50 µs figure is printed, and asserted in
+ * LATCHKEY_LONG runs, which have the machine to themselves).
  *
  * And statically: no module on the authentication hot path (everything `http/authenticate.ts`
  * imports, transitively, plus the contract's token codec) imports or calls a password hash
  * (bcrypt, argon2, scrypt, PBKDF2). That catches a slow hash put in next to `hashToken` too.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,27 +20,50 @@ import { hashToken } from '@latchkey/contract/token';
 import { describe, expect, it } from 'vitest';
 import { unknownTokens } from './harness.mjs';
 
+const LONG = process.env.LATCHKEY_LONG === '1';
 const CALLS = 100_000;
 const BUDGET_MICROSECONDS = 50;
+/** hashToken against one plain SHA-256 of the same token: a password hash is thousands of times more. */
+const MAX_RATIO_TO_PLAIN_SHA256 = 20;
+const ROUNDS = 10;
 const root = fileURLToPath(new URL('../../../../', import.meta.url));
 const serverSource = join(root, 'packages/server/src');
 const contractSource = join(root, 'packages/contract/src');
 
 // docs/security.md, item 27
 describe('verification hashes cheaply (hash-cost guard)', () => {
-  it(`hashToken averages ≤ ${BUDGET_MICROSECONDS} µs over ${CALLS.toLocaleString('en')} calls`, () => {
+  it(`hashToken costs at most ${MAX_RATIO_TO_PLAIN_SHA256}× one plain SHA-256 of the token (${CALLS.toLocaleString('en')} calls each, interleaved)`, () => {
     const tokens = unknownTokens(1_000);
     // The digest must depend on the token: a constant-time fake would pass the timing alone.
     expect(hashToken(tokens[0]!).equals(hashToken(tokens[1]!))).toBe(false);
     expect(hashToken(tokens[0]!).equals(hashToken(tokens[0]!))).toBe(true);
 
     let sink = 0;
-    for (let i = 0; i < 10_000; i++) sink ^= hashToken(tokens[i % tokens.length]!)[0]!; // warm-up (JIT)
-    const started = process.hrtime.bigint();
-    for (let i = 0; i < CALLS; i++) sink ^= hashToken(tokens[i % tokens.length]!)[0]!;
-    const averageMicroseconds = Number(process.hrtime.bigint() - started) / 1_000 / CALLS;
-    process.stdout.write(`hash cost (item 27): hashToken ${averageMicroseconds.toFixed(2)} µs per call (${CALLS} calls; sink ${sink})\n`);
-    expect(averageMicroseconds).toBeLessThanOrEqual(BUDGET_MICROSECONDS);
+    const plainSha256 = (token: string) => createHash('sha256').update(token, 'latin1').digest();
+    const timeOf = (hash: (token: string) => Buffer, calls: number): number => {
+      const started = process.hrtime.bigint();
+      for (let i = 0; i < calls; i++) sink ^= hash(tokens[i % tokens.length]!)[0]!;
+      return Number(process.hrtime.bigint() - started);
+    };
+    timeOf(hashToken, 10_000); // warm-up (JIT)
+    timeOf(plainSha256, 10_000);
+    // Interleaved rounds; the fastest round of each side is the one least disturbed by the machine.
+    const perCall = { hashToken: Number.POSITIVE_INFINITY, plain: Number.POSITIVE_INFINITY };
+    let hashTokenTotal = 0;
+    for (let round = 0; round < ROUNDS; round++) {
+      const ns = timeOf(hashToken, CALLS / ROUNDS);
+      hashTokenTotal += ns;
+      perCall.hashToken = Math.min(perCall.hashToken, ns / (CALLS / ROUNDS));
+      perCall.plain = Math.min(perCall.plain, timeOf(plainSha256, CALLS / ROUNDS) / (CALLS / ROUNDS));
+    }
+    const averageMicroseconds = hashTokenTotal / 1_000 / CALLS;
+    const ratio = perCall.hashToken / perCall.plain;
+    process.stdout.write(
+      `hash cost (item 27): hashToken ${averageMicroseconds.toFixed(2)} µs per call on average (${CALLS} calls), ` +
+        `${ratio.toFixed(2)}× a plain SHA-256 (best rounds; sink ${sink})\n`,
+    );
+    expect(ratio).toBeLessThanOrEqual(MAX_RATIO_TO_PLAIN_SHA256);
+    if (LONG) expect(averageMicroseconds).toBeLessThanOrEqual(BUDGET_MICROSECONDS);
   });
 
   it('verification hashes with hashToken: the token service looks tokens up by exactly that digest', () => {

@@ -15,6 +15,8 @@ export interface SoakOptions {
   invalidAddresses?: number;
   sampleEveryMs?: number;
   rssGrowthLimit?: number;
+  /** Fail when more than 1% of scheduled requests were skipped (default true). */
+  requireRate?: boolean;
   log?: (line: string) => void;
 }
 

@@ -62,6 +62,9 @@ export async function runSoak(options) {
     sampleEveryMs = 10_000,
     log = () => {},
     rssGrowthLimit = RSS_GROWTH_LIMIT,
+    // Whether keeping the scheduled rate is a requirement. It is a property of the machine, so
+    // the short soak inside npm test reports it without failing on it.
+    requireRate = true,
   } = options;
   const durationMs = Math.round(minutes * 60_000);
   const warmupMs = Math.round(warmupMinutes * 60_000);
@@ -197,7 +200,7 @@ function evaluate({ samples, result, rate, capacity, warmupMs, limiterCap, inval
   }
   const errors = valid.errors + checksum.errors + unknown.errors + result.unanswered;
   if (errors > 0) violations.push(`${errors} requests failed at the connection or timed out`);
-  if (result.skipped > 0.01 * result.scheduled) {
+  if (requireRate && result.skipped > 0.01 * result.scheduled) {
     violations.push(`rate not sustained: ${result.skipped} of ${result.scheduled} scheduled requests skipped`);
   }
 

@@ -5,7 +5,8 @@
  * shared machine, and the failure limiter capped at 50 addresses so that its eviction is exercised
  * within seconds. Its invariants, unchanged: RSS growth ≤ 15% after the warm-up, open fds flat, the
  * limiter store never above its cap (and at it, evicting), every valid request 200, every invalid
- * one 401/429, the rate sustained. The full 30 minutes: `npm run soak`.
+ * one 401/429. The rate sustained is a requirement of the full 30 minutes (`npm run soak`), a
+ * figure here: no test in npm test may fail because the machine is slow.
  *
  * Plus the limiter's own bound, through its public API: a small cap holds under many addresses,
  * the least recently seen go first, and a recently active (banned) address is kept.
@@ -29,6 +30,8 @@ describe('soak', () => {
       // Small, so that however slow the machine, more addresses fail than the cap holds.
       limiterCap: 50,
       invalidAddresses: 5_000,
+      // The rate reached is the machine's business here (a figure); the long soak requires it.
+      requireRate: false,
       sampleEveryMs: 1_000,
       log: (line: string) => lines.push(line),
     });
