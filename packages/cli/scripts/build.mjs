@@ -36,6 +36,7 @@ const shared = {
   supported: { 'dynamic-import': false },
   alias: {
     '@latchkey/contract/token-format': `${contract}token-format.ts`,
+    '@latchkey/contract/relative-time': `${contract}relative-time.ts`,
     '@latchkey/contract/secrets': `${contract}secrets.ts`,
     '@latchkey/contract/token': `${contract}token.ts`,
     '@latchkey/contract': `${contract}index.ts`,

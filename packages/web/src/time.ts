@@ -1,27 +1,14 @@
-/** Dates as people read them: a calendar date plus "in N days" / "N days ago". */
-import { DAY_MS } from '@latchkey/contract';
+/**
+ * Dates as people read them: a calendar date, or a date and time. "in N days" / "N days ago" is
+ * `relativeTime` from `@latchkey/contract/relative-time`, the wording the CLI uses too.
+ */
 import { useEffect, useState } from 'react';
-
-const HOUR_MS = 3_600_000;
 
 const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium' });
 const dateTimeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 
 export const formatDate = (iso: string | number) => dateFormat.format(new Date(iso));
 export const formatDateTime = (iso: string | number) => dateTimeFormat.format(new Date(iso));
-
-const plural = (count: number, unit: string) => `${count} ${unit}${count === 1 ? '' : 's'}`;
-
-/** "in 3 days", "in 5 hours", "2 days ago": whole days rounded up into the future, down into the past. */
-export function relativeTime(target: number, now: number): string {
-  const delta = target - now;
-  const span = Math.abs(delta);
-  let amount: string;
-  if (span >= DAY_MS) amount = plural(delta > 0 ? Math.ceil(span / DAY_MS) : Math.floor(span / DAY_MS), 'day');
-  else if (span >= HOUR_MS) amount = plural(Math.floor(span / HOUR_MS), 'hour');
-  else return delta > 0 ? 'in less than an hour' : 'less than an hour ago';
-  return delta > 0 ? `in ${amount}` : `${amount} ago`;
-}
 
 /**
  * The current time, refreshed every minute so states and "in N days" stay true on an open

@@ -3,8 +3,9 @@
  * `expiring`): which token, in how many days, and a link to create its replacement.
  */
 import type { TokenView } from '@latchkey/contract';
+import { relativeTime } from '@latchkey/contract/relative-time';
 import { Link } from '../router.js';
-import { formatDate, relativeTime } from '../time.js';
+import { formatDate } from '../time.js';
 import { stateOf } from '../token-state.js';
 
 export const NEW_TOKEN_PATH = '/settings/tokens?new=1';

@@ -1,5 +1,6 @@
 /** Settings › Personal Access Tokens: the list, New Token, Delete, and the revoked filter. */
 import type { TokenView } from '@latchkey/contract';
+import { relativeTime } from '@latchkey/contract/relative-time';
 import { useRef, useState } from 'react';
 import { api } from '../api.js';
 import { ConfirmDelete } from '../components/confirm-dialog.js';
@@ -9,7 +10,7 @@ import { PageHeader } from '../components/page-header.js';
 import { StateBadge } from '../components/state-badge.js';
 import { invalidate, useQuery } from '../query.js';
 import { navigate, useLocation } from '../router.js';
-import { formatDate, formatDateTime, relativeTime, useNow } from '../time.js';
+import { formatDate, formatDateTime, useNow } from '../time.js';
 import { stateOf } from '../token-state.js';
 
 export const TOKENS_KEY = 'tokens';
