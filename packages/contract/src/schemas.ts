@@ -154,6 +154,18 @@ export type CreateTokenResponse = z.infer<typeof createTokenResponseSchema>;
 
 export const tokenListSchema = z.object({ tokens: z.array(tokenSchema) });
 
+/** The lifetimes this server allows (TOKEN_MAX_LIFETIME_DAYS), so clients offer only those. */
+export const tokenSettingsSchema = z
+  .object({
+    maxLifetimeDays: z.number().int().describe('The longest lifetime a token may have, in days.'),
+    defaultLifetimeDays: z.number().int().describe('The lifetime a token gets when none is given, in days.'),
+    lifetimeChoices: z
+      .array(z.number().int())
+      .describe('The values `expiresInDays` accepts, ascending; an `expiresAt` may be any date up to the maximum.'),
+  })
+  .describe('The token lifetimes this server allows.');
+export type TokenSettingsView = z.infer<typeof tokenSettingsSchema>;
+
 export const meResponseSchema = z.object({
   account: accountSchema,
   /** How the caller authenticated. */

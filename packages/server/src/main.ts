@@ -34,7 +34,7 @@ const USAGE = `Usage: latchkey-server [serve|migrate|signin-link]
                                           for the first administrator
 
 Configuration comes from the environment: PORT, HOST, PUBLIC_URL, DATABASE_URL, REDIS_URL,
-OIDC_ISSUER, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, OIDC_ADMIN_EMAILS, TOKEN_MAX_LIFETIME_DAYS, TOKEN_MAX_PER_ACCOUNT,
+OIDC_ISSUER, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, OIDC_ADMIN_EMAILS, OIDC_LINK_EXISTING_ACCOUNTS, TOKEN_MAX_LIFETIME_DAYS, TOKEN_MAX_PER_ACCOUNT,
 TRUST_PROXY, LOG_LEVEL. See the README.`;
 
 /** How long SIGTERM waits for in-flight requests before giving up. */

@@ -5,6 +5,7 @@ import {
   listTokensQuerySchema,
   tokenListSchema,
   tokenSchema,
+  tokenSettingsSchema,
 } from '@latchkey/contract';
 import { z } from 'zod';
 import { actorOf, principalOf, tokenPrincipalOf } from '../http/principal.js';
@@ -48,6 +49,19 @@ export function registerTokenRoutes(app: ZodApp, { tokens }: { tokens: TokenServ
       reply.code(201).header('cache-control', 'no-store');
       return { token: presentToken(token, token.createdAt), secret };
     },
+  );
+
+  app.get(
+    '/api/v1/token-settings',
+    {
+      config: { auth: 'either' },
+      schema: {
+        summary: 'The token lifetimes this server allows',
+        tags: ['tokens'],
+        response: { 200: tokenSettingsSchema },
+      },
+    },
+    async () => tokens.lifetimeSettings(),
   );
 
   app.get(

@@ -11,6 +11,7 @@ import {
   tokenNameProblem,
   type CreateTokenRequest,
   type ListTokensQuery,
+  type TokenSettingsView,
 } from '@latchkey/contract';
 import { generateToken, hasValidChecksum, hashToken } from '@latchkey/contract/token';
 import type { AccountRecord } from '../accounts/account.js';
@@ -46,6 +47,8 @@ export interface TokenService {
   get(accountId: string, tokenId: string): Promise<{ token: TokenRecord; dbNow: number }>;
   /** Revokes one of the account's tokens; NOT_FOUND for a missing, foreign or revoked one. */
   revoke(accountId: string, tokenId: string, actor: Actor): Promise<void>;
+  /** The lifetimes `create` accepts, and the one it gives when none is asked for. */
+  lifetimeSettings(): TokenSettingsView;
   /**
    * Checks a presented token: the address's failure budget first (RATE_LIMITED, whatever the
    * token: no oracle), then format and checksum (no database), then one lookup by digest.
@@ -95,7 +98,7 @@ export function createTokenService(deps: {
       return expiresAt;
     }
     const allowed = allowedLifetimes(maxDays);
-    const days = input.expiresInDays ?? Math.min(DEFAULT_TOKEN_LIFETIME_DAYS, maxDays);
+    const days = input.expiresInDays ?? defaultLifetime(maxDays);
     if (!allowed.includes(days)) {
       throw fieldError('/expiresInDays', `must be one of ${allowed.join(', ')}`);
     }
@@ -190,6 +193,11 @@ export function createTokenService(deps: {
       if (!revoked) throw notFound();
     },
 
+    lifetimeSettings() {
+      const maxDays = settings.maxLifetimeDays;
+      return { maxLifetimeDays: maxDays, defaultLifetimeDays: defaultLifetime(maxDays), lifetimeChoices: allowedLifetimes(maxDays) };
+    },
+
     async authenticate(presented, clientIp) {
       const before = limiter ? await limiter.check(clientIp) : GOOD_STANDING;
       if (before.retryAfterSeconds > 0) throw tooManyFailures(before.retryAfterSeconds);
@@ -227,6 +235,11 @@ function refusalOf(found: TokenForAuth | undefined): AppError | undefined {
 export function allowedLifetimes(maxDays: number): number[] {
   const presets: number[] = TOKEN_LIFETIME_PRESETS_DAYS.filter((days) => days <= maxDays);
   return presets.includes(maxDays) ? presets : [...presets, maxDays];
+}
+
+/** The lifetime a token gets when none is asked for: 180 days, or the maximum when that is shorter. */
+function defaultLifetime(maxDays: number): number {
+  return Math.min(DEFAULT_TOKEN_LIFETIME_DAYS, maxDays);
 }
 
 /** R-LIMIT (429): the client address has spent its failed-authentication budget. */

@@ -75,6 +75,7 @@ const ROUTES: RouteSetupTable = {
   'POST /api/v1/tokens': { auth: 'session', successStatus: 201, prepare: () => ({ payload: { name: 'fresh' } }) },
   'GET /api/v1/tokens/self': { auth: 'token', successStatus: 200 },
   'DELETE /api/v1/tokens/self': { auth: 'token', successStatus: 204 },
+  'GET /api/v1/token-settings': { auth: 'either', successStatus: 200 },
   'GET /api/v1/tokens/:id': tokenById('GET'),
   'DELETE /api/v1/tokens/:id': tokenById('DELETE'),
   'GET /api/v1/namespaces': { auth: 'either', successStatus: 200 },
