@@ -42,6 +42,13 @@ describe('loadConfig', () => {
     });
   });
 
+  it('links OpenID Connect identities to existing accounts only when OIDC_LINK_EXISTING_ACCOUNTS=true', () => {
+    const oidc = { OIDC_ISSUER: 'https://accounts.example.com', OIDC_CLIENT_ID: 'latchkey' };
+    expect(loadConfig(oidc).oidc?.linkExistingAccounts).toBe(false);
+    expect(loadConfig({ ...oidc, OIDC_LINK_EXISTING_ACCOUNTS: 'true' }).oidc?.linkExistingAccounts).toBe(true);
+    expect(() => loadConfig({ ...oidc, OIDC_LINK_EXISTING_ACCOUNTS: 'yes' })).toThrow(/OIDC_LINK_EXISTING_ACCOUNTS/);
+  });
+
   it('treats empty variables as unset', () => {
     expect(loadConfig({ PORT: '', DATABASE_URL: '', LOG_LEVEL: '' }).port).toBe(8080);
   });

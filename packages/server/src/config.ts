@@ -37,6 +37,7 @@ const environmentSchema = z
     OIDC_CLIENT_ID: z.preprocess(emptyAsUndefined, z.string().optional()),
     OIDC_CLIENT_SECRET: z.preprocess(emptyAsUndefined, z.string().optional()),
     OIDC_ADMIN_EMAILS: z.preprocess(emptyAsUndefined, z.string().optional()),
+    OIDC_LINK_EXISTING_ACCOUNTS: z.preprocess(emptyAsUndefined, z.enum(['true', 'false']).default('false')),
     TOKEN_MAX_LIFETIME_DAYS: z.preprocess(
       emptyAsUndefined,
       z.coerce.number().int().min(1).max(3650).default(DEFAULT_TOKEN_LIFETIME_DAYS),
@@ -71,7 +72,14 @@ export interface Config {
    */
   tokenCache: boolean;
   oidc:
-    | { issuer: string; clientId: string; clientSecret: string | undefined; adminEmails: string[] }
+    | {
+        issuer: string;
+        clientId: string;
+        clientSecret: string | undefined;
+        adminEmails: string[];
+        /** Join a new identity to any account with its verified email, not only a never-used invite. */
+        linkExistingAccounts: boolean;
+      }
     | undefined;
   tokenMaxLifetimeDays: number;
   tokenMaxPerAccount: number;
@@ -117,6 +125,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
             .split(',')
             .map((email) => email.trim().toLowerCase())
             .filter(Boolean),
+          linkExistingAccounts: e.OIDC_LINK_EXISTING_ACCOUNTS === 'true',
         }
       : undefined,
     tokenMaxLifetimeDays: e.TOKEN_MAX_LIFETIME_DAYS,

@@ -30,6 +30,8 @@ import { createTokenService, type TokenService, type TokenSettings } from './tok
 export interface OidcOptions extends OidcSettings {
   /** Accounts created for these (verified) emails are administrators. */
   adminEmails: string[];
+  /** OIDC_LINK_EXISTING_ACCOUNTS: link by email to any account without an identity (default: never-used invites only). */
+  linkExistingAccounts?: boolean;
 }
 
 export interface Services {
@@ -100,7 +102,15 @@ export function createServices(deps: ServiceDeps): Services {
     accounts,
     tokens,
     sessions,
-    signIn: createSignInService({ clock, accounts, sessions, links: signInLinks, oidc, adminEmails: deps.oidc?.adminEmails ?? [] }),
+    signIn: createSignInService({
+      clock,
+      accounts,
+      sessions,
+      links: signInLinks,
+      oidc,
+      adminEmails: deps.oidc?.adminEmails ?? [],
+      linkExistingAccounts: deps.oidc?.linkExistingAccounts ?? false,
+    }),
     signInLinks,
     oidc,
     cliLogin: createCliLoginService({ store: signInStore, clock, tokens }),

@@ -25,9 +25,17 @@ export interface AccountService {
   findByEmail(email: string): Promise<AccountRecord | undefined>;
   /** The account with this email, created if there is none (`isAdmin` applies only then). */
   findOrCreateByEmail(input: { email: string; isAdmin?: boolean }, actor: Actor): Promise<AccountRecord>;
+  /**
+   * A new account with this email (an invite); undefined, with nothing written, when the email
+   * already has an account.
+   */
+  createForEmail(input: { email: string; isAdmin?: boolean }, actor: Actor): Promise<AccountRecord | undefined>;
   findByOidcIdentity(identity: OidcIdentity): Promise<AccountRecord | undefined>;
-  /** Binds an identity to an account that has none yet; false if it already has one. */
-  bindOidcIdentity(accountId: string, identity: OidcIdentity): Promise<boolean>;
+  /**
+   * Binds an identity to an account that has none yet (and, with `onlyIfNeverSignedIn`, has never
+   * signed in); false, with nothing written, otherwise.
+   */
+  bindOidcIdentity(accountId: string, identity: OidcIdentity, options?: { onlyIfNeverSignedIn?: boolean }): Promise<boolean>;
   /** The first administrator, created if there is none. */
   firstAdmin(actor: Actor): Promise<AccountRecord>;
   /** Whether any administrator has ever completed a sign-in. */
@@ -85,10 +93,20 @@ export function createAccountService(deps: { store: AccountStore; clock: Clock }
     async findOrCreateByEmail(input, actor) {
       return (await service.findByEmail(input.email)) ?? service.create({ email: input.email, isAdmin: input.isAdmin ?? false }, actor);
     },
-    findByOidcIdentity: (identity) => store.findAccountByOidcIdentity(identity),
-    async bindOidcIdentity(accountId, identity) {
+    async createForEmail(input, actor) {
+      if (await service.findByEmail(input.email)) return undefined;
       try {
-        return await store.bindOidcIdentity(accountId, identity);
+        return await service.create({ email: input.email, isAdmin: input.isAdmin ?? false }, actor);
+      } catch (error) {
+        // Created by someone else meanwhile: the same answer as if it had been there before.
+        if (error instanceof AppError && error.code === 'CONFLICT') return undefined;
+        throw error;
+      }
+    },
+    findByOidcIdentity: (identity) => store.findAccountByOidcIdentity(identity),
+    async bindOidcIdentity(accountId, identity, options = {}) {
+      try {
+        return await store.bindOidcIdentity(accountId, identity, { onlyIfNeverSignedIn: options.onlyIfNeverSignedIn ?? false });
       } catch (error) {
         // Another account took this identity meanwhile (two first sign-ins at once).
         if (error instanceof StoreConflictError) throw new AppError('CONFLICT', 'An account for this identity already exists.');

@@ -11,8 +11,12 @@ export interface AccountStore {
   findAccountById(id: string): Promise<AccountRecord | undefined>;
   findAccountByEmail(email: string): Promise<AccountRecord | undefined>;
   findAccountByOidcIdentity(identity: OidcIdentity): Promise<AccountRecord | undefined>;
-  /** Binds an identity to an account that has none yet; false if it already has one. */
-  bindOidcIdentity(accountId: string, identity: OidcIdentity): Promise<boolean>;
+  /**
+   * Binds an identity to an account that has none yet; false if it already has one. With
+   * `onlyIfNeverSignedIn`, also false for an account that has ever signed in (checked in the same
+   * statement, so a sign-in racing it cannot slip between the check and the write).
+   */
+  bindOidcIdentity(accountId: string, identity: OidcIdentity, options?: { onlyIfNeverSignedIn?: boolean }): Promise<boolean>;
   /** The oldest administrator account, if any. */
   findFirstAdmin(): Promise<AccountRecord | undefined>;
   /** Whether any administrator has ever completed a sign-in. */

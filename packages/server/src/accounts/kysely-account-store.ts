@@ -48,13 +48,14 @@ export function createKyselyAccountStore(database: Database): AccountStore {
       return row && toAccount(row);
     },
 
-    bindOidcIdentity(accountId, identity) {
+    bindOidcIdentity(accountId, identity, options = {}) {
       return authenticationChanges.around(async () => {
         const result = await kysely
           .updateTable('accounts')
           .set({ oidc_issuer: identity.issuer, oidc_subject: identity.subject })
           .where('id', '=', accountId)
           .where('oidc_issuer', 'is', null)
+          .$if(options.onlyIfNeverSignedIn === true, (query) => query.where('last_sign_in_at', 'is', null))
           .executeTakeFirst();
         return result.numUpdatedRows > 0n;
       });

@@ -12,7 +12,7 @@ export function registerInviteRoutes(app: ZodApp, { signIn }: { signIn: SignInSe
     {
       config: { auth: 'session' },
       schema: {
-        summary: 'Invite someone: a one-time sign-in link for their (new or existing) account',
+        summary: 'Invite someone: a new account and a one-time sign-in link for it (409 ACCOUNT_EXISTS if the email has an account)',
         tags: ['accounts'],
         body: createInviteRequestSchema,
         response: { 201: inviteSchema },

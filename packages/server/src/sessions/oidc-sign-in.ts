@@ -126,24 +126,31 @@ export function createOidcSignIn(deps: { store: SignInStore; clock: Clock; setti
       }
       const idClaims = tokens.claims();
       if (!idClaims) throw failed('no ID token');
-      // Many providers put email and name only behind the UserInfo endpoint.
-      let profile: Record<string, unknown> = idClaims;
+      // Many providers put email and name only behind the UserInfo endpoint (openid-client
+      // checks that its `sub` is the ID token's).
+      let userInfo: Record<string, unknown> = {};
       if ((idClaims.email === undefined || idClaims.name === undefined) && config.serverMetadata().userinfo_endpoint) {
         try {
-          profile = { ...(await client.fetchUserInfo(config, tokens.access_token, idClaims.sub)), ...idClaims };
+          userInfo = await client.fetchUserInfo(config, tokens.access_token, idClaims.sub);
         } catch (error) {
           if (isProtocolError(error)) throw failed(`userinfo refused: ${(error as Error).message}`, error);
           throw new OidcProviderUnavailableError(error);
         }
       }
+      // `email` and `email_verified` are one statement, so both come from one source: the ID
+      // token when it carries an email, else UserInfo. Mixing them would let one source's
+      // "verified" vouch for the other's address.
+      const emailSource = typeof idClaims.email === 'string' ? idClaims : userInfo;
+      const email = typeof emailSource.email === 'string' ? emailSource.email : null;
+      const name = [idClaims.name, userInfo.name].find((value) => typeof value === 'string');
       return {
         returnTo: flow.returnTo,
         claims: {
           issuer: idClaims.iss,
           subject: idClaims.sub,
-          email: typeof profile.email === 'string' ? profile.email : null,
-          emailVerified: profile.email_verified === true,
-          name: typeof profile.name === 'string' ? profile.name : null,
+          email,
+          emailVerified: email !== null && emailSource.email_verified === true,
+          name: typeof name === 'string' ? name : null,
         },
       };
     },

@@ -13,7 +13,12 @@ import type { OidcClaims, OidcSignIn } from './oidc-sign-in.js';
 import type { SignInLink, SignInLinkService } from './sign-in-link-service.js';
 
 export interface SignInService {
-  /** Finds or creates the account for a verified OpenID Connect identity. */
+  /**
+   * Finds or creates the account for a verified OpenID Connect identity. An identity seen for the
+   * first time is joined by its verified email only to an account that was invited and has never
+   * signed in (any account without an identity when `linkExistingAccounts` is set); another
+   * account with that email → ACCOUNT_LINK_REFUSED, and nothing is written.
+   */
   accountForClaims(claims: OidcClaims, actor: Actor): Promise<AccountRecord>;
   /**
    * Starts a fresh session for the account (a new id at every sign-in: no fixation), ending the
@@ -26,8 +31,9 @@ export interface SignInService {
     actor: Actor,
   ): Promise<{ sessionId: string; expiresAt: number }>;
   /**
-   * An administrator invites someone: a one-time sign-in link for the account with this email,
-   * created if needed, and the invite audited with the link.
+   * An administrator invites someone: a new account with this email and a one-time sign-in link
+   * for it, the invite audited with the link. An email that already has an account →
+   * ACCOUNT_EXISTS, nothing written: an invite never signs anyone in as an existing account.
    */
   invite(input: { email: string; isAdmin?: boolean }, actor: Actor): Promise<{ account: AccountRecord; link: SignInLink }>;
 }
@@ -40,8 +46,14 @@ export function createSignInService(deps: {
   oidc: OidcSignIn | undefined;
   /** Accounts created for these (verified) emails by OpenID Connect sign-in are administrators. */
   adminEmails: readonly string[];
+  /**
+   * Operator opt-in: join a new OpenID Connect identity to any account with its verified email
+   * that has no identity yet, even one that has already signed in. Off by default.
+   */
+  linkExistingAccounts?: boolean;
 }): SignInService {
   const { clock, accounts, sessions, links } = deps;
+  const linkExistingAccounts = deps.linkExistingAccounts ?? false;
   const adminEmails = new Set(deps.adminEmails.map((email) => email.trim().toLowerCase()));
 
   return {
@@ -51,10 +63,19 @@ export function createSignInService(deps: {
       if (known) return known;
       const email = claims.email && claims.emailVerified ? claims.email.trim().toLowerCase() : null;
       if (email) {
-        // An account invited by email before its first OIDC sign-in: bind the identity to it.
-        const invited = await accounts.findByEmail(email);
-        if (invited && (await accounts.bindOidcIdentity(invited.id, identity))) return invited;
-        if (invited) throw new AppError('CONFLICT', 'Another sign-in identity already uses this email.');
+        const existing = await accounts.findByEmail(email);
+        if (existing) {
+          // An invited account that has never signed in is waiting for this person: bind the
+          // identity to it. Any other account with this email belongs to someone who already
+          // signs in another way; the same email at the provider is not proof it is them.
+          const bound = await accounts.bindOidcIdentity(existing.id, identity, { onlyIfNeverSignedIn: !linkExistingAccounts });
+          if (bound) return existing;
+          throw new AppError(
+            'ACCOUNT_LINK_REFUSED',
+            'An account with this email already exists and signs in another way. Sign in as you usually do, or ask an administrator.',
+            { logReason: 'oidc: email belongs to an account that cannot be linked' },
+          );
+        }
       }
       return accounts.create({ email, name: claims.name, isAdmin: email !== null && adminEmails.has(email) }, actor, identity);
     },
@@ -70,9 +91,17 @@ export function createSignInService(deps: {
     },
 
     async invite(input, actor) {
-      const account = await accounts.findOrCreateByEmail(input, actor);
+      const account = await accounts.createForEmail({ email: input.email, isAdmin: input.isAdmin ?? false }, actor);
+      if (!account) throw accountExists();
       const audit = auditEvent(clock.now(), 'invite.created', actor, account.id, { email: account.email });
       return { account, link: await links.issue(account.id, audit) };
     },
   };
+}
+
+function accountExists(): AppError {
+  return new AppError(
+    'ACCOUNT_EXISTS',
+    'An account with this email already exists; it signs in with its own sign-in link or identity provider.',
+  );
 }

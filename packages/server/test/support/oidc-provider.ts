@@ -14,10 +14,23 @@ export interface TestProvider {
   issuer: string;
   /** Who the next login signs in as. */
   subject: string;
+  /**
+   * Claims that replace the defaults (`<subject>@example.test`, verified, `User <subject>`) for
+   * the next logins, per place they are read from: the ID token or the UserInfo endpoint.
+   */
+  claims?: (use: 'id_token' | 'userinfo', subject: string) => Record<string, unknown>;
   close(): Promise<void>;
 }
 
-export async function startTestProvider(redirectUri: string): Promise<TestProvider> {
+export interface TestProviderOptions {
+  /**
+   * Put the profile and email claims in the ID token too. By default (oidc-provider's
+   * `conformIdTokenClaims`) they are only behind UserInfo, as many providers do.
+   */
+  claimsInIdToken?: boolean;
+}
+
+export async function startTestProvider(redirectUri: string, options: TestProviderOptions = {}): Promise<TestProvider> {
   const server: Server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -36,12 +49,20 @@ export async function startTestProvider(redirectUri: string): Promise<TestProvid
     ],
     pkce: { required: () => true },
     claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
+    conformIdTokenClaims: !options.claimsInIdToken,
     features: { devInteractions: { enabled: false } },
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
     cookies: { keys: ['test-cookie-key-test-cookie-key'] },
     findAccount: async (_ctx, sub) => ({
       accountId: sub,
-      claims: async () => ({ sub, email: `${sub}@example.test`, email_verified: true, name: `User ${sub}` }),
+      claims: async (use: string) => ({
+        sub,
+        email: `${sub}@example.test`,
+        email_verified: true,
+        name: `User ${sub}`,
+        ...state.claims?.(use === 'id_token' ? 'id_token' : 'userinfo', sub),
+        sub,
+      }),
     }),
   });
   const callback = provider.callback();
