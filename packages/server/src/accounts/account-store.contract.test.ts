@@ -71,6 +71,17 @@ describeEachBackend('Account store contract', (ctx) => {
     expect((await ctx.stores.accounts.findAccountByOidcIdentity(identity))?.id).toBe(holder.id);
   });
 
+  it('binding only if never signed in: refused, with nothing written, once the account has signed in', async () => {
+    const identity = { issuer: 'https://idp.example.test', subject: 'user-1' };
+    const fresh = await givenAccount();
+    const used = await givenAccount();
+    await signIn(used.id);
+    expect(await ctx.stores.accounts.bindOidcIdentity(used.id, identity, { onlyIfNeverSignedIn: true })).toBe(false);
+    expect(await ctx.stores.accounts.findAccountByOidcIdentity(identity)).toBeUndefined();
+    expect(await ctx.stores.accounts.bindOidcIdentity(fresh.id, identity, { onlyIfNeverSignedIn: true })).toBe(true);
+    expect((await ctx.stores.accounts.findAccountByOidcIdentity(identity))?.id).toBe(fresh.id);
+  });
+
   it('the first administrator is the oldest one; an administrator has signed in once a sign-in is recorded', async () => {
     await givenAccount();
     const firstAdmin = await givenAccount({ isAdmin: true });
