@@ -13,6 +13,7 @@ import {
   type MeResponse,
   type NamespaceView,
   type NoticeView,
+  type TokenSettingsView,
   type TokenView,
 } from '@latchkey/contract';
 
@@ -131,6 +132,8 @@ export const api = {
     request<{ tokens: TokenView[] }>('GET', state ? `/api/v1/tokens?state=${encodeURIComponent(state)}` : '/api/v1/tokens'),
   createToken: (input: CreateTokenRequest) => request<CreateTokenResponse>('POST', '/api/v1/tokens', input),
   revokeToken: (id: string) => request<void>('DELETE', `/api/v1/tokens/${encodeURIComponent(id)}`),
+  /** The lifetimes this server allows (TOKEN_MAX_LIFETIME_DAYS): the New Token dialog offers only these. */
+  tokenSettings: () => request<TokenSettingsView>('GET', '/api/v1/token-settings'),
 
   /** Notices not yet dismissed (tokens revoked because they were reported as leaked). */
   listNotices: () => request<{ notices: NoticeView[] }>('GET', '/api/v1/notices'),

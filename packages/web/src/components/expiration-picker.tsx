@@ -1,14 +1,21 @@
 /**
- * The token lifetime: a preset number of days (default 180) or a calendar date, always shown
- * as the date it turns into.
+ * The token lifetime: one of the server's choices of days (GET /api/v1/token-settings: the
+ * presets up to TOKEN_MAX_LIFETIME_DAYS, and that maximum) or a calendar date up to the maximum,
+ * always shown as the date it turns into.
  */
-import { DAY_MS, DEFAULT_TOKEN_LIFETIME_DAYS, TOKEN_LIFETIME_PRESETS_DAYS, type CreateTokenRequest } from '@latchkey/contract';
+import { DAY_MS, type CreateTokenRequest, type TokenSettingsView } from '@latchkey/contract';
 import { useId } from 'react';
 import { formatDate, toDateInputValue } from '../time.js';
 
 export type Expiration = { kind: 'days'; days: number } | { kind: 'date'; date: string };
 
-export const DEFAULT_EXPIRATION: Expiration = { kind: 'days', days: DEFAULT_TOKEN_LIFETIME_DAYS };
+/** The date a custom expiration starts at: 30 days ahead, or the maximum when that is sooner. */
+const CUSTOM_DATE_START_DAYS = 30;
+
+/** What the dialog starts with: the server's default lifetime. */
+export function defaultExpiration(settings: TokenSettingsView): Expiration {
+  return { kind: 'days', days: settings.defaultLifetimeDays };
+}
 
 /** Local midnight at the start of a `YYYY-MM-DD` date, as epoch ms; NaN when incomplete. */
 function startOfLocalDate(date: string): number {
@@ -31,11 +38,13 @@ export function expirationRequest(expiration: Expiration): Pick<CreateTokenReque
 export interface ExpirationPickerProps {
   value: Expiration;
   onChange: (value: Expiration) => void;
+  /** The lifetimes this server allows. */
+  settings: TokenSettingsView;
   now: number;
   error?: string;
 }
 
-export function ExpirationPicker({ value, onChange, now, error }: ExpirationPickerProps) {
+export function ExpirationPicker({ value, onChange, settings, now, error }: ExpirationPickerProps) {
   const selectId = useId();
   const dateId = useId();
   const hintId = useId();
@@ -54,14 +63,14 @@ export function ExpirationPicker({ value, onChange, now, error }: ExpirationPick
         onChange={(event) =>
           onChange(
             event.target.value === 'date'
-              ? { kind: 'date', date: toDateInputValue(now + 30 * DAY_MS) }
+              ? { kind: 'date', date: toDateInputValue(now + Math.min(CUSTOM_DATE_START_DAYS, settings.maxLifetimeDays) * DAY_MS) }
               : { kind: 'days', days: Number(event.target.value) },
           )
         }
       >
-        {TOKEN_LIFETIME_PRESETS_DAYS.map((days) => (
+        {settings.lifetimeChoices.map((days) => (
           <option key={days} value={days}>
-            {days} days{days === DEFAULT_TOKEN_LIFETIME_DAYS ? ' (default)' : ''}
+            {`${days} ${days === 1 ? 'day' : 'days'}${days === settings.defaultLifetimeDays ? ' (default)' : ''}`}
           </option>
         ))}
         <option value="date">Custom date…</option>
@@ -74,7 +83,7 @@ export function ExpirationPicker({ value, onChange, now, error }: ExpirationPick
             type="date"
             value={value.date}
             min={toDateInputValue(now + DAY_MS)}
-            max={toDateInputValue(now + DEFAULT_TOKEN_LIFETIME_DAYS * DAY_MS)}
+            max={toDateInputValue(now + settings.maxLifetimeDays * DAY_MS)}
             required
             aria-invalid={error ? true : undefined}
             aria-describedby={describedBy}

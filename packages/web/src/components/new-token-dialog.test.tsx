@@ -1,5 +1,5 @@
 // @vitest-environment happy-dom
-import { DAY_MS, type CreateTokenRequest, type CreateTokenResponse } from '@latchkey/contract';
+import { DAY_MS, type CreateTokenRequest, type CreateTokenResponse, type TokenSettingsView } from '@latchkey/contract';
 import { act, cleanup, fireEvent, render, screen } from '@testing-library/react';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ApiError } from '../api.js';
@@ -7,6 +7,8 @@ import { NewTokenDialog } from './new-token-dialog.js';
 
 const NOW = Date.parse('2026-03-01T12:00:00Z');
 const SECRET = `lk_pat_1${'A'.repeat(43)}000000`;
+/** What GET /api/v1/token-settings answers with the default TOKEN_MAX_LIFETIME_DAYS. */
+const DEFAULT_SETTINGS: TokenSettingsView = { maxLifetimeDays: 180, defaultLifetimeDays: 180, lifetimeChoices: [7, 30, 60, 90, 180] };
 
 function created(name: string): CreateTokenResponse {
   return {
@@ -37,10 +39,14 @@ afterEach(() => {
   localStorage.clear();
 });
 
-function renderDialog(create: (input: CreateTokenRequest) => Promise<CreateTokenResponse>) {
+async function renderDialog(
+  create: (input: CreateTokenRequest) => Promise<CreateTokenResponse>,
+  settings: TokenSettingsView = DEFAULT_SETTINGS,
+) {
   const onClose = vi.fn();
   const onCreated = vi.fn();
-  render(<NewTokenDialog onClose={onClose} onCreated={onCreated} create={create} now={NOW} />);
+  render(<NewTokenDialog onClose={onClose} onCreated={onCreated} create={create} loadSettings={async () => settings} now={NOW} />);
+  await screen.findByLabelText('Expiration');
   return { onClose, onCreated };
 }
 
@@ -52,7 +58,7 @@ async function generate(name: string) {
 describe('NewTokenDialog', () => {
   it('asks for a name and an expiration defaulting to 180 days, shown as a date', async () => {
     const create = vi.fn(async (input: CreateTokenRequest) => created(input.name));
-    renderDialog(create);
+    await renderDialog(create);
     expect(screen.getByRole('dialog', { name: 'New personal access token' })).toBeTruthy();
     expect(document.activeElement).toBe(screen.getByLabelText('Name'));
     const expiration = screen.getByLabelText('Expiration') as HTMLSelectElement;
@@ -65,9 +71,50 @@ describe('NewTokenDialog', () => {
     expect(create).toHaveBeenCalledWith({ name: 'ci', expiresInDays: 30 });
   });
 
+  it('offers only the lifetimes the server allows: under a 30-day maximum, 7 and 30 days, 30 by default', async () => {
+    const create = vi.fn(async (input: CreateTokenRequest) => created(input.name));
+    await renderDialog(create, { maxLifetimeDays: 30, defaultLifetimeDays: 30, lifetimeChoices: [7, 30] });
+    const expiration = screen.getByLabelText('Expiration') as HTMLSelectElement;
+    expect([...expiration.options].map((option) => option.textContent)).toEqual(['7 days', '30 days (default)', 'Custom date…']);
+    expect(expiration.value).toBe('30');
+    fireEvent.change(expiration, { target: { value: 'date' } });
+    const date = screen.getByLabelText('Expiration date') as HTMLInputElement;
+    expect(date.max).toBe('2026-03-31');
+    expect(date.value).toBe('2026-03-31');
+    fireEvent.change(expiration, { target: { value: '30' } });
+    await generate('ci');
+    expect(create).toHaveBeenCalledWith({ name: 'ci', expiresInDays: 30 });
+  });
+
+  it('lets the date picker reach a maximum raised above 180 days', async () => {
+    await renderDialog(vi.fn(), { maxLifetimeDays: 400, defaultLifetimeDays: 180, lifetimeChoices: [7, 30, 60, 90, 180, 400] });
+    const expiration = screen.getByLabelText('Expiration') as HTMLSelectElement;
+    expect(expiration.value).toBe('180');
+    fireEvent.change(expiration, { target: { value: 'date' } });
+    expect((screen.getByLabelText('Expiration date') as HTMLInputElement).max).toBe('2027-04-05');
+  });
+
+  it('still creates a token with the server default when the lifetimes cannot be loaded', async () => {
+    const create = vi.fn(async (input: CreateTokenRequest) => created(input.name));
+    render(
+      <NewTokenDialog
+        onClose={vi.fn()}
+        onCreated={vi.fn()}
+        create={create}
+        loadSettings={async () => {
+          throw new ApiError(0, 'NETWORK', 'Network error', 'The server could not be reached.');
+        }}
+        now={NOW}
+      />,
+    );
+    expect((await screen.findByRole('alert')).textContent).toContain('Could not load the expiration choices');
+    await generate('ci');
+    expect(create).toHaveBeenCalledWith({ name: 'ci' });
+  });
+
   it('sends a custom date as the start of that local day', async () => {
     const create = vi.fn(async (input: CreateTokenRequest) => created(input.name));
-    renderDialog(create);
+    await renderDialog(create);
     fireEvent.change(screen.getByLabelText('Expiration'), { target: { value: 'date' } });
     fireEvent.change(screen.getByLabelText('Expiration date'), { target: { value: '2026-04-15' } });
     await generate('dated');
@@ -81,7 +128,7 @@ describe('NewTokenDialog', () => {
         { pointer: '/expiresAt', detail: 'must be at most 90 days from now' },
       ]);
     });
-    renderDialog(create);
+    await renderDialog(create);
     await generate(' ');
     const name = screen.getByLabelText('Name');
     expect(name.getAttribute('aria-invalid')).toBe('true');
@@ -91,7 +138,7 @@ describe('NewTokenDialog', () => {
   });
 
   it('shows a name conflict (409) at the name field', async () => {
-    renderDialog(async () => {
+    await renderDialog(async () => {
       throw new ApiError(409, 'CONFLICT', 'Conflict', 'You already have an active token with this name.');
     });
     await generate('taken');
@@ -100,7 +147,7 @@ describe('NewTokenDialog', () => {
   });
 
   it('shows the secret once with the warning; Copy writes the clipboard and says "Copied"', async () => {
-    const { onCreated, onClose } = renderDialog(async (input) => created(input.name));
+    const { onCreated, onClose } = await renderDialog(async (input) => created(input.name));
     await generate('ci');
     expect(onCreated).toHaveBeenCalledOnce();
     const field = screen.getByLabelText('Your new token') as HTMLInputElement;
@@ -124,7 +171,7 @@ describe('NewTokenDialog', () => {
   });
 
   it('asks before discarding a secret nobody copied', async () => {
-    const { onClose } = renderDialog(async (input) => created(input.name));
+    const { onClose } = await renderDialog(async (input) => created(input.name));
     await generate('ci');
     fireEvent.click(screen.getByRole('button', { name: 'Done' }));
     expect(onClose).not.toHaveBeenCalled();
@@ -138,7 +185,7 @@ describe('NewTokenDialog', () => {
 
   it('falls back to selecting the token when the clipboard is refused', async () => {
     writeText.mockRejectedValueOnce(new Error('denied'));
-    renderDialog(async (input) => created(input.name));
+    await renderDialog(async (input) => created(input.name));
     await generate('ci');
     await act(async () => fireEvent.click(screen.getByRole('button', { name: 'Copy' })));
     expect(screen.getByRole('status').textContent).toMatch(/Could not copy/);

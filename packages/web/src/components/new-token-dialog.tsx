@@ -1,13 +1,17 @@
 /**
  * New Token → a name and an expiration → Generate → the secret, once. Closing the dialog
  * unmounts it and the secret with it; before discarding a secret nobody copied, it asks.
+ * The expiration choices are the server's (GET /api/v1/token-settings), so the dialog never
+ * offers a lifetime the server would refuse.
  */
 import { TOKEN_NAME_MAX_LENGTH, type CreateTokenResponse } from '@latchkey/contract';
 import { useId, useState, type FormEvent } from 'react';
 import { ApiError, api, errorMessage } from '../api.js';
+import { useQuery } from '../query.js';
 import { formatDate } from '../time.js';
-import { DEFAULT_EXPIRATION, ExpirationPicker, expirationRequest, type Expiration } from './expiration-picker.js';
+import { ExpirationPicker, defaultExpiration, expirationRequest, type Expiration } from './expiration-picker.js';
 import { DialogActions, FormError } from './form-parts.js';
+import { LoadError, Loading } from './list-states.js';
 import { Modal } from './modal.js';
 import { SecretReveal } from './secret-reveal.js';
 
@@ -18,7 +22,10 @@ export interface NewTokenDialogProps {
   /** For tests: the clock the expiration preview uses. */
   now?: number;
   create?: typeof api.createToken;
+  loadSettings?: typeof api.tokenSettings;
 }
+
+export const TOKEN_SETTINGS_KEY = 'token-settings';
 
 interface Errors {
   name?: string;
@@ -26,11 +33,20 @@ interface Errors {
   form?: string;
 }
 
-export function NewTokenDialog({ onClose, onCreated, now = Date.now(), create = api.createToken }: NewTokenDialogProps) {
+export function NewTokenDialog({
+  onClose,
+  onCreated,
+  now = Date.now(),
+  create = api.createToken,
+  loadSettings = api.tokenSettings,
+}: NewTokenDialogProps) {
   const nameId = useId();
   const nameErrorId = useId();
   const [name, setName] = useState('');
-  const [expiration, setExpiration] = useState<Expiration>(DEFAULT_EXPIRATION);
+  const settings = useQuery(TOKEN_SETTINGS_KEY, loadSettings);
+  const [chosen, setExpiration] = useState<Expiration>();
+  // Until the person picks one: the server's default (without settings, the server picks it).
+  const expiration = chosen ?? (settings.data && defaultExpiration(settings.data));
   const [errors, setErrors] = useState<Errors>({});
   const [busy, setBusy] = useState(false);
   const [created, setCreated] = useState<CreateTokenResponse>();
@@ -48,7 +64,7 @@ export function NewTokenDialog({ onClose, onCreated, now = Date.now(), create = 
     setBusy(true);
     setErrors({});
     try {
-      const response = await create({ name, ...expirationRequest(expiration) });
+      const response = await create({ name, ...(expiration && expirationRequest(expiration)) });
       setCreated(response);
       onCreated(response);
     } catch (failure) {
@@ -112,7 +128,13 @@ export function NewTokenDialog({ onClose, onCreated, now = Date.now(), create = 
             </p>
           )}
         </div>
-        <ExpirationPicker value={expiration} onChange={setExpiration} now={now} error={errors.expiration} />
+        {settings.data && expiration ? (
+          <ExpirationPicker value={expiration} onChange={setExpiration} settings={settings.data} now={now} error={errors.expiration} />
+        ) : settings.status === 'error' ? (
+          <LoadError what="the expiration choices" error={settings.error} onRetry={settings.reload} />
+        ) : (
+          <Loading what="the expiration choices" />
+        )}
         <FormError message={errors.form} />
         <DialogActions busy={busy} onCancel={requestClose} label="Generate" />
       </form>

@@ -5,7 +5,7 @@ import { useRef, useState } from 'react';
 import { api } from '../api.js';
 import { ConfirmDelete } from '../components/confirm-dialog.js';
 import { Empty, ListTable, LoadError, Loading } from '../components/list-states.js';
-import { NewTokenDialog } from '../components/new-token-dialog.js';
+import { NewTokenDialog, TOKEN_SETTINGS_KEY } from '../components/new-token-dialog.js';
 import { PageHeader } from '../components/page-header.js';
 import { StateBadge } from '../components/state-badge.js';
 import { invalidate, useQuery } from '../query.js';
@@ -25,6 +25,8 @@ export function TokensPage() {
   const location = useLocation();
   const [showRevoked, setShowRevoked] = useState(false);
   const tokens = useTokens(showRevoked);
+  const settings = useQuery(TOKEN_SETTINGS_KEY, api.tokenSettings);
+  const defaultDays = settings.data?.defaultLifetimeDays;
   const now = useNow(tokens.data);
   // `?new=1` (the banner's link) opens the dialog; the URL never carries anything else.
   const creating = new URLSearchParams(location.split('?')[1] ?? '').get('new') === '1';
@@ -41,8 +43,9 @@ export function TokensPage() {
     <>
       <PageHeader title="Personal Access Tokens" action="New Token" onAction={openNew} actionRef={newTokenButton} />
       <p className="lead">
-        Tokens let scripts, CI pipelines and the <code>latchkey</code> CLI act as you. Treat them like passwords. A token is
-        valid for 180 days unless you choose otherwise; an expired token cannot be renewed — create a new one.
+        Tokens let scripts, CI pipelines and the <code>latchkey</code> CLI act as you. Treat them like passwords. Every token
+        expires{defaultDays === undefined ? '' : ` after ${defaultDays} days unless you choose otherwise`}; an expired token
+        cannot be renewed — create a new one.
       </p>
       <label className="checkbox">
         <input type="checkbox" checked={showRevoked} onChange={(event) => setShowRevoked(event.target.checked)} />
@@ -103,8 +106,9 @@ function TokenTable({ tokens, now, onRevoke, busy }: { tokens: TokenView[]; now:
               <StateBadge state={state} />
             </td>
             <td data-label="Expires">
-              <time dateTime={token.expiresAt}>{formatDate(expiresAt)}</time>{' '}
-              <span className="muted">({relativeTime(expiresAt, now)})</span>
+              <time dateTime={token.expiresAt}>{formatDate(expiresAt)}</time>
+              {/* A revoked token will never expire: no countdown, the State column says why. */}
+              {state !== 'revoked' && <span className="muted"> ({relativeTime(expiresAt, now)})</span>}
             </td>
             <td data-label="Created">
               <time dateTime={token.createdAt}>{formatDate(token.createdAt)}</time>

@@ -17,14 +17,18 @@ import { ensureBuilt, sessionApi, startConsoleServer, type RunningServer } from 
 export const SCREENSHOTS = join(repositoryRoot, 'test-results/screenshots');
 
 /**
- * Inside a `describeInBrowser` block: builds what is stale, starts the console server and
- * Chromium before the block's tests (handing both to `use`) and stops them after.
+ * Inside a `describeInBrowser` block: builds what is stale, starts the console server (with
+ * `settings` in its environment) and Chromium before the block's tests (handing both to `use`)
+ * and stops them after.
  */
-export function consoleServerAndBrowser(use: (started: { server: RunningServer; browser: Browser }) => void): void {
+export function consoleServerAndBrowser(
+  use: (started: { server: RunningServer; browser: Browser }) => void,
+  settings: Record<string, string> = {},
+): void {
   let started: { server: RunningServer; browser: Browser } | undefined;
   beforeAll(async () => {
     ensureBuilt();
-    const [server, browser] = await Promise.all([startConsoleServer(), launchChromium()]);
+    const [server, browser] = await Promise.all([startConsoleServer(settings), launchChromium()]);
     started = { server, browser };
     use(started);
   }, 120_000);

@@ -57,12 +57,15 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-/** The binary on a SQLite file of its own (removed at `stop()`), its PUBLIC_URL its own address. */
-export async function startConsoleServer(): Promise<RunningServer> {
+/**
+ * The binary on a SQLite file of its own (removed at `stop()`), its PUBLIC_URL its own address;
+ * `settings` adds to its environment (TOKEN_MAX_LIFETIME_DAYS …).
+ */
+export async function startConsoleServer(settings: Record<string, string> = {}): Promise<RunningServer> {
   const directory = mkdtempSync(join(tmpdir(), 'latchkey-browser-'));
   const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;
-  const env = { PUBLIC_URL: origin, DATABASE_URL: `sqlite:${join(directory, 'latchkey.db')}` };
+  const env = { ...settings, PUBLIC_URL: origin, DATABASE_URL: `sqlite:${join(directory, 'latchkey.db')}` };
   try {
     const server = await startServer({ name: 'console server', env, port, expectSignInLink: true });
     return {
@@ -91,6 +94,14 @@ export async function sessionApi(origin: string, sessionId: string) {
       const response = await fetch(`${origin}/api/v1/tokens`, { method: 'POST', headers, body: JSON.stringify({ name, ...extra }) });
       if (response.status !== 201) throw new Error(`creating token ${JSON.stringify(name)}: ${response.status} ${await response.text()}`);
       return (await response.json()) as CreateTokenResponse;
+    },
+    async revokeToken(id: string): Promise<void> {
+      // No body, so no content-type (an empty JSON body is refused).
+      const response = await fetch(`${origin}/api/v1/tokens/${id}`, {
+        method: 'DELETE',
+        headers: { cookie, [CSRF_HEADER]: me.csrfToken, origin },
+      });
+      if (response.status !== 204) throw new Error(`revoking token ${id}: ${response.status} ${await response.text()}`);
     },
   };
 }
