@@ -14,6 +14,7 @@ import { registerConsoleRoutes } from './console/console-routes.js';
 import { registerErrorDocsRoutes } from './console/error-docs-routes.js';
 import { registerCredentialReportRoutes } from './credential-reports/credential-report-routes.js';
 import { registerHealthRoutes } from './health/health-routes.js';
+import { registerAnonymousWriteLimit } from './http/anonymous-write-limit.js';
 import { registerAuthentication } from './http/authenticate.js';
 import { handleClientError } from './http/client-errors.js';
 import { registerErrorHandling } from './http/error-handler.js';
@@ -118,6 +119,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     sessions: services.sessions,
     publicOrigin: new URL(publicUrl).origin,
   });
+  registerAnonymousWriteLimit(http, { limiter: services.anonymousWriteLimiter });
 
   registerHealthRoutes(http, services);
   registerMeRoutes(http);

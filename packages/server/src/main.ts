@@ -18,6 +18,7 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { createRedisReportLimiter } from './credential-reports/report-limiter.js';
 import type { Database } from './database/database.js';
 import { openDatabase } from './database/open-database.js';
+import { createRedisAnonymousWriteLimiter } from './retention/anonymous-write-limiter.js';
 import { createLogger } from './http/logging.js';
 import { createServices } from './services.js';
 import { OIDC_CALLBACK_PATH } from './sessions/oidc-sign-in.js';
@@ -124,6 +125,8 @@ async function main(argv: string[]): Promise<number> {
       await clock.resync();
       ready = true;
       logger.info('database ready');
+      // Every instance prunes; the deletes are idempotent, so instances need no coordination.
+      services.retention.start();
       await printFirstAdminLink();
     } catch (error) {
       if (!(error instanceof StoreUnavailableError)) throw error;
@@ -177,12 +180,21 @@ function serviceSettings(config: Config, database: Database, logger: Logger, clo
         onError: (error) => logger.warn({ err: error }, 'Redis unavailable: credential-report limiting paused'),
       })
     : undefined;
+  // Without Redis, the budget of the public routes that write is kept per instance.
+  const anonymousWriteLimiter = config.redisUrl
+    ? createRedisAnonymousWriteLimiter({
+        url: config.redisUrl,
+        prefix: `${config.redisKeyPrefix}anonymous-writes`,
+        onError: (error) => logger.warn({ err: error }, 'Redis unavailable: sign-in budget counted per instance'),
+      })
+    : undefined;
   return {
     database,
     clock,
     logger,
     failureLimiter,
     reportLimiter,
+    anonymousWriteLimiter,
     tokenCache: config.tokenCache,
     settings: { maxLifetimeDays: config.tokenMaxLifetimeDays, maxTokensPerAccount: config.tokenMaxPerAccount },
     publicUrl: config.publicUrl,

@@ -12,6 +12,9 @@ import { createKyselyReportStore } from './credential-reports/kysely-report-stor
 import { createMemoryReportLimiter, type ReportLimiter } from './credential-reports/report-limiter.js';
 import type { Database } from './database/database.js';
 import { createReadinessService, type ReadinessService } from './health/readiness.js';
+import { createMemoryAnonymousWriteLimiter, type AnonymousWriteLimiter } from './retention/anonymous-write-limiter.js';
+import { expiredRowPruners } from './retention/expired-row-pruners.js';
+import { createRetentionService, type RetentionService } from './retention/retention-service.js';
 import { createKyselyNamespaceStore } from './namespaces/kysely-namespace-store.js';
 import { createNamespaceService, type NamespaceService } from './namespaces/namespace-service.js';
 import { createKyselyNoticeStore } from './notices/kysely-notice-store.js';
@@ -50,6 +53,10 @@ export interface Services {
   /** The call budget of the leaked-token report endpoint. */
   reportLimiter: ReportLimiter;
   readiness: ReadinessService;
+  /** The budget of the public routes that write without authentication (docs/security.md, item 57). */
+  anonymousWriteLimiter: AnonymousWriteLimiter;
+  /** Prunes dead sessions, sign-in links, sign-in flows and CLI grants; main.ts starts it. */
+  retention: RetentionService;
   /** Finishes reports already accepted (within reason) and lets the limiters go. */
   close(): Promise<void>;
 }
@@ -67,6 +74,8 @@ export interface ServiceDeps {
   /** The report endpoint's budget; in process memory when absent. */
   reportLimiter?: ReportLimiter;
   tokenCache?: TokenStoreOptions['tokenCache'];
+  /** The budget of the public routes that write; in process memory when absent. */
+  anonymousWriteLimiter?: AnonymousWriteLimiter;
 }
 
 /** How long closing waits for reports already answered 202. */
@@ -75,6 +84,7 @@ const REPORTS_CLOSE_GRACE_MS = 5_000;
 export function createServices(deps: ServiceDeps): Services {
   const { database, clock, logger, settings } = deps;
   const signInStore = createKyselySignInStore(database);
+  const sessionStore = createKyselySessionStore(database);
 
   const accounts = createAccountService({ store: createKyselyAccountStore(database), clock });
   const tokens = createTokenService({
@@ -84,7 +94,7 @@ export function createServices(deps: ServiceDeps): Services {
     failureLimiter: deps.failureLimiter,
     onBackgroundError: (error) => logger.warn({ err: error }, 'background write failed'),
   });
-  const sessions = createSessionService({ store: createKyselySessionStore(database), clock });
+  const sessions = createSessionService({ store: sessionStore, clock });
   const signInLinks = createSignInLinkService({ store: signInStore, clock, accounts, publicUrl: deps.publicUrl });
   const oidc = deps.oidc ? createOidcSignIn({ store: signInStore, clock, settings: deps.oidc }) : undefined;
   const credentialReports = createCredentialReports({
@@ -97,6 +107,13 @@ export function createServices(deps: ServiceDeps): Services {
     },
   });
   const reportLimiter = deps.reportLimiter ?? createMemoryReportLimiter({ clock });
+  const anonymousWriteLimiter = deps.anonymousWriteLimiter ?? createMemoryAnonymousWriteLimiter();
+  const retention = createRetentionService({
+    pruners: expiredRowPruners({ sessions: sessionStore, signIn: signInStore }),
+    clock,
+    onPruned: (counts) => logger.info({ event: 'expired_rows_pruned', ...counts }, 'expired rows pruned'),
+    onError: (error) => logger.warn({ err: error }, 'pruning expired rows failed; will retry'),
+  });
 
   return {
     accounts,
@@ -119,13 +136,17 @@ export function createServices(deps: ServiceDeps): Services {
     credentialReports,
     reportLimiter,
     readiness: createReadinessService({ database }),
+    anonymousWriteLimiter,
+    retention,
     async close() {
+      await retention.stop();
       await deps.failureLimiter?.close();
       await Promise.race([
         credentialReports.idle(),
         new Promise((resolve) => setTimeout(resolve, REPORTS_CLOSE_GRACE_MS).unref()),
       ]);
       await reportLimiter.close();
+      await anonymousWriteLimiter.close();
     },
   };
 }

@@ -194,6 +194,20 @@ const dropCreateTokensFunction: MigrationFactory = (dialect) => ({
   },
 });
 
+/**
+ * Retention (docs/security.md, item 57): the pruner deletes expired rows in small batches, found
+ * by these indexes instead of a scan of the whole table. Sessions end by absolute expiry or idle.
+ */
+const retentionIndexes: MigrationFactory = () => ({
+  async up(db: Kysely<unknown>) {
+    await db.schema.createIndex('sessions_expires_at').on('sessions').column('expires_at').execute();
+    await db.schema.createIndex('sessions_last_seen_at').on('sessions').column('last_seen_at').execute();
+    await db.schema.createIndex('signin_links_expires_at').on('signin_links').column('expires_at').execute();
+    await db.schema.createIndex('login_flows_expires_at').on('login_flows').column('expires_at').execute();
+    await db.schema.createIndex('cli_grants_expires_at').on('cli_grants').column('expires_at').execute();
+  },
+});
+
 const MIGRATIONS: Record<string, MigrationFactory> = {
   '0001_initial_schema': initialSchema,
   '0002_sign_in': signIn,
@@ -201,6 +215,7 @@ const MIGRATIONS: Record<string, MigrationFactory> = {
   '0004_auth_failures': authFailures,
   '0005_create_tokens_function': createTokensFunction,
   '0006_drop_create_tokens_function': dropCreateTokensFunction,
+  '0008_retention_indexes': retentionIndexes,
 };
 
 export function createMigrationProvider(dialect: Dialect): MigrationProvider {

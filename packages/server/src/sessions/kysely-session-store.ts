@@ -68,5 +68,21 @@ export function createKyselySessionStore(database: Database): SessionStore {
       const result = await kysely.deleteFrom('sessions').where('id_digest', '=', idDigest).executeTakeFirst();
       return result.numDeletedRows > 0n;
     },
+
+    async pruneEndedSessions({ expiredBy, idleSince }, limit) {
+      // A bounded batch by key: PostgreSQL has no DELETE … LIMIT (nor SQLite as built).
+      const result = await kysely
+        .deleteFrom('sessions')
+        .where('id_digest', 'in', (eb) =>
+          eb
+            .selectFrom('sessions')
+            .select('id_digest')
+            .where((w) => w.or([w('expires_at', '<=', expiredBy), w('last_seen_at', '<=', idleSince)]))
+            .limit(limit)
+            .$if(database.dialect === 'postgres', (q) => q.forUpdate().skipLocked()),
+        )
+        .executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
   };
 }

@@ -7,6 +7,7 @@ import type { SignInStore } from './sign-in-store.js';
 
 export function createKyselySignInStore(database: Database): SignInStore {
   const { kysely, nowSql } = database;
+  const isPostgres = database.dialect === 'postgres';
 
   /**
    * Marks the one-time secret under `key` used and returns its row, if it is neither used nor
@@ -101,5 +102,42 @@ export function createKyselySignInStore(database: Database): SignInStore {
         expiresAt: Number(row.expires_at),
       };
     },
+
+    // Retention: a bounded batch by key (PostgreSQL has no DELETE … LIMIT, nor SQLite as built);
+    // on PostgreSQL rows another pruner has locked are skipped, so concurrent pruners never wait.
+    async pruneExpiredSignInLinks(expiredBy, limit) {
+      const result = await kysely
+        .deleteFrom('signin_links')
+        .where('digest', 'in', (eb) =>
+          eb.selectFrom('signin_links').select('digest').where('expires_at', '<=', expiredBy).limit(limit).$if(isPostgres, skipLocked),
+        )
+        .executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
+
+    async pruneExpiredLoginFlows(expiredBy, limit) {
+      const result = await kysely
+        .deleteFrom('login_flows')
+        .where('state_digest', 'in', (eb) =>
+          eb.selectFrom('login_flows').select('state_digest').where('expires_at', '<=', expiredBy).limit(limit).$if(isPostgres, skipLocked),
+        )
+        .executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
+
+    async pruneExpiredCliGrants(expiredBy, limit) {
+      const result = await kysely
+        .deleteFrom('cli_grants')
+        .where('code_digest', 'in', (eb) =>
+          eb.selectFrom('cli_grants').select('code_digest').where('expires_at', '<=', expiredBy).limit(limit).$if(isPostgres, skipLocked),
+        )
+        .executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
   };
+}
+
+/** `FOR UPDATE SKIP LOCKED`, for the PostgreSQL pruners' batch select. */
+function skipLocked<Q extends { forUpdate(): { skipLocked(): unknown } }>(query: Q): Q {
+  return query.forUpdate().skipLocked() as Q;
 }

@@ -19,4 +19,11 @@ export interface SessionStore {
   touchSession(idDigest: Buffer, lastSeenAt: number): Promise<void>;
   /** Deletes one session; true when it existed. */
   deleteSession(idDigest: Buffer): Promise<boolean>;
+  /**
+   * Retention (docs/security.md, item 57): deletes at most `limit` sessions that have ended,
+   * past their absolute expiry (`expiresAt ≤ expiredBy`) or idle (`lastSeenAt ≤ idleSince`), and
+   * answers how many. Idempotent; callers on several instances may run it at once (PostgreSQL:
+   * rows another caller is deleting are skipped, never waited for).
+   */
+  pruneEndedSessions(cutoffs: { expiredBy: number; idleSince: number }, limit: number): Promise<number>;
 }

@@ -133,7 +133,7 @@ export function registerSignInRoutes(app: ZodApp, deps: SignInRouteDeps): void {
     ),
   );
 
-  app.post('/auth/link/:secret', { schema: { hide: true, params: linkParams } }, async (request, reply) => {
+  app.post('/auth/link/:secret', { config: { anonymousWrites: true }, schema: { hide: true, params: linkParams } }, async (request, reply) => {
     checkSameOrigin(request, publicOrigin);
     const accountId = await links.redeem(request.params.secret);
     if (!accountId) throw linkUnusable();
@@ -144,7 +144,7 @@ export function registerSignInRoutes(app: ZodApp, deps: SignInRouteDeps): void {
 
   app.get(
     '/auth/oidc/start',
-    { schema: { hide: true, querystring: z.object({ return_to: z.string().optional() }) } },
+    { config: { anonymousWrites: true }, schema: { hide: true, querystring: z.object({ return_to: z.string().optional() }) } },
     async (request, reply) => {
       if (!oidc) return reply.callNotFound();
       const { authorizationUrl, browserSecret } = await oidc.start(safeReturnTo(request.query.return_to));
@@ -153,7 +153,7 @@ export function registerSignInRoutes(app: ZodApp, deps: SignInRouteDeps): void {
     },
   );
 
-  app.get(OIDC_CALLBACK_PATH, { schema: { hide: true } }, async (request, reply) => {
+  app.get(OIDC_CALLBACK_PATH, { config: { anonymousWrites: true }, schema: { hide: true } }, async (request, reply) => {
     if (!oidc) return reply.callNotFound();
     reply.clearCookie(FLOW_COOKIE, secureCookie);
     const callbackUrl = new URL(request.url, publicUrl);
@@ -200,6 +200,7 @@ export function registerSignInRoutes(app: ZodApp, deps: SignInRouteDeps): void {
   app.post(
     '/auth/cli/token',
     {
+      config: { anonymousWrites: true },
       schema: {
         summary: "The CLI's browser login: exchange the one-time code and PKCE verifier for a token",
         tags: ['sign-in'],

@@ -17,4 +17,13 @@ export interface SignInStore {
   insertCliGrant(codeDigest: Buffer, grant: CliGrantRecord): Promise<void>;
   /** Atomically marks the grant used if unused and unexpired, and returns it; otherwise undefined. */
   consumeCliGrant(codeDigest: Buffer, usedAt: number): Promise<CliGrantRecord | undefined>;
+  /*
+   * Retention (docs/security.md, item 57): each deletes at most `limit` rows whose expiry is at
+   * or before `expiredBy` (used or not: a used secret is dead already and goes when its short
+   * life ends) and answers how many. Idempotent; callers on several instances may run them at
+   * once (PostgreSQL: rows another caller is deleting are skipped, never waited for).
+   */
+  pruneExpiredSignInLinks(expiredBy: number, limit: number): Promise<number>;
+  pruneExpiredLoginFlows(expiredBy: number, limit: number): Promise<number>;
+  pruneExpiredCliGrants(expiredBy: number, limit: number): Promise<number>;
 }
