@@ -49,6 +49,12 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ ...oidc, OIDC_LINK_EXISTING_ACCOUNTS: 'yes' })).toThrow(/OIDC_LINK_EXISTING_ACCOUNTS/);
   });
 
+  it('reads the per-account namespace limit, 100 unless NAMESPACE_MAX_PER_ACCOUNT says otherwise', () => {
+    expect(loadConfig({}).namespaceMaxPerAccount).toBe(100);
+    expect(loadConfig({ NAMESPACE_MAX_PER_ACCOUNT: '25' }).namespaceMaxPerAccount).toBe(25);
+    expect(() => loadConfig({ NAMESPACE_MAX_PER_ACCOUNT: '0' })).toThrow(/NAMESPACE_MAX_PER_ACCOUNT/);
+  });
+
   it('treats empty variables as unset', () => {
     expect(loadConfig({ PORT: '', DATABASE_URL: '', LOG_LEVEL: '' }).port).toBe(8080);
   });

@@ -43,6 +43,7 @@ const environmentSchema = z
       z.coerce.number().int().min(1).max(3650).default(DEFAULT_TOKEN_LIFETIME_DAYS),
     ),
     TOKEN_MAX_PER_ACCOUNT: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(100_000).default(100)),
+    NAMESPACE_MAX_PER_ACCOUNT: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(100_000).default(100)),
     TRUST_PROXY: z.preprocess(
       emptyAsUndefined,
       z
@@ -83,6 +84,8 @@ export interface Config {
     | undefined;
   tokenMaxLifetimeDays: number;
   tokenMaxPerAccount: number;
+  /** Namespaces one account may hold (NAMESPACE_MAX_PER_ACCOUNT). */
+  namespaceMaxPerAccount: number;
   /** Proxy addresses whose X-Forwarded-For is believed; false trusts none. */
   trustProxy: boolean | string[];
   logLevel: string;
@@ -130,6 +133,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       : undefined,
     tokenMaxLifetimeDays: e.TOKEN_MAX_LIFETIME_DAYS,
     tokenMaxPerAccount: e.TOKEN_MAX_PER_ACCOUNT,
+    namespaceMaxPerAccount: e.NAMESPACE_MAX_PER_ACCOUNT,
     trustProxy: e.TRUST_PROXY,
     logLevel: e.LOG_LEVEL,
     testFault: e.LATCHKEY_TEST_FAULT,

@@ -16,7 +16,7 @@ import { createMemoryAnonymousWriteLimiter, type AnonymousWriteLimiter } from '.
 import { expiredRowPruners } from './retention/expired-row-pruners.js';
 import { createRetentionService, type RetentionService } from './retention/retention-service.js';
 import { createKyselyNamespaceStore } from './namespaces/kysely-namespace-store.js';
-import { createNamespaceService, type NamespaceService } from './namespaces/namespace-service.js';
+import { createNamespaceService, type NamespaceService, type NamespaceSettings } from './namespaces/namespace-service.js';
 import { createKyselyNoticeStore } from './notices/kysely-notice-store.js';
 import { createNoticeService, type NoticeService } from './notices/notice-service.js';
 import { createCliLoginService, type CliLoginService } from './sessions/cli-login-service.js';
@@ -76,6 +76,8 @@ export interface ServiceDeps {
   tokenCache?: TokenStoreOptions['tokenCache'];
   /** The budget of the public routes that write; in process memory when absent. */
   anonymousWriteLimiter?: AnonymousWriteLimiter;
+  /** The per-account namespace limit; the default (100) when absent. */
+  namespaceSettings?: NamespaceSettings;
 }
 
 /** How long closing waits for reports already answered 202. */
@@ -131,7 +133,7 @@ export function createServices(deps: ServiceDeps): Services {
     signInLinks,
     oidc,
     cliLogin: createCliLoginService({ store: signInStore, clock, tokens }),
-    namespaces: createNamespaceService({ store: createKyselyNamespaceStore(database), clock }),
+    namespaces: createNamespaceService({ store: createKyselyNamespaceStore(database), clock, settings: deps.namespaceSettings }),
     notices: createNoticeService({ store: createKyselyNoticeStore(database), clock }),
     credentialReports,
     reportLimiter,

@@ -10,6 +10,7 @@ export type ConflictReason =
   | 'token_name_taken'
   | 'token_limit_reached'
   | 'namespace_name_taken'
+  | 'namespace_limit_reached'
   | 'email_taken';
 
 export class StoreConflictError extends Error {

@@ -1,12 +1,25 @@
 import { writeWithAudit } from '../audit/kysely-audit-store.js';
 import type { Database } from '../database/database.js';
 import { NAMESPACE_COLUMNS } from '../database/schema.js';
+import { StoreConflictError } from '../kernel/store-errors.js';
 import type { NamespaceStore } from './namespace-store.js';
 
 export function createKyselyNamespaceStore(database: Database): NamespaceStore {
   return {
-    insertNamespace(namespace, audit) {
+    insertNamespace(namespace, limits, audit) {
       return writeWithAudit(database, async (trx) => {
+        // PostgreSQL: the owner's row lock makes concurrent creates for one account take turns,
+        // and each count below then sees every create committed before it. SQLite's
+        // BEGIN IMMEDIATE already makes this transaction the only writer.
+        if (database.dialect === 'postgres') {
+          await trx.selectFrom('accounts').select('id').where('id', '=', namespace.accountId).forUpdate().execute();
+        }
+        const { held } = await trx
+          .selectFrom('namespaces')
+          .select((eb) => eb.fn.countAll<number>().as('held'))
+          .where('account_id', '=', namespace.accountId)
+          .executeTakeFirstOrThrow();
+        if (Number(held) >= limits.maxPerAccount) throw new StoreConflictError('namespace_limit_reached');
         await trx
           .insertInto('namespaces')
           .values({ id: namespace.id, name: namespace.name, account_id: namespace.accountId, created_at: namespace.createdAt })

@@ -12,7 +12,7 @@ import { SYSTEM_ACTOR, type Actor } from '../audit/audit-event.js';
 import type { Database } from '../database/database.js';
 import { openDatabase } from '../database/open-database.js';
 import { createManualClock, type Clock } from '../kernel/clock.js';
-import { createNamespaceService } from './namespace-service.js';
+import { createNamespaceService, DEFAULT_NAMESPACE_MAX_PER_ACCOUNT } from './namespace-service.js';
 
 /** The services these tests drive: accounts (to own namespaces) and namespaces. */
 function servicesOver(stores: Stores, clock: Clock) {
@@ -98,6 +98,26 @@ describeEachBackend('namespaces', (ctx) => {
     const bySame = await appError(services.namespaces.create(alice, 'test-cindylopez', actor(alice)));
     expect(bySame.code).toBe('CONFLICT');
     expect(await services.namespaces.list(bob)).toEqual([]);
+  });
+
+  it('one namespace more than the account may hold is 409 CONFLICT saying so; other accounts are unaffected', async () => {
+    const capped = {
+      accounts: services.accounts,
+      namespaces: createNamespaceService({ store: ctx.stores.namespaces, clock: createManualClock(), settings: { maxPerAccount: 2 } }),
+    };
+    await capped.namespaces.create(alice, 'first', actor(alice));
+    await capped.namespaces.create(alice, 'second', actor(alice));
+    const error = await appError(capped.namespaces.create(alice, 'third', actor(alice)));
+    expect(error.code).toBe('CONFLICT');
+    expect(error.detail).toBe('You already have 2 namespaces; delete one before creating another.');
+    expect((await capped.namespaces.list(alice)).map((ns) => ns.name)).toEqual(['first', 'second']);
+    await capped.namespaces.create(bob, 'third', actor(bob));
+  });
+
+  it('without a configured limit an account may hold 100 namespaces', async () => {
+    for (let i = 0; i < DEFAULT_NAMESPACE_MAX_PER_ACCOUNT; i++) await services.namespaces.create(alice, `ns-${i}`, actor(alice));
+    expect((await appError(services.namespaces.create(alice, 'one-more', actor(alice)))).code).toBe('CONFLICT');
+    expect(await services.namespaces.list(alice)).toHaveLength(DEFAULT_NAMESPACE_MAX_PER_ACCOUNT);
   });
 
   it('deleting another account\'s namespace is NOT_FOUND and leaves it alone', async () => {

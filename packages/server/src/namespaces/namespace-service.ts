@@ -15,8 +15,17 @@ export interface NamespaceService {
   delete(accountId: string, name: string, actor: Actor): Promise<void>;
 }
 
-export function createNamespaceService(deps: { store: NamespaceStore; clock: Clock }): NamespaceService {
+/** Namespaces an account may hold unless configured (NAMESPACE_MAX_PER_ACCOUNT). */
+export const DEFAULT_NAMESPACE_MAX_PER_ACCOUNT = 100;
+
+export interface NamespaceSettings {
+  /** Namespaces one account may hold; one more is refused with CONFLICT. */
+  maxPerAccount: number;
+}
+
+export function createNamespaceService(deps: { store: NamespaceStore; clock: Clock; settings?: NamespaceSettings }): NamespaceService {
   const { store, clock } = deps;
+  const maxPerAccount = deps.settings?.maxPerAccount ?? DEFAULT_NAMESPACE_MAX_PER_ACCOUNT;
   return {
     async create(accountId, name, actor) {
       const parsed = namespaceNameSchema.safeParse(name);
@@ -24,8 +33,11 @@ export function createNamespaceService(deps: { store: NamespaceStore; clock: Clo
       const now = clock.now();
       const namespace: NamespaceRecord = { id: newId(), name, accountId, createdAt: now };
       try {
-        await store.insertNamespace(namespace, auditEvent(now, 'namespace.created', actor, namespace.id, { name }));
+        await store.insertNamespace(namespace, { maxPerAccount }, auditEvent(now, 'namespace.created', actor, namespace.id, { name }));
       } catch (error) {
+        if (error instanceof StoreConflictError && error.reason === 'namespace_limit_reached') {
+          throw new AppError('CONFLICT', `You already have ${maxPerAccount} namespaces; delete one before creating another.`);
+        }
         if (error instanceof StoreConflictError) {
           throw new AppError('CONFLICT', `The namespace "${name}" already exists.`);
         }

@@ -37,6 +37,8 @@ export interface TestAppOptions {
   reportLimiter?: ReportLimiter;
   trustProxy?: boolean | string[];
   tokenCache?: boolean | { maxEntries: number };
+  /** Namespaces one account may hold (default 100). */
+  maxNamespacesPerAccount?: number;
 }
 
 export interface TestApp extends App {
@@ -67,6 +69,7 @@ export async function createTestApp(database: Database, options: TestAppOptions 
     failureLimiter: options.failureLimiter,
     reportLimiter: options.reportLimiter,
     tokenCache: options.tokenCache,
+    namespaceSettings: options.maxNamespacesPerAccount ? { maxPerAccount: options.maxNamespacesPerAccount } : undefined,
   });
   const app = await createApp({ services, logger, publicUrl: TEST_PUBLIC_URL, trustProxy: options.trustProxy });
 
