@@ -17,7 +17,7 @@ import { registerHealthRoutes } from './health/health-routes.js';
 import { registerAnonymousWriteLimit } from './http/anonymous-write-limit.js';
 import { registerAuthentication } from './http/authenticate.js';
 import { handleClientError } from './http/client-errors.js';
-import { registerErrorHandling } from './http/error-handler.js';
+import { handleFrameworkError, registerErrorHandling } from './http/error-handler.js';
 import { registerRequestLog } from './http/logging.js';
 import { sendProblem } from './http/problem.js';
 import type { ZodApp } from './http/zod-app.js';
@@ -73,6 +73,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
     return503OnClosing: false,
     forceCloseConnections: 'idle',
     clientErrorHandler: handleClientError,
+    // What the router refuses (malformed percent-encoding …) is problem+json too, never Fastify's own body.
+    frameworkErrors: handleFrameworkError,
   }).withTypeProvider<ZodTypeProvider>();
 
   const routes: RegisteredRoute[] = [];

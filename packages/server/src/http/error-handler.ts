@@ -22,6 +22,31 @@ const FRAMEWORK_ERRORS: Record<string, Parameters<typeof sendProblem>[1]> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'MALFORMED_BODY',
 };
 
+/**
+ * Fastify's `frameworkErrors`: what its router refuses before any route, hook or error handler
+ * runs (a path with malformed percent-encoding, a path parameter over 100 characters). Those
+ * requests skip the onRequest hook, so the request id is set here; the body never echoes the
+ * path (docs/security.md, item 58).
+ */
+export function handleFrameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  reply.header('x-request-id', request.id);
+  request.log.info({ code: error.code }, 'request refused by the router');
+  switch (error.code) {
+    case 'FST_ERR_BAD_URL':
+      sendProblem(reply, 'BAD_REQUEST', { detail: 'The request URL is malformed.' });
+      return;
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      // No id, secret or name of ours is that long: the same answer as any unknown resource.
+      sendProblem(reply, 'NOT_FOUND', { detail: 'No such resource.' });
+      return;
+    default:
+      request.log.error({ err: error }, 'unhandled framework error');
+      sendProblem(reply, 'INTERNAL');
+  }
+}
+
+const HEADERS_KEPT_ON_INTERNAL_ERROR = new Set(['x-request-id', 'strict-transport-security']);
+
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setNotFoundHandler((_request, reply) => sendProblem(reply, 'NOT_FOUND', { detail: 'No such resource.' }));
 
@@ -48,6 +73,11 @@ export function registerErrorHandling(app: FastifyInstance): void {
       return sendProblem(reply, 'MALFORMED_BODY');
     }
     request.log.error({ err: error }, 'unhandled error');
+    // The failed response's own headers may be what failed (an invalid Location, say): the
+    // 500 carries none of them, only what identifies and secures it.
+    for (const name of Object.keys(reply.getHeaders())) {
+      if (!HEADERS_KEPT_ON_INTERNAL_ERROR.has(name)) reply.removeHeader(name);
+    }
     return sendProblem(reply, 'INTERNAL');
   });
 }

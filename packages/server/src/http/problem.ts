@@ -46,6 +46,7 @@ export function sendProblem(reply: FastifyReply, code: ErrorCode, options: Probl
   return reply
     .code(ERRORS[code].status)
     .header('cache-control', 'no-store')
+    .header('x-content-type-options', 'nosniff')
     .type('application/problem+json')
     .send(JSON.stringify(problemBody(code, options)));
 }

@@ -181,7 +181,7 @@ export function registerSignInRoutes(app: ZodApp, deps: SignInRouteDeps): void {
     const cliRequest = parseCliLoginRequest(request.query as Record<string, unknown>);
     const session = await signedInAccount(request);
     if (!session) {
-      return reply.redirect(`/auth/sign-in?return_to=${encodeURIComponent(request.url)}`, 302);
+      return reply.redirect(`/auth/sign-in?return_to=${encodeURIComponent(safeReturnTo(request.url))}`, 302);
     }
     return sendPage(reply, 200, 'Authorize the CLI', consentPage(cliRequest, session.csrfToken, session.account.email));
   });
