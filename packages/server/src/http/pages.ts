@@ -70,7 +70,8 @@ export function sendPage(reply: FastifyReply, status: number, title: string, bod
         "script-src 'none'",
         `style-src 'nonce-${nonce}'`,
         "img-src 'self'",
-        // The CLI-login consent form redirects to the CLI's loopback listener.
+        // The CLI-login consent form redirects to the CLI's loopback listener. A source cannot
+        // name [::1] (browsers ignore it): that case goes through a page (sign-in-routes.ts).
         "form-action 'self' http://127.0.0.1:*",
         "frame-ancestors 'none'",
         "base-uri 'none'",

@@ -70,6 +70,11 @@ export function isLoopbackRedirect(value: string): boolean {
   );
 }
 
+/** A loopback redirect to [::1], which a CSP source list cannot name (sign-in-routes.ts). */
+export function isIpv6LoopbackRedirect(value: string): boolean {
+  return isLoopbackRedirect(value) && new URL(value).hostname === '[::1]';
+}
+
 /** A host name for the token's name: printable, short, or "cli" when nothing usable came. */
 function cleanClientName(value: string): string {
   const cleaned = value.replace(/[^A-Za-z0-9._-]/g, '').slice(0, 48);

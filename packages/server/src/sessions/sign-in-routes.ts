@@ -11,15 +11,25 @@ import { checkCsrf, checkSameOrigin } from '../http/csrf.js';
 import { html, sendPage, STRICT_TRANSPORT_SECURITY, type SafeHtml } from '../http/pages.js';
 import type { ZodApp } from '../http/zod-app.js';
 import { AppError } from '../kernel/app-error.js';
-import { parseCliLoginRequest, type CliLoginRequest, type CliLoginService } from './cli-login-service.js';
+import {
+  isIpv6LoopbackRedirect,
+  parseCliLoginRequest,
+  type CliLoginRequest,
+  type CliLoginService,
+} from './cli-login-service.js';
 import { OIDC_CALLBACK_PATH, OidcProviderUnavailableError, type OidcSignIn } from './oidc-sign-in.js';
 import { SESSION_ABSOLUTE_TIMEOUT_MS, type SessionService } from './session-service.js';
-import { linkUnusable, type SignInLinkService } from './sign-in-link-service.js';
+import { linkUnusable, SIGN_IN_LINK_TTL_MS, type SignInLinkService } from './sign-in-link-service.js';
 import type { SignInService } from './sign-in-service.js';
 
 /** Binds an OpenID Connect sign-in in progress to the browser that started it. */
 export const FLOW_COOKIE = '__Host-latchkey_flow';
 const FLOW_COOKIE_MAX_AGE_S = 600;
+/**
+ * Where a person was going when asked to sign in with a one-time link (a CLI login's consent
+ * page): the link arrives later, by email or from a terminal, and cannot carry it.
+ */
+const RETURN_COOKIE = '__Host-latchkey_return';
 
 const secureCookie = { path: '/', secure: true, httpOnly: true, sameSite: 'lax' } as const;
 
@@ -103,6 +113,8 @@ export function registerSignInRoutes(app: ZodApp, deps: SignInRouteDeps): void {
     async (request, reply) => {
       const returnTo = safeReturnTo(request.query.return_to);
       if (await signedInAccount(request)) return reply.redirect(returnTo, 303);
+      if (returnTo === '/') reply.clearCookie(RETURN_COOKIE, secureCookie);
+      else reply.setCookie(RETURN_COOKIE, returnTo, { ...secureCookie, maxAge: SIGN_IN_LINK_TTL_MS / 1000 });
       const body = oidc
         ? html`<h1>Sign in to Latchkey</h1>
             <div class="actions">
@@ -112,7 +124,8 @@ export function registerSignInRoutes(app: ZodApp, deps: SignInRouteDeps): void {
             <p>This server signs people in with one-time links: no passwords.</p>
             <p>Ask an administrator for a sign-in link, or on the server run
               <code>latchkey-server signin-link --email you@example.com</code>.</p>
-            <p>A link works once, within 15 minutes.</p>`;
+            <p>A link works once, within 15 minutes.</p>
+            ${returnTo === '/' ? '' : html`<p>Open it in this browser to come back to where you were going.</p>`}`;
       return sendPage(reply, 200, 'Sign in', body);
     },
   );
@@ -137,7 +150,9 @@ export function registerSignInRoutes(app: ZodApp, deps: SignInRouteDeps): void {
     checkSameOrigin(request, publicOrigin);
     const accountId = await links.redeem(request.params.secret);
     if (!accountId) throw linkUnusable();
-    return finishSignIn(request, reply, accountId, '/');
+    const returnTo = request.cookies[RETURN_COOKIE];
+    if (returnTo !== undefined) reply.clearCookie(RETURN_COOKIE, secureCookie);
+    return finishSignIn(request, reply, accountId, returnTo ?? '/');
   });
 
   // OpenID Connect --------------------------------------------------------------------------------
@@ -194,6 +209,12 @@ export function registerSignInRoutes(app: ZodApp, deps: SignInRouteDeps): void {
     const cliRequest = parseCliLoginRequest(form);
     const target =
       form.decision === 'allow' ? await cliLogin.approve(session.account.id, cliRequest) : cliLogin.denied(cliRequest);
+    // A CSP source cannot name an IPv6 address, so form-action cannot allow http://[::1] and the
+    // browser would block a redirect there. A page that moves on by itself is not the form's
+    // submission any more; it goes only to the loopback address the request was checked for.
+    if (isIpv6LoopbackRedirect(cliRequest.redirectUri)) {
+      return sendPage(reply, 200, 'Back to the CLI', returnToCliPage(target));
+    }
     return reply.redirect(target, 303);
   });
 
@@ -233,6 +254,13 @@ function consentPage(request: CliLoginRequest, csrfToken: string, email: string 
         <button type="submit" name="decision" value="deny" class="secondary">Cancel</button>
       </div>
     </form>`;
+}
+
+function returnToCliPage(target: string): SafeHtml {
+  return html`<meta http-equiv="refresh" content="0;url=${target}">
+    <h1>Back to the Latchkey CLI</h1>
+    <p>Returning to the CLI that asked to sign in …</p>
+    <div class="actions"><a class="button" href="${target}">Continue</a></div>`;
 }
 
 /** Only a path on this server, else the console's home: never another origin. */
