@@ -9,7 +9,7 @@
  * The token itself never travels in a URL. A callback with the wrong state is answered 400 and
  * ignored, so a stray or forged request cannot end (or hijack) the login.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { pkceChallenge, secretsEqual } from '@latchkey/contract/secrets';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -131,17 +131,21 @@ async function startCallbackListener(state: string, timeoutMs: number): Promise<
   };
 }
 
+/** The answer page's only style, allowed by its hash: the CSP stays `default-src 'none'` otherwise. */
+const ANSWER_PAGE_STYLE = 'body{font:16px/1.5 system-ui,sans-serif;margin:3em;color:#1b1f24}';
+const ANSWER_PAGE_CSP = `default-src 'none'; style-src 'sha256-${createHash('sha256').update(ANSWER_PAGE_STYLE).digest('base64')}'`;
+
 function answer(response: ServerResponse, status: number, message: string): void {
   response.writeHead(status, {
     'content-type': 'text/html; charset=utf-8',
     'cache-control': 'no-store',
     'referrer-policy': 'no-referrer',
-    'content-security-policy': "default-src 'none'",
+    'content-security-policy': ANSWER_PAGE_CSP,
     connection: 'close',
   });
   response.end(
-    `<!doctype html><html><head><meta charset="utf-8"><title>Latchkey CLI</title></head>` +
-      `<body style="font-family:sans-serif;margin:3em"><p>${message}</p></body></html>`,
+    `<!doctype html><html><head><meta charset="utf-8"><title>Latchkey CLI</title><style>${ANSWER_PAGE_STYLE}</style></head>` +
+      `<body><p>${message}</p></body></html>`,
   );
 }
 

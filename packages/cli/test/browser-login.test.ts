@@ -3,6 +3,7 @@
  * two server endpoints. The run against the real `latchkey-server` (sign-in link, consent page,
  * the built binary) is in cli-binary.test.ts.
  */
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { generateToken } from '@latchkey/contract/token';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -119,6 +120,29 @@ describe('loginWithBrowser', () => {
       { url: fake.url, clientName: 'h' },
     );
     await expect(login).rejects.toMatchObject({ failureKind: 'api', code: 'INVALID_GRANT' });
+  });
+
+  it("the page the browser lands on after the login is allowed its own style by that page's CSP", async () => {
+    let landed: Response | undefined;
+    await loginWithBrowser(
+      io(async (url) => {
+        void fetch(url).then((response) => (landed = response));
+        return true;
+      }),
+      { url: fake.url, clientName: 'h' },
+    );
+    await expect.poll(() => landed).toBeDefined();
+    const page = await landed!.text();
+    expect(page).toContain('Signed in to Latchkey');
+    const csp = landed!.headers.get('content-security-policy')!;
+    expect(csp).toContain("default-src 'none'");
+    expect(page).not.toMatch(/\sstyle=/); // an inline style attribute would need 'unsafe-inline'
+    const styles = [...page.matchAll(/<style>([^<]*)<\/style>/g)].map((match) => match[1]!);
+    expect(styles.length).toBeGreaterThan(0);
+    const allowed = /style-src ([^;]*)/.exec(csp)?.[1]?.split(' ') ?? [];
+    for (const style of styles) {
+      expect(allowed).toContain(`'sha256-${createHash('sha256').update(style).digest('base64')}'`);
+    }
   });
 
   it('gives up after the timeout', async () => {
