@@ -56,7 +56,6 @@ export async function startTestProvider(redirectUri: string, options: TestProvid
     findAccount: async (_ctx, sub) => ({
       accountId: sub,
       claims: async (use: string) => ({
-        sub,
         email: `${sub}@example.test`,
         email_verified: true,
         name: `User ${sub}`,
