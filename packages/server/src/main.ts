@@ -162,6 +162,7 @@ function serviceSettings(config: Config, database: Database, logger: Logger, clo
     ? createRedisFailureLimiter({
         url: config.redisUrl,
         prefix: `${config.redisKeyPrefix}auth-failures:`,
+        clock,
         onError: (error) => logger.warn({ err: error }, 'Redis unavailable: failed-authentication limiting paused'),
       })
     : database.dialect === 'postgres'

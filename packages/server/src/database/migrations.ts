@@ -208,6 +208,25 @@ const retentionIndexes: MigrationFactory = () => ({
   },
 });
 
+/**
+ * Failed authentications per client key and 30-second bucket (docs/security.md, item 39, as
+ * rewritten in round 2): the window slides bucket by bucket and nothing is banned, so the
+ * one-row-per-address count of 0004 goes. Its rows were a few minutes' worth of counts.
+ */
+const authFailureWindow: MigrationFactory = () => ({
+  async up(db: Kysely<unknown>) {
+    await db.schema.dropTable('auth_failures').execute();
+    await db.schema
+      .createTable('auth_failures')
+      .addColumn('client_key', 'text', (c) => c.notNull())
+      .addColumn('bucket', 'bigint', (c) => c.notNull())
+      .addColumn('failures', 'integer', (c) => c.notNull())
+      .addPrimaryKeyConstraint('auth_failures_pkey', ['client_key', 'bucket'])
+      .execute();
+    await db.schema.createIndex('auth_failures_bucket').on('auth_failures').column('bucket').execute();
+  },
+});
+
 const MIGRATIONS: Record<string, MigrationFactory> = {
   '0001_initial_schema': initialSchema,
   '0002_sign_in': signIn,
@@ -216,6 +235,7 @@ const MIGRATIONS: Record<string, MigrationFactory> = {
   '0005_create_tokens_function': createTokensFunction,
   '0006_drop_create_tokens_function': dropCreateTokensFunction,
   '0008_retention_indexes': retentionIndexes,
+  '0009_auth_failure_window': authFailureWindow,
 };
 
 export function createMigrationProvider(dialect: Dialect): MigrationProvider {

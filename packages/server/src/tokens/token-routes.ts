@@ -1,6 +1,6 @@
 /** Personal access tokens: managed from a console session; a token may read or revoke itself. */
 import {
-  createTokenRequestSchemaFor,
+  createTokenRequestSchema,
   createTokenResponseSchema,
   listTokensQuerySchema,
   tokenListSchema,
@@ -40,8 +40,7 @@ export function registerTokenRoutes(app: ZodApp, { tokens }: { tokens: TokenServ
       schema: {
         summary: 'Create a token; the secret is in this response only',
         tags: ['tokens'],
-        // The operator's lifetime choices, so the OpenAPI document lists exactly what is accepted.
-        body: createTokenRequestSchemaFor(tokens.lifetimeSettings().lifetimeChoices),
+        body: createTokenRequestSchema,
         response: { 201: createTokenResponseSchema },
       },
     },

@@ -76,7 +76,7 @@ describe('an OpenID Connect sign-in started with a hostile return_to', () => {
   beforeAll(async () => {
     provider = await startTestProvider(CALLBACK);
     app = await createMemoryApp({
-      oidc: { issuer: provider.issuer, clientId: TEST_CLIENT_ID, clientSecret: TEST_CLIENT_SECRET, redirectUri: CALLBACK, adminEmails: [] },
+      oidc: { issuer: provider.issuer, clientId: TEST_CLIENT_ID, clientSecret: TEST_CLIENT_SECRET, redirectUri: CALLBACK },
     });
   });
   afterAll(async () => {
