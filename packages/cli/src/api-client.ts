@@ -5,7 +5,6 @@
  * `Latchkey-Token-Expires-At` on every answer.
  */
 import { DAY_MS, EXPIRING_WINDOW_DAYS, TOKEN_EXPIRES_AT_HEADER, isErrorCode } from '@latchkey/contract';
-import { relativeTime } from '@latchkey/contract/relative-time';
 import { ApiError, CliError, NetworkError } from './cli-errors.js';
 import { nowOf, type CliIo } from './io.js';
 import { formatDate } from './output.js';
@@ -49,13 +48,12 @@ export function createApiClient(io: CliIo, options: ApiClientOptions): ApiClient
     const expiresAt = Date.parse(header);
     if (Number.isNaN(expiresAt)) return;
     lastTokenExpiresAt = new Date(expiresAt).toISOString();
-    const now = nowOf(io);
-    const left = expiresAt - now;
+    const left = expiresAt - nowOf(io);
     if (warned || left <= 0 || left > EXPIRING_WINDOW_DAYS * DAY_MS) return;
     warned = true;
-    // The console's wording ("in 3 days", "in less than an hour"), from the contract.
+    const days = Math.ceil(left / DAY_MS);
     io.stderr.write(
-      `warning: this token expires ${relativeTime(expiresAt, now)} (${formatDate(lastTokenExpiresAt)}); ` +
+      `warning: this token expires in ${days} day${days === 1 ? '' : 's'} (${formatDate(lastTokenExpiresAt)}); ` +
         `create a new one in the console (Settings › Personal Access Tokens) before then.\n`,
     );
   }

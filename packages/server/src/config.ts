@@ -11,11 +11,13 @@ const emptyAsUndefined = (value: unknown) => (value === '' ? undefined : value);
 const optionalUrl = z.preprocess(emptyAsUndefined, z.url().optional());
 
 /**
- * Test-only fault injection (docs/security.md, item 15), never for production:
+ * Test-only fault injection (docs/security.md, items 15 and 59), never for production:
  * `LATCHKEY_TEST_FAULT=exit-after-revoke-commit` makes the process exit right after a revoke
- * has committed and before its 204 is written, the worst moment for a crash.
+ * has committed and before its 204 is written, the worst moment for a crash;
+ * `hold-credential-reports` stores leaked-token reports and answers 202 but never processes
+ * them, so a test can kill the process between the 202 and the processing.
  */
-export const TEST_FAULTS = ['exit-after-revoke-commit'] as const;
+export const TEST_FAULTS = ['exit-after-revoke-commit', 'hold-credential-reports'] as const;
 export type TestFault = (typeof TEST_FAULTS)[number];
 
 const environmentSchema = z

@@ -68,6 +68,7 @@ async function main(argv: string[]): Promise<number> {
   const logger = createLogger({ level: config.logLevel });
   const database = openDatabase(config.databaseUrl, {
     onBackgroundError: (error) => logger.warn({ err: error }, 'database connection lost; will reconnect'),
+    onWarning: (message) => logger.warn(message),
   });
 
   if (command === 'migrate') {
@@ -126,6 +127,8 @@ async function main(argv: string[]): Promise<number> {
       await clock.resync();
       ready = true;
       logger.info('database ready');
+      // Reports stored but not processed (a crash, another instance's) are picked up now and on a timer.
+      services.credentialReports.start();
       // Every instance prunes; the deletes are idempotent, so instances need no coordination.
       services.retention.start();
       await printFirstAdminLink();
@@ -162,7 +165,6 @@ function serviceSettings(config: Config, database: Database, logger: Logger, clo
     ? createRedisFailureLimiter({
         url: config.redisUrl,
         prefix: `${config.redisKeyPrefix}auth-failures:`,
-        clock,
         onError: (error) => logger.warn({ err: error }, 'Redis unavailable: failed-authentication limiting paused'),
       })
     : database.dialect === 'postgres'

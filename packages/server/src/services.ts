@@ -48,7 +48,7 @@ export interface Services {
   cliLogin: CliLoginService;
   namespaces: NamespaceService;
   notices: NoticeService;
-  /** Leaked-token reports, processed after their 202 (tests await `idle()`). */
+  /** Leaked-token reports, stored before their 202 and processed by a worker main.ts starts (tests await `idle()`). */
   credentialReports: CredentialReports;
   /** The call budget of the leaked-token report endpoint. */
   reportLimiter: ReportLimiter;
@@ -57,7 +57,7 @@ export interface Services {
   anonymousWriteLimiter: AnonymousWriteLimiter;
   /** Prunes dead sessions, sign-in links, sign-in flows and CLI grants; main.ts starts it. */
   retention: RetentionService;
-  /** Finishes reports already accepted (within reason) and lets the limiters go. */
+  /** Stops the report worker (reports not processed yet stay stored for the next start) and lets the limiters go. */
   close(): Promise<void>;
 }
 
@@ -80,7 +80,7 @@ export interface ServiceDeps {
   namespaceSettings?: NamespaceSettings;
 }
 
-/** How long closing waits for reports already answered 202. */
+/** How long closing waits for the report in hand; reports still pending are stored for the next start. */
 const REPORTS_CLOSE_GRACE_MS = 5_000;
 
 export function createServices(deps: ServiceDeps): Services {
@@ -103,7 +103,7 @@ export function createServices(deps: ServiceDeps): Services {
     store: createKyselyReportStore(database),
     clock,
     // The error comes from the store or the driver, which only ever see digests.
-    onError: (error, context) => logger.error({ err: error, ...context }, 'processing a credential report failed'),
+    onError: (error, context) => logger.error({ err: error, ...context }, 'processing a credential report failed; it stays pending'),
     onProcessed: (outcome) => {
       if (outcome.revoked > 0) logger.warn({ event: 'credentials_reported', ...outcome }, 'reported tokens revoked');
     },
@@ -144,7 +144,7 @@ export function createServices(deps: ServiceDeps): Services {
       await retention.stop();
       await deps.failureLimiter?.close();
       await Promise.race([
-        credentialReports.idle(),
+        credentialReports.stop(),
         new Promise((resolve) => setTimeout(resolve, REPORTS_CLOSE_GRACE_MS).unref()),
       ]);
       await reportLimiter.close();

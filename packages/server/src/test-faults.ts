@@ -1,8 +1,12 @@
 /**
- * LATCHKEY_TEST_FAULT, for tests only: `exit-after-revoke-commit` ends the process the moment a
- * revoke has committed, before its 204 is written, as a crash or an OOM kill there would
- * (docs/security.md, item 15). It wraps the token service from the outside, in the composition
+ * LATCHKEY_TEST_FAULT, for tests only. It wraps services from the outside, in the composition
  * root: no production module knows fault injection exists.
+ *
+ * - `exit-after-revoke-commit` ends the process the moment a revoke has committed, before its 204
+ *   is written, as a crash or an OOM kill there would (docs/security.md, item 15).
+ * - `hold-credential-reports` never starts the leaked-token report worker: reports are stored and
+ *   answered 202 but not processed, the state a process killed right after its 202 leaves
+ *   (docs/security.md, item 59).
  */
 import type { Logger } from 'pino';
 import type { TestFault } from './config.js';
@@ -12,8 +16,19 @@ import type { Services } from './services.js';
 export const TEST_FAULT_EXIT_CODE = 86;
 
 export function withTestFault(services: Services, fault: TestFault | undefined, logger: Logger): Services {
-  if (fault !== 'exit-after-revoke-commit') return services;
+  if (fault === undefined) return services;
   logger.warn({ fault }, 'TEST FAULT INJECTION ENABLED: never run this in production');
+  if (fault === 'hold-credential-reports') {
+    return {
+      ...services,
+      credentialReports: {
+        ...services.credentialReports,
+        start() {
+          logger.warn({ fault }, 'test fault: credential reports are stored but not processed');
+        },
+      },
+    };
+  }
   const { tokens } = services;
   return {
     ...services,

@@ -1,8 +1,9 @@
 /**
- * Revoke by possession (docs/security.md, item 35): whoever finds a leaked token reports it here,
- * unauthenticated, like GitHub's credential-revocation API. The answer is 202 whatever the list
- * holds, and it is sent before the list is looked at (see credential-report-service.ts), so
- * neither its content nor its timing says which tokens were valid.
+ * Revoke by possession (docs/security.md, items 35 and 59): whoever finds a leaked token reports
+ * it here, unauthenticated, like GitHub's credential-revocation API. The answer is 202 once the
+ * report is stored (credential-report-service.ts), whatever the list holds: the request does the
+ * same work, one INSERT, for live tokens and for garbage, and the tokens are looked at only
+ * afterwards. A database that cannot store the report is a 503, never a 202.
  */
 import { credentialReportRequestSchema } from '@latchkey/contract';
 import { z } from 'zod';
@@ -32,19 +33,19 @@ export function registerCredentialReportRoutes(
       schema: {
         summary: 'Report leaked tokens: every valid one listed is revoked (no authentication)',
         description:
-          'Always 202 Accepted, whether the tokens listed are valid, already revoked or not tokens at all; ' +
-          'they are processed after the answer. Each owner finds a notice in the console. ' +
+          'Always 202 Accepted once the report is stored, whether the tokens listed are valid, already revoked or not tokens at all; ' +
+          'they are processed after the answer, even if the server restarts in between. Each owner finds a notice in the console. ' +
+          'If the database cannot store the report: 503, and nothing was accepted. ' +
           'At most 1,000 credentials per call and 60 calls per hour per client address.',
         tags: ['credentials'],
         body: credentialReportRequestSchema,
         // A null schema documents "no body" in the OpenAPI document.
-        response: { 202: z.null().describe('Accepted: the list will be processed. No body.') },
+        response: { 202: z.null().describe('Accepted: the report is stored and will be processed. No body.') },
       },
     },
     async (request, reply) => {
-      if (!reports.submit(request.body.credentials, request.ip)) {
-        throw new AppError('UNAVAILABLE', 'Too many reports are waiting to be processed; try again shortly.');
-      }
+      // A store failure propagates: the error handler answers it 503 (R-UNAVAIL).
+      await reports.submit(request.body.credentials, request.ip);
       reply.header('cache-control', 'no-store');
       // Nothing to say beyond the status; `undefined` sends an empty body (the schema types it null).
       return reply.code(202).send(undefined as unknown as null);

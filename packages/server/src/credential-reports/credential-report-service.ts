@@ -1,63 +1,82 @@
 /**
- * Revoke-by-possession (docs/security.md, item 35; GitHub's credential-revocation model): anyone
- * holding a leaked token may report it, unauthenticated, and it is revoked.
+ * Revoke-by-possession (docs/security.md, items 35 and 59; GitHub's credential-revocation model):
+ * anyone holding a leaked token may report it, unauthenticated, and it is revoked.
  *
- * The HTTP answer is always the same and is sent before any of this runs: `submit` only queues
- * the list, so how long the answer takes cannot depend on whether the listed tokens are valid.
- * The queue is drained one report at a time, after the current I/O turn. Strings failing the
- * format or checksum are dropped without touching the database; the rest are looked up by
- * SHA-256 digest only. Each revoked token gets an audit event, and each owner one notice per
- * report listing their tokens.
+ * `submit` is all the request does: strings failing the format or checksum are dropped (no
+ * secret decides that), the rest are hashed, and the report is stored as pending — one INSERT,
+ * the same statement whatever the tokens are — before the 202. Nothing about the tokens is
+ * looked up on the request path, so the answer cannot depend on whether one was live, and a
+ * report answered 202 survives a crash.
+ *
+ * A worker in the background processes pending reports: nudged after each report, at start-up
+ * (reports left by a crash) and on a timer (reports another instance dropped, retries). It claims
+ * one report at a time under a lease, yields to the event loop before each, and processes it in
+ * one transaction that also deletes it, so a report is processed exactly once even when two
+ * instances hold it. A failed attempt leaves it pending and it is retried with back-off, as long
+ * as it takes: a report given up on would leave a leaked token working.
  */
 import { hasValidChecksum, hashToken } from '@latchkey/contract/token';
 import { auditEvent } from '../audit/audit-event.js';
 import type { NoticeInput, ReportedTokensNoticeDetail } from '../notices/notice.js';
 import type { Clock } from '../kernel/clock.js';
 import { newId } from '../kernel/ids.js';
-import { StoreUnavailableError } from '../kernel/store-errors.js';
-import type { TokenRecord } from '../tokens/token.js';
-import type { ReportStore } from './report-store.js';
+import type { PendingReport, ReportRecords, ReportStore } from './report-store.js';
 
-/** Credentials waiting to be processed, all reports together; more is answered 503. */
-export const MAX_QUEUED_CREDENTIALS = 50_000;
-/** A report the database could not take is retried this many times, this far apart. */
-const UNAVAILABLE_RETRIES = 3;
-const RETRY_DELAY_MS = 2_000;
+/** How long a claim holds a report: if its instance dies, another takes it up after this. */
+export const REPORT_LEASE_MS = 60_000;
+/** How often each instance looks for pending reports it was not told about. */
+export const PENDING_REPORT_POLL_MS = 10_000;
+/** After a report is stored: the worker starts shortly after the answer has gone. */
+const NUDGE_DELAY_MS = 25;
+/** Retry back-off after failed attempts: 1 s, 2 s, 4 s … at most a minute, never giving up. */
+const RETRY_BASE_MS = 1_000;
+const RETRY_MAX_MS = 60_000;
+
+export function retryDelayMs(attempts: number): number {
+  return Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** Math.max(0, Math.min(attempts - 1, 16)));
+}
 
 export interface CredentialReports {
   /**
-   * Queues a report for processing after the current I/O turn. Returns false (queueing
-   * nothing) when the queue is full; the caller answers 503 then.
+   * Stores a report for processing (one INSERT). Rejects with StoreUnavailableError when the
+   * database cannot take it; the caller then answers 503, not 202.
    */
-  submit(credentials: readonly string[], reporterIp: string | null): boolean;
-  /** Resolves once every report queued so far has been processed (or given up on). */
+  submit(credentials: readonly string[], reporterIp: string | null): Promise<void>;
+  /**
+   * Starts processing in the background: the reports pending now, then every poll interval and
+   * after each submit. Before `start` (and after `stop`) reports are only stored. The timers
+   * never keep the process alive.
+   */
+  start(): void;
+  /** Stops the worker and waits for the report in hand; pending reports stay for the next start. */
+  stop(): Promise<void>;
+  /** Processes every report due now; resolves when none is left due or an attempt failed (tests). */
   idle(): Promise<void>;
 }
 
 export function createCredentialReports(deps: {
   store: ReportStore;
   clock: Clock;
-  /** Told about a report that could not be processed; never given token material. */
-  onError: (error: unknown, context: { attempt: number; willRetry: boolean }) => void;
+  /** Told about a failed attempt (the report stays pending); never given token material. */
+  onError: (error: unknown, context: { reportId?: string; attempt?: number; retryInMs?: number }) => void;
   /** Told how many tokens a processed report revoked. */
   onProcessed?: (outcome: { revoked: number; owners: number }) => void;
+  pollIntervalMs?: number;
 }): CredentialReports {
   const { store, clock } = deps;
-  const queue: Array<{ credentials: readonly string[]; reporterIp: string | null }> = [];
-  let queued = 0;
-  let draining: Promise<void> | undefined;
+  const pollIntervalMs = deps.pollIntervalMs ?? PENDING_REPORT_POLL_MS;
+  let started = false;
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let timerDueAt = Number.POSITIVE_INFINITY;
+  let pass: Promise<void> | undefined;
+  let passAgain = false;
+  /** Retries of failed reports, each on its own timer so a nudge or a poll never cancels one. */
+  const retries = new Set<NodeJS.Timeout>();
 
-  async function process(credentials: readonly string[], reporterIp: string | null): Promise<TokenRecord[]> {
-    const digests = new Map<string, Buffer>();
-    for (const credential of credentials) {
-      if (!hasValidChecksum(credential)) continue;
-      const digest = hashToken(credential);
-      digests.set(digest.toString('hex'), digest);
-    }
-    if (digests.size === 0) return [];
-    const revokedAt = clock.now();
-    const actor = { accountId: null, tokenId: null, ip: reporterIp };
-    return store.revokeReportedTokens([...digests.values()], revokedAt, {
+  function recordsFor(report: PendingReport, revokedAt: number): ReportRecords {
+    const actor = { accountId: null, tokenId: null, ip: report.reporterIp };
+    return {
       auditFor: (token) =>
         auditEvent(revokedAt, 'token.revoked', actor, token.id, { via: 'credential-report', ownerAccountId: token.accountId }),
       noticeFor: (accountId, tokens): NoticeInput => ({
@@ -69,62 +88,107 @@ export function createCredentialReports(deps: {
           tokens: tokens.map(({ id, name, last4 }) => ({ id, name, last4 })),
         } satisfies ReportedTokensNoticeDetail,
       }),
-    });
+    };
   }
 
-  async function processWithRetries(credentials: readonly string[], reporterIp: string | null): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
+  /** Claims and processes due reports one by one until none is due or the database fails. */
+  async function processDueReports(): Promise<void> {
+    while (!stopped) {
+      // Before each report: requests waiting on the event loop go first.
+      await new Promise((resolve) => setImmediate(resolve));
+      const now = clock.now();
+      let report: PendingReport | undefined;
       try {
-        const revoked = await process(credentials, reporterIp);
-        deps.onProcessed?.({ revoked: revoked.length, owners: new Set(revoked.map((token) => token.accountId)).size });
+        report = await store.claimPendingReport(now, now + REPORT_LEASE_MS);
+      } catch (error) {
+        deps.onError(error, { retryInMs: pollIntervalMs });
         return;
+      }
+      if (!report) return;
+      try {
+        const revokedAt = clock.now();
+        const revoked = await store.processPendingReport(report, revokedAt, recordsFor(report, revokedAt));
+        if (revoked) deps.onProcessed?.({ revoked: revoked.length, owners: new Set(revoked.map((token) => token.accountId)).size });
       } catch (error) {
-        // A lost report leaves a leaked token working: worth waiting for the database.
-        const willRetry = error instanceof StoreUnavailableError && attempt <= UNAVAILABLE_RETRIES;
-        deps.onError(error, { attempt, willRetry });
-        if (!willRetry) return;
-        await new Promise((resolve) => setTimeout(resolve, RETRY_DELAY_MS * attempt));
+        const retryInMs = retryDelayMs(report.attempts);
+        deps.onError(error, { reportId: report.id, attempt: report.attempts, retryInMs });
+        // If this fails too, the claim's lease brings the report back later all the same.
+        await store.postponePendingReport(report.id, clock.now() + retryInMs).catch(() => undefined);
+        retryAfter(retryInMs);
+        return;
       }
     }
   }
 
-  async function drain(): Promise<void> {
-    // After the current I/O turn: the 202 is written before the first report is looked at.
-    await new Promise((resolve) => setImmediate(resolve));
-    for (let report = queue.shift(); report; report = queue.shift()) {
-      try {
-        await processWithRetries(report.credentials, report.reporterIp);
-      } catch (error) {
-        // Only a throwing onError/onProcessed gets here; the queue must keep moving regardless.
-        try {
-          deps.onError(error, { attempt: 0, willRetry: false });
-        } catch {
-          // Nothing left to tell.
-        }
-      } finally {
-        queued -= report.credentials.length;
-      }
+  /** Runs passes one after another; a request during a pass gets one more pass after it. */
+  function runPass(): Promise<void> {
+    if (pass) {
+      passAgain = true;
+      return pass;
     }
+    pass = (async () => {
+      try {
+        do {
+          passAgain = false;
+          await processDueReports().catch((error: unknown) => deps.onError(error, {}));
+        } while (passAgain && !stopped);
+      } finally {
+        pass = undefined;
+      }
+    })();
+    return pass;
+  }
+
+  function schedule(delayMs: number): void {
+    if (!started || stopped) return;
+    const dueAt = Date.now() + delayMs;
+    if (timer && timerDueAt <= dueAt) return;
+    clearTimeout(timer);
+    timerDueAt = dueAt;
+    timer = setTimeout(() => {
+      timer = undefined;
+      timerDueAt = Number.POSITIVE_INFINITY;
+      void runPass().finally(() => schedule(pollIntervalMs));
+    }, delayMs);
+    timer.unref();
+  }
+
+  function retryAfter(delayMs: number): void {
+    if (!started || stopped) return;
+    const retry = setTimeout(() => {
+      retries.delete(retry);
+      void runPass();
+    }, delayMs);
+    retry.unref();
+    retries.add(retry);
   }
 
   return {
-    submit(credentials, reporterIp) {
-      if (queued + credentials.length > MAX_QUEUED_CREDENTIALS) return false;
-      queue.push({ credentials, reporterIp });
-      queued += credentials.length;
-      if (!draining) startDraining();
-      return true;
+    async submit(credentials, reporterIp) {
+      const digests = new Map<string, Buffer>();
+      for (const credential of credentials) {
+        if (!hasValidChecksum(credential)) continue;
+        const digest = hashToken(credential);
+        digests.set(digest.toString('hex'), digest);
+      }
+      await store.insertPendingReport({ id: newId(), receivedAt: clock.now(), reporterIp, digests: [...digests.values()] });
+      schedule(NUDGE_DELAY_MS);
+    },
+    start() {
+      if (started) return;
+      started = true;
+      schedule(0);
+    },
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      timer = undefined;
+      for (const retry of retries) clearTimeout(retry);
+      retries.clear();
+      await pass;
     },
     async idle() {
-      while (draining) await draining;
+      await runPass();
     },
   };
-
-  function startDraining(): void {
-    draining = drain().finally(() => {
-      draining = undefined;
-      // A report queued while the last one was finishing must not wait for the next report.
-      if (queue.length > 0) startDraining();
-    });
-  }
 }

@@ -1,9 +1,12 @@
 /**
- * The report store's written guarantees (report-store.ts: `revokeReportedTokens`), on SQLite
- * and on a real PostgreSQL: reported tokens revoked once, each with its audit event, and one
- * notice per owner (read back through the notice store).
+ * The report store's written guarantees (report-store.ts), on SQLite and on a real PostgreSQL:
+ * reported tokens revoked once, each with its audit event, and one notice per owner (read back
+ * through the notice store); pending reports stored as digests only, claimed by one claimer at a
+ * time under a lease, and processed exactly once.
  */
+import { randomUUID } from 'node:crypto';
 import { generateToken } from '@latchkey/contract/token';
+import { sql } from 'kysely';
 import { expect, it } from 'vitest';
 import { describeEachBackend } from '../../test/support/databases.js';
 import { expectNoTokenSecretSentAfterEach, storeFixtures } from '../../test/support/store-fixtures.js';
@@ -80,5 +83,84 @@ describeEachBackend('Report store contract', (ctx) => {
     const notices = await ctx.stores.notices.listNotices(alice.id);
     expect(notices).toHaveLength(1);
     expect(notices[0]!.detail.tokens).toHaveLength(60);
+  });
+
+  const pending = (digests: Buffer[], receivedAt = tick()) => ({ id: randomUUID(), receivedAt, reporterIp: '203.0.113.7', digests });
+  const pendingRows = async () =>
+    (await ctx.exec(sql`select id, digests, attempts, next_attempt_at from pending_credential_reports order by id`)) as Array<{
+      id: string;
+      digests: Buffer;
+      attempts: number;
+      next_attempt_at: number | string;
+    }>;
+
+  it('stores a pending report as one INSERT of its digests, and nothing a token could be rebuilt from', async () => {
+    const alice = await givenAccount();
+    const live = await givenToken(alice.id);
+    const report = pending([live.digest, generateToken().digest]);
+    ctx.queries.length = 0;
+    await ctx.stores.reports.insertPendingReport(report);
+    expect(ctx.queries.map((query) => query.sql.split(' ').slice(0, 3).join(' '))).toEqual(['insert into "pending_credential_reports"']);
+    const [row] = await pendingRows();
+    expect(Buffer.from(row!.digests)).toEqual(Buffer.concat(report.digests));
+    expect(Number(row!.attempts)).toBe(0);
+  });
+
+  it('claims the oldest due report once, under a lease: not again until the lease runs out, then with the attempt counted', async () => {
+    const alice = await givenAccount();
+    const token = await givenToken(alice.id);
+    const older = pending([token.digest], 1_000);
+    const newer = pending([], 2_000);
+    await ctx.stores.reports.insertPendingReport(newer);
+    await ctx.stores.reports.insertPendingReport(older);
+
+    expect(await ctx.stores.reports.claimPendingReport(999, 60_000)).toBeUndefined();
+    const first = await ctx.stores.reports.claimPendingReport(5_000, 65_000);
+    expect(first).toMatchObject({ id: older.id, receivedAt: 1_000, reporterIp: '203.0.113.7', attempts: 1 });
+    expect(first!.digests.map((digest) => digest.toString('hex'))).toEqual([token.digest.toString('hex')]);
+    const second = await ctx.stores.reports.claimPendingReport(5_000, 65_000);
+    expect(second).toMatchObject({ id: newer.id, digests: [], attempts: 1 });
+    expect(await ctx.stores.reports.claimPendingReport(64_999, 70_000)).toBeUndefined();
+    // The lease ran out (its claimer died): claimable again.
+    expect(await ctx.stores.reports.claimPendingReport(65_000, 130_000)).toMatchObject({ attempts: 2 });
+  });
+
+  it('gives each of many concurrent claims a different report (no report claimed twice)', async () => {
+    const reports = Array.from({ length: 12 }, (_, index) => pending([generateToken().digest], 1_000 + index));
+    for (const report of reports) await ctx.stores.reports.insertPendingReport(report);
+    const claims = await Promise.all(Array.from({ length: 30 }, () => ctx.stores.reports.claimPendingReport(10_000, 70_000)));
+    const claimed = claims.filter((claim) => claim !== undefined).map((claim) => claim.id);
+    expect(claimed.sort()).toEqual(reports.map((report) => report.id).sort());
+  });
+
+  it('processes a pending report once: deleted with its revoke, and a second processing (even concurrent) writes nothing', async () => {
+    const alice = await givenAccount();
+    const tokens = await Promise.all([givenToken(alice.id), givenToken(alice.id)]);
+    const report = pending(tokens.map((token) => token.digest));
+    await ctx.stores.reports.insertPendingReport(report);
+    const claimed = (await ctx.stores.reports.claimPendingReport(tick(), tick() + 60_000))!;
+
+    const [first, second] = await Promise.all([
+      ctx.stores.reports.processPendingReport(claimed, tick(), records),
+      ctx.stores.reports.processPendingReport(claimed, tick(), records),
+    ]);
+    const outcomes = [first, second];
+    expect(outcomes.filter((outcome) => outcome === null)).toHaveLength(1);
+    expect(outcomes.find((outcome) => outcome !== null)!.map((token) => token.id).sort()).toEqual(tokens.map((token) => token.record.id).sort());
+    expect(await reportAudits()).toBe(2);
+    expect(await ctx.stores.notices.listNotices(alice.id)).toHaveLength(1);
+    expect(await pendingRows()).toEqual([]);
+    expect(await ctx.stores.reports.processPendingReport(claimed, tick(), records)).toBeNull();
+    expect(await reportAudits()).toBe(2);
+  });
+
+  it('keeps a report pending, due later, after a failed attempt is postponed; gone reports are ignored', async () => {
+    const report = pending([generateToken().digest], 1_000);
+    await ctx.stores.reports.insertPendingReport(report);
+    await ctx.stores.reports.claimPendingReport(1_000, 60_000);
+    await ctx.stores.reports.postponePendingReport(report.id, 3_000);
+    expect(await ctx.stores.reports.claimPendingReport(2_999, 70_000)).toBeUndefined();
+    expect(await ctx.stores.reports.claimPendingReport(3_000, 70_000)).toMatchObject({ id: report.id, attempts: 2 });
+    await ctx.stores.reports.postponePendingReport(randomUUID(), 3_000);
   });
 });

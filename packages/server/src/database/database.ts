@@ -18,6 +18,8 @@ export interface OpenDatabaseOptions {
   onBackgroundError?: (error: Error) => void;
   /** Sees every statement and its parameters: tests count queries and scan for secrets. */
   onQuery?: QueryObserver;
+  /** Told, once at opening, about something the operator should fix (a database others can read). */
+  onWarning?: (message: string) => void;
 }
 
 export interface Database {

@@ -209,21 +209,27 @@ const retentionIndexes: MigrationFactory = () => ({
 });
 
 /**
- * Failed authentications per client key and 30-second bucket (docs/security.md, item 39, as
- * rewritten in round 2): the window slides bucket by bucket and nothing is banned, so the
- * one-row-per-address count of 0004 goes. Its rows were a few minutes' worth of counts.
+ * Leaked-token reports waiting to be processed (docs/security.md, item 59): stored before the
+ * 202, deleted in the transaction that processes them. Only SHA-256 digests, concatenated 32
+ * bytes each: nothing here can be presented as a token. `next_attempt_at` is when an instance
+ * may claim the report: at once for a new one, later after a failed attempt or while one holds it.
  */
-const authFailureWindow: MigrationFactory = () => ({
+const pendingCredentialReports: MigrationFactory = (dialect) => ({
   async up(db: Kysely<unknown>) {
-    await db.schema.dropTable('auth_failures').execute();
     await db.schema
-      .createTable('auth_failures')
-      .addColumn('client_key', 'text', (c) => c.notNull())
-      .addColumn('bucket', 'bigint', (c) => c.notNull())
-      .addColumn('failures', 'integer', (c) => c.notNull())
-      .addPrimaryKeyConstraint('auth_failures_pkey', ['client_key', 'bucket'])
+      .createTable('pending_credential_reports')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('received_at', 'bigint', (c) => c.notNull())
+      .addColumn('reporter_ip', 'text')
+      .addColumn('digests', sql.raw(dialect === 'postgres' ? 'bytea' : 'blob'), (c) => c.notNull())
+      .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('next_attempt_at', 'bigint', (c) => c.notNull())
       .execute();
-    await db.schema.createIndex('auth_failures_bucket').on('auth_failures').column('bucket').execute();
+    await db.schema
+      .createIndex('pending_credential_reports_next_attempt_at')
+      .on('pending_credential_reports')
+      .column('next_attempt_at')
+      .execute();
   },
 });
 
@@ -234,8 +240,8 @@ const MIGRATIONS: Record<string, MigrationFactory> = {
   '0004_auth_failures': authFailures,
   '0005_create_tokens_function': createTokensFunction,
   '0006_drop_create_tokens_function': dropCreateTokensFunction,
+  '0007_pending_credential_reports': pendingCredentialReports,
   '0008_retention_indexes': retentionIndexes,
-  '0009_auth_failure_window': authFailureWindow,
 };
 
 export function createMigrationProvider(dialect: Dialect): MigrationProvider {

@@ -106,12 +106,24 @@ export interface NoticesTable {
   dismissed_at: number | null;
 }
 
-/** Failed bearer authentications of one client key in one 30-second bucket (the database-backed limiter). */
+/** Failed bearer authentications of one client address (the database-backed limiter). */
 export interface AuthFailuresTable {
   client_key: string;
-  /** Epoch milliseconds divided by the bucket length, rounded down. */
-  bucket: number;
   failures: number;
+  window_start: number;
+  banned_until: number;
+}
+
+/** Leaked-token reports stored before their 202 and not processed yet (docs/security.md, item 59). */
+export interface PendingCredentialReportsTable {
+  id: string;
+  received_at: number;
+  reporter_ip: string | null;
+  /** The reported tokens' SHA-256 digests, 32 bytes each, concatenated; never a token. */
+  digests: Buffer;
+  attempts: number;
+  /** When an instance may next claim the report (epoch ms). */
+  next_attempt_at: number;
 }
 
 export interface Tables {
@@ -124,6 +136,7 @@ export interface Tables {
   login_flows: LoginFlowsTable;
   cli_grants: CliGrantsTable;
   notices: NoticesTable;
+  pending_credential_reports: PendingCredentialReportsTable;
   auth_failures: AuthFailuresTable;
 }
 
@@ -159,6 +172,7 @@ export const AUDIT_EVENT_COLUMNS = [
   'target_id',
   'detail',
 ] as const satisfies ReadonlyArray<keyof AuditEventsTable>;
+export const AUTH_FAILURE_COLUMNS = ['failures', 'window_start', 'banned_until'] as const satisfies ReadonlyArray<keyof AuthFailuresTable>;
 
 /** `[alias.column, …]`, typed, for a select over a joined (aliased) table. */
 export function qualified<A extends string, C extends string>(alias: A, columns: readonly C[]): Array<`${A}.${C}`> {

@@ -1,9 +1,9 @@
 /**
  * Opening SQLite: durability settings applied and then read back (a database that would
- * silently lose committed revokes is refused), a local disk required, a statement cache, and a
- * read-only connection of its own for the hot lookups.
+ * silently lose committed revokes is refused), a local disk required, the files private to the
+ * server's user, a statement cache, and a read-only connection of its own for the hot lookups.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { chmodSync, closeSync, fchmodSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, SqliteDialect, sql } from 'kysely';
@@ -20,7 +20,7 @@ export function openSqliteDatabase(path: string, options: OpenDatabaseOptions): 
   if (!inMemory) {
     const absolute = resolve(path);
     refuseNetworkFileSystem(absolute);
-    mkdirSync(dirname(absolute), { recursive: true });
+    createPrivateFiles(absolute, options.onWarning);
   }
   const database = new SQLite(path, { timeout: SQLITE_BUSY_TIMEOUT_MS });
   try {
@@ -127,6 +127,50 @@ export function checkSqliteDurability(database: SQLite.Database, inMemory = fals
   }
   if (problems.length > 0) {
     throw new Error(`SQLite database refused: ${problems.join('; ')}`);
+  }
+}
+
+/**
+ * The database holds token digests and sessions: its directory is made 0700 and the file 0600
+ * whatever the umask (docs/security.md, item 60). The file is created here, before SQLite opens
+ * it, because SQLite creates a new database with 0644 minus the umask; its `-wal` and `-shm` it
+ * creates with exactly the main file's mode, so they come out 0600 too. A directory or database
+ * that already exists is the operator's choice and is left alone; if others can read it, that is
+ * said once in the log.
+ */
+function createPrivateFiles(path: string, onWarning: ((message: string) => void) | undefined): void {
+  const directory = dirname(path);
+  const firstCreated = mkdirSync(directory, { recursive: true, mode: 0o700 });
+  if (firstCreated !== undefined) {
+    // Every directory this call made, down to the database's own (the umask may have narrowed them).
+    for (let dir = directory; dir.length >= firstCreated.length; dir = dirname(dir)) chmodSync(dir, 0o700);
+  } else {
+    const mode = statSync(directory).mode & 0o777;
+    if (mode & 0o077) {
+      onWarning?.(
+        `the database directory ${directory} is accessible to other users (mode ${mode.toString(8).padStart(4, '0')}); ` +
+          'it is left as it is: make it 0700 unless others must reach it',
+      );
+    }
+  }
+  let fd: number;
+  try {
+    fd = openSync(path, 'wx', 0o600);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    const mode = statSync(path).mode & 0o777;
+    if (mode & 0o077) {
+      onWarning?.(
+        `the database ${path} is readable by other users (mode ${mode.toString(8).padStart(4, '0')}), and so are its -wal and -shm; ` +
+          'it is left as it is: make it 0600 unless others must read it',
+      );
+    }
+    return;
+  }
+  try {
+    fchmodSync(fd, 0o600);
+  } finally {
+    closeSync(fd);
   }
 }
 

@@ -15,7 +15,7 @@ import { openDatabase } from '../../src/database/open-database.js';
 import { createStores, type Stores } from './stores.js';
 
 const DEFAULT_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
-const TABLES = ['audit_events', 'sessions', 'namespaces', 'tokens', 'signin_links', 'login_flows', 'cli_grants', 'notices', 'auth_failures', 'accounts'];
+const TABLES = ['audit_events', 'sessions', 'namespaces', 'tokens', 'signin_links', 'login_flows', 'cli_grants', 'notices', 'auth_failures', 'pending_credential_reports', 'accounts'];
 
 export const postgresRequired = process.env.LATCHKEY_REQUIRE_POSTGRES === '1';
 
