@@ -5,6 +5,7 @@
  * `Latchkey-Token-Expires-At` on every answer.
  */
 import { DAY_MS, EXPIRING_WINDOW_DAYS, TOKEN_EXPIRES_AT_HEADER, isErrorCode } from '@latchkey/contract';
+import { relativeTime } from '@latchkey/contract/relative-time';
 import { ApiError, CliError, NetworkError } from './cli-errors.js';
 import { nowOf, type CliIo } from './io.js';
 import { formatDate } from './output.js';
@@ -48,12 +49,13 @@ export function createApiClient(io: CliIo, options: ApiClientOptions): ApiClient
     const expiresAt = Date.parse(header);
     if (Number.isNaN(expiresAt)) return;
     lastTokenExpiresAt = new Date(expiresAt).toISOString();
-    const left = expiresAt - nowOf(io);
+    const now = nowOf(io);
+    const left = expiresAt - now;
     if (warned || left <= 0 || left > EXPIRING_WINDOW_DAYS * DAY_MS) return;
     warned = true;
-    const days = Math.ceil(left / DAY_MS);
+    // The console's wording ("in 3 days", "in less than an hour"), from the contract.
     io.stderr.write(
-      `warning: this token expires in ${days} day${days === 1 ? '' : 's'} (${formatDate(lastTokenExpiresAt)}); ` +
+      `warning: this token expires ${relativeTime(expiresAt, now)} (${formatDate(lastTokenExpiresAt)}); ` +
         `create a new one in the console (Settings › Personal Access Tokens) before then.\n`,
     );
   }

@@ -101,7 +101,7 @@ describe('token', () => {
     expect(shown.stdout).toMatch(/^Name:\s+laptop$/m);
     expect(shown.stdout).toMatch(/^State:\s+active$/m);
     expect(shown.stdout).toMatch(new RegExp(`^Token:\\s+lk_pat_1…${token.slice(-4)}$`, 'm'));
-    expect(shown.stdout).toMatch(/^Expires:\s+\d{4}-\d\d-\d\d \d\d:\d\d UTC$/m);
+    expect(shown.stdout).toMatch(/^Expires:\s+\d{4}-\d\d-\d\d \d\d:\d\d UTC \(in 180 days\)$/m);
     expect(shown.stdout).not.toContain(token);
     const json = JSON.parse((await cli.run(['token', 'show', '--output', 'json'])).stdout);
     expect(json).toMatchObject({ name: 'laptop', state: 'active', displayToken: `lk_pat_1…${token.slice(-4)}` });
@@ -170,6 +170,15 @@ describe('token', () => {
     expect(fromContext.stderr).toMatch(/^error: the token expired on 2025-11-03 09:30 UTC\. Expired tokens cannot be renewed/);
     const fromEnv = await cli.run(['namespace', 'list'], { fetch: expiredAnswer, env: { LATCHKEY_TOKEN: token } });
     expect(fromEnv.stderr).toMatch(/^error: the token expired\. Expired tokens cannot be renewed: create a new one/);
+  });
+
+  it('words a near expiry as the console does: "in less than an hour" for 40 seconds, never "in 1 day"', async () => {
+    const closing = await seedToken(app.database, session.account.id, { name: 'closing', expiresAt: Date.now() + 40_000 });
+    const result = await cli.run(['token', 'show'], { env: { LATCHKEY_TOKEN: closing } });
+    expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(/^warning: this token expires in less than an hour \(\d{4}-\d\d-\d\d \d\d:\d\d UTC\); /);
+    expect(result.stdout).toMatch(/^Expires:\s+\d{4}-\d\d-\d\d \d\d:\d\d UTC \(in less than an hour\)$/m);
+    expect(result.stderr + result.stdout).not.toContain('1 day');
   });
 
   it('warns once on stderr when the token expires within 7 days', async () => {

@@ -127,10 +127,10 @@ async function main(argv: string[]): Promise<number> {
       await clock.resync();
       ready = true;
       logger.info('database ready');
-      // Reports stored but not processed (a crash, another instance's) are picked up now and on a timer.
-      services.credentialReports.start();
       // Every instance prunes; the deletes are idempotent, so instances need no coordination.
       services.retention.start();
+      // Reports stored but not processed (a crash, another instance's) are picked up now and on a timer.
+      services.credentialReports.start();
       await printFirstAdminLink();
     } catch (error) {
       if (!(error instanceof StoreUnavailableError)) throw error;
@@ -165,6 +165,7 @@ function serviceSettings(config: Config, database: Database, logger: Logger, clo
     ? createRedisFailureLimiter({
         url: config.redisUrl,
         prefix: `${config.redisKeyPrefix}auth-failures:`,
+        clock,
         onError: (error) => logger.warn({ err: error }, 'Redis unavailable: failed-authentication limiting paused'),
       })
     : database.dialect === 'postgres'

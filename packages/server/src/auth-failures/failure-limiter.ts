@@ -1,59 +1,51 @@
 /**
- * Failed-authentication limiting per client address (docs/security.md, item 39): 30 failed bearer
- * authentications within 3 minutes ban the address for an hour. While banned, every bearer request
- * from it is refused with R-LIMIT (429), valid tokens included (no oracle). A success before the
- * 30th failure resets the count; requests without credentials never count.
+ * Failed-authentication throttling per client address (docs/security.md, item 39): throttle the
+ * attacker, never lock out the innocent.
  *
- * Three implementations, chosen by the composition root: in process memory (one instance,
- * bounded by an LRU cap), Redis (shared by every instance, when REDIS_URL is set), and the
- * database (shared by every instance on PostgreSQL without Redis). The token service applies the
- * rules (tokens/token-service.ts); which storage keeps the count is invisible to it.
+ * - A token that verifies is never refused because of other requests' failures.
+ * - Only well-formed tokens (checksum right) that are unknown, revoked, expired or whose owner is
+ *   disabled count. Checksum failures never count and never reach the database; requests without
+ *   `Authorization` never count.
+ * - Failures are counted per address (IPv4 /32, IPv6 /64; client-key.ts) in a bucketed window:
+ *   30-second buckets, a failure counting until its bucket is six buckets old, i.e. for 3 to
+ *   3.5 minutes. A success does not forgive them.
+ * - From 30 failures in the window the address is throttled: its tokens that this instance has
+ *   not verified recently are answered R-LIMIT without a lookup, except one lookup per second per
+ *   address on each instance, so a valid token is still answered (after a short `Retry-After`).
+ *   The per-instance side of this is failure-throttle.ts.
+ *
+ * A FailureLimiter is where the count lives, chosen by the composition root: process memory (one
+ * instance, bounded by an LRU cap), Redis (shared by every instance, when REDIS_URL is set), or
+ * the database (shared by every instance on PostgreSQL without Redis). It is written to only
+ * when a lookup refused a token, and read only in that same step, so a valid token costs the
+ * limiter nothing.
  */
-import type { TokenForAuth } from '../tokens/token.js';
 
-export const FAILURE_WINDOW_MS = 3 * 60_000;
 export const FAILURE_THRESHOLD = 30;
-export const BAN_MS = 60 * 60_000;
-/** Addresses tracked at most by the in-memory limiter; the least recently seen go first. */
+export const FAILURE_WINDOW_MS = 3 * 60_000;
+/** The window's granularity: counts are kept per bucket, and whole buckets age out. */
+export const FAILURE_BUCKET_MS = 30_000;
+/** A throttled address still gets one lookup this often, per instance. */
+export const THROTTLED_LOOKUP_INTERVAL_MS = 1_000;
+/** Addresses tracked at most in process memory (the memory limiter, each instance's throttle view). */
 export const DEFAULT_MAX_TRACKED_ADDRESSES = 100_000;
+/** Buckets before the current one that still count (the window is at least FAILURE_WINDOW_MS). */
+export const FAILURE_BUCKETS_BEHIND = FAILURE_WINDOW_MS / FAILURE_BUCKET_MS;
 
-/** The rules of the failed-authentication budget, as the stores apply them. */
-export interface AuthFailureRules {
-  windowMs: number;
-  threshold: number;
-  banMs: number;
+/** The bucket a failure at `now` falls in, and the oldest bucket counted with it. */
+export function failureWindowAt(now: number): { bucket: number; oldestBucket: number } {
+  const bucket = Math.floor(now / FAILURE_BUCKET_MS);
+  return { bucket, oldestBucket: bucket - FAILURE_BUCKETS_BEHIND };
 }
 
-export const FAILURE_RULES: AuthFailureRules = Object.freeze({
-  windowMs: FAILURE_WINDOW_MS,
-  threshold: FAILURE_THRESHOLD,
-  banMs: BAN_MS,
-});
-
-/** An address's standing against its budget. */
-export interface ClientStanding {
-  /** Seconds until this address may authenticate again; 0 when it is not banned. */
-  retryAfterSeconds: number;
-  /** Whether failures are on record, i.e. whether a success has anything to reset. */
-  hasFailures: boolean;
-}
-
-export const GOOD_STANDING: ClientStanding = Object.freeze({ retryAfterSeconds: 0, hasFailures: false });
-
+/** The failure count of client keys (client-key.ts), shared or not. */
 export interface FailureLimiter {
-  /** The address's standing before its token is looked at. */
-  check(ip: string): Promise<ClientStanding>;
   /**
-   * Counts a failure. `reachedDatabase` is false for a token refused on its checksum alone:
-   * such a failure must never cost a database write (docs/performance.md, P4).
+   * Counts one failed authentication of `clientKey` (by the limiter's clock) and answers the
+   * key's failures in the window, this one included. Undefined when the count could not be kept (the
+   * storage is unreachable: the limiter steps aside, reported, and credentials are still
+   * checked in full).
    */
-  recordFailure(ip: string, failure?: { reachedDatabase: boolean }): Promise<void>;
-  /** A success forgives the address's failures (never a ban). */
-  recordSuccess(ip: string): Promise<void>;
-  /**
-   * Set by the limiter that keeps its count in the database: it reads the token and the
-   * address's shared standing in one statement, so sharing the count costs no extra round trip.
-   */
-  readonly lookUpWithStanding?: (digest: Buffer, ip: string) => Promise<{ token: TokenForAuth | undefined; standing: ClientStanding }>;
+  recordFailure(clientKey: string): Promise<number | undefined>;
   close(): Promise<void>;
 }

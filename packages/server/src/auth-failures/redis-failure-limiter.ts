@@ -1,16 +1,26 @@
 /** The failure count in Redis, shared by every instance (when REDIS_URL is set). */
+import { systemClock, type Clock } from '../kernel/clock.js';
 import { openLimiterRedis } from '../kernel/limiter-redis.js';
-import { BAN_MS, FAILURE_THRESHOLD, FAILURE_WINDOW_MS, GOOD_STANDING, type FailureLimiter } from './failure-limiter.js';
+import { FAILURE_BUCKET_MS, FAILURE_WINDOW_MS, failureWindowAt, type FailureLimiter } from './failure-limiter.js';
 
-/** Counts, expiry and the ban in one atomic step, so concurrent instances agree. */
+/**
+ * One hash per client key, a field per bucket: counts the failure, drops the buckets that aged
+ * out and sums the rest, in one atomic step, so concurrent instances all count. The key expires
+ * once its newest failure has aged out.
+ */
 const RECORD_FAILURE = `
-local n = redis.call('INCR', KEYS[1])
-if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-if n >= tonumber(ARGV[2]) then
-  redis.call('SET', KEYS[2], '1', 'PX', ARGV[3])
-  redis.call('DEL', KEYS[1])
+redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+local fields = redis.call('HGETALL', KEYS[1])
+local total = 0
+for i = 1, #fields, 2 do
+  if tonumber(fields[i]) < tonumber(ARGV[2]) then
+    redis.call('HDEL', KEYS[1], fields[i])
+  else
+    total = total + tonumber(fields[i + 1])
+  end
 end
-return n`;
+return total`;
 
 /**
  * If Redis cannot be reached the limiter steps aside (reported) rather than failing requests:
@@ -21,28 +31,26 @@ export function createRedisFailureLimiter(options: {
   /** Key namespace, so several deployments (or test runs) can share one Redis. */
   prefix?: string;
   onError: (error: unknown) => void;
+  /** Whose time picks the bucket: every instance's clock should agree (main.ts anchors it to the database). */
+  clock?: Clock;
 }): FailureLimiter {
   const prefix = options.prefix ?? 'latchkey:auth-failures:';
+  const clock = options.clock ?? systemClock;
   const redis = openLimiterRedis(options.url, options.onError);
-  const failuresKey = (ip: string) => `${prefix}count:${ip}`;
-  const banKey = (ip: string) => `${prefix}ban:${ip}`;
 
   return {
-    check: (ip) =>
-      redis.orStepAside(GOOD_STANDING, async (client) => {
-        const [[, ttl], [, failures]] = (await client.multi().pttl(banKey(ip)).exists(failuresKey(ip)).exec()) as [
-          [unknown, number],
-          [unknown, number],
-        ];
-        return { retryAfterSeconds: ttl > 0 ? Math.ceil(ttl / 1000) : 0, hasFailures: failures > 0 };
-      }),
-    recordFailure: (ip) =>
+    recordFailure: (clientKey) =>
       redis.orStepAside(undefined, async (client) => {
-        await client.eval(RECORD_FAILURE, 2, failuresKey(ip), banKey(ip), FAILURE_WINDOW_MS, FAILURE_THRESHOLD, BAN_MS);
-      }),
-    recordSuccess: (ip) =>
-      redis.orStepAside(undefined, async (client) => {
-        await client.del(failuresKey(ip));
+        const { bucket, oldestBucket } = failureWindowAt(clock.now());
+        const total = await client.eval(
+          RECORD_FAILURE,
+          1,
+          `${prefix}window:${clientKey}`,
+          bucket,
+          oldestBucket,
+          FAILURE_WINDOW_MS + FAILURE_BUCKET_MS,
+        );
+        return Number(total);
       }),
     async close() {
       redis.close();

@@ -195,20 +195,6 @@ const dropCreateTokensFunction: MigrationFactory = (dialect) => ({
 });
 
 /**
- * Retention (docs/security.md, item 57): the pruner deletes expired rows in small batches, found
- * by these indexes instead of a scan of the whole table. Sessions end by absolute expiry or idle.
- */
-const retentionIndexes: MigrationFactory = () => ({
-  async up(db: Kysely<unknown>) {
-    await db.schema.createIndex('sessions_expires_at').on('sessions').column('expires_at').execute();
-    await db.schema.createIndex('sessions_last_seen_at').on('sessions').column('last_seen_at').execute();
-    await db.schema.createIndex('signin_links_expires_at').on('signin_links').column('expires_at').execute();
-    await db.schema.createIndex('login_flows_expires_at').on('login_flows').column('expires_at').execute();
-    await db.schema.createIndex('cli_grants_expires_at').on('cli_grants').column('expires_at').execute();
-  },
-});
-
-/**
  * Leaked-token reports waiting to be processed (docs/security.md, item 59): stored before the
  * 202, deleted in the transaction that processes them. Only SHA-256 digests, concatenated 32
  * bytes each: nothing here can be presented as a token. `next_attempt_at` is when an instance
@@ -233,6 +219,39 @@ const pendingCredentialReports: MigrationFactory = (dialect) => ({
   },
 });
 
+/**
+ * Retention (docs/security.md, item 57): the pruner deletes expired rows in small batches, found
+ * by these indexes instead of a scan of the whole table. Sessions end by absolute expiry or idle.
+ */
+const retentionIndexes: MigrationFactory = () => ({
+  async up(db: Kysely<unknown>) {
+    await db.schema.createIndex('sessions_expires_at').on('sessions').column('expires_at').execute();
+    await db.schema.createIndex('sessions_last_seen_at').on('sessions').column('last_seen_at').execute();
+    await db.schema.createIndex('signin_links_expires_at').on('signin_links').column('expires_at').execute();
+    await db.schema.createIndex('login_flows_expires_at').on('login_flows').column('expires_at').execute();
+    await db.schema.createIndex('cli_grants_expires_at').on('cli_grants').column('expires_at').execute();
+  },
+});
+
+/**
+ * Failed authentications per client key and 30-second bucket (docs/security.md, item 39, as
+ * rewritten in round 2): the window slides bucket by bucket and nothing is banned, so the
+ * one-row-per-address count of 0004 goes. Its rows were a few minutes' worth of counts.
+ */
+const authFailureWindow: MigrationFactory = () => ({
+  async up(db: Kysely<unknown>) {
+    await db.schema.dropTable('auth_failures').execute();
+    await db.schema
+      .createTable('auth_failures')
+      .addColumn('client_key', 'text', (c) => c.notNull())
+      .addColumn('bucket', 'bigint', (c) => c.notNull())
+      .addColumn('failures', 'integer', (c) => c.notNull())
+      .addPrimaryKeyConstraint('auth_failures_pkey', ['client_key', 'bucket'])
+      .execute();
+    await db.schema.createIndex('auth_failures_bucket').on('auth_failures').column('bucket').execute();
+  },
+});
+
 const MIGRATIONS: Record<string, MigrationFactory> = {
   '0001_initial_schema': initialSchema,
   '0002_sign_in': signIn,
@@ -242,6 +261,7 @@ const MIGRATIONS: Record<string, MigrationFactory> = {
   '0006_drop_create_tokens_function': dropCreateTokensFunction,
   '0007_pending_credential_reports': pendingCredentialReports,
   '0008_retention_indexes': retentionIndexes,
+  '0009_auth_failure_window': authFailureWindow,
 };
 
 export function createMigrationProvider(dialect: Dialect): MigrationProvider {

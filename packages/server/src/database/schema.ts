@@ -106,12 +106,12 @@ export interface NoticesTable {
   dismissed_at: number | null;
 }
 
-/** Failed bearer authentications of one client address (the database-backed limiter). */
+/** Failed bearer authentications of one client key in one 30-second bucket (the database-backed limiter). */
 export interface AuthFailuresTable {
   client_key: string;
+  /** Epoch milliseconds divided by the bucket length, rounded down. */
+  bucket: number;
   failures: number;
-  window_start: number;
-  banned_until: number;
 }
 
 /** Leaked-token reports stored before their 202 and not processed yet (docs/security.md, item 59). */
@@ -172,7 +172,6 @@ export const AUDIT_EVENT_COLUMNS = [
   'target_id',
   'detail',
 ] as const satisfies ReadonlyArray<keyof AuditEventsTable>;
-export const AUTH_FAILURE_COLUMNS = ['failures', 'window_start', 'banned_until'] as const satisfies ReadonlyArray<keyof AuthFailuresTable>;
 
 /** `[alias.column, …]`, typed, for a select over a joined (aliased) table. */
 export function qualified<A extends string, C extends string>(alias: A, columns: readonly C[]): Array<`${A}.${C}`> {

@@ -16,7 +16,8 @@ import {
 import { generateToken, hasValidChecksum, hashToken } from '@latchkey/contract/token';
 import type { AccountRecord } from '../accounts/account.js';
 import { auditEvent, type Actor } from '../audit/audit-event.js';
-import { GOOD_STANDING, type ClientStanding, type FailureLimiter } from '../auth-failures/failure-limiter.js';
+import type { FailureLimiter } from '../auth-failures/failure-limiter.js';
+import { createFailureThrottle } from '../auth-failures/failure-throttle.js';
 import { AppError, fieldError } from '../kernel/app-error.js';
 import type { Clock } from '../kernel/clock.js';
 import { isId, newId } from '../kernel/ids.js';
@@ -50,36 +51,27 @@ export interface TokenService {
   /** The lifetimes `create` accepts, and the one it gives when none is asked for. */
   lifetimeSettings(): TokenSettingsView;
   /**
-   * Checks a presented token: the address's failure budget first (RATE_LIMITED, whatever the
-   * token: no oracle), then format and checksum (no database), then one lookup by digest.
-   * Throws INVALID_TOKEN (malformed, unknown, revoked, owner disabled — one answer for all) or
-   * TOKEN_EXPIRED; each counts against the address's budget, and a success forgives it.
+   * Checks a presented token: format and checksum first (no database, never counted), then one
+   * lookup by digest. Throws INVALID_TOKEN (malformed, unknown, revoked, owner disabled — one
+   * answer for all) or TOKEN_EXPIRED; a looked-up token refused so counts against the client
+   * address (docs/security.md, item 39). From a throttled address, a token this instance has not
+   * verified recently may be refused RATE_LIMITED without a lookup; a token that verifies is
+   * never refused for other requests' failures.
    */
   authenticate(presented: string, clientIp: string): Promise<AuthenticatedToken>;
 }
-
-/** The outcome of checking a token, before the failure budget hears of it. */
-type Verification =
-  | { ok: true; found: TokenForAuth; standing: ClientStanding }
-  | {
-      ok: false;
-      error: AppError;
-      /** Whether it spends the address's budget (a refused token does; a ban does not). */
-      counts: boolean;
-      /** False for a token refused on its checksum alone: counting it must not write either. */
-      reachedDatabase: boolean;
-    };
 
 export function createTokenService(deps: {
   store: TokenStore;
   clock: Clock;
   settings: TokenSettings;
-  /** Failed-authentication limiting per client address; none when absent (most tests). */
+  /** Where failed authentications are counted per client address; no throttling when absent (most tests). */
   failureLimiter?: FailureLimiter;
   /** Told about a failed last-used write; such a failure never fails the request. */
   onBackgroundError?: (error: unknown) => void;
 }): TokenService {
-  const { store, clock, settings, failureLimiter: limiter } = deps;
+  const { store, clock, settings } = deps;
+  const throttle = deps.failureLimiter && createFailureThrottle({ limiter: deps.failureLimiter, clock });
   /** Tokens whose last-used write is in flight: concurrent requests skip theirs. */
   const touching = new Set<string>();
 
@@ -114,22 +106,6 @@ export function createTokenService(deps: {
       .touchTokenLastUsed(found.id, now, clientIp, LAST_USED_WRITE_INTERVAL_MS)
       .catch((error: unknown) => deps.onBackgroundError?.(error))
       .finally(() => touching.delete(found.id));
-  }
-
-  async function verify(presented: string, clientIp: string): Promise<Verification> {
-    if (!hasValidChecksum(presented)) {
-      return { ok: false, error: invalidToken('malformed'), counts: true, reachedDatabase: false };
-    }
-    const digest = hashToken(presented);
-    const { token: found, standing } = limiter?.lookUpWithStanding
-      ? await limiter.lookUpWithStanding(digest, clientIp)
-      : { token: await store.findTokenForAuth(digest), standing: GOOD_STANDING };
-    if (standing.retryAfterSeconds > 0) {
-      return { ok: false, error: tooManyFailures(standing.retryAfterSeconds), counts: false, reachedDatabase: true };
-    }
-    const refusal = refusalOf(found);
-    if (refusal) return { ok: false, error: refusal, counts: true, reachedDatabase: true };
-    return { ok: true, found: found!, standing };
   }
 
   return {
@@ -199,19 +175,19 @@ export function createTokenService(deps: {
     },
 
     async authenticate(presented, clientIp) {
-      const before = limiter ? await limiter.check(clientIp) : GOOD_STANDING;
-      if (before.retryAfterSeconds > 0) throw tooManyFailures(before.retryAfterSeconds);
-      const verification = await verify(presented, clientIp);
-      if (!verification.ok) {
-        if (limiter && verification.counts) {
-          await limiter.recordFailure(clientIp, { reachedDatabase: verification.reachedDatabase });
-        }
-        throw verification.error;
+      if (!hasValidChecksum(presented)) throw invalidToken('malformed');
+      const digest = hashToken(presented);
+      const admission = throttle?.admit(clientIp, digest);
+      if (admission && !admission.lookUp) throw tooManyFailures(admission.retryAfterSeconds);
+      const found = await store.findTokenForAuth(digest);
+      const refusal = refusalOf(found);
+      if (refusal) {
+        await throttle?.recordFailure(clientIp, digest);
+        throw refusal;
       }
-      const { found, standing } = verification;
-      if (limiter && (before.hasFailures || standing.hasFailures)) await limiter.recordSuccess(clientIp);
-      touchLastUsed(found, clientIp);
-      const { account, dbNow, ...token } = found;
+      throttle?.recordVerified(digest);
+      touchLastUsed(found!, clientIp);
+      const { account, dbNow, ...token } = found!;
       return { account, token, dbNow };
     },
   };
@@ -242,7 +218,7 @@ function defaultLifetime(maxDays: number): number {
   return Math.min(DEFAULT_TOKEN_LIFETIME_DAYS, maxDays);
 }
 
-/** R-LIMIT (429): the client address has spent its failed-authentication budget. */
+/** R-LIMIT (429): the client address is throttled and its one lookup per second is spent. */
 function tooManyFailures(retryAfterSeconds: number): AppError {
   return new AppError('RATE_LIMITED', 'Too many failed authentications from your address.', { retryAfterSeconds });
 }

@@ -9,7 +9,7 @@
  * figure here: no test in npm test may fail because the machine is slow.
  *
  * Plus the limiter's own bound, through its public API: a small cap holds under many addresses,
- * the least recently seen go first, and a recently active (banned) address is kept.
+ * the least recently seen go first, and a recently active (throttled) address is kept.
  */
 import { describe, expect, it } from 'vitest';
 import { FAILURE_THRESHOLD } from '../../src/auth-failures/failure-limiter.js';
@@ -50,24 +50,25 @@ describe('the in-memory failure limiter honours its cap', () => {
   it('a cap of 10 holds under 1,000 failing addresses, evicting the least recently seen', async () => {
     const clock = createManualClock(Date.UTC(2030, 0, 1));
     const limiter = createMemoryFailureLimiter({ clock, maxTrackedAddresses: 10 });
-    // One address banned early, and kept fresh by its own continued attempts.
-    for (let i = 0; i < FAILURE_THRESHOLD; i++) await limiter.recordFailure('203.0.113.1');
-    expect((await limiter.check('203.0.113.1')).retryAfterSeconds).toBeGreaterThan(0);
+    // One address throttled early, and kept fresh by its own continued attempts.
+    let attackerFailures = 0;
+    for (let i = 0; i < FAILURE_THRESHOLD; i++) attackerFailures = (await limiter.recordFailure('203.0.113.1'))!;
+    expect(attackerFailures).toBe(FAILURE_THRESHOLD);
 
     let largest = 0;
     for (let n = 0; n < 1_000; n++) {
       await limiter.recordFailure(`10.2.${n >> 8}.${n & 255}`);
-      if (n % 5 === 0) await limiter.recordFailure('203.0.113.1');
+      if (n % 5 === 0) attackerFailures = (await limiter.recordFailure('203.0.113.1'))!;
       largest = Math.max(largest, limiter.size);
       clock.advance(10);
     }
     expect(largest).toBe(10);
     expect(limiter.size).toBe(10);
-    // The most recent addresses are tracked, the oldest are gone.
-    expect((await limiter.check('10.2.3.231')).hasFailures).toBe(true); // n = 999
-    expect((await limiter.check('10.2.0.0')).hasFailures).toBe(false); // n = 0
-    // The banned address, recently active, is still banned.
-    expect((await limiter.check('203.0.113.1')).retryAfterSeconds).toBeGreaterThan(0);
+    // The most recent addresses are tracked (their count goes on), the oldest are gone (it starts again).
+    expect(await limiter.recordFailure('10.2.3.231')).toBe(2); // n = 999
+    expect(await limiter.recordFailure('10.2.0.0')).toBe(1); // n = 0
+    // The attacker, recently active, is still counted in full.
+    expect(attackerFailures).toBe(FAILURE_THRESHOLD + 200);
     await limiter.close();
   });
 });

@@ -1,7 +1,8 @@
-import { tokenSchema } from '@latchkey/contract';
+import { tokenSchema, type TokenView } from '@latchkey/contract';
+import { relativeTime } from '@latchkey/contract/relative-time';
 import { connect } from '../../connect.js';
 import type { GlobalOptions } from '../../credentials.js';
-import type { CliIo } from '../../io.js';
+import { nowOf, type CliIo } from '../../io.js';
 import { formatDate, renderFields, writeJson, type OutputFormat } from '../../output.js';
 
 /** The token in use, as the server sees it: never the secret, only `lk_pat_1…AbCd`. */
@@ -14,11 +15,17 @@ export async function showToken(io: CliIo, options: GlobalOptions & { output?: O
       ['Name', token.name],
       ['State', token.state],
       ['Token', token.displayToken],
-      ['Expires', formatDate(token.expiresAt)],
+      ['Expires', expiry(token, nowOf(io))],
       ['Last used', token.lastUsedAt ? `${formatDate(token.lastUsedAt)}${token.lastUsedIp ? ` from ${token.lastUsedIp}` : ''}` : 'never'],
       ['Created', formatDate(token.createdAt)],
       ['ID', token.id],
       ['From', credentials.tokenSource === 'the stored context' ? `context "${credentials.context?.name}"` : credentials.tokenSource],
     ]),
   );
+}
+
+/** The expiry date, and how far off it is as the console words it; a revoked token has no countdown. */
+function expiry(token: TokenView, now: number): string {
+  const date = formatDate(token.expiresAt);
+  return token.state === 'revoked' ? date : `${date} (${relativeTime(Date.parse(token.expiresAt), now)})`;
 }

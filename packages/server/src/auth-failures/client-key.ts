@@ -1,0 +1,17 @@
+/**
+ * The key an address's failures are counted under (docs/security.md, item 39): an IPv4 address
+ * itself (/32); an IPv6 address's /64 prefix, since one host or network usually holds a whole
+ * /64 and could otherwise step to a fresh address for every guess; an IPv4-mapped IPv6 address
+ * (`::ffff:192.0.2.1`, how a dual-stack socket reports IPv4 peers) as its IPv4 address.
+ */
+import ipaddr from 'ipaddr.js';
+
+const IPV6_PREFIX_HEXTETS = 4; // 4 × 16 bits = /64
+
+export function clientKeyOf(ip: string): string {
+  if (!ipaddr.isValid(ip)) return ip; // not an address (never from a socket): counted as given
+  const address = ipaddr.process(ip);
+  if (address.kind() === 'ipv4') return address.toString();
+  const { parts } = address as ipaddr.IPv6;
+  return `${parts.slice(0, IPV6_PREFIX_HEXTETS).map((part) => part.toString(16)).join(':')}::/64`;
+}
