@@ -81,6 +81,7 @@ export function registerSignInRoutes(app: ZodApp, deps: SignInRouteDeps): void {
         'Sign-in failed',
         html`<h1>Sign-in failed</h1>
           <p class="error">${error.detail ?? 'The request was refused.'}</p>
+          <p>Error code: <code>${error.code}</code></p>
           <div class="actions"><a class="button" href="/auth/sign-in">Start again</a></div>`,
       );
     }

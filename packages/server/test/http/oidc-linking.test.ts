@@ -124,6 +124,7 @@ describeEachBackend('OpenID Connect account linking', (ctx) => {
     expect(refused.statusCode).toBe(409);
     expect(refused.headers['content-type']).toMatch(/^text\/html/);
     expect(refused.body).toContain('An account with this email already exists');
+    expect(refused.body).toContain('<code>ACCOUNT_LINK_REFUSED</code>');
     expect(sessionCookieFrom(refused)).toBeUndefined();
     expect(await suite.identityOf(invited.accountId)).toBeNull();
     expect(await suite.counts()).toEqual(before);
