@@ -148,14 +148,14 @@ export async function runSoak(options) {
       );
     }
     const result = await load;
-    return { ...evaluate({ samples, result, rate, capacity, warmupMs, limiterCap, invalidAddresses, rssGrowthLimit }), serverOutputTail: server.output() };
+    return { ...evaluate({ samples, result, rate, capacity, warmupMs, limiterCap, invalidAddresses, rssGrowthLimit, requireRate }), serverOutputTail: server.output() };
   } finally {
     await server.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-function evaluate({ samples, result, rate, capacity, warmupMs, limiterCap, invalidAddresses, rssGrowthLimit }) {
+function evaluate({ samples, result, rate, capacity, warmupMs, limiterCap, invalidAddresses, rssGrowthLimit, requireRate }) {
   const violations = [];
   const after = samples.filter((sample) => sample.atMs >= warmupMs);
   // The baseline and final windows: a fifth of the measured period each, at least one sample.
