@@ -16,7 +16,8 @@ export interface StoredContext {
   name: string;
   /** The server's base URL, normalised (no trailing slash). */
   url: string;
-  account: { id: string; email: string | null };
+  /** `name`: the account's display name (absent in configs written before it was stored). */
+  account: { id: string; email: string | null; name?: string | null };
   /** The personal access token; null once revoked with `latchkey token revoke`. */
   token: string | null;
   tokenName: string | null;

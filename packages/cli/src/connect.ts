@@ -1,5 +1,5 @@
 import { createApiClient, type ApiClient } from './api-client.js';
-import { resolveCredentials, type GlobalOptions, type ResolvedCredentials } from './credentials.js';
+import { isLoopbackHost, resolveCredentials, type GlobalOptions, type ResolvedCredentials } from './credentials.js';
 import type { CliIo } from './io.js';
 
 /** Resolves credentials and opens a client for them: the start of every server command. */
@@ -21,7 +21,7 @@ export async function connect(
 /** A token sent over plain HTTP beyond this machine can be read on the way. */
 export function warnIfCleartext(io: CliIo, url: string): void {
   const { protocol, hostname } = new URL(url);
-  if (protocol === 'http:' && !['127.0.0.1', 'localhost', '[::1]'].includes(hostname)) {
+  if (protocol === 'http:' && !isLoopbackHost(hostname)) {
     io.stderr.write(`warning: ${url} is not HTTPS; the token travels unencrypted.\n`);
   }
 }

@@ -94,11 +94,15 @@ export async function resolveCredentials(io: CliIo, options: GlobalOptions): Pro
   };
 }
 
-/** `https://host[:port][/path]` without a trailing slash, query or fragment. */
+/**
+ * `https://host[:port][/path]` without a trailing slash, query or fragment. A bare host
+ * (`latchkey.example.com`, `127.0.0.1:8080`), as `gh` and `kubectl` take, means https, or http
+ * for this machine's loopback address.
+ */
 export function normalizeServerUrl(input: string): string {
   let url: URL;
   try {
-    url = new URL(input);
+    url = new URL(input.includes('://') ? input : bareHostUrl(input));
   } catch {
     throw new UsageError(`"${input}" is not a URL; give the server's address, e.g. https://latchkey.example.com`);
   }
@@ -107,4 +111,35 @@ export function normalizeServerUrl(input: string): string {
   }
   if (url.username || url.password) throw new UsageError('The server URL must not contain a user name or password.');
   return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+}
+
+/** A bare host as a URL: http for a loopback address (nothing leaves the machine), else https. */
+function bareHostUrl(host: string): string {
+  const { hostname } = new URL(`http://${host}`);
+  return `${isLoopbackHost(hostname) ? 'http' : 'https'}://${host}`;
+}
+
+/** 127.0.0.0/8, ::1 and localhost (RFC 6761: `*.localhost` too), as a URL spells its hostname. */
+export function isLoopbackHost(hostname: string): boolean {
+  return (
+    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname) ||
+    hostname === '[::1]' ||
+    hostname === 'localhost' ||
+    hostname.endsWith('.localhost')
+  );
+}
+
+/**
+ * Whether `context use TARGET` (no `://`) names a server rather than a stored context: a host
+ * with a dot or a port, an IP address, or a loopback name. `prod` stays a context name.
+ */
+export function looksLikeHost(target: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(`http://${target}`);
+  } catch {
+    return false;
+  }
+  if (url.username || url.password) return false;
+  return url.port !== '' || url.hostname.includes('.') || url.hostname.startsWith('[') || isLoopbackHost(url.hostname);
 }

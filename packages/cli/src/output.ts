@@ -16,6 +16,11 @@ export function formatDate(iso: string | null | undefined): string {
   return `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 }
 
+/** Who an account is, for people: its email, else its display name, else (only then) its id. */
+export function accountLabel(account: { id: string; email: string | null; name?: string | null }): string {
+  return account.email ?? account.name ?? account.id;
+}
+
 /** Columns padded to the widest cell; the last column is not padded. */
 export function renderTable(headers: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
   const cells = [headers, ...rows].map((row) => row.map((cell) => escapeTerminalText(cell)));

@@ -111,6 +111,46 @@ describe('context use URL', () => {
   });
 });
 
+describe('context use HOST (no scheme)', () => {
+  it('takes a bare host as https and says which URL it used', async () => {
+    const result = await cli.run(['context', 'use', 'latchkey.test', '--token-stdin'], { stdin: token });
+    expect(result).toMatchObject({ code: 0, stderr: 'Using https://latchkey.test for "latchkey.test".\n' });
+    expect(api.requests.map((request) => request.url)).toEqual([`${URL_A}/api/v1/me`]);
+    expect(config().contexts).toEqual([expect.objectContaining({ name: 'latchkey.test', url: URL_A })]);
+  });
+
+  it('takes http for loopback hosts: 127.0.0.0/8, ::1 and localhost', async () => {
+    for (const [host, url] of [
+      ['127.0.0.1:8080', 'http://127.0.0.1:8080'],
+      ['127.1.2.3', 'http://127.1.2.3'],
+      ['[::1]:8080', 'http://[::1]:8080'],
+      ['localhost:8080', 'http://localhost:8080'],
+      ['localhost', 'http://localhost'],
+    ]) {
+      api.requests.length = 0;
+      const result = await cli.run(['context', 'use', host!, '--token-stdin'], { stdin: token });
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stderr).toBe(`Using ${url} for "${host}".\n`);
+      expect(api.requests.map((request) => request.url)).toEqual([`${url}/api/v1/me`]);
+    }
+  });
+
+  it('takes a bare host in --url and LATCHKEY_URL too', async () => {
+    const result = await cli.run(['namespace', 'list', '--url', 'latchkey.test'], { env: { LATCHKEY_TOKEN: token } });
+    expect(result.code, result.stderr).toBe(0);
+    expect(api.requests.map((request) => request.url)).toEqual([`${URL_A}/api/v1/namespaces`]);
+  });
+
+  it('a word that is no host stays a context name: switched to, or refused with a token', async () => {
+    await cli.run(['context', 'use', URL_A, '--name', 'prod', '--token-stdin'], { stdin: token });
+    await cli.run(['context', 'use', URL_A, '--name', 'other', '--token-stdin'], { stdin: token });
+    expect(await cli.run(['context', 'use', 'prod'])).toMatchObject({ code: 0, stdout: 'Switched to context "prod" (https://latchkey.test).\n' });
+    const refused = await cli.run(['context', 'use', 'prod', '--token-stdin'], { stdin: token });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('"prod" is not a URL');
+  });
+});
+
 describe('several contexts', () => {
   it('lists them (table and JSON, never the token), switches with `context use NAME`, deletes', async () => {
     const session = await app.signIn({ email: 'ops@example.test' });

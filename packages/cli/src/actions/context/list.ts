@@ -1,6 +1,6 @@
 import { readConfig } from '../../config-store.js';
 import type { CliIo } from '../../io.js';
-import { renderTable, writeJson, type OutputFormat } from '../../output.js';
+import { accountLabel, renderTable, writeJson, type OutputFormat } from '../../output.js';
 
 export async function listContexts(io: CliIo, options: { output?: OutputFormat }): Promise<void> {
   const config = readConfig(io);
@@ -24,7 +24,7 @@ export async function listContexts(io: CliIo, options: { output?: OutputFormat }
         context.current ? '*' : '',
         context.name,
         context.url,
-        (context.account.email ?? context.account.id) + (context.hasToken ? '' : ' (no token)'),
+        accountLabel(context.account) + (context.hasToken ? '' : ' (no token)'),
         context.namespace ?? '-',
       ]),
     ),

@@ -3,7 +3,7 @@ import { tokenLast4 } from '@latchkey/contract/token';
 import { CliError, UsageError } from '../../cli-errors.js';
 import { currentContext, findContext, readConfig } from '../../config-store.js';
 import type { CliIo } from '../../io.js';
-import { formatDate, renderFields, writeJson, type OutputFormat } from '../../output.js';
+import { accountLabel, formatDate, renderFields, writeJson, type OutputFormat } from '../../output.js';
 
 /** The stored context (current, or NAME); the token only with `--include-token`. */
 export async function showContext(
@@ -34,7 +34,7 @@ export async function showContext(
     renderFields([
       ['Name', view.name + (view.current ? ' (current)' : '')],
       ['URL', view.url],
-      ['Account', view.account.email ?? view.account.id],
+      ['Account', accountLabel(view.account)],
       ['Namespace', view.namespace ?? '-'],
       ['Token', options.includeToken ? (context.token ?? '-') : (masked ?? '- (revoked)')],
       ['Token name', view.tokenName ?? '-'],

@@ -4,9 +4,9 @@ import { createApiClient } from '../../api-client.js';
 import { CliError, UsageError } from '../../cli-errors.js';
 import { findContext, readConfig, upsertContext, writeConfig, type StoredContext } from '../../config-store.js';
 import { warnIfCleartext } from '../../connect.js';
-import { explicitToken, normalizeServerUrl, type GlobalOptions } from '../../credentials.js';
+import { explicitToken, looksLikeHost, normalizeServerUrl, type GlobalOptions } from '../../credentials.js';
 import type { CliIo } from '../../io.js';
-import { formatDate } from '../../output.js';
+import { accountLabel, formatDate } from '../../output.js';
 import { escapeTerminalText } from '../../terminal-text.js';
 
 export interface ContextUseOptions extends GlobalOptions {
@@ -14,11 +14,22 @@ export interface ContextUseOptions extends GlobalOptions {
   namespace?: string;
 }
 
-/** `context use URL` adds (or refreshes) a context and makes it current; `context use NAME` switches. */
+/**
+ * `context use URL` adds (or refreshes) a context and makes it current; `context use NAME`
+ * switches. A bare host (`127.0.0.1:8080`) is a URL when options for a new context come with it,
+ * or when no stored context has that name.
+ */
 export async function useContext(io: CliIo, target: string, options: ContextUseOptions): Promise<void> {
-  if (!target.includes('://')) return switchContext(io, target, options);
+  if (!target.includes('://')) {
+    const forNewContext = options.token !== undefined || options.tokenStdin || options.namespace !== undefined || options.name !== undefined;
+    if (!looksLikeHost(target) || (!forNewContext && findContext(readConfig(io), target))) {
+      return switchContext(io, target, options);
+    }
+  }
 
   const url = normalizeServerUrl(target);
+  // Say which scheme a bare host got, before anything is sent to it.
+  if (!target.includes('://')) io.stderr.write(`Using ${escapeTerminalText(url)} for "${escapeTerminalText(target)}".\n`);
   if (options.namespace !== undefined && !NAMESPACE_NAME_PATTERN.test(options.namespace)) {
     throw new UsageError(`"${options.namespace}" is not a namespace name (lowercase letters, digits and "-").`);
   }
@@ -37,7 +48,7 @@ export async function useContext(io: CliIo, target: string, options: ContextUseO
   const context: StoredContext = {
     name,
     url,
-    account: { id: me.account.id, email: me.account.email },
+    account: { id: me.account.id, email: me.account.email, name: me.account.name },
     token,
     tokenName: me.token.name,
     tokenExpiresAt: me.token.expiresAt,
@@ -45,7 +56,7 @@ export async function useContext(io: CliIo, target: string, options: ContextUseO
   };
   writeConfig(io, { ...upsertContext(config, context), currentContext: name });
   io.stdout.write(
-    `Context "${escapeTerminalText(name)}" is now current: ${escapeTerminalText(me.account.email ?? me.account.id)} ` +
+    `Context "${escapeTerminalText(name)}" is now current: ${escapeTerminalText(accountLabel(me.account))} ` +
       `on ${escapeTerminalText(url)}, token "${escapeTerminalText(me.token.name)}" (expires ${formatDate(me.token.expiresAt)}).\n`,
   );
 }
