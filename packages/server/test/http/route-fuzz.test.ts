@@ -171,7 +171,8 @@ describeEachBackend('every route survives malformed URLs, queries, headers and b
         if (input.credentials === 'token') Object.assign(headers, bearer(secret));
         if (input.credentials === 'bad token') Object.assign(headers, bearer(`lk_pat_1${input.segment.slice(0, 60)}`));
 
-        const options: InjectOptions = { method: route.method as InjectOptions['method'], url: `${path}${input.query}`, headers };
+        const url = `${path}${input.query}`;
+        const options: InjectOptions = { method: route.method as InjectOptions['method'], url, headers };
         if (route.method !== 'GET' && route.method !== 'HEAD' && input.body.kind !== 'none') {
           if (input.body.kind === 'json') {
             headers['content-type'] ??= 'application/json';
@@ -184,7 +185,7 @@ describeEachBackend('every route survives malformed URLs, queries, headers and b
 
         const response: LightMyRequestResponse = await app.http.inject(options);
         seen++;
-        const label = `${route.method} ${options.url!.slice(0, 200)} → ${response.statusCode} ${response.body.slice(0, 200)}`;
+        const label = `${route.method} ${url.slice(0, 200)} → ${response.statusCode} ${response.body.slice(0, 200)}`;
 
         expect(response.statusCode, label).toBeLessThan(500);
         expect(response.headers['x-request-id'], label).toMatch(REQUEST_ID);
