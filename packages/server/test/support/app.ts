@@ -12,6 +12,7 @@ import type { FailureLimiter } from '../../src/auth-failures/failure-limiter.js'
 import type { ReportLimiter } from '../../src/credential-reports/report-limiter.js';
 import type { Database } from '../../src/database/database.js';
 import { openDatabase } from '../../src/database/open-database.js';
+import type { AnonymousWriteLimiter } from '../../src/retention/anonymous-write-limiter.js';
 import { createLogger } from '../../src/http/logging.js';
 import { createServices, type OidcOptions } from '../../src/services.js';
 import { systemClock, type Clock } from '../../src/kernel/clock.js';
@@ -39,6 +40,8 @@ export interface TestAppOptions {
   tokenCache?: boolean | { maxEntries: number };
   /** Namespaces one account may hold (default 100). */
   maxNamespacesPerAccount?: number;
+  /** The budget of the public routes that write (in memory, per app, unless given). */
+  anonymousWriteLimiter?: AnonymousWriteLimiter;
 }
 
 export interface TestApp extends App {
@@ -70,6 +73,7 @@ export async function createTestApp(database: Database, options: TestAppOptions 
     reportLimiter: options.reportLimiter,
     tokenCache: options.tokenCache,
     namespaceSettings: options.maxNamespacesPerAccount ? { maxPerAccount: options.maxNamespacesPerAccount } : undefined,
+    anonymousWriteLimiter: options.anonymousWriteLimiter,
   });
   const app = await createApp({ services, logger, publicUrl: TEST_PUBLIC_URL, trustProxy: options.trustProxy });
 
