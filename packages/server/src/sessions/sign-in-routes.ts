@@ -110,7 +110,7 @@ export function registerSignInRoutes(app: ZodApp, deps: SignInRouteDeps): void {
 
   app.get(
     '/auth/sign-in',
-    { schema: { hide: true, querystring: z.object({ return_to: z.string().optional() }) } },
+    { schema: { hide: true, querystring: returnToQuery } },
     async (request, reply) => {
       const returnTo = safeReturnTo(request.query.return_to);
       if (await signedInAccount(request)) return reply.redirect(returnTo, 303);
@@ -160,7 +160,7 @@ export function registerSignInRoutes(app: ZodApp, deps: SignInRouteDeps): void {
 
   app.get(
     '/auth/oidc/start',
-    { config: { anonymousWrites: true }, schema: { hide: true, querystring: z.object({ return_to: z.string().optional() }) } },
+    { config: { anonymousWrites: true }, schema: { hide: true, querystring: returnToQuery } },
     async (request, reply) => {
       if (!oidc) return reply.callNotFound();
       const { authorizationUrl, browserSecret } = await oidc.start(safeReturnTo(request.query.return_to));
@@ -264,9 +264,15 @@ function returnToCliPage(target: string): SafeHtml {
     <div class="actions"><a class="button" href="${target}">Continue</a></div>`;
 }
 
+/**
+ * `return_to` as any value: a crafted link that repeats it (`?return_to=a&return_to=b`, an array)
+ * must not turn the sign-in page into a 422, so anything but one string counts as absent.
+ */
+const returnToQuery = z.object({ return_to: z.unknown().optional() });
+
 /** Only a path on this server, else the console's home: never another origin. */
-export function safeReturnTo(value: string | undefined): string {
-  return safeReturnPath(value) ?? '/';
+export function safeReturnTo(value: unknown): string {
+  return (typeof value === 'string' ? safeReturnPath(value) : undefined) ?? '/';
 }
 
 function isFormPost(request: FastifyRequest): boolean {

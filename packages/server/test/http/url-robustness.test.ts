@@ -44,6 +44,7 @@ const HOSTILE_RETURN_TO: Array<[label: string, query: string, expected: string]>
   ['just over the cap', `%2F${'a'.repeat(MAX_RETURN_PATH_LENGTH)}`, '/'],
   ['under the cap until encoded', `%2F${'%E4%B8%AD'.repeat(200)}`, '/'],
   ['64 KiB', `%2F${'a'.repeat(64 * 1024)}`, '/'],
+  ['repeated', '%2Fa&return_to=%2Fb', '/'],
 ];
 
 function expectSafeRedirect(response: LightMyRequestResponse, expected: string, label: string): void {
@@ -76,7 +77,7 @@ describe('an OpenID Connect sign-in started with a hostile return_to', () => {
   beforeAll(async () => {
     provider = await startTestProvider(CALLBACK);
     app = await createMemoryApp({
-      oidc: { issuer: provider.issuer, clientId: TEST_CLIENT_ID, clientSecret: TEST_CLIENT_SECRET, redirectUri: CALLBACK },
+      oidc: { issuer: provider.issuer, clientId: TEST_CLIENT_ID, clientSecret: TEST_CLIENT_SECRET, redirectUri: CALLBACK, adminEmails: [] },
     });
   });
   afterAll(async () => {
