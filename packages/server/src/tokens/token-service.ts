@@ -1,6 +1,7 @@
 /**
  * Personal access tokens: creation with a validated name and lifetime, listing by state,
- * revocation, and authentication of a presented token within its address's failure budget.
+ * revocation, and authentication of a presented token, throttled per client address when that
+ * address sends refused tokens (docs/security.md, item 39).
  */
 import {
   DAY_MS,
