@@ -1,3 +1,5 @@
+// First: zod must be told before the contract's schemas are built (see the module).
+import '@latchkey/contract/jitless';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './app.js';

@@ -22,6 +22,7 @@ const DEFAULT_CONSOLE_DIR = fileURLToPath(new URL('../../../web/dist/', import.m
 export const CONSOLE_PATHS = ['/', '/sign-in', '/settings', '/settings/tokens', '/namespaces'] as const;
 
 const ONE_YEAR_S = 31_536_000;
+const ONE_DAY_S = 86_400;
 
 export interface ConsoleRouteDeps {
   /** The Vite build output (index.html + assets/); default packages/web/dist. */
@@ -89,6 +90,22 @@ export async function registerConsoleRoutes(app: ZodApp, deps: ConsoleRouteDeps)
   };
 
   for (const path of CONSOLE_PATHS) app.get(path, { schema: { hide: true } }, sendConsole);
+
+  // The icon (packages/web/public/favicon.svg), under the name every page links and the one
+  // browsers ask for on their own. Not hashed, so cached for a day rather than for good.
+  const faviconFile = join(directory, 'favicon.svg');
+  if (existsSync(faviconFile)) {
+    const favicon = await readFile(faviconFile);
+    const sendFavicon = async (request: FastifyRequest, reply: FastifyReply) => {
+      securityHeaders(request, reply);
+      return reply
+        .header('content-security-policy', "default-src 'none'")
+        .header('cache-control', `public, max-age=${ONE_DAY_S}`)
+        .type('image/svg+xml')
+        .send(favicon);
+    };
+    for (const path of ['/favicon.svg', '/favicon.ico']) app.get(path, { schema: { hide: true } }, sendFavicon);
+  }
 
   if (built) {
     await app.register(fastifyStatic, {

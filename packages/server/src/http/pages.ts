@@ -56,6 +56,7 @@ export function sendPage(reply: FastifyReply, status: number, title: string, bod
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${title} · Latchkey</title>
+<link rel="icon" href="/favicon.svg" type="image/svg+xml">
 <style nonce="${nonce}">${new SafeHtml(STYLE)}</style>
 </head>
 <body><main>${body}</main></body>

@@ -32,7 +32,7 @@ export function ensureBuilt(): void {
 
 function buildConsoleIfStale(): void {
   const index = join(webDir, 'dist/index.html');
-  const sources = [join(webDir, 'src'), join(webDir, 'index.html'), join(webDir, 'vite.config.ts'), join(repositoryRoot, 'packages/contract/src')];
+  const sources = [join(webDir, 'src'), join(webDir, 'public'), join(webDir, 'index.html'), join(webDir, 'vite.config.ts'), join(repositoryRoot, 'packages/contract/src')];
   if (!existsSync(index) || Math.max(...sources.map(newestMtime)) > statSync(index).mtimeMs) {
     const vite = join(repositoryRoot, 'node_modules/vite/bin/vite.js');
     // vitest sets NODE_ENV=test, which would give a development build of React.
