@@ -74,6 +74,15 @@ export function createCredentialReports(deps: {
   /** Retries of failed reports, each on its own timer so a nudge or a poll never cancels one. */
   const retries = new Set<NodeJS.Timeout>();
 
+  /** The callbacks only log; should one throw, the worker must still go on. */
+  function tellError(error: unknown, context: Parameters<typeof deps.onError>[1]): void {
+    try {
+      deps.onError(error, context);
+    } catch {
+      // Nothing left to tell.
+    }
+  }
+
   function recordsFor(report: PendingReport, revokedAt: number): ReportRecords {
     const actor = { accountId: null, tokenId: null, ip: report.reporterIp };
     return {
@@ -101,17 +110,23 @@ export function createCredentialReports(deps: {
       try {
         report = await store.claimPendingReport(now, now + REPORT_LEASE_MS);
       } catch (error) {
-        deps.onError(error, { retryInMs: pollIntervalMs });
+        tellError(error, { retryInMs: pollIntervalMs });
         return;
       }
       if (!report) return;
       try {
         const revokedAt = clock.now();
         const revoked = await store.processPendingReport(report, revokedAt, recordsFor(report, revokedAt));
-        if (revoked) deps.onProcessed?.({ revoked: revoked.length, owners: new Set(revoked.map((token) => token.accountId)).size });
+        if (revoked) {
+          try {
+            deps.onProcessed?.({ revoked: revoked.length, owners: new Set(revoked.map((token) => token.accountId)).size });
+          } catch {
+            // Only a log line was lost; the report is processed.
+          }
+        }
       } catch (error) {
         const retryInMs = retryDelayMs(report.attempts);
-        deps.onError(error, { reportId: report.id, attempt: report.attempts, retryInMs });
+        tellError(error, { reportId: report.id, attempt: report.attempts, retryInMs });
         // If this fails too, the claim's lease brings the report back later all the same.
         await store.postponePendingReport(report.id, clock.now() + retryInMs).catch(() => undefined);
         retryAfter(retryInMs);
@@ -130,7 +145,7 @@ export function createCredentialReports(deps: {
       try {
         do {
           passAgain = false;
-          await processDueReports().catch((error: unknown) => deps.onError(error, {}));
+          await processDueReports().catch((error: unknown) => tellError(error, {}));
         } while (passAgain && !stopped);
       } finally {
         pass = undefined;
