@@ -9,8 +9,8 @@
  * so across every instance. If Redis fails, each instance counts in its own memory until it is
  * back (the library's insurance limiter), so the brake never disappears.
  */
-import { isIPv6 } from 'node:net';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { clientKeyOf } from '../auth-failures/client-key.js';
 import { openLimiterRedis } from '../kernel/limiter-redis.js';
 
 export const ANONYMOUS_WRITES_PER_WINDOW = 60;
@@ -51,7 +51,8 @@ function limiterOver(limiter: RateLimiterAbstract, close: () => Promise<void>): 
   return {
     async take(route, ip) {
       try {
-        await limiter.consume(`${route}:${addressKey(ip)}`);
+        // Per address as the failure budget counts them: IPv4 /32, IPv6 /64.
+        await limiter.consume(`${route}:${clientKeyOf(ip)}`);
         return 0;
       } catch (refusal) {
         // Over budget the library rejects with its result; anything else is a real failure.
@@ -61,23 +62,4 @@ function limiterOver(limiter: RateLimiterAbstract, close: () => Promise<void>): 
     },
     close,
   };
-}
-
-/**
- * The budget's unit: an IPv4 address, or an IPv6 /64 (one subscriber usually holds a whole /64,
- * so counting single IPv6 addresses would let one client rotate through them).
- */
-export function addressKey(ip: string): string {
-  if (!isIPv6(ip)) return ip;
-  const mappedIPv4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
-  if (mappedIPv4) return mappedIPv4[1]!;
-  const [head = '', tail] = ip.split('%')[0]!.split('::');
-  const groupsOf = (part: string) => (part ? part.split(':').flatMap((group) => (group.includes('.') ? ['0', '0'] : [group])) : []);
-  const leading = groupsOf(head);
-  const trailing = tail === undefined ? [] : groupsOf(tail);
-  const groups = tail === undefined ? leading : [...leading, ...Array<string>(8 - leading.length - trailing.length).fill('0'), ...trailing];
-  return `${groups
-    .slice(0, 4)
-    .map((group) => parseInt(group, 16).toString(16))
-    .join(':')}::/64`;
 }
