@@ -74,9 +74,13 @@ export function tokenStateAt(token: { expiresAt: number; revokedAt: number | nul
 
 // ---------------------------------------------------------------------------------------------
 // Requests
+//
+// Every request body is a strict object: a property the route does not know is refused (R-422
+// naming it), never silently dropped, so a client that believes it set a field it cannot set
+// finds out (docs/security.md, item 48).
 
 export const createTokenRequestSchema = z
-  .object({
+  .strictObject({
     name: tokenNameSchema,
     expiresInDays: z
       .number({ error: 'must be a number of days' })
@@ -92,6 +96,20 @@ export const createTokenRequestSchema = z
   })
   .describe('A new personal access token.');
 export type CreateTokenRequest = z.infer<typeof createTokenRequestSchema>;
+
+/**
+ * The create-token body as a server with these `expiresInDays` choices checks it (its presets up
+ * to TOKEN_MAX_LIFETIME_DAYS, and that maximum): one of them, shown as an enum in the OpenAPI
+ * document rather than any whole number.
+ */
+export function createTokenRequestSchemaFor(lifetimeChoices: readonly number[]) {
+  return createTokenRequestSchema.extend({
+    expiresInDays: z
+      .literal([...lifetimeChoices], { error: `must be one of ${lifetimeChoices.join(', ')}` })
+      .optional()
+      .describe(`The lifetime in days: one of ${lifetimeChoices.join(', ')}. Default 180, or the maximum when lower.`),
+  });
+}
 
 export const listTokensQuerySchema = z.object({
   state: z
@@ -113,7 +131,7 @@ export const namespaceNameSchema = z
     'must be a DNS-1123 label: lowercase letters, digits and "-", starting and ending with a letter or digit',
   );
 
-export const createNamespaceRequestSchema = z.object({ name: namespaceNameSchema });
+export const createNamespaceRequestSchema = z.strictObject({ name: namespaceNameSchema });
 export type CreateNamespaceRequest = z.infer<typeof createNamespaceRequestSchema>;
 
 // ---------------------------------------------------------------------------------------------
@@ -186,7 +204,7 @@ export type NamespaceView = z.infer<typeof namespaceSchema>;
 
 export const namespaceListSchema = z.object({ namespaces: z.array(namespaceSchema) });
 
-export const createInviteRequestSchema = z.object({
+export const createInviteRequestSchema = z.strictObject({
   email: z.email('must be an email address').max(254),
   isAdmin: z.boolean().optional().describe('Make a new account an administrator.'),
 });
@@ -202,7 +220,7 @@ export const inviteSchema = z.object({
 export type InviteView = z.infer<typeof inviteSchema>;
 
 /** The CLI's browser login: exchanging the one-time code from the loopback redirect. */
-export const cliTokenRequestSchema = z.object({
+export const cliTokenRequestSchema = z.strictObject({
   code: z.string(),
   code_verifier: z.string(),
   redirect_uri: z.string(),
@@ -225,7 +243,7 @@ export type CliTokenResponse = z.infer<typeof cliTokenResponseSchema>;
 export const MAX_REPORTED_CREDENTIALS = 1000;
 
 export const credentialReportRequestSchema = z
-  .object({
+  .strictObject({
     credentials: z
       .array(z.string({ error: 'must be a string' }), { error: 'must be an array of strings' })
       .max(MAX_REPORTED_CREDENTIALS, `must list at most ${MAX_REPORTED_CREDENTIALS} credentials`)

@@ -48,6 +48,8 @@ export interface RegisteredRoute {
   url: string;
   /** The route's `config.auth`; undefined on public routes. */
   auth: string | undefined;
+  /** Whether the route declares a JSON body schema (every such body is strict: docs/security.md, item 48). */
+  takesBody: boolean;
 }
 
 export interface App {
@@ -80,7 +82,12 @@ export async function createApp(deps: AppDeps): Promise<App> {
   const routes: RegisteredRoute[] = [];
   http.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) {
-      routes.push({ method, url: route.url, auth: (route.config as { auth?: string } | undefined)?.auth });
+      routes.push({
+        method,
+        url: route.url,
+        auth: (route.config as { auth?: string } | undefined)?.auth,
+        takesBody: (route.schema as { body?: unknown } | undefined)?.body !== undefined,
+      });
     }
   });
 

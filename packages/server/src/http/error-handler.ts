@@ -5,7 +5,7 @@
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import type { FieldError } from '@latchkey/contract';
+import { tokenScannerRegExp, type FieldError } from '@latchkey/contract';
 import { tokenFingerprint } from '@latchkey/contract/token';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { AppError } from '../kernel/app-error.js';
@@ -58,11 +58,12 @@ export function registerErrorHandling(app: FastifyInstance): void {
     }
     if (hasZodFastifySchemaValidationErrors(error)) {
       const inQuery = error.validationContext === 'querystring';
-      const errors: FieldError[] = error.validation.map((issue) =>
-        inQuery
-          ? { parameter: issue.instancePath.slice(1), detail: issue.message ?? 'is invalid' }
-          : { pointer: issue.instancePath === '/' ? '' : issue.instancePath, detail: issue.message ?? 'is invalid' },
-      );
+      const errors: FieldError[] = error.validation.flatMap((issue): FieldError[] => {
+        if (inQuery) return [{ parameter: issue.instancePath.slice(1), detail: issue.message ?? 'is invalid' }];
+        const pointer = issue.instancePath === '/' ? '' : issue.instancePath;
+        if (issue.keyword === 'unrecognized_keys') return unknownPropertyErrors(pointer, issue.params.keys);
+        return [{ pointer, detail: issue.message ?? 'is invalid' }];
+      });
       return sendProblem(reply, 'VALIDATION_FAILED', { detail: 'The request has invalid fields.', errors });
     }
     const frameworkCode = error.code ? FRAMEWORK_ERRORS[error.code] : undefined;
@@ -80,6 +81,23 @@ export function registerErrorHandling(app: FastifyInstance): void {
     }
     return sendProblem(reply, 'INTERNAL');
   });
+}
+
+/** A property name an error may repeat: short, printable, and not a token pasted as a key. */
+const NAMEABLE_PROPERTY = /^[\x20-\x7e]{1,64}$/;
+
+/**
+ * One entry per property a strict body does not know (docs/security.md, item 48), each with
+ * the JSON pointer to it; a name that cannot be repeated safely is reported at its parent.
+ */
+function unknownPropertyErrors(parentPointer: string, keys: unknown): FieldError[] {
+  const names = Array.isArray(keys) ? keys.filter((key): key is string => typeof key === 'string') : [];
+  if (names.length === 0) return [{ pointer: parentPointer, detail: 'has a property that is not a known field' }];
+  return names.map((name) =>
+    NAMEABLE_PROPERTY.test(name) && !tokenScannerRegExp().test(name)
+      ? { pointer: `${parentPointer}/${name.replaceAll('~', '~0').replaceAll('/', '~1')}`, detail: 'is not a known field' }
+      : { pointer: parentPointer, detail: 'has a property that is not a known field' },
+  );
 }
 
 /**

@@ -1,6 +1,6 @@
 /** Personal access tokens: managed from a console session; a token may read or revoke itself. */
 import {
-  createTokenRequestSchema,
+  createTokenRequestSchemaFor,
   createTokenResponseSchema,
   listTokensQuerySchema,
   tokenListSchema,
@@ -40,7 +40,8 @@ export function registerTokenRoutes(app: ZodApp, { tokens }: { tokens: TokenServ
       schema: {
         summary: 'Create a token; the secret is in this response only',
         tags: ['tokens'],
-        body: createTokenRequestSchema,
+        // The operator's lifetime choices, so the OpenAPI document lists exactly what is accepted.
+        body: createTokenRequestSchemaFor(tokens.lifetimeSettings().lifetimeChoices),
         response: { 201: createTokenResponseSchema },
       },
     },
