@@ -54,5 +54,5 @@ export async function seedToken(
 /** A namespace written straight into the database, bypassing the DNS-1123 rule. */
 export async function seedNamespace(database: Database, accountId: string, name: string): Promise<void> {
   const id = newId();
-  await createKyselyNamespaceStore(database).insertNamespace({ id, name, accountId, createdAt: Date.now() }, auditEvent(Date.now(), 'namespace.created', SYSTEM_ACTOR, id));
+  await createKyselyNamespaceStore(database).insertNamespace({ id, name, accountId, createdAt: Date.now() }, { maxPerAccount: 100_000 }, auditEvent(Date.now(), 'namespace.created', SYSTEM_ACTOR, id));
 }

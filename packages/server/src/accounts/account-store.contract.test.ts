@@ -137,6 +137,7 @@ describeEachBackend('Account store contract', (ctx) => {
       await ctx.stores.sessions.insertSession(digestOf(label), session(owner, { csrfToken: label }));
       await ctx.stores.namespaces.insertNamespace(
         { id: randomUUID(), name: `ns-${label}`, accountId: owner, createdAt: tick() },
+        { maxPerAccount: 100 },
         audit('namespace.created', label, owner),
       );
     }
