@@ -20,6 +20,7 @@ import { handleClientError } from './http/client-errors.js';
 import { handleFrameworkError, registerErrorHandling } from './http/error-handler.js';
 import { registerRequestLog } from './http/logging.js';
 import { sendProblem } from './http/problem.js';
+import { refuseUndeclaredBody } from './http/strict-body.js';
 import type { ZodApp } from './http/zod-app.js';
 import { registerNamespaceRoutes } from './namespaces/namespace-routes.js';
 import { registerNoticeRoutes } from './notices/notice-routes.js';
@@ -28,6 +29,9 @@ import { registerInviteRoutes } from './sessions/invite-routes.js';
 import { registerSignInOptionsRoutes } from './sessions/sign-in-options-routes.js';
 import { registerSignInRoutes } from './sessions/sign-in-routes.js';
 import { registerTokenRoutes } from './tokens/token-routes.js';
+
+/** The methods whose requests may carry a body. */
+const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /** Request bodies larger than this are refused with 413 (docs/security.md, R-413). */
 export const BODY_LIMIT_BYTES = 16 * 1024;
@@ -88,6 +92,11 @@ export async function createApp(deps: AppDeps): Promise<App> {
         auth: (route.config as { auth?: string } | undefined)?.auth,
         takesBody: (route.schema as { body?: unknown } | undefined)?.body !== undefined,
       });
+    }
+    // A route that declares no body takes none: JSON sent to it is refused, not ignored (item 48).
+    const methods = [route.method].flat();
+    if ((route.schema as { body?: unknown } | undefined)?.body === undefined && methods.some((method) => BODY_METHODS.has(method))) {
+      route.preValidation = [...[route.preValidation ?? []].flat(), refuseUndeclaredBody];
     }
   });
 

@@ -5,13 +5,14 @@
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { tokenScannerRegExp, type FieldError } from '@latchkey/contract';
+import type { FieldError } from '@latchkey/contract';
 import { tokenFingerprint } from '@latchkey/contract/token';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { AppError } from '../kernel/app-error.js';
 import { StoreUnavailableError } from '../kernel/store-errors.js';
 import { parseAuthorizationHeader } from './authorization-header.js';
 import { sendProblem } from './problem.js';
+import { unknownPropertyErrors } from './strict-body.js';
 
 /** Fastify's own request errors that have a code of ours. */
 const FRAMEWORK_ERRORS: Record<string, Parameters<typeof sendProblem>[1]> = {
@@ -81,23 +82,6 @@ export function registerErrorHandling(app: FastifyInstance): void {
     }
     return sendProblem(reply, 'INTERNAL');
   });
-}
-
-/** A property name an error may repeat: short, printable, and not a token pasted as a key. */
-const NAMEABLE_PROPERTY = /^[\x20-\x7e]{1,64}$/;
-
-/**
- * One entry per property a strict body does not know (docs/security.md, item 48), each with
- * the JSON pointer to it; a name that cannot be repeated safely is reported at its parent.
- */
-function unknownPropertyErrors(parentPointer: string, keys: unknown): FieldError[] {
-  const names = Array.isArray(keys) ? keys.filter((key): key is string => typeof key === 'string') : [];
-  if (names.length === 0) return [{ pointer: parentPointer, detail: 'has a property that is not a known field' }];
-  return names.map((name) =>
-    NAMEABLE_PROPERTY.test(name) && !tokenScannerRegExp().test(name)
-      ? { pointer: `${parentPointer}/${name.replaceAll('~', '~0').replaceAll('/', '~1')}`, detail: 'is not a known field' }
-      : { pointer: parentPointer, detail: 'has a property that is not a known field' },
-  );
 }
 
 /**

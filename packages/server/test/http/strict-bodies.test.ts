@@ -3,13 +3,14 @@
  * (taken from the route table, so a new one cannot be missed), a valid body plus one property
  * the route does not know is R-422 naming that property, and nothing is written; the same body
  * without it succeeds. The OpenAPI document says so too: `additionalProperties: false` on every
- * request body, and the allowed `expiresInDays` values as an enum.
+ * request body, and the allowed `expiresInDays` values as an enum. A route that declares no body
+ * refuses a JSON body with anything in it.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { LightMyRequestResponse } from 'fastify';
 import { sql } from 'kysely';
 import { expect, it } from 'vitest';
-import { TEST_ORIGIN, appForEachTest, type TestApp } from '../support/app.js';
+import { TEST_ORIGIN, appForEachTest, bearer, type TestApp } from '../support/app.js';
 import { describeEachBackend, type BackendContext } from '../support/databases.js';
 import { routeKey } from '../support/protected-route.js';
 
@@ -121,6 +122,32 @@ describeEachBackend('strict request bodies', (ctx) => {
       const accepted = await send(app, method, url, headers, body);
       expect(accepted.statusCode, `${key}: ${accepted.body}`).toBe(success);
     }
+  });
+
+  it('refuses a JSON body with any property on every route that declares no body, and writes nothing', async () => {
+    const session = await app.signIn();
+    const { secret } = await app.createToken(session, 'caller');
+    const bodiless = app.routes.filter((route) => !route.takesBody && ['POST', 'PUT', 'PATCH', 'DELETE'].includes(route.method));
+    expect(bodiless.map(routeKey)).toEqual(expect.arrayContaining(['DELETE /api/v1/tokens/:id', 'POST /auth/sign-out']));
+    for (const route of bodiless) {
+      const key = routeKey(route);
+      const url = route.url.replace(/:[A-Za-z]+/g, (param) => (param === ':secret' ? 'lk_link_unknown' : randomUUID()));
+      const headers = route.auth === 'token' ? bearer(secret) : session.headers;
+      const before = await rowCounts(ctx);
+      for (const payload of [{ surprise: true }, ['a']]) {
+        const response = await send(app, route.method, url, headers, payload);
+        if (Array.isArray(payload)) {
+          expect(response.statusCode, `${key}: ${response.body}`).toBe(422);
+          expect(response.json().errors, key).toEqual([{ pointer: '', detail: 'must be empty: this route takes no body' }]);
+        } else {
+          expectUnknownPropertyRefused(response, 'surprise', key);
+        }
+      }
+      expect(await rowCounts(ctx), key).toEqual(before);
+    }
+    // Still signed in, and the token still works: nothing was acted on.
+    expect((await app.http.inject({ url: '/api/v1/me', headers: session.headers })).statusCode).toBe(200);
+    expect((await app.http.inject({ url: '/api/v1/me', headers: bearer(secret) })).statusCode).toBe(200);
   });
 
   it('refuses the token fields a later release adds instead of creating a full-access token', async () => {
