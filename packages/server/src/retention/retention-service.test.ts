@@ -161,6 +161,19 @@ describe('the pruning timer', () => {
     await retention.stop();
   });
 
+  it('its timer never keeps the process alive', async () => {
+    const refTimers = () => process.getActiveResourcesInfo().filter((resource) => resource === 'Timeout').length;
+    const list = listPruner([]);
+    const retention = createRetentionService({ pruners: [list], clock: createManualClock(NOW), intervalMs: 60_000 });
+    const before = refTimers();
+    retention.start();
+    await expect.poll(() => list.asked.length, { timeout: 10_000 }).toBe(1);
+    // The pass is done and the next one is scheduled, on an unref'd timer.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(refTimers()).toBeLessThanOrEqual(before);
+    await retention.stop();
+  });
+
   it('reports a failed pass and keeps its schedule', async () => {
     const errors: unknown[] = [];
     let calls = 0;
