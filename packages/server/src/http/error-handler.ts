@@ -11,6 +11,7 @@ import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { AppError } from '../kernel/app-error.js';
 import { StoreUnavailableError } from '../kernel/store-errors.js';
 import { parseAuthorizationHeader } from './authorization-header.js';
+import { redactUrl } from './logging.js';
 import { sendProblem } from './problem.js';
 import { unknownPropertyErrors } from './strict-body.js';
 
@@ -31,19 +32,23 @@ const FRAMEWORK_ERRORS: Record<string, Parameters<typeof sendProblem>[1]> = {
  */
 export function handleFrameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   reply.header('x-request-id', request.id);
-  request.log.info({ code: error.code }, 'request refused by the router');
   switch (error.code) {
     case 'FST_ERR_BAD_URL':
       sendProblem(reply, 'BAD_REQUEST', { detail: 'The request URL is malformed.' });
-      return;
+      break;
     case 'FST_ERR_MAX_PARAM_LENGTH':
       // No id, secret or name of ours is that long: the same answer as any unknown resource.
       sendProblem(reply, 'NOT_FOUND', { detail: 'No such resource.' });
-      return;
+      break;
     default:
       request.log.error({ err: error }, 'unhandled framework error');
       sendProblem(reply, 'INTERNAL');
   }
+  // The request line the onResponse hook writes for every other request (hooks do not run here).
+  request.log.info(
+    { method: request.method, url: redactUrl(request.url), status: reply.statusCode, ip: request.ip, code: error.code },
+    'request',
+  );
 }
 
 const HEADERS_KEPT_ON_INTERNAL_ERROR = new Set(['x-request-id', 'strict-transport-security']);

@@ -128,6 +128,14 @@ describeEachBackend('malformed paths get problem+json, never the framework body'
     }
   });
 
+  it('logs a request the router refused with the request line every request gets, query values redacted', async () => {
+    const response = await app.http.inject({ url: '/api/v1/tokens/%ZZ?access_token=lk_pat_1secret' });
+    expect(response.statusCode).toBe(400);
+    const line = app.logs.find((entry) => entry.reqId === response.headers['x-request-id'] && entry.msg === 'request');
+    expect(line).toMatchObject({ method: 'GET', status: 400, url: '/api/v1/tokens/%ZZ?access_token=[REDACTED]' });
+    expect(app.logText()).not.toContain('lk_pat_1secret');
+  });
+
   it('answers a path parameter over the router limit as the R-404 every unknown id gets', async () => {
     const response = await app.http.inject({ method: 'DELETE', url: `/api/v1/namespaces/${'a'.repeat(500)}` });
     expect(response.statusCode).toBe(404);
