@@ -332,3 +332,54 @@ function unescapeHtml(text: string): string {
     ({ amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'", '#x27': "'" })[entity]!,
   );
 }
+
+// `context use` takes a bare host as `gh` and `kubectl` do (http for a loopback address) and says
+// which URL it stored; an account without an email is called by its name, never by its id.
+describe('latchkey context use HOST (built binary)', () => {
+  const port = () => new URL(baseUrl).port;
+
+  /** An account as the first administrator gets one (a name, no email), and a token of its. */
+  async function tokenOfNamedAccount(name: string): Promise<string> {
+    const account = await services.accounts.create({ name }, SYSTEM_ACTOR);
+    const { secret } = await services.tokens.create(account.id, { name: 'laptop' }, SYSTEM_ACTOR);
+    secrets.push(secret);
+    return secret;
+  }
+
+  it('takes 127.0.0.1:PORT with --token-stdin as http://127.0.0.1:PORT, says so, stores it, and works with it', async () => {
+    const secret = await tokenOfNamedAccount('Ada Lovelace');
+    const home = freshHome('loopback');
+    const use = await runLatchkey(['context', 'use', `127.0.0.1:${port()}`, '--token-stdin'], { home, input: `${secret}\n` });
+    expect(use, use.stderr).toMatchObject({ code: 0 });
+    expect(use.stderr).toBe(`Using http://127.0.0.1:${port()} for "127.0.0.1:${port()}".\n`);
+    expect(use.stdout).toContain(`on http://127.0.0.1:${port()}, token "laptop"`);
+
+    const config = JSON.parse(readFileSync(join(home, '.latchkey', 'config.json'), 'utf8'));
+    expect(config.contexts).toEqual([expect.objectContaining({ name: `127.0.0.1:${port()}`, url: `http://127.0.0.1:${port()}` })]);
+    expect(config.currentContext).toBe(`127.0.0.1:${port()}`);
+
+    const shown = await runLatchkey(['token', 'show'], { home });
+    expect(shown).toMatchObject({ code: 0, stderr: '' });
+    expect(shown.stdout).toMatch(/^Name:\s+laptop$/m);
+
+    // The stored name switches back to it, as before.
+    const again = await runLatchkey(['context', 'use', `127.0.0.1:${port()}`], { home });
+    expect(again).toMatchObject({ code: 0, stderr: '' });
+    expect(again.stdout).toBe(`Switched to context "127.0.0.1:${port()}" (http://127.0.0.1:${port()}).\n`);
+  });
+
+  it('calls an account without an email by its name, in context use, list and show, never by its id', async () => {
+    const secret = await tokenOfNamedAccount('Grace Hopper');
+    const home = freshHome('named');
+    const use = await runLatchkey(['context', 'use', `http://127.0.0.1:${port()}`, '--token-stdin'], { home, input: secret });
+    expect(use.code).toBe(0);
+    expect(use.stdout).toContain('is now current: Grace Hopper on');
+    const list = await runLatchkey(['context', 'list'], { home });
+    expect(list.stdout).toMatch(/^\*\s+127\.0\.0\.1:\d+\s+http:\S+\s+Grace Hopper\s+-$/m);
+    const show = await runLatchkey(['context', 'show'], { home });
+    expect(show.stdout).toMatch(/^Account:\s+Grace Hopper$/m);
+    const config = JSON.parse(readFileSync(join(home, '.latchkey', 'config.json'), 'utf8'));
+    const accountId = config.contexts[0].account.id as string;
+    for (const output of [use.stdout, list.stdout, show.stdout]) expect(output).not.toContain(accountId);
+  });
+});
