@@ -94,7 +94,14 @@ export function createSignInService(deps: {
       const account = await accounts.createForEmail({ email: input.email, isAdmin: input.isAdmin ?? false }, actor);
       if (!account) throw accountExists();
       const audit = auditEvent(clock.now(), 'invite.created', actor, account.id, { email: account.email });
-      return { account, link: await links.issue(account.id, audit) };
+      try {
+        return { account, link: await links.issue(account.id, audit) };
+      } catch (error) {
+        // The account and its link are two writes: without the link, take the account back, or
+        // the email would stay taken by an account nobody can reach and a new invite be refused.
+        await accounts.delete(account.id, actor).catch(() => undefined);
+        throw error;
+      }
     },
   };
 }

@@ -71,4 +71,20 @@ describeEachBackend('invites', (ctx) => {
     expect(again.json().code).toBe('ACCOUNT_EXISTS');
     expect(await count('signin_links')).toBe(1);
   });
+  it('an invite whose link cannot be written leaves no account behind, so the same invite succeeds once it can', async () => {
+    const admin = await app.signIn({ isAdmin: true });
+    const before = await count('accounts');
+    await ctx.exec(sql`alter table signin_links rename to signin_links_away`);
+    try {
+      const failed = await invite(admin.headers, 'erin@example.test');
+      expect(failed.statusCode).toBeGreaterThanOrEqual(500);
+      expect(failed.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(await count('accounts')).toBe(before);
+    } finally {
+      await ctx.exec(sql`alter table signin_links_away rename to signin_links`);
+    }
+    const retried = await invite(admin.headers, 'erin@example.test');
+    expect(retried.statusCode).toBe(201);
+    expect(await signInWith(retried.json().url)).toBe(retried.json().accountId);
+  });
 });
