@@ -343,7 +343,7 @@ describeEachBackend('leaked-token reports', (ctx) => {
     expect(await status(leaked.secret)).toBe(401);
   });
 
-  it('answers as fast for 1,000 live tokens as for 1,000 unknown ones: p50 within 2 ms', { timeout: 120_000 }, async (context) => {
+  it(`answers a report of 1,000 live tokens as one of 1,000 unknown ones${process.env.LATCHKEY_LONG === '1' ? ': p50 within 2 ms' : ' (the p50 difference is a figure; its 2 ms bound is checked in long runs)'}`, { timeout: 120_000 }, async (context) => {
     const sessions = await Promise.all([app.signIn(), app.signIn()]);
     const valid: string[] = [];
     for (let index = 0; index < 1000; index++) {
