@@ -40,6 +40,16 @@ export interface ApiClient {
   readonly lastTokenExpiresAt: string | undefined;
 }
 
+/**
+ * A 429 whose `Retry-After` is this short is waited out and the request sent again, at most
+ * twice more: a server throttling failed authentication from a shared address (a NAT, a CI
+ * runner) still admits one lookup a second from it, so a valid token gets through on a retry
+ * instead of failing the job. A 429 means the request was not processed, so any method may be
+ * sent again.
+ */
+const RATE_LIMIT_RETRIES = 2;
+const RATE_LIMIT_MAX_WAIT_SECONDS = 5;
+
 export function createApiClient(io: CliIo, options: ApiClientOptions): ApiClient {
   let warned = false;
   let lastTokenExpiresAt: string | undefined;
@@ -75,17 +85,24 @@ export function createApiClient(io: CliIo, options: ApiClientOptions): ApiClient
       if (options.verbose) io.stderr.write(`> ${request.method} ${escapeTerminalText(url)}\n`);
 
       let response: Response;
-      try {
-        response = await io.fetch(url, {
-          method: request.method,
-          headers,
-          body: request.body === undefined ? undefined : JSON.stringify(request.body),
-          redirect: 'error',
-        });
-      } catch (error) {
-        throw new NetworkError(options.baseUrl, networkReason(error));
+      for (let retries = 0; ; retries++) {
+        try {
+          response = await io.fetch(url, {
+            method: request.method,
+            headers,
+            body: request.body === undefined ? undefined : JSON.stringify(request.body),
+            redirect: 'error',
+          });
+        } catch (error) {
+          throw new NetworkError(options.baseUrl, networkReason(error));
+        }
+        if (options.verbose) io.stderr.write(`< ${response.status} (${Date.now() - started} ms)\n`);
+        const wait = response.status === 429 ? Number(response.headers.get('retry-after') ?? Number.NaN) : Number.NaN;
+        if (!(retries < RATE_LIMIT_RETRIES && wait >= 0 && wait <= RATE_LIMIT_MAX_WAIT_SECONDS)) break;
+        await response.arrayBuffer().catch(() => undefined);
+        if (options.verbose) io.stderr.write(`  rate limited: trying again in ${wait} s\n`);
+        await new Promise((resolve) => setTimeout(resolve, wait * 1000));
       }
-      if (options.verbose) io.stderr.write(`< ${response.status} (${Date.now() - started} ms)\n`);
       if (!request.anonymous) noteExpiry(response.headers.get(TOKEN_EXPIRES_AT_HEADER));
 
       const text = await response.text().catch(() => '');

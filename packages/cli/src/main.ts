@@ -66,7 +66,7 @@ function describeApiError(error: ApiError): string {
     case 'INVALID_GRANT':
       return `the browser sign-in could not be completed (the code expired or was already used); run \`latchkey context use ${base}\` again.`;
     case 'RATE_LIMITED':
-      return `${base} refuses further attempts from this address for now (too many failed sign-ins).${retry}`;
+      return `${base} is throttling this address (too many unknown or revoked tokens were presented from it).${retry}`;
     case 'UNAVAILABLE':
       return `${base} is temporarily unavailable.${retry}`;
     case 'VALIDATION_FAILED': {

@@ -2,6 +2,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DAY_MS } from '@latchkey/contract';
+import { generateToken } from '@latchkey/contract/token';
+import { createMemoryFailureLimiter } from '../../server/src/auth-failures/memory-failure-limiter.js';
+import { systemClock } from '../../server/src/kernel/clock.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { TestApp, TestSession } from '../../server/test/support/app.js';
 import { createCliHarness, type CliHarness } from './support/cli-harness.js';
@@ -249,5 +252,33 @@ describe('exit policy', () => {
     expect(result.stderr).toMatch(/< 200 \(\d+ ms\)/);
     expect(result.stderr).not.toContain(token);
     expect(result.stderr.toLowerCase()).not.toContain('authorization');
+  });
+});
+
+// docs/security.md, item 39: a throttle must never lock out a valid token.
+describe('behind an address throttled by other clients\' failures', () => {
+  it('a valid token the server has not verified yet gets through: the CLI waits out the short Retry-After and asks again', async () => {
+    const throttling = await createServerApp({ failureLimiter: createMemoryFailureLimiter({ clock: systemClock }) });
+    try {
+      const owner = await throttling.signIn({ email: 'ci@example.test' });
+      // Unknown well-formed tokens from the same address as the CLI's requests (inject's).
+      const unknown = () => throttling.http.inject({ url: '/api/v1/me', headers: { authorization: `Bearer ${generateToken().token}` } });
+      const answers: number[] = [];
+      for (let request = 0; request < 40; request++) answers.push((await unknown()).statusCode);
+      expect(answers.indexOf(429)).toBeGreaterThanOrEqual(30);
+      expect(answers.slice(answers.indexOf(429))).toEqual(Array(40 - answers.indexOf(429)).fill(429));
+
+      const fresh = (await throttling.createToken(owner, 'ci-runner')).secret;
+      const inProcess = createCliHarness({ fetch: createInjectFetch(throttling).fetch });
+      try {
+        const listed = await inProcess.run(['namespace', 'list', '--output', 'json'], { env: { LATCHKEY_URL: URL_A, LATCHKEY_TOKEN: fresh } });
+        expect(listed, listed.stderr).toMatchObject({ code: 0, stderr: '' });
+        expect(JSON.parse(listed.stdout)).toEqual({ namespaces: [] });
+      } finally {
+        inProcess.cleanup();
+      }
+    } finally {
+      await closeServerApp(throttling);
+    }
   });
 });

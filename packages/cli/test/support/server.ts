@@ -8,10 +8,10 @@ import { newId } from '../../../server/src/kernel/ids.js';
 import { createKyselyTokenStore } from '../../../server/src/tokens/kysely-token-store.js';
 import { createTestApp, type TestApp } from '../../../server/test/support/app.js';
 
-export async function createServerApp(): Promise<TestApp> {
+export async function createServerApp(options: Parameters<typeof createTestApp>[1] = {}): Promise<TestApp> {
   const database = openDatabase('sqlite::memory:');
   await database.migrate();
-  return createTestApp(database);
+  return createTestApp(database, options);
 }
 
 /** Stops the app and closes its database. */
