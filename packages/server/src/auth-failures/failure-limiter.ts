@@ -6,7 +6,7 @@
  * - Only well-formed tokens (checksum right) that are unknown, revoked, expired or whose owner is
  *   disabled count. Checksum failures never count and never reach the database; requests without
  *   `Authorization` never count.
- * - Failures are counted per address (IPv4 /32, IPv6 /64; client-key.ts) in a bucketed window:
+ * - Failures are counted per address (IPv4 /32, IPv6 /64; kernel/client-key.ts) in a bucketed window:
  *   30-second buckets, a failure counting until its bucket is six buckets old, i.e. for 3 to
  *   3.5 minutes. A success does not forgive them.
  * - From 30 failures in the window the address is throttled: its tokens that this instance has
@@ -38,7 +38,7 @@ export function failureWindowAt(now: number): { bucket: number; oldestBucket: nu
   return { bucket, oldestBucket: bucket - FAILURE_BUCKETS_BEHIND };
 }
 
-/** The failure count of client keys (client-key.ts), shared or not. */
+/** The failure count of client keys (kernel/client-key.ts), shared or not. */
 export interface FailureLimiter {
   /**
    * Counts one failed authentication of `clientKey` (by the limiter's clock) and answers the

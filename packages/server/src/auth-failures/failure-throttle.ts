@@ -16,7 +16,7 @@
  */
 import type { Clock } from '../kernel/clock.js';
 import { LruMap } from '../kernel/lru-map.js';
-import { clientKeyOf } from './client-key.js';
+import { clientKeyOf } from '../kernel/client-key.js';
 import {
   DEFAULT_MAX_TRACKED_ADDRESSES,
   FAILURE_BUCKET_MS,

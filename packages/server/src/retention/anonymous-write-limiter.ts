@@ -10,7 +10,7 @@
  * back (the library's insurance limiter), so the brake never disappears.
  */
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
-import { clientKeyOf } from '../auth-failures/client-key.js';
+import { clientKeyOf } from '../kernel/client-key.js';
 import { openLimiterRedis } from '../kernel/limiter-redis.js';
 
 export const ANONYMOUS_WRITES_PER_WINDOW = 60;

@@ -1,4 +1,4 @@
-/** The key failures are counted under (docs/security.md, item 39): IPv4 /32, IPv6 /64, IPv4-mapped as IPv4. */
+/** The key per-address budgets count a client under (docs/security.md, items 39 and 57): IPv4 /32, IPv6 /64, IPv4-mapped as IPv4. */
 import { describe, expect, it } from 'vitest';
 import { clientKeyOf } from './client-key.js';
 

@@ -1,12 +1,14 @@
 /**
- * The key an address's failures are counted under (docs/security.md, item 39): an IPv4 address
- * itself (/32); an IPv6 address's /64 prefix, since one host or network usually holds a whole
- * /64 and could otherwise step to a fresh address for every guess; an IPv4-mapped IPv6 address
- * (`::ffff:192.0.2.1`, how a dual-stack socket reports IPv4 peers) as its IPv4 address.
+ * The key a client address is counted under by every per-address budget — the failed-
+ * authentication throttle (docs/security.md, item 39) and the budget of the public routes that
+ * write (item 57): an IPv4 address itself (/32); an IPv6 address's /64 prefix, since one host or
+ * network usually holds a whole /64 and could otherwise step to a fresh address for every
+ * request; an IPv4-mapped IPv6 address (`::ffff:192.0.2.1`, how a dual-stack socket reports IPv4
+ * peers) as its IPv4 address.
  */
 import { isIPv4 } from 'node:net';
 import ipaddr from 'ipaddr.js';
-import { LruMap } from '../kernel/lru-map.js';
+import { LruMap } from './lru-map.js';
 
 const IPV6_PREFIX_HEXTETS = 4; // 4 × 16 bits = /64
 /** Parsing an IPv6 address costs microseconds; the keys of recently seen ones are kept. */
