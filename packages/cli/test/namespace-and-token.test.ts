@@ -203,6 +203,19 @@ describe('token', () => {
     expect(result.stdout).toMatch(/^Name:\s+ci\\x1b\[2J\\x1b\]52;c;aGk=\\x07$/m);
     expect(result.stdout).not.toMatch(/[\u001b\u0007]/);
   });
+
+  it('token show prints the token’s note on a Note line, escaped like names, and no Note line without one', async () => {
+    const noted = await seedToken(app.database, session.account.id, {
+      name: 'deploy',
+      note: 'GitHub Actions in acme/web\u001b[2J',
+      expiresAt: Date.now() + 100 * DAY_MS,
+    });
+    const result = await cli.run(['token', 'show'], { env: { LATCHKEY_TOKEN: noted } });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^Note:\s+GitHub Actions in acme\/web\\x1b\[2J$/m);
+    expect(result.stdout).not.toMatch(/\u001b/);
+    expect((await cli.run(['token', 'show'])).stdout).not.toMatch(/^Note:/m);
+  });
 });
 
 describe('exit policy', () => {

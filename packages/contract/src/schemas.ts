@@ -48,6 +48,40 @@ export const tokenNameSchema = z
   .describe('A descriptive name, 1–64 characters, unique among your active tokens.');
 
 // ---------------------------------------------------------------------------------------------
+// Token notes
+
+export const TOKEN_NOTE_MAX_LENGTH = 200;
+
+/** The stored form of a note: surrounding whitespace trimmed, Unicode NFC; empty means none. */
+export function normalizeTokenNote(note: string): string | null {
+  const normalized = note.trim().normalize('NFC');
+  return normalized.length === 0 ? null : normalized;
+}
+
+/** Why a (raw) note is refused, or `undefined` when it is acceptable. */
+export function tokenNoteProblem(raw: string): string | undefined {
+  if (UNSAFE_NAME_CHARACTERS.test(raw)) {
+    return 'must not contain control, formatting or bidirectional characters';
+  }
+  const note = normalizeTokenNote(raw) ?? '';
+  if ([...note].length > TOKEN_NOTE_MAX_LENGTH) {
+    return `must be at most ${TOKEN_NOTE_MAX_LENGTH} characters`;
+  }
+  if (tokenScannerRegExp().test(note)) return 'must not contain a personal access token';
+  return undefined;
+}
+
+/** Where a token is used: at most 200 characters; trimmed, and empty after trimming means none (null). */
+export const tokenNoteSchema = z
+  .string({ error: 'must be a string' })
+  .superRefine((value, ctx) => {
+    const message = tokenNoteProblem(value);
+    if (message) ctx.addIssue({ code: 'custom', message });
+  })
+  .transform((value) => normalizeTokenNote(value))
+  .describe('Where the token is used: up to 200 characters; empty means none.');
+
+// ---------------------------------------------------------------------------------------------
 // Token lifetimes
 
 export const DEFAULT_TOKEN_LIFETIME_DAYS = 180;
@@ -82,6 +116,7 @@ export function tokenStateAt(token: { expiresAt: number; revokedAt: number | nul
 export const createTokenRequestSchema = z
   .strictObject({
     name: tokenNameSchema,
+    note: tokenNoteSchema.optional(),
     expiresInDays: z
       .number({ error: 'must be a number of days' })
       .int('must be a whole number of days')
@@ -151,6 +186,8 @@ export type AccountView = z.infer<typeof accountSchema>;
 export const tokenSchema = z.object({
   id: z.string(),
   name: z.string(),
+  /** Where the token is used, or null; a server from before notes sends none, read as null. */
+  note: z.string().nullable().default(null),
   state: tokenStateSchema,
   /** `lk_pat_1…AbCd`: never the secret. */
   displayToken: z.string(),

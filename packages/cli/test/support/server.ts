@@ -27,7 +27,7 @@ export async function closeServerApp(app: TestApp | undefined): Promise<void> {
 export async function seedToken(
   database: Database,
   accountId: string,
-  input: { name: string; expiresAt: number; createdAt?: number },
+  input: { name: string; expiresAt: number; createdAt?: number; note?: string },
 ): Promise<string> {
   const generated = generateToken();
   const id = newId();
@@ -37,6 +37,7 @@ export async function seedToken(
       id,
       accountId,
       name: input.name,
+      note: input.note ?? null,
       last4: generated.last4,
       createdAt,
       expiresAt: input.expiresAt,

@@ -252,6 +252,13 @@ const authFailureWindow: MigrationFactory = () => ({
   },
 });
 
+/** A token's note: where it is used, up to 200 characters, or null (checked by the contract). */
+const tokenNote: MigrationFactory = () => ({
+  async up(db: Kysely<unknown>) {
+    await db.schema.alterTable('tokens').addColumn('note', 'text').execute();
+  },
+});
+
 const MIGRATIONS: Record<string, MigrationFactory> = {
   '0001_initial_schema': initialSchema,
   '0002_sign_in': signIn,
@@ -262,6 +269,7 @@ const MIGRATIONS: Record<string, MigrationFactory> = {
   '0007_pending_credential_reports': pendingCredentialReports,
   '0008_retention_indexes': retentionIndexes,
   '0009_auth_failure_window': authFailureWindow,
+  '0010_token_note': tokenNote,
 };
 
 export function createMigrationProvider(dialect: Dialect): MigrationProvider {

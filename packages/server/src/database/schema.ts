@@ -23,6 +23,8 @@ export interface TokensTable {
   id: string;
   account_id: string;
   name: string;
+  /** Where the token is used, or null (0010_token_note). */
+  note: string | null;
   /** SHA-256 of the token; the secret itself is never stored. */
   digest: Buffer;
   last4: string;
@@ -148,6 +150,7 @@ export const TOKEN_COLUMNS = [
   'id',
   'account_id',
   'name',
+  'note',
   'last4',
   'created_at',
   'expires_at',

@@ -9,7 +9,9 @@ import {
   EXPIRING_WINDOW_DAYS,
   TOKEN_LIFETIME_PRESETS_DAYS,
   normalizeTokenName,
+  normalizeTokenNote,
   tokenNameProblem,
+  tokenNoteProblem,
   type CreateTokenRequest,
   type ListTokensQuery,
   type TokenSettingsView,
@@ -113,6 +115,8 @@ export function createTokenService(deps: {
     async create(accountId, input, actor) {
       const problem = tokenNameProblem(input.name);
       if (problem) throw fieldError('/name', problem);
+      const noteProblem = typeof input.note === 'string' ? tokenNoteProblem(input.note) : undefined;
+      if (noteProblem) throw fieldError('/note', noteProblem);
       const now = clock.now();
       const expiresAt = lifetimeEnd(input, now);
       const generated = generateToken();
@@ -120,6 +124,7 @@ export function createTokenService(deps: {
         id: newId(),
         accountId,
         name: normalizeTokenName(input.name),
+        note: typeof input.note === 'string' ? normalizeTokenNote(input.note) : null,
         last4: generated.last4,
         createdAt: now,
         expiresAt,

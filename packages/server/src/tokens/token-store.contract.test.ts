@@ -78,6 +78,28 @@ describeEachBackend('Token store contract', (ctx) => {
     expect(await ctx.stores.tokens.findToken(owner.id, made.record.id)).toEqual(made.record);
   });
 
+  it('a token\'s note survives the store: inserted in one group-committed batch, read back by digest, by id and in the list', async () => {
+    const owner = await givenAccount();
+    const noted = token(owner.id, { note: 'GitHub Actions in acme/web — déploiement' });
+    const bare = token(owner.id, { note: null });
+    // Both in one batch of the group-commit insert path.
+    await Promise.all(
+      [noted, bare].map((made) =>
+        ctx.stores.tokens.insertToken({ ...made.record, digest: made.digest }, { maxActive: 100 }, audit('token.created', made.record.id, owner.id)),
+      ),
+    );
+    expect((await ctx.stores.tokens.findTokenForAuth(noted.digest))?.note).toBe('GitHub Actions in acme/web — déploiement');
+    expect((await ctx.stores.tokens.findTokenForAuth(bare.digest))?.note).toBeNull();
+    expect(await ctx.stores.tokens.findToken(owner.id, noted.record.id)).toEqual(noted.record);
+    const { tokens } = await ctx.stores.tokens.listTokens(owner.id, { state: 'all', expiringWindowMs: WEEK });
+    expect(new Map(tokens.map((listed) => [listed.id, listed.note]))).toEqual(
+      new Map([
+        [noted.record.id, 'GitHub Actions in acme/web — déploiement'],
+        [bare.record.id, null],
+      ]),
+    );
+  });
+
   it('only the digest is sent to the database, never the token', async () => {
     const owner = await givenAccount();
     const made = await givenToken(owner.id);

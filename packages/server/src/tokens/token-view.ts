@@ -8,6 +8,7 @@ export function presentToken(token: TokenRecord, now: number): TokenView {
   return {
     id: token.id,
     name: token.name,
+    note: token.note,
     state: tokenStateAt(token, now),
     displayToken: maskToken(token.last4),
     last4: token.last4,

@@ -5,6 +5,8 @@ export interface TokenRecord {
   id: string;
   accountId: string;
   name: string;
+  /** Where the token is used (trimmed, at most 200 characters), or null. */
+  note: string | null;
   last4: string;
   createdAt: number;
   expiresAt: number;

@@ -72,6 +72,7 @@ describe('verified-token cache on a SQLite file', () => {
       id: randomUUID(),
       accountId,
       name: `token-${randomUUID().slice(0, 8)}`,
+      note: null,
       last4: generated.last4,
       createdAt: Date.now(),
       expiresAt,
@@ -209,6 +210,7 @@ describe('VerifiedTokenCache', () => {
     id,
     accountId: 'a',
     name: 'n',
+    note: null,
     last4: 'abcd',
     createdAt: 0,
     expiresAt: Number.MAX_SAFE_INTEGER,
@@ -257,7 +259,7 @@ describeEachBackend('the verified-token cache setting', (ctx) => {
     const generated = generateToken();
     const id = randomUUID();
     await tokens.insertToken(
-      { id, accountId: owner.id, name: 'ci', last4: generated.last4, createdAt: Date.now(), expiresAt: Date.now() + DAY, revokedAt: null, lastUsedAt: null, lastUsedIp: null, digest: generated.digest },
+      { id, accountId: owner.id, name: 'ci', note: null, last4: generated.last4, createdAt: Date.now(), expiresAt: Date.now() + DAY, revokedAt: null, lastUsedAt: null, lastUsedIp: null, digest: generated.digest },
       { maxActive: 100 },
       event('token.created', id),
     );

@@ -3,8 +3,8 @@
  * beyond what console.test.ts already checks (six XSS payloads; a banner at 3 d and none at
  * 8 d; the console refusing to be framed):
  *
- *   40  an OWASP XSS-filter-evasion corpus as token names: no `dialog` event, nothing but text
- *       nodes in the name cells, each cell's textContent equal to the name the API stores;
+ *   40  an OWASP XSS-filter-evasion corpus as token names and notes: no `dialog` event, nothing
+ *       but text in the name cells, each name and note as text equal to what the API stores;
  *   42  the banner and the state badge at exactly 7 d − 1 min (expiring, banner) and
  *       7 d + 1 min (active, no banner);
  *   37  the sign-in page (server-rendered, not the console) framed from another origin stays
@@ -91,19 +91,22 @@ describeInBrowser('console security properties in Chromium', () => {
   consoleServerAndBrowser((started) => ({ server, browser } = started));
 
   // docs/security.md, item 40
-  it(`${XSS_CORPUS.length} OWASP filter-evasion payloads as token names render as text; no dialog fires`, async () => {
+  it(`${XSS_CORPUS.length} OWASP filter-evasion payloads as token names and notes render as text; no dialog fires`, async () => {
     expect(new Set(XSS_CORPUS).size).toBe(XSS_CORPUS.length);
     const { context, page, api, sessionId } = await signedIn();
     const dialogs = recordDialogs(page);
     try {
       for (const [index, name] of XSS_CORPUS.entries()) {
         // A few expire soon, so the payloads are rendered in the banner as well.
-        await api.createToken(name, index % 10 === 0 ? { expiresAt: new Date(Date.now() + 2 * DAY_MS).toISOString() } : {});
+        // Each token's note is another payload, so every payload is also rendered as a note.
+        const note = XSS_CORPUS[(index + 1) % XSS_CORPUS.length];
+        await api.createToken(name, { note, ...(index % 10 === 0 && { expiresAt: new Date(Date.now() + 2 * DAY_MS).toISOString() }) });
       }
       const stored = (await (await fetch(`${server.origin}/api/v1/tokens`, { headers: { cookie: `${SESSION_COOKIE}=${sessionId}` } })).json()) as {
-        tokens: Array<{ name: string }>;
+        tokens: Array<{ name: string; note: string | null }>;
       };
       expect(stored.tokens.map((t) => t.name).sort()).toEqual([...XSS_CORPUS].sort());
+      expect(stored.tokens.map((t) => t.note).sort()).toEqual([...XSS_CORPUS].sort());
 
       await openTokens(page);
       await page.locator('th.token-name').nth(XSS_CORPUS.length - 1).waitFor();
@@ -115,6 +118,7 @@ describeInBrowser('console security properties in Chromium', () => {
       const cells = await tokenNameCells(page);
       expect(cells).toHaveLength(XSS_CORPUS.length);
       expect(cells.map((cell) => cell.text).sort()).toEqual(stored.tokens.map((t) => t.name).sort());
+      expect(cells.map((cell) => [cell.text, cell.note]).sort()).toEqual(stored.tokens.map((t) => [t.name, t.note]).sort());
       expect(cells.filter((cell) => !cell.onlyText)).toEqual([]);
       const bannerNames = await page.getByRole('region', { name: 'Expiring tokens' }).locator('strong').allTextContents();
       expect(bannerNames.sort()).toEqual(XSS_CORPUS.filter((_, index) => index % 10 === 0).sort());

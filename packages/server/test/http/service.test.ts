@@ -50,7 +50,7 @@ describe('service routes', () => {
       requestBody: { content: { 'application/json': { schema: { properties: Record<string, unknown>; required: string[] } } } };
     };
     const schema = create.requestBody.content['application/json'].schema;
-    expect(Object.keys(schema.properties).sort()).toEqual(['expiresAt', 'expiresInDays', 'name']);
+    expect(Object.keys(schema.properties).sort()).toEqual(['expiresAt', 'expiresInDays', 'name', 'note']);
     expect(schema.required).toEqual(['name']);
   });
 

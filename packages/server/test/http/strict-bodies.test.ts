@@ -157,12 +157,18 @@ describeEachBackend('strict request bodies', (ctx) => {
       scopes: ['read'],
       namespaces: ['preview-*'],
       allowedIps: ['10.0.0.0/8'],
-      note: 'for CI',
     })) {
       const response = await send(app, 'POST', '/api/v1/tokens', session.headers, { name: 'x', [property]: value });
       expectUnknownPropertyRefused(response, property, property);
     }
     expect(await rowCounts(ctx)).toEqual(before);
+  });
+
+  it('accepts a token note, the one token field this release adds', async () => {
+    const session = await app.signIn();
+    const response = await send(app, 'POST', '/api/v1/tokens', session.headers, { name: 'x', note: 'for CI' });
+    expect(response.statusCode, response.body).toBe(201);
+    expect(response.json().token.note).toBe('for CI');
   });
 
   it('names every unknown property, escaped as a JSON pointer, and never repeats one that could hold a secret', async () => {

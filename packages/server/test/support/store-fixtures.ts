@@ -50,6 +50,7 @@ export function storeFixtures(ctx: BackendContext) {
       id: randomUUID(),
       accountId,
       name: `token-${randomUUID().slice(0, 8)}`,
+      note: null,
       last4: generated.last4,
       createdAt: tick(),
       expiresAt: Date.now() + 180 * DAY,

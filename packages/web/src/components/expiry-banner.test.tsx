@@ -13,6 +13,7 @@ function token(name: string, expiresInMs: number, extra: Partial<TokenView> = {}
   return {
     id: `tok_${name}`,
     name,
+    note: null,
     state: 'active',
     displayToken: 'lk_pat_1…AbCd',
     last4: 'AbCd',

@@ -16,6 +16,7 @@ function created(name: string): CreateTokenResponse {
     token: {
       id: 'tok_1',
       name,
+      note: null,
       state: 'active',
       displayToken: 'lk_pat_1…0000',
       last4: '0000',
@@ -190,5 +191,44 @@ describe('NewTokenDialog', () => {
     await act(async () => fireEvent.click(screen.getByRole('button', { name: 'Copy' })));
     expect(screen.getByRole('status').textContent).toMatch(/Could not copy/);
     expect(screen.getByRole('button', { name: 'Copy' })).toBeTruthy();
+  });
+
+  it('sends the note when one is filled in, up to 200 characters, and names the field "where is this token used"', async () => {
+    const create = vi.fn(async (input: CreateTokenRequest) => created(input.name));
+    await renderDialog(create);
+    const note = screen.getByLabelText('Note') as HTMLInputElement;
+    expect(note.maxLength).toBe(200);
+    expect(note.required).toBe(false);
+    expect(screen.getByText('Where is this token used?')).toBeTruthy();
+    fireEvent.change(note, { target: { value: 'GitHub Actions in acme/web' } });
+    await generate('ci');
+    expect(create).toHaveBeenCalledWith({ name: 'ci', note: 'GitHub Actions in acme/web', expiresInDays: 180 });
+  });
+
+  it('omits the note when it is left empty or only blank', async () => {
+    const create = vi.fn(async (input: CreateTokenRequest) => created(input.name));
+    await renderDialog(create);
+    await generate('ci');
+    expect(create).toHaveBeenLastCalledWith({ name: 'ci', expiresInDays: 180 });
+    expect(create.mock.calls[0]![0]).not.toHaveProperty('note');
+    cleanup();
+
+    await renderDialog(create);
+    fireEvent.change(screen.getByLabelText('Note'), { target: { value: '   ' } });
+    await generate('ci-2');
+    expect(create).toHaveBeenLastCalledWith({ name: 'ci-2', expiresInDays: 180 });
+  });
+
+  it('shows a note the server refuses at the Note field', async () => {
+    const create = vi.fn(async () => {
+      throw new ApiError(422, 'VALIDATION_FAILED', 'Validation failed', 'The request has invalid fields.', [
+        { pointer: '/note', detail: 'must be at most 200 characters' },
+      ]);
+    });
+    await renderDialog(create);
+    fireEvent.change(screen.getByLabelText('Note'), { target: { value: 'x' } });
+    await generate('ci');
+    expect(screen.getByText('Note must be at most 200 characters.')).toBeTruthy();
+    expect(screen.getByLabelText('Note').getAttribute('aria-invalid')).toBe('true');
   });
 });

@@ -1,10 +1,10 @@
 /**
- * New Token → a name and an expiration → Generate → the secret, once. Closing the dialog
+ * New Token → a name, an optional note and an expiration → Generate → the secret, once. Closing the dialog
  * unmounts it and the secret with it; before discarding a secret nobody copied, it asks.
  * The expiration choices are the server's (GET /api/v1/token-settings), so the dialog never
  * offers a lifetime the server would refuse.
  */
-import { TOKEN_NAME_MAX_LENGTH, type CreateTokenResponse } from '@latchkey/contract';
+import { TOKEN_NAME_MAX_LENGTH, TOKEN_NOTE_MAX_LENGTH, type CreateTokenResponse } from '@latchkey/contract';
 import { useId, useState, type FormEvent } from 'react';
 import { ApiError, api, errorMessage } from '../api.js';
 import { useQuery } from '../query.js';
@@ -29,6 +29,7 @@ export const TOKEN_SETTINGS_KEY = 'token-settings';
 
 interface Errors {
   name?: string;
+  note?: string;
   expiration?: string;
   form?: string;
 }
@@ -43,6 +44,9 @@ export function NewTokenDialog({
   const nameId = useId();
   const nameErrorId = useId();
   const [name, setName] = useState('');
+  const noteId = useId();
+  const noteErrorId = useId();
+  const [note, setNote] = useState('');
   const settings = useQuery(TOKEN_SETTINGS_KEY, loadSettings);
   const [chosen, setExpiration] = useState<Expiration>();
   // Until the person picks one: the server's default (without settings, the server picks it).
@@ -64,7 +68,12 @@ export function NewTokenDialog({
     setBusy(true);
     setErrors({});
     try {
-      const response = await create({ name, ...(expiration && expirationRequest(expiration)) });
+      const response = await create({
+        name,
+        // Sent only when filled in: an empty note is no note.
+        ...(note.trim() !== '' && { note }),
+        ...(expiration && expirationRequest(expiration)),
+      });
       setCreated(response);
       onCreated(response);
     } catch (failure) {
@@ -128,6 +137,26 @@ export function NewTokenDialog({
             </p>
           )}
         </div>
+        <div className="field">
+          <label htmlFor={noteId}>Note</label>
+          <input
+            id={noteId}
+            value={note}
+            maxLength={TOKEN_NOTE_MAX_LENGTH}
+            autoComplete="off"
+            aria-invalid={errors.note ? true : undefined}
+            aria-describedby={`${noteId}-hint${errors.note ? ` ${noteErrorId}` : ''}`}
+            onChange={(event) => setNote(event.target.value)}
+          />
+          <p id={`${noteId}-hint`} className="hint">
+            Where is this token used?
+          </p>
+          {errors.note && (
+            <p id={noteErrorId} className="field-error">
+              {errors.note}
+            </p>
+          )}
+        </div>
         {settings.data && expiration ? (
           <ExpirationPicker value={expiration} onChange={setExpiration} settings={settings.data} now={now} error={errors.expiration} />
         ) : settings.status === 'error' ? (
@@ -148,11 +177,13 @@ function errorsOf(failure: unknown): Errors {
   if (failure.code === 'CONFLICT') return { name: failure.detail ?? 'A token with this name already exists.' };
   if (failure.code === 'VALIDATION_FAILED') {
     const name = failure.fieldError('/name');
+    const note = failure.fieldError('/note');
     const expiration = failure.fieldError('/expiresAt') ?? failure.fieldError('/expiresInDays');
-    const placed = [name, expiration].filter(Boolean).length;
+    const placed = [name, note, expiration].filter(Boolean).length;
     const rest = failure.errors.length > placed ? errorMessage(failure) : undefined;
     return {
       name: name && `Name ${name}.`,
+      note: note && `Note ${note}.`,
       expiration: expiration && `Expiration ${expiration}.`,
       form: rest ?? (placed === 0 ? errorMessage(failure) : undefined),
     };

@@ -98,6 +98,8 @@ function TokenTable({ tokens, now, onRevoke, busy }: { tokens: TokenView[]; now:
           <tr key={token.id} data-token-id={token.id}>
             <th scope="row" className="token-name" data-label="Name">
               {token.name}
+              {/* Where the token is used, as text (React escapes it), under the name. */}
+              {token.note && <span className="muted token-note">{token.note}</span>}
             </th>
             <td data-label="Token">
               <code className="nowrap">{token.displayToken}</code>

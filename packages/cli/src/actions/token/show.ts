@@ -13,6 +13,8 @@ export async function showToken(io: CliIo, options: GlobalOptions & { output?: O
   io.stdout.write(
     renderFields([
       ['Name', token.name],
+      // Where the token is used, when it has a note (escaped by renderFields, like the name).
+      ...(token.note ? [['Note', token.note] as const] : []),
       ['State', token.state],
       ['Token', token.displayToken],
       ['Expires', expiry(token, nowOf(io))],

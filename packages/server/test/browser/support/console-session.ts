@@ -84,12 +84,19 @@ export function recordDialogs(page: Page): string[] {
 }
 
 /** The token list's name cells: each one's text, and whether it holds nothing but text nodes. */
-export function tokenNameCells(page: Page): Promise<Array<{ text: string | null; onlyText: boolean }>> {
+export function tokenNameCells(page: Page): Promise<Array<{ text: string | null; onlyText: boolean; note: string | null }>> {
   return page.locator('th.token-name').evaluateAll((elements) =>
-    elements.map((element) => ({
-      text: element.textContent,
-      onlyText: [...element.childNodes].every((node) => node.nodeType === Node.TEXT_NODE),
-    })),
+    elements.map((element) => {
+      // The note, when the token has one, is the one element allowed: a span of text under the name.
+      const note = element.querySelector(':scope > span.token-note');
+      const rest = [...element.childNodes].filter((node) => node !== note);
+      const isText = (node: Node) => node.nodeType === Node.TEXT_NODE;
+      return {
+        text: rest.map((node) => node.textContent).join(''),
+        onlyText: rest.every(isText) && (!note || [...note.childNodes].every(isText)),
+        note: note ? note.textContent : null,
+      };
+    }),
   );
 }
 
