@@ -1,5 +1,5 @@
 /** Namespaces: DNS-1123 labels, unique across the instance, owned by one account. */
-import { namespaceNameSchema } from '@latchkey/contract';
+import { NAMESPACE_NAME_PATTERN, namespaceNameSchema } from '@latchkey/contract';
 import { auditEvent, type Actor } from '../audit/audit-event.js';
 import { AppError, fieldError } from '../kernel/app-error.js';
 import type { Clock } from '../kernel/clock.js';
@@ -49,6 +49,9 @@ export function createNamespaceService(deps: { store: NamespaceStore; clock: Clo
     list: (accountId) => store.listNamespaces(accountId),
 
     async delete(accountId, name, actor) {
+      // No namespace can have a name that is not a DNS label: answered without a query, so a
+      // hostile path (a NUL byte, invalid text) never reaches the database, which may refuse it.
+      if (!NAMESPACE_NAME_PATTERN.test(name)) throw new AppError('NOT_FOUND', 'No such namespace.');
       const now = clock.now();
       // The store fills in the namespace id as the audit target once it knows it.
       const deleted = await store.deleteNamespace(accountId, name, auditEvent(now, 'namespace.deleted', actor, '', { name }));
