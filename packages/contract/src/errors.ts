@@ -31,7 +31,7 @@ export const ERRORS = {
   INVALID_TOKEN: problem(401, 'invalid-token', 'Invalid token'),
   /** R-EXPIRED: the token exists and is not revoked, but `expires_at ≤ now()`. */
   TOKEN_EXPIRED: problem(401, 'token-expired', 'Token expired'),
-  /** R-SCOPE: a personal access token on a route that needs a console session. */
+  /** R-SCOPE: a personal access token without the scope (or namespace) the route needs, or on a console-only route. */
   INSUFFICIENT_SCOPE: problem(403, 'insufficient-scope', 'Insufficient scope'),
   /** R-CSRF: a cookie-authenticated mutation without a valid CSRF token or from another site. */
   CSRF_REJECTED: problem(403, 'csrf', 'Cross-site request refused'),
@@ -92,6 +92,10 @@ export interface ProblemDetails {
   errors?: FieldError[];
   /** TOKEN_EXPIRED: when the presented token expired (RFC 3339), so clients can say so. */
   expiresAt?: string;
+  /** INSUFFICIENT_SCOPE: the scope the route needs (`session` for a console-only route). */
+  requiredScope?: string;
+  /** INSUFFICIENT_SCOPE: the namespace the token's restriction does not cover. */
+  namespace?: string;
 }
 
 export function isErrorCode(value: unknown): value is ErrorCode {

@@ -1,3 +1,4 @@
 export * from './errors.js';
 export * from './schemas.js';
+export * from './scopes.js';
 export * from './token-format.js';

@@ -4,6 +4,13 @@
  * Timestamps are RFC 3339 strings in UTC.
  */
 import { z } from 'zod';
+import {
+  MAX_ALLOWED_IPS,
+  MAX_NAMESPACE_PATTERNS,
+  SCOPE_DESCRIPTIONS,
+  TOKEN_SCOPES,
+  namespacePatternProblem,
+} from './scopes.js';
 import { tokenScannerRegExp } from './token-format.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -113,10 +120,53 @@ export function tokenStateAt(token: { expiresAt: number; revokedAt: number | nul
 // naming it), never silently dropped, so a client that believes it set a field it cannot set
 // finds out (docs/security.md, item 48).
 
+export const tokenScopeSchema = z
+  .enum(TOKEN_SCOPES, { error: `must be one of ${TOKEN_SCOPES.join(', ')}` })
+  .describe(TOKEN_SCOPES.map((scope) => `${scope}: ${SCOPE_DESCRIPTIONS[scope]}`).join('; '));
+
+export const tokenScopesSchema = z
+  .array(tokenScopeSchema, { error: 'must be an array of scope names' })
+  .min(1, 'must name at least one scope')
+  .max(TOKEN_SCOPES.length)
+  .refine((scopes) => new Set(scopes).size === scopes.length, 'must not repeat a scope');
+
+export const namespacePatternsSchema = z
+  .array(
+    z.string({ error: 'must be a string' }).superRefine((value, ctx) => {
+      const message = namespacePatternProblem(value);
+      if (message) ctx.addIssue({ code: 'custom', message });
+    }),
+    { error: 'must be an array of namespace names or prefixes' },
+  )
+  .min(1, 'must name at least one namespace; use null for every namespace')
+  .max(MAX_NAMESPACE_PATTERNS, `must list at most ${MAX_NAMESPACE_PATTERNS} entries`);
+
+/** Addresses or CIDRs; parsed on the server (ipaddr.js), which names the entry it refuses. */
+export const allowedIpsSchema = z
+  .array(z.string({ error: 'must be a string' }).min(1, 'must not be empty').max(64, 'must be an address or CIDR'), {
+    error: 'must be an array of addresses or CIDR ranges',
+  })
+  .min(1, 'must name at least one address; use null for anywhere')
+  .max(MAX_ALLOWED_IPS, `must list at most ${MAX_ALLOWED_IPS} entries`);
+
 export const createTokenRequestSchema = z
   .strictObject({
     name: tokenNameSchema,
     note: tokenNoteSchema.optional(),
+    scopes: tokenScopesSchema
+      .optional()
+      .describe(
+        'What the token may do. Default: namespaces:read, namespaces:write, tokens:read, tokens:write ' +
+          "(a token creating a token: its own scopes of those).",
+      ),
+    namespaces: namespacePatternsSchema
+      .nullable()
+      .optional()
+      .describe('Namespaces the token may touch: names or prefixes ending in "*". Null or absent: every namespace.'),
+    allowedIps: allowedIpsSchema
+      .nullable()
+      .optional()
+      .describe('Addresses or CIDR ranges (IPv4, IPv6) the token may be used from. Null or absent: anywhere.'),
     expiresInDays: z
       .number({ error: 'must be a number of days' })
       .int('must be a whole number of days')
@@ -188,6 +238,12 @@ export const tokenSchema = z.object({
   name: z.string(),
   /** Where the token is used, or null; a server from before notes sends none, read as null. */
   note: z.string().nullable().default(null),
+  /** What the token may do; a server from before scopes sends none. */
+  scopes: z.array(z.string()).default([]),
+  /** Namespace names or `prefix*` patterns the token is restricted to; null: every namespace. */
+  namespaces: z.array(z.string()).nullable().default(null),
+  /** Addresses or CIDRs the token may be used from; null: anywhere. */
+  allowedIps: z.array(z.string()).nullable().default(null),
   state: tokenStateSchema,
   /** `lk_pat_1…AbCd`: never the secret. */
   displayToken: z.string(),
@@ -208,6 +264,24 @@ export const createTokenResponseSchema = z.object({
 export type CreateTokenResponse = z.infer<typeof createTokenResponseSchema>;
 
 export const tokenListSchema = z.object({ tokens: z.array(tokenSchema) });
+
+/** A token page's "where and what": the last distinct addresses and the token's own actions. */
+export const tokenActivitySchema = z.object({
+  /** The last (up to 5) distinct addresses it was used from, most recent first. */
+  addresses: z.array(z.object({ ip: z.string(), lastUsedAt: timestamp })),
+  /** Its most recent audited actions (up to 20), newest first. */
+  events: z.array(
+    z.object({
+      action: z.string(),
+      occurredAt: timestamp,
+      ip: z.string().nullable(),
+      targetId: z.string(),
+      /** What it acted on, in words: a namespace or token name. */
+      target: z.string().nullable(),
+    }),
+  ),
+});
+export type TokenActivityView = z.infer<typeof tokenActivitySchema>;
 
 /** The lifetimes this server allows (TOKEN_MAX_LIFETIME_DAYS), so clients offer only those. */
 export const tokenSettingsSchema = z
@@ -292,13 +366,23 @@ export type CredentialReportRequest = z.infer<typeof credentialReportRequestSche
 /** A token revoked because it was reported as leaked. */
 export const reportedTokenSchema = z.object({ id: z.string(), name: z.string(), last4: z.string() });
 
-export const noticeSchema = z.object({
-  id: z.string(),
-  /** `tokens_reported`: `tokens` were revoked at `createdAt` because someone reported them as leaked. */
-  kind: z.literal('tokens_reported'),
-  createdAt: timestamp,
-  tokens: z.array(reportedTokenSchema),
-});
+export const noticeSchema = z.discriminatedUnion('kind', [
+  z.object({
+    id: z.string(),
+    /** `tokens_reported`: `tokens` were revoked at `createdAt` because someone reported them as leaked. */
+    kind: z.literal('tokens_reported'),
+    createdAt: timestamp,
+    tokens: z.array(reportedTokenSchema),
+  }),
+  z.object({
+    id: z.string(),
+    /** `token_outside_allowlist`: `token` was presented from `ip`, outside its allowlist, and refused. */
+    kind: z.literal('token_outside_allowlist'),
+    createdAt: timestamp,
+    token: reportedTokenSchema.extend({ note: z.string().nullable() }),
+    ip: z.string(),
+  }),
+]);
 export type NoticeView = z.infer<typeof noticeSchema>;
 
 export const noticeListSchema = z.object({ notices: z.array(noticeSchema) });
