@@ -13,6 +13,7 @@ import {
   type MeResponse,
   type NamespaceView,
   type NoticeView,
+  type TokenActivityView,
   type TokenSettingsView,
   type TokenView,
 } from '@latchkey/contract';
@@ -131,11 +132,15 @@ export const api = {
   listTokens: (state?: ListTokensQuery['state']) =>
     request<{ tokens: TokenView[] }>('GET', state ? `/api/v1/tokens?state=${encodeURIComponent(state)}` : '/api/v1/tokens'),
   createToken: (input: CreateTokenRequest) => request<CreateTokenResponse>('POST', '/api/v1/tokens', input),
+  /** One of the signed-in account's tokens (404 for anyone else's). */
+  getToken: (id: string) => request<TokenView>('GET', `/api/v1/tokens/${encodeURIComponent(id)}`),
+  /** Where a token was last used from (up to 5 distinct addresses) and what it did recently. */
+  tokenActivity: (id: string) => request<TokenActivityView>('GET', `/api/v1/tokens/${encodeURIComponent(id)}/activity`),
   revokeToken: (id: string) => request<void>('DELETE', `/api/v1/tokens/${encodeURIComponent(id)}`),
   /** The lifetimes this server allows (TOKEN_MAX_LIFETIME_DAYS): the New Token dialog offers only these. */
   tokenSettings: () => request<TokenSettingsView>('GET', '/api/v1/token-settings'),
 
-  /** Notices not yet dismissed (tokens revoked because they were reported as leaked). */
+  /** Notices not yet dismissed (tokens revoked because they were reported as leaked, uses from outside an allowlist). */
   listNotices: () => request<{ notices: NoticeView[] }>('GET', '/api/v1/notices'),
   dismissNotice: (id: string) => request<void>('POST', `/api/v1/notices/${encodeURIComponent(id)}/dismiss`),
 

@@ -12,6 +12,7 @@ import { ReportedTokensNotices } from './components/reported-tokens-notice.js';
 import { NamespacesPage } from './pages/namespaces-page.js';
 import { OverviewPage } from './pages/overview-page.js';
 import { SignInPage } from './pages/sign-in-page.js';
+import { TokenPage } from './pages/token-page.js';
 import { TOKENS_KEY, TokensPage, useTokens } from './pages/tokens-page.js';
 import { invalidate, useQuery } from './query.js';
 import { takeReturnPath } from './return-path.js';
@@ -97,7 +98,29 @@ interface Route {
   render: () => ReactNode;
 }
 
+/** `/settings/tokens/:id`: one token's page. */
+const TOKEN_PAGE = /^\/settings\/tokens\/([^/]+)$/;
+
 function routeFor(path: string, me: MeResponse): Route {
+  const tokenPage = TOKEN_PAGE.exec(path);
+  if (tokenPage) {
+    let id: string;
+    try {
+      id = decodeURIComponent(tokenPage[1]!);
+    } catch {
+      id = tokenPage[1]!;
+    }
+    return {
+      title: 'Personal Access Token',
+      section: 'settings',
+      render: () => (
+        <SettingsLayout>
+          {/* Keyed: another token's page starts afresh. */}
+          <TokenPage key={id} id={id} />
+        </SettingsLayout>
+      ),
+    };
+  }
   switch (path) {
     case '/':
       return { title: 'Overview', section: 'overview', render: () => <OverviewPage account={me.account} /> };
@@ -110,7 +133,7 @@ function routeFor(path: string, me: MeResponse): Route {
         section: 'settings',
         render: () => (
           <SettingsLayout>
-            <TokensPage />
+            <TokensPage isAdmin={me.account.isAdmin} />
           </SettingsLayout>
         ),
       };
@@ -215,6 +238,7 @@ function SettingsLayout({ children }: { children: ReactNode }) {
     <div className="settings">
       <nav aria-label="Settings" className="settings-nav">
         <p className="settings-title">Settings</p>
+        {/* The token pages are part of this section: the link stays current on them. */}
         <Link href="/settings/tokens" aria-current="page">
           Personal Access Tokens
         </Link>

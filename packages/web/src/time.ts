@@ -30,3 +30,25 @@ export function toDateInputValue(time: number): string {
   const pad = (value: number) => String(value).padStart(2, '0');
   return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
 }
+
+const MINUTE_MS = 60_000;
+const HOUR_MS = 3_600_000;
+
+/**
+ * How long ago a moment was, as precisely as a person deciding whether something still uses a
+ * token needs it: "just now", "3 minutes ago", "5 hours ago", then whole days ("2 days ago").
+ */
+export function timeAgo(time: number, now: number): string {
+  const span = Math.max(0, now - time);
+  if (span < MINUTE_MS) return 'just now';
+  if (span < HOUR_MS) {
+    const minutes = Math.floor(span / MINUTE_MS);
+    return `${minutes} ${minutes === 1 ? 'minute' : 'minutes'} ago`;
+  }
+  if (span < 24 * HOUR_MS) {
+    const hours = Math.floor(span / HOUR_MS);
+    return `${hours} ${hours === 1 ? 'hour' : 'hours'} ago`;
+  }
+  const days = Math.floor(span / (24 * HOUR_MS));
+  return `${days} ${days === 1 ? 'day' : 'days'} ago`;
+}

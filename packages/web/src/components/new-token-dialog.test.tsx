@@ -1,22 +1,27 @@
 // @vitest-environment happy-dom
-import { DAY_MS, type CreateTokenRequest, type CreateTokenResponse, type TokenSettingsView } from '@latchkey/contract';
+import { DAY_MS, DEFAULT_TOKEN_SCOPES, type CreateTokenRequest, type CreateTokenResponse, type TokenSettingsView } from '@latchkey/contract';
 import { act, cleanup, fireEvent, render, screen } from '@testing-library/react';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ApiError } from '../api.js';
 import { NewTokenDialog } from './new-token-dialog.js';
 
 const NOW = Date.parse('2026-03-01T12:00:00Z');
+/** What the dialog sends when nobody touches the permissions: Full access. */
+const FULL = [...DEFAULT_TOKEN_SCOPES];
 const SECRET = `lk_pat_1${'A'.repeat(43)}000000`;
 /** What GET /api/v1/token-settings answers with the default TOKEN_MAX_LIFETIME_DAYS. */
 const DEFAULT_SETTINGS: TokenSettingsView = { maxLifetimeDays: 180, defaultLifetimeDays: 180, lifetimeChoices: [7, 30, 60, 90, 180] };
 
-function created(name: string): CreateTokenResponse {
+function created(name: string, input: Partial<CreateTokenRequest> = {}): CreateTokenResponse {
   return {
     secret: SECRET,
     token: {
       id: 'tok_1',
       name,
       note: null,
+      scopes: [...(input.scopes ?? DEFAULT_TOKEN_SCOPES)],
+      namespaces: input.namespaces ?? null,
+      allowedIps: input.allowedIps ?? null,
       state: 'active',
       displayToken: 'lk_pat_1…0000',
       last4: '0000',
@@ -43,12 +48,26 @@ afterEach(() => {
 async function renderDialog(
   create: (input: CreateTokenRequest) => Promise<CreateTokenResponse>,
   settings: TokenSettingsView = DEFAULT_SETTINGS,
+  { isAdmin = false } = {},
 ) {
   const onClose = vi.fn();
   const onCreated = vi.fn();
-  render(<NewTokenDialog onClose={onClose} onCreated={onCreated} create={create} loadSettings={async () => settings} now={NOW} />);
+  render(
+    <NewTokenDialog onClose={onClose} onCreated={onCreated} create={create} loadSettings={async () => settings} now={NOW} isAdmin={isAdmin} />,
+  );
   await screen.findByLabelText('Expiration');
   return { onClose, onCreated };
+}
+
+const advanced = () => document.querySelector('details.advanced') as HTMLDetailsElement;
+
+function openAdvanced() {
+  fireEvent.click(screen.getByText('Advanced'));
+  // happy-dom does not toggle <details> on a click of its summary as browsers do.
+  if (!advanced().open) {
+    advanced().open = true;
+    fireEvent(advanced(), new Event('toggle'));
+  }
 }
 
 async function generate(name: string) {
@@ -69,7 +88,7 @@ describe('NewTokenDialog', () => {
 
     fireEvent.change(expiration, { target: { value: '30' } });
     await generate('ci');
-    expect(create).toHaveBeenCalledWith({ name: 'ci', expiresInDays: 30 });
+    expect(create).toHaveBeenCalledWith({ name: 'ci', scopes: FULL, expiresInDays: 30 });
   });
 
   it('offers only the lifetimes the server allows: under a 30-day maximum, 7 and 30 days, 30 by default', async () => {
@@ -84,7 +103,7 @@ describe('NewTokenDialog', () => {
     expect(date.value).toBe('2026-03-31');
     fireEvent.change(expiration, { target: { value: '30' } });
     await generate('ci');
-    expect(create).toHaveBeenCalledWith({ name: 'ci', expiresInDays: 30 });
+    expect(create).toHaveBeenCalledWith({ name: 'ci', scopes: FULL, expiresInDays: 30 });
   });
 
   it('lets the date picker reach a maximum raised above 180 days', async () => {
@@ -110,7 +129,7 @@ describe('NewTokenDialog', () => {
     );
     expect((await screen.findByRole('alert')).textContent).toContain('Could not load the expiration choices');
     await generate('ci');
-    expect(create).toHaveBeenCalledWith({ name: 'ci' });
+    expect(create).toHaveBeenCalledWith({ name: 'ci', scopes: FULL });
   });
 
   it('sends a custom date as the start of that local day', async () => {
@@ -119,7 +138,7 @@ describe('NewTokenDialog', () => {
     fireEvent.change(screen.getByLabelText('Expiration'), { target: { value: 'date' } });
     fireEvent.change(screen.getByLabelText('Expiration date'), { target: { value: '2026-04-15' } });
     await generate('dated');
-    expect(create).toHaveBeenCalledWith({ name: 'dated', expiresAt: new Date(2026, 3, 15).toISOString() });
+    expect(create).toHaveBeenCalledWith({ name: 'dated', scopes: FULL, expiresAt: new Date(2026, 3, 15).toISOString() });
   });
 
   it('shows server validation messages at their fields', async () => {
@@ -196,27 +215,29 @@ describe('NewTokenDialog', () => {
   it('sends the note when one is filled in, up to 200 characters, and names the field "where is this token used"', async () => {
     const create = vi.fn(async (input: CreateTokenRequest) => created(input.name));
     await renderDialog(create);
+    openAdvanced();
     const note = screen.getByLabelText('Note') as HTMLInputElement;
     expect(note.maxLength).toBe(200);
     expect(note.required).toBe(false);
     expect(screen.getByText('Where is this token used?')).toBeTruthy();
     fireEvent.change(note, { target: { value: 'GitHub Actions in acme/web' } });
     await generate('ci');
-    expect(create).toHaveBeenCalledWith({ name: 'ci', note: 'GitHub Actions in acme/web', expiresInDays: 180 });
+    expect(create).toHaveBeenCalledWith({ name: 'ci', scopes: FULL, note: 'GitHub Actions in acme/web', expiresInDays: 180 });
   });
 
   it('omits the note when it is left empty or only blank', async () => {
     const create = vi.fn(async (input: CreateTokenRequest) => created(input.name));
     await renderDialog(create);
     await generate('ci');
-    expect(create).toHaveBeenLastCalledWith({ name: 'ci', expiresInDays: 180 });
+    expect(create).toHaveBeenLastCalledWith({ name: 'ci', scopes: FULL, expiresInDays: 180 });
     expect(create.mock.calls[0]![0]).not.toHaveProperty('note');
     cleanup();
 
     await renderDialog(create);
+    openAdvanced();
     fireEvent.change(screen.getByLabelText('Note'), { target: { value: '   ' } });
     await generate('ci-2');
-    expect(create).toHaveBeenLastCalledWith({ name: 'ci-2', expiresInDays: 180 });
+    expect(create).toHaveBeenLastCalledWith({ name: 'ci-2', scopes: FULL, expiresInDays: 180 });
   });
 
   it('shows a note the server refuses at the Note field', async () => {
@@ -226,9 +247,188 @@ describe('NewTokenDialog', () => {
       ]);
     });
     await renderDialog(create);
+    openAdvanced();
     fireEvent.change(screen.getByLabelText('Note'), { target: { value: 'x' } });
     await generate('ci');
     expect(screen.getByText('Note must be at most 200 characters.')).toBeTruthy();
     expect(screen.getByLabelText('Note').getAttribute('aria-invalid')).toBe('true');
+  });
+
+  describe('Permissions', () => {
+    const creating = () => vi.fn(async (input: CreateTokenRequest) => created(input.name, input));
+
+    it('is a radio group with a legend, Full access selected; a name and Generate sends Full access explicitly', async () => {
+      const create = creating();
+      await renderDialog(create);
+      const group = screen.getByRole('group', { name: 'Permissions' });
+      const radios = [...group.querySelectorAll('input[type="radio"]')] as HTMLInputElement[];
+      expect(radios.map((radio) => screen.getByLabelText(radio.labels![0]!.textContent!) === radio)).toEqual([true, true, true, true]);
+      expect(radios.map((radio) => radio.labels![0]!.textContent)).toEqual(['Full access', 'Read only', 'Preview environments', 'Custom']);
+      expect((screen.getByRole('radio', { name: 'Full access' }) as HTMLInputElement).checked).toBe(true);
+      await generate('seed');
+      expect(create).toHaveBeenCalledWith({ name: 'seed', scopes: ['namespaces:read', 'namespaces:write', 'tokens:read', 'tokens:write'], expiresInDays: 180 });
+      expect(create.mock.calls[0]![0]).not.toHaveProperty('namespaces');
+      expect(create.mock.calls[0]![0]).not.toHaveProperty('allowedIps');
+    });
+
+    it('Read only sends namespaces:read and tokens:read', async () => {
+      const create = creating();
+      await renderDialog(create);
+      fireEvent.click(screen.getByRole('radio', { name: 'Read only' }));
+      await generate('reader');
+      expect(create).toHaveBeenCalledWith({ name: 'reader', scopes: ['namespaces:read', 'tokens:read'], expiresInDays: 180 });
+    });
+
+    it('Preview environments sends namespaces:read and :write restricted to preview-*, shown under Advanced', async () => {
+      const create = creating();
+      await renderDialog(create);
+      fireEvent.click(screen.getByRole('radio', { name: 'Preview environments' }));
+      openAdvanced();
+      expect((screen.getByLabelText('Namespaces') as HTMLTextAreaElement).value).toBe('preview-*');
+      await generate('ci-preview');
+      expect(create).toHaveBeenCalledWith({
+        name: 'ci-preview',
+        scopes: ['namespaces:read', 'namespaces:write'],
+        namespaces: ['preview-*'],
+        expiresInDays: 180,
+      });
+      // Back to Full access: the preset's namespaces go with it.
+      cleanup();
+      await renderDialog(create);
+      fireEvent.click(screen.getByRole('radio', { name: 'Preview environments' }));
+      fireEvent.click(screen.getByRole('radio', { name: 'Full access' }));
+      openAdvanced();
+      expect((screen.getByLabelText('Namespaces') as HTMLTextAreaElement).value).toBe('');
+    });
+
+    it('a preset never overwrites namespaces the person typed', async () => {
+      const create = creating();
+      await renderDialog(create);
+      openAdvanced();
+      fireEvent.change(screen.getByLabelText('Namespaces'), { target: { value: 'staging' } });
+      fireEvent.click(screen.getByRole('radio', { name: 'Preview environments' }));
+      expect((screen.getByLabelText('Namespaces') as HTMLTextAreaElement).value).toBe('staging');
+    });
+
+    it('Custom offers a labelled checkbox per scope (no admin scopes for a non-administrator), starting from the preset chosen before', async () => {
+      const create = creating();
+      await renderDialog(create);
+      fireEvent.click(screen.getByRole('radio', { name: 'Read only' }));
+      fireEvent.click(screen.getByRole('radio', { name: 'Custom' }));
+      const boxes = screen.getAllByRole('checkbox') as HTMLInputElement[];
+      expect(boxes.map((box) => box.labels![0]!.textContent)).toEqual([
+        'namespaces:read',
+        'namespaces:write',
+        'tokens:read',
+        'tokens:write',
+        'introspect',
+      ]);
+      expect(boxes.filter((box) => box.checked).map((box) => box.labels![0]!.textContent)).toEqual(['namespaces:read', 'tokens:read']);
+      expect(screen.getByText('Check other tokens for a service: introspection and the revocation stream')).toBeTruthy();
+      fireEvent.click(screen.getByLabelText('introspect'));
+      fireEvent.click(screen.getByLabelText('tokens:read'));
+      await generate('introspector');
+      expect(create).toHaveBeenCalledWith({ name: 'introspector', scopes: ['namespaces:read', 'introspect'], expiresInDays: 180 });
+    });
+
+    it('offers admin:read and admin:write to an administrator', async () => {
+      const create = creating();
+      await renderDialog(create, DEFAULT_SETTINGS, { isAdmin: true });
+      fireEvent.click(screen.getByRole('radio', { name: 'Custom' }));
+      fireEvent.click(screen.getByLabelText('admin:read'));
+      expect(screen.getByLabelText('admin:write')).toBeTruthy();
+      await generate('auditor');
+      expect(create).toHaveBeenCalledWith({
+        name: 'auditor',
+        scopes: ['namespaces:read', 'namespaces:write', 'tokens:read', 'tokens:write', 'admin:read'],
+        expiresInDays: 180,
+      });
+    });
+  });
+
+  describe('Advanced', () => {
+    it('is collapsed at first, holding nothing, and open holds Namespaces, Allowed IP addresses and Note, each labelled', async () => {
+      await renderDialog(vi.fn());
+      expect(advanced().open).toBe(false);
+      expect(advanced().querySelectorAll('input, textarea')).toHaveLength(0);
+      openAdvanced();
+      expect(advanced().open).toBe(true);
+      for (const label of ['Namespaces', 'Allowed IP addresses', 'Note']) expect(advanced().contains(screen.getByLabelText(label))).toBe(true);
+    });
+
+    it('keeps what was typed when closed and opened again', async () => {
+      const create = vi.fn(async (input: CreateTokenRequest) => created(input.name, input));
+      await renderDialog(create);
+      openAdvanced();
+      fireEvent.change(screen.getByLabelText('Allowed IP addresses'), { target: { value: '192.0.2.7' } });
+      advanced().open = false;
+      fireEvent(advanced(), new Event('toggle'));
+      expect(screen.queryByLabelText('Allowed IP addresses')).toBeNull();
+      await generate('ci');
+      expect(create).toHaveBeenCalledWith({ name: 'ci', scopes: FULL, allowedIps: ['192.0.2.7'], expiresInDays: 180 });
+    });
+
+    it('sends namespaces separated by commas or lines and addresses one per line, trimmed, only when filled', async () => {
+      const create = vi.fn(async (input: CreateTokenRequest) => created(input.name, input));
+      await renderDialog(create);
+      openAdvanced();
+      fireEvent.change(screen.getByLabelText('Namespaces'), { target: { value: ' preview-*, staging\nqa-* \n\n' } });
+      fireEvent.change(screen.getByLabelText('Allowed IP addresses'), { target: { value: '10.0.0.0/8\n 2001:db8::/32 \n' } });
+      await generate('ci');
+      expect(create).toHaveBeenCalledWith({
+        name: 'ci',
+        scopes: FULL,
+        namespaces: ['preview-*', 'staging', 'qa-*'],
+        allowedIps: ['10.0.0.0/8', '2001:db8::/32'],
+        expiresInDays: 180,
+      });
+
+      cleanup();
+      await renderDialog(create);
+      openAdvanced();
+      fireEvent.change(screen.getByLabelText('Namespaces'), { target: { value: ' , \n' } });
+      fireEvent.change(screen.getByLabelText('Allowed IP addresses'), { target: { value: '   ' } });
+      await generate('ci-2');
+      expect(create).toHaveBeenLastCalledWith({ name: 'ci-2', scopes: FULL, expiresInDays: 180 });
+    });
+
+    it('shows server errors for /allowedIps/0, /namespaces/1 and /scopes at their fields, naming the entry, and opens Advanced', async () => {
+      const create = vi.fn(async () => {
+        throw new ApiError(422, 'VALIDATION_FAILED', 'Validation failed', 'The request has invalid fields.', [
+          { pointer: '/allowedIps/0', detail: 'must be an IP address or CIDR range' },
+          { pointer: '/namespaces/1', detail: 'must be a namespace name or a prefix ending in "*"' },
+          { pointer: '/scopes', detail: 'must name at least one scope' },
+        ]);
+      });
+      await renderDialog(create);
+      fireEvent.click(screen.getByRole('radio', { name: 'Custom' }));
+      for (const box of screen.getAllByRole('checkbox') as HTMLInputElement[]) if (box.checked) fireEvent.click(box);
+      openAdvanced();
+      fireEvent.change(screen.getByLabelText('Namespaces'), { target: { value: 'ok, Bad_Name' } });
+      fireEvent.change(screen.getByLabelText('Allowed IP addresses'), { target: { value: '10.0.0.300' } });
+      // Closed again before sending: an error in it opens it.
+      advanced().open = false;
+      fireEvent(advanced(), new Event('toggle'));
+      await generate('ci');
+      expect(create).toHaveBeenCalledWith(expect.objectContaining({ scopes: [], namespaces: ['ok', 'Bad_Name'], allowedIps: ['10.0.0.300'] }));
+      expect(advanced().open).toBe(true);
+
+      const described = (element: HTMLElement) =>
+        element
+          .getAttribute('aria-describedby')!
+          .split(' ')
+          .map((id) => document.getElementById(id)!.textContent)
+          .join(' | ');
+      const ips = screen.getByLabelText('Allowed IP addresses');
+      expect(ips.getAttribute('aria-invalid')).toBe('true');
+      expect(described(ips)).toContain('“10.0.0.300” must be an IP address or CIDR range.');
+      const namespaces = screen.getByLabelText('Namespaces');
+      expect(namespaces.getAttribute('aria-invalid')).toBe('true');
+      expect(described(namespaces)).toContain('“Bad_Name” must be a namespace name or a prefix ending in "*".');
+      const permissions = screen.getByRole('group', { name: 'Permissions' });
+      expect(described(permissions)).toBe('Permissions must name at least one scope.');
+      // Every message has its field: nothing left over for the form.
+      expect(screen.queryByRole('alert')).toBeNull();
+    });
   });
 });

@@ -1,11 +1,26 @@
 /**
- * New Token → a name, an optional note and an expiration → Generate → the secret, once. Closing the dialog
- * unmounts it and the secret with it; before discarding a secret nobody copied, it asks.
- * The expiration choices are the server's (GET /api/v1/token-settings), so the dialog never
- * offers a lifetime the server would refuse.
+ * New Token → a name, its permissions (a preset or a custom choice of scopes), an expiration,
+ * and under Advanced its namespaces, the addresses it may be used from and a note → Generate →
+ * the secret, once. Closing the dialog unmounts it and the secret with it; before discarding a
+ * secret nobody copied, it asks. The expiration choices are the server's (GET
+ * /api/v1/token-settings), so the dialog never offers a lifetime the server would refuse.
+ *
+ * A name and Generate is still enough: the permissions start at Full access. The request always
+ * names its scopes (the console sends an explicit choice); namespaces and allowed addresses only
+ * when filled in.
  */
-import { TOKEN_NAME_MAX_LENGTH, TOKEN_NOTE_MAX_LENGTH, type CreateTokenResponse } from '@latchkey/contract';
-import { useId, useState, type FormEvent } from 'react';
+import {
+  ADMIN_SCOPES,
+  DEFAULT_TOKEN_SCOPES,
+  SCOPE_DESCRIPTIONS,
+  TOKEN_NAME_MAX_LENGTH,
+  TOKEN_NOTE_MAX_LENGTH,
+  TOKEN_SCOPES,
+  type CreateTokenRequest,
+  type CreateTokenResponse,
+  type TokenScope,
+} from '@latchkey/contract';
+import { useId, useState, type FormEvent, type ReactNode } from 'react';
 import { ApiError, api, errorMessage } from '../api.js';
 import { useQuery } from '../query.js';
 import { formatDate } from '../time.js';
@@ -17,6 +32,8 @@ import { SecretReveal } from './secret-reveal.js';
 
 export interface NewTokenDialogProps {
   onClose: () => void;
+  /** Whether the signed-in account is an administrator: only then are admin:* scopes offered. */
+  isAdmin?: boolean;
   /** Called once the token exists (the list reloads). */
   onCreated: (created: CreateTokenResponse) => void;
   /** For tests: the clock the expiration preview uses. */
@@ -27,15 +44,56 @@ export interface NewTokenDialogProps {
 
 export const TOKEN_SETTINGS_KEY = 'token-settings';
 
+export type PresetId = 'full' | 'read' | 'preview' | 'custom';
+
+interface Preset {
+  id: Exclude<PresetId, 'custom'>;
+  label: string;
+  description: string;
+  scopes: readonly TokenScope[];
+  /** The namespace patterns the preset fills in under Advanced. */
+  namespaces?: readonly string[];
+}
+
+/** The permission presets, in the order the dialog offers them (Custom comes last). */
+export const PRESETS: readonly Preset[] = [
+  {
+    id: 'full',
+    label: 'Full access',
+    description: 'Namespaces and tokens, read and write (not introspection or the admin API).',
+    scopes: DEFAULT_TOKEN_SCOPES,
+  },
+  { id: 'read', label: 'Read only', description: 'List namespaces and tokens; change nothing.', scopes: ['namespaces:read', 'tokens:read'] },
+  {
+    id: 'preview',
+    label: 'Preview environments',
+    description: 'Create and delete namespaces named preview-…, and nothing else.',
+    scopes: ['namespaces:read', 'namespaces:write'],
+    namespaces: ['preview-*'],
+  },
+];
+
+/** Entries of a list field: separated by commas or new lines, trimmed, empty ones dropped. */
+export function listEntries(text: string, separators: RegExp = /[,\n]/): string[] {
+  return text
+    .split(separators)
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
+}
+
 interface Errors {
   name?: string;
   note?: string;
   expiration?: string;
+  scopes?: string;
+  namespaces?: string;
+  allowedIps?: string;
   form?: string;
 }
 
 export function NewTokenDialog({
   onClose,
+  isAdmin = false,
   onCreated,
   now = Date.now(),
   create = api.createToken,
@@ -47,6 +105,11 @@ export function NewTokenDialog({
   const noteId = useId();
   const noteErrorId = useId();
   const [note, setNote] = useState('');
+  const [preset, setPreset] = useState<PresetId>('full');
+  const [customScopes, setCustomScopes] = useState<readonly TokenScope[]>(DEFAULT_TOKEN_SCOPES);
+  const [advancedOpen, setAdvancedOpen] = useState(false);
+  const [namespaces, setNamespaces] = useState('');
+  const [allowedIps, setAllowedIps] = useState('');
   const settings = useQuery(TOKEN_SETTINGS_KEY, loadSettings);
   const [chosen, setExpiration] = useState<Expiration>();
   // Until the person picks one: the server's default (without settings, the server picks it).
@@ -63,21 +126,48 @@ export function NewTokenDialog({
     else onClose();
   };
 
+  const presetOf = (id: PresetId) => PRESETS.find((candidate) => candidate.id === id);
+  const scopes = presetOf(preset)?.scopes ?? customScopes;
+
+  const choosePreset = (id: PresetId) => {
+    const previous = presetOf(preset);
+    const next = presetOf(id);
+    // Custom starts from what was chosen so far.
+    if (id === 'custom' && previous) setCustomScopes(previous.scopes);
+    // A preset's namespaces replace the previous preset's, never what the person typed.
+    const untouched = namespaces.trim() === '' || namespaces === (previous?.namespaces ?? []).join(', ');
+    if (untouched && id !== 'custom') setNamespaces((next?.namespaces ?? []).join(', '));
+    setPreset(id);
+  };
+
+  const toggleScope = (scope: TokenScope, on: boolean) =>
+    setCustomScopes((current) => TOKEN_SCOPES.filter((candidate) => (candidate === scope ? on : current.includes(candidate))));
+
+  const namespaceList = listEntries(namespaces);
+  const allowedIpList = listEntries(allowedIps, /[,\s]+/);
+
   const generate = async (event: FormEvent) => {
     event.preventDefault();
     setBusy(true);
     setErrors({});
     try {
-      const response = await create({
+      const request: CreateTokenRequest = {
         name,
         // Sent only when filled in: an empty note is no note.
         ...(note.trim() !== '' && { note }),
+        scopes: [...scopes],
+        ...(namespaceList.length > 0 && { namespaces: namespaceList }),
+        ...(allowedIpList.length > 0 && { allowedIps: allowedIpList }),
         ...(expiration && expirationRequest(expiration)),
-      });
+      };
+      const response = await create(request);
       setCreated(response);
       onCreated(response);
     } catch (failure) {
-      setErrors(errorsOf(failure));
+      const found = errorsOf(failure, { namespaces: namespaceList, allowedIps: allowedIpList });
+      setErrors(found);
+      // A refused advanced field must be seen: open the disclosure it is in.
+      if (found.namespaces || found.allowedIps || found.note) setAdvancedOpen(true);
     } finally {
       setBusy(false);
     }
@@ -137,26 +227,14 @@ export function NewTokenDialog({
             </p>
           )}
         </div>
-        <div className="field">
-          <label htmlFor={noteId}>Note</label>
-          <input
-            id={noteId}
-            value={note}
-            maxLength={TOKEN_NOTE_MAX_LENGTH}
-            autoComplete="off"
-            aria-invalid={errors.note ? true : undefined}
-            aria-describedby={`${noteId}-hint${errors.note ? ` ${noteErrorId}` : ''}`}
-            onChange={(event) => setNote(event.target.value)}
-          />
-          <p id={`${noteId}-hint`} className="hint">
-            Where is this token used?
-          </p>
-          {errors.note && (
-            <p id={noteErrorId} className="field-error">
-              {errors.note}
-            </p>
-          )}
-        </div>
+        <Permissions
+          preset={preset}
+          onPreset={choosePreset}
+          customScopes={customScopes}
+          onScope={toggleScope}
+          isAdmin={isAdmin}
+          error={errors.scopes}
+        />
         {settings.data && expiration ? (
           <ExpirationPicker value={expiration} onChange={setExpiration} settings={settings.data} now={now} error={errors.expiration} />
         ) : settings.status === 'error' ? (
@@ -164,6 +242,57 @@ export function NewTokenDialog({
         ) : (
           <Loading what="the expiration choices" />
         )}
+        <details className="advanced" open={advancedOpen} onToggle={(event) => setAdvancedOpen(event.currentTarget.open)}>
+          <summary>Advanced</summary>
+          {/* Mounted only while open (the values live in the dialog): closed, it holds nothing to find or fill. */}
+          {advancedOpen && (
+            <>
+              <TextAreaField
+                label="Namespaces"
+                value={namespaces}
+                onChange={setNamespaces}
+                error={errors.namespaces}
+                hint={
+                  <>
+                    Names, or prefixes ending in <code>*</code> (<code>preview-*</code>), separated by commas or new lines.
+                    Empty: every namespace.
+                  </>
+                }
+              />
+              <TextAreaField
+                label="Allowed IP addresses"
+                value={allowedIps}
+                onChange={setAllowedIps}
+                error={errors.allowedIps}
+                hint={
+                  <>
+                    One address or CIDR range per line (<code>10.0.0.0/8</code>, <code>2001:db8::/32</code>). Empty: anywhere.
+                  </>
+                }
+              />
+              <div className="field">
+                <label htmlFor={noteId}>Note</label>
+                <input
+                  id={noteId}
+                  value={note}
+                  maxLength={TOKEN_NOTE_MAX_LENGTH}
+                  autoComplete="off"
+                  aria-invalid={errors.note ? true : undefined}
+                  aria-describedby={`${noteId}-hint${errors.note ? ` ${noteErrorId}` : ''}`}
+                  onChange={(event) => setNote(event.target.value)}
+                />
+                <p id={`${noteId}-hint`} className="hint">
+                  Where is this token used?
+                </p>
+                {errors.note && (
+                  <p id={noteErrorId} className="field-error">
+                    {errors.note}
+                  </p>
+                )}
+              </div>
+            </>
+          )}
+        </details>
         <FormError message={errors.form} />
         <DialogActions busy={busy} onCancel={requestClose} label="Generate" />
       </form>
@@ -171,20 +300,158 @@ export function NewTokenDialog({
   );
 }
 
-/** Server validation messages, placed at their fields (`/name`, `/expiresAt` …). */
-function errorsOf(failure: unknown): Errors {
+function Permissions({
+  preset,
+  onPreset,
+  customScopes,
+  onScope,
+  isAdmin,
+  error,
+}: {
+  preset: PresetId;
+  onPreset: (id: PresetId) => void;
+  customScopes: readonly TokenScope[];
+  onScope: (scope: TokenScope, on: boolean) => void;
+  isAdmin: boolean;
+  error: string | undefined;
+}) {
+  const id = useId();
+  const errorId = `${id}-error`;
+  const offered = TOKEN_SCOPES.filter((scope) => isAdmin || !ADMIN_SCOPES.includes(scope));
+  const choices: Array<{ id: PresetId; label: string; description: string }> = [
+    ...PRESETS,
+    { id: 'custom', label: 'Custom', description: 'Choose the scopes yourself.' },
+  ];
+  return (
+    <fieldset className="field permissions" aria-describedby={error ? errorId : undefined}>
+      <legend>Permissions</legend>
+      {choices.map((choice) => (
+        <div key={choice.id} className="choice">
+          <input
+            type="radio"
+            id={`${id}-${choice.id}`}
+            name={`${id}-preset`}
+            value={choice.id}
+            checked={preset === choice.id}
+            aria-describedby={`${id}-${choice.id}-hint`}
+            onChange={() => onPreset(choice.id)}
+          />
+          <label htmlFor={`${id}-${choice.id}`}>{choice.label}</label>
+          <p id={`${id}-${choice.id}-hint`} className="hint">
+            {choice.description}
+          </p>
+        </div>
+      ))}
+      {preset === 'custom' && (
+        <fieldset className="scopes">
+          <legend className="visually-hidden">Scopes</legend>
+          {offered.map((scope) => (
+            <div key={scope} className="choice">
+              <input
+                type="checkbox"
+                id={`${id}-${scope}`}
+                checked={customScopes.includes(scope)}
+                aria-describedby={`${id}-${scope}-hint`}
+                onChange={(event) => onScope(scope, event.target.checked)}
+              />
+              <label htmlFor={`${id}-${scope}`}>
+                <code>{scope}</code>
+              </label>
+              <p id={`${id}-${scope}-hint`} className="hint">
+                {SCOPE_DESCRIPTIONS[scope]}
+              </p>
+            </div>
+          ))}
+        </fieldset>
+      )}
+      {error && (
+        <p id={errorId} className="field-error">
+          {error}
+        </p>
+      )}
+    </fieldset>
+  );
+}
+
+function TextAreaField({
+  label,
+  value,
+  onChange,
+  hint,
+  error,
+}: {
+  label: string;
+  value: string;
+  onChange: (value: string) => void;
+  hint: ReactNode;
+  error: string | undefined;
+}) {
+  const id = useId();
+  return (
+    <div className="field">
+      <label htmlFor={id}>{label}</label>
+      <textarea
+        id={id}
+        value={value}
+        rows={2}
+        autoComplete="off"
+        spellCheck={false}
+        aria-invalid={error ? true : undefined}
+        aria-describedby={`${id}-hint${error ? ` ${id}-error` : ''}`}
+        onChange={(event) => onChange(event.target.value)}
+      />
+      <p id={`${id}-hint`} className="hint">
+        {hint}
+      </p>
+      {error && (
+        <p id={`${id}-error`} className="field-error">
+          {error}
+        </p>
+      )}
+    </div>
+  );
+}
+
+/**
+ * The messages the server gave for one list field: `/namespaces` itself, or `/namespaces/1` (an
+ * entry, named by what was typed so the person finds it).
+ */
+function listFieldErrors(failure: ApiError, field: string, label: string, sent: readonly string[]): { message?: string; count: number } {
+  const messages: string[] = [];
+  for (const error of failure.errors) {
+    if (error.pointer === `/${field}`) {
+      messages.push(`${label} ${error.detail}.`);
+      continue;
+    }
+    const entry = new RegExp(`^/${field}/(\\d+)$`).exec(error.pointer ?? '');
+    if (!entry) continue;
+    const index = Number(entry[1]);
+    const value = sent[index];
+    messages.push(value === undefined ? `${label} entry ${index + 1} ${error.detail}.` : `“${value}” ${error.detail}.`);
+  }
+  return { message: messages.length > 0 ? messages.join(' ') : undefined, count: messages.length };
+}
+
+/** Server validation messages, placed at their fields (`/name`, `/expiresAt`, `/allowedIps/0` …). */
+function errorsOf(failure: unknown, sent: { namespaces: readonly string[]; allowedIps: readonly string[] }): Errors {
   if (!(failure instanceof ApiError)) return { form: errorMessage(failure) };
   if (failure.code === 'CONFLICT') return { name: failure.detail ?? 'A token with this name already exists.' };
   if (failure.code === 'VALIDATION_FAILED') {
     const name = failure.fieldError('/name');
     const note = failure.fieldError('/note');
     const expiration = failure.fieldError('/expiresAt') ?? failure.fieldError('/expiresInDays');
-    const placed = [name, note, expiration].filter(Boolean).length;
+    const scopes = listFieldErrors(failure, 'scopes', 'Permissions', []);
+    const namespaces = listFieldErrors(failure, 'namespaces', 'Namespaces', sent.namespaces);
+    const allowedIps = listFieldErrors(failure, 'allowedIps', 'Allowed IP addresses', sent.allowedIps);
+    const placed = [name, note, expiration].filter(Boolean).length + scopes.count + namespaces.count + allowedIps.count;
     const rest = failure.errors.length > placed ? errorMessage(failure) : undefined;
     return {
       name: name && `Name ${name}.`,
       note: note && `Note ${note}.`,
       expiration: expiration && `Expiration ${expiration}.`,
+      scopes: scopes.message,
+      namespaces: namespaces.message,
+      allowedIps: allowedIps.message,
       form: rest ?? (placed === 0 ? errorMessage(failure) : undefined),
     };
   }

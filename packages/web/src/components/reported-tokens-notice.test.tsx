@@ -7,7 +7,7 @@ import { ReportedTokensNotices, TOKENS_PATH } from './reported-tokens-notice.js'
 
 afterEach(cleanup);
 
-function notice(id: string, tokens: NoticeView['tokens'], createdAt = '2026-03-01T12:00:00.000Z'): NoticeView {
+function notice(id: string, tokens: Extract<NoticeView, { kind: 'tokens_reported' }>['tokens'], createdAt = '2026-03-01T12:00:00.000Z'): NoticeView {
   return { id, kind: 'tokens_reported', createdAt, tokens };
 }
 
@@ -69,5 +69,50 @@ describe('ReportedTokensNotices: the owner of a reported token is told', () => {
     expect(cell.textContent).toBe(name);
     expect(cell.children).toHaveLength(0);
     expect(region()!.querySelector('img')).toBeNull();
+  });
+});
+
+describe('ReportedTokensNotices: a token used from outside its allowlist', () => {
+  const outside = (note: string | null = null): Extract<NoticeView, { kind: 'token_outside_allowlist' }> => ({
+    id: 'n9',
+    kind: 'token_outside_allowlist',
+    createdAt: '2026-03-01T12:00:00.000Z',
+    token: { id: 'tok_7', name: 'ci-preview', last4: 'WxYz', note },
+    ip: '203.0.113.9',
+  });
+  const outsideRegion = () => screen.queryByRole('region', { name: 'Tokens used outside their allowlist' });
+
+  it('names the token and the address, with its note, when, and a way to the token', () => {
+    render(<ReportedTokensNotices notices={[outside('GitHub Actions in acme/web')]} onDismiss={vi.fn()} />);
+    const text = outsideRegion()!.textContent!;
+    expect(text).toContain('Token ci-preview was used from 203.0.113.9, outside its allowlist');
+    expect(outsideRegion()!.querySelector('em.token-name-text')!.textContent).toBe('ci-preview');
+    expect(text).toContain('GitHub Actions in acme/web');
+    expect(text).toContain('lk_pat_1…WxYz');
+    expect(outsideRegion()!.querySelector('time')!.getAttribute('dateTime')).toBe('2026-03-01T12:00:00.000Z');
+    expect(screen.getByRole('link', { name: 'review and delete it' }).getAttribute('href')).toBe(`${TOKENS_PATH}/tok_7`);
+    expect(region()).toBeNull();
+  });
+
+  it('shows both kinds side by side, each dismissable by its id', async () => {
+    const onDismiss = vi.fn(async () => {});
+    render(<ReportedTokensNotices notices={[notice('n1', [{ id: 't1', name: 'deploy', last4: 'AbCd' }]), outside()]} onDismiss={onDismiss} />);
+    expect(region()!.textContent).toContain('1 token was revoked');
+    expect(outsideRegion()!.textContent).not.toContain('—');
+    const dismiss = outsideRegion()!.querySelector('button')!;
+    await act(async () => fireEvent.click(dismiss));
+    expect(onDismiss).toHaveBeenCalledWith('n9');
+  });
+
+  it('renders a name, note and address carrying markup as text', () => {
+    const markup = '<img src=x onerror=alert(1)>';
+    render(
+      <ReportedTokensNotices
+        notices={[{ ...outside(markup), token: { id: 't', name: markup, last4: 'AbCd', note: markup }, ip: markup }]}
+        onDismiss={vi.fn()}
+      />,
+    );
+    expect(outsideRegion()!.querySelector('img')).toBeNull();
+    expect(outsideRegion()!.textContent).toContain(`Token ${markup} was used from ${markup}`);
   });
 });

@@ -1,8 +1,10 @@
 /**
- * The notice an owner finds at the top of the console after someone reported their tokens as
- * leaked (POST /api/v1/credentials/revoke): which tokens were revoked, when, and what to do.
- * It stays, on every page and visit, until the owner dismisses it (like GitHub's security
- * banners): a revocation they never saw would leave them wondering why their scripts broke.
+ * The notices an owner finds at the top of the console: after someone reported their tokens as
+ * leaked (POST /api/v1/credentials/revoke), which tokens were revoked, when, and what to do; and
+ * after one of their tokens was presented from an address outside its allowlist (and refused),
+ * which token, from where. Each stays, on every page and visit, until the owner dismisses it
+ * (like GitHub's security banners): a revocation they never saw would leave them wondering why
+ * their scripts broke, and a refused use from elsewhere may mean the token has leaked.
  */
 import { maskToken, type NoticeView } from '@latchkey/contract';
 import { Link } from '../router.js';
@@ -11,6 +13,9 @@ import { useAction } from '../use-action.js';
 import { FormError } from './form-parts.js';
 
 export const TOKENS_PATH = '/settings/tokens';
+
+type ReportedNotice = Extract<NoticeView, { kind: 'tokens_reported' }>;
+type OutsideAllowlistNotice = Extract<NoticeView, { kind: 'token_outside_allowlist' }>;
 
 /** "1 token was revoked" / "3 tokens were revoked": the sentence the notice opens with. */
 export function reportedTokensSummary(count: number): string {
@@ -26,19 +31,65 @@ export function ReportedTokensNotices({
   notices: readonly NoticeView[];
   onDismiss: (id: string) => Promise<void>;
 }) {
-  if (notices.length === 0) return null;
+  const reported = notices.filter((notice): notice is ReportedNotice => notice.kind === 'tokens_reported');
+  const outside = notices.filter((notice): notice is OutsideAllowlistNotice => notice.kind === 'token_outside_allowlist');
   return (
-    <section className="banner alert-banner" role="region" aria-label="Revoked tokens">
-      <ul>
-        {notices.map((notice) => (
-          <ReportedTokensNotice key={notice.id} notice={notice} onDismiss={onDismiss} />
-        ))}
-      </ul>
-    </section>
+    <>
+      {reported.length > 0 && (
+        <section className="banner alert-banner" role="region" aria-label="Revoked tokens">
+          <ul>
+            {reported.map((notice) => (
+              <ReportedTokensNotice key={notice.id} notice={notice} onDismiss={onDismiss} />
+            ))}
+          </ul>
+        </section>
+      )}
+      {outside.length > 0 && (
+        <section className="banner alert-banner" role="region" aria-label="Tokens used outside their allowlist">
+          <ul>
+            {outside.map((notice) => (
+              <OutsideAllowlistNoticeItem key={notice.id} notice={notice} onDismiss={onDismiss} />
+            ))}
+          </ul>
+        </section>
+      )}
+    </>
   );
 }
 
-function ReportedTokensNotice({ notice, onDismiss }: { notice: NoticeView; onDismiss: (id: string) => Promise<void> }) {
+/** "Token ci-preview was used from 203.0.113.9, outside its allowlist". */
+export function outsideAllowlistSummary(name: string, ip: string): string {
+  return `Token ${name} was used from ${ip}, outside its allowlist`;
+}
+
+function OutsideAllowlistNoticeItem({ notice, onDismiss }: { notice: OutsideAllowlistNotice; onDismiss: (id: string) => Promise<void> }) {
+  const { busy, error, run: dismiss } = useAction(() => onDismiss(notice.id));
+  const { token } = notice;
+  return (
+    <li className="notice">
+      <p>
+        <strong>
+          Token <em className="token-name-text">{token.name}</em> was used from <code>{notice.ip}</code>, outside its allowlist
+        </strong>{' '}
+        (<time dateTime={notice.createdAt}>{formatDateTime(notice.createdAt)}</time>).
+      </p>
+      <p>
+        <code>{maskToken(token.last4)}</code>
+        {token.note && <span className="token-note-inline"> — {token.note}</span>}
+      </p>
+      <p>
+        Latchkey refused the request. If that address is yours, the allowlist is missing it; if not, someone else holds this
+        token: <Link href={`${TOKENS_PATH}/${encodeURIComponent(token.id)}`}>review and delete it</Link>.
+      </p>
+      <FormError message={error} />
+      <button type="button" className="secondary small" onClick={dismiss} disabled={busy}>
+        Dismiss
+      </button>
+    </li>
+  );
+}
+
+function ReportedTokensNotice({ notice, onDismiss }: { notice: ReportedNotice; onDismiss: (id: string) => Promise<void> }) {
   const { busy, error, run: dismiss } = useAction(() => onDismiss(notice.id));
 
   return (

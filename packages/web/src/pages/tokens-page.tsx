@@ -1,19 +1,26 @@
-/** Settings › Personal Access Tokens: the list, New Token, Delete, and the revoked filter. */
+/**
+ * Settings › Personal Access Tokens: the list, New Token, Delete, and the revoked filter. A row
+ * opens the token's page (/settings/tokens/:id).
+ */
 import type { TokenView } from '@latchkey/contract';
 import { relativeTime } from '@latchkey/contract/relative-time';
-import { useRef, useState } from 'react';
+import { useRef, useState, type MouseEvent } from 'react';
 import { api } from '../api.js';
-import { ConfirmDelete } from '../components/confirm-dialog.js';
+import { DeleteTokenDialog } from '../components/delete-token-dialog.js';
 import { Empty, ListTable, LoadError, Loading } from '../components/list-states.js';
 import { NewTokenDialog, TOKEN_SETTINGS_KEY } from '../components/new-token-dialog.js';
 import { PageHeader } from '../components/page-header.js';
 import { StateBadge } from '../components/state-badge.js';
 import { invalidate, useQuery } from '../query.js';
-import { navigate, useLocation } from '../router.js';
+import { Link, navigate, useLocation } from '../router.js';
 import { formatDate, formatDateTime, useNow } from '../time.js';
 import { stateOf } from '../token-state.js';
 
 export const TOKENS_KEY = 'tokens';
+export const TOKENS_PAGE_PATH = '/settings/tokens';
+
+/** A token's own page. */
+export const tokenPagePath = (id: string) => `${TOKENS_PAGE_PATH}/${encodeURIComponent(id)}`;
 
 export function useTokens(showRevoked = false) {
   return useQuery(`${TOKENS_KEY}:${showRevoked ? 'all' : 'unrevoked'}`, () =>
@@ -21,7 +28,7 @@ export function useTokens(showRevoked = false) {
   );
 }
 
-export function TokensPage() {
+export function TokensPage({ isAdmin = false }: { isAdmin?: boolean }) {
   const location = useLocation();
   const [showRevoked, setShowRevoked] = useState(false);
   const tokens = useTokens(showRevoked);
@@ -69,23 +76,20 @@ export function TokensPage() {
         </>
       )}
 
-      {creating && <NewTokenDialog onClose={closeNew} onCreated={() => invalidate(TOKENS_KEY)} />}
-      {revoking && (
-        <ConfirmDelete
-          title="Delete personal access token?"
-          confirmLabel="Delete Token"
-          onClose={() => setRevoking(undefined)}
-          remove={() => api.revokeToken(revoking.id)}
-          listKey={TOKENS_KEY}
-        >
-          <p>
-            Any scripts or applications using <strong className="token-name-text">{revoking.name}</strong> will no longer be
-            able to access the Latchkey API. This cannot be undone.
-          </p>
-        </ConfirmDelete>
-      )}
+      {creating && <NewTokenDialog onClose={closeNew} onCreated={() => invalidate(TOKENS_KEY)} isAdmin={isAdmin} />}
+      {revoking && <DeleteTokenDialog token={revoking} now={now} onClose={() => setRevoking(undefined)} listKey={TOKENS_KEY} />}
     </>
   );
+}
+
+/** A click anywhere on a row opens the token's page, except on its own buttons and links. */
+function openRow(event: MouseEvent<HTMLTableRowElement>, token: TokenView) {
+  if (event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+  if ((event.target as Element).closest('a, button, input, label')) return;
+  // Selecting text in a row is not a click on it.
+  if (window.getSelection?.()?.toString()) return;
+  navigate(tokenPagePath(token.id));
+  window.scrollTo?.(0, 0);
 }
 
 function TokenTable({ tokens, now, onRevoke, busy }: { tokens: TokenView[]; now: number; onRevoke: (token: TokenView) => void; busy: boolean }) {
@@ -95,7 +99,7 @@ function TokenTable({ tokens, now, onRevoke, busy }: { tokens: TokenView[]; now:
         const state = stateOf(token, now);
         const expiresAt = Date.parse(token.expiresAt);
         return (
-          <tr key={token.id} data-token-id={token.id}>
+          <tr key={token.id} data-token-id={token.id} className="clickable" onClick={(event) => openRow(event, token)}>
             <th scope="row" className="token-name" data-label="Name">
               {token.name}
               {/* Where the token is used, as text (React escapes it), under the name. */}
@@ -126,6 +130,10 @@ function TokenTable({ tokens, now, onRevoke, busy }: { tokens: TokenView[]; now:
               )}
             </td>
             <td className="actions" data-label="">
+              {/* The keyboard's (and screen reader's) way to the page a row click opens. */}
+              <Link href={tokenPagePath(token.id)} className="row-link" aria-label={`Details of ${token.name}`}>
+                Details
+              </Link>
               {token.revokedAt ? (
                 <span className="muted">
                   Revoked <time dateTime={token.revokedAt}>{formatDateTime(token.revokedAt)}</time>
