@@ -224,7 +224,7 @@ function Events({ activity }: { activity: TokenActivityView }) {
         {activity.events.map((event, index) => (
           <tr key={`${event.occurredAt}-${index}`}>
             <td>
-              {ACTION_LABELS[event.action] ?? event.action} <code className="muted">{event.action}</code>
+              {ACTION_LABELS[event.action] ?? <code>{event.action}</code>}
             </td>
             <td className="token-name-text">{event.target ?? <span className="muted">{event.targetId}</span>}</td>
             <td>
