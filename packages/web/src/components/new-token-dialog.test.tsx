@@ -344,6 +344,20 @@ describe('NewTokenDialog', () => {
         expiresInDays: 180,
       });
     });
+    it('names a refused scope in the message at Permissions', async () => {
+      const create = vi.fn(async () => {
+        throw new ApiError(422, 'VALIDATION_FAILED', 'Validation failed', 'The request has invalid fields.', [
+          { pointer: '/scopes/1', detail: 'is beyond what this account may grant' },
+        ]);
+      });
+      await renderDialog(create, DEFAULT_SETTINGS, { isAdmin: true });
+      fireEvent.click(screen.getByRole('radio', { name: 'Custom' }));
+      for (const box of screen.getAllByRole('checkbox') as HTMLInputElement[]) if (box.checked) fireEvent.click(box);
+      fireEvent.click(screen.getByLabelText('namespaces:read'));
+      fireEvent.click(screen.getByLabelText('admin:write'));
+      await generate('ci');
+      expect(screen.getByText('“admin:write” is beyond what this account may grant.')).toBeTruthy();
+    });
   });
 
   describe('Advanced', () => {

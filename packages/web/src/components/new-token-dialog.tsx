@@ -164,7 +164,7 @@ export function NewTokenDialog({
       setCreated(response);
       onCreated(response);
     } catch (failure) {
-      const found = errorsOf(failure, { namespaces: namespaceList, allowedIps: allowedIpList });
+      const found = errorsOf(failure, { scopes, namespaces: namespaceList, allowedIps: allowedIpList });
       setErrors(found);
       // A refused advanced field must be seen: open the disclosure it is in.
       if (found.namespaces || found.allowedIps || found.note) setAdvancedOpen(true);
@@ -433,14 +433,17 @@ function listFieldErrors(failure: ApiError, field: string, label: string, sent: 
 }
 
 /** Server validation messages, placed at their fields (`/name`, `/expiresAt`, `/allowedIps/0` …). */
-function errorsOf(failure: unknown, sent: { namespaces: readonly string[]; allowedIps: readonly string[] }): Errors {
+function errorsOf(
+  failure: unknown,
+  sent: { scopes: readonly string[]; namespaces: readonly string[]; allowedIps: readonly string[] },
+): Errors {
   if (!(failure instanceof ApiError)) return { form: errorMessage(failure) };
   if (failure.code === 'CONFLICT') return { name: failure.detail ?? 'A token with this name already exists.' };
   if (failure.code === 'VALIDATION_FAILED') {
     const name = failure.fieldError('/name');
     const note = failure.fieldError('/note');
     const expiration = failure.fieldError('/expiresAt') ?? failure.fieldError('/expiresInDays');
-    const scopes = listFieldErrors(failure, 'scopes', 'Permissions', []);
+    const scopes = listFieldErrors(failure, 'scopes', 'Permissions', sent.scopes);
     const namespaces = listFieldErrors(failure, 'namespaces', 'Namespaces', sent.namespaces);
     const allowedIps = listFieldErrors(failure, 'allowedIps', 'Allowed IP addresses', sent.allowedIps);
     const placed = [name, note, expiration].filter(Boolean).length + scopes.count + namespaces.count + allowedIps.count;

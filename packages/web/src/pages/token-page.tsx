@@ -193,10 +193,10 @@ function Addresses({ activity, now }: { activity: TokenActivityView; now: number
       <tbody>
         {activity.addresses.map((address) => (
           <tr key={address.ip}>
-            <td>
+            <td data-label="Address">
               <code>{address.ip}</code>
             </td>
-            <td>
+            <td data-label="Last used">
               <time dateTime={address.lastUsedAt}>{formatDateTime(address.lastUsedAt)}</time>
               <span className="muted"> ({timeAgo(Date.parse(address.lastUsedAt), now)})</span>
             </td>
@@ -223,14 +223,12 @@ function Events({ activity }: { activity: TokenActivityView }) {
       <tbody>
         {activity.events.map((event, index) => (
           <tr key={`${event.occurredAt}-${index}`}>
-            <td>
-              {ACTION_LABELS[event.action] ?? <code>{event.action}</code>}
-            </td>
-            <td className="token-name-text">{event.target ?? <span className="muted">{event.targetId}</span>}</td>
-            <td>
+            <td data-label="Action">{ACTION_LABELS[event.action] ?? <code>{event.action}</code>}</td>
+            <td data-label="On" className="token-name-text">{event.target ?? <span className="muted">{event.targetId}</span>}</td>
+            <td data-label="When">
               <time dateTime={event.occurredAt}>{formatDateTime(event.occurredAt)}</time>
             </td>
-            <td>{event.ip ? <code>{event.ip}</code> : <span className="muted">—</span>}</td>
+            <td data-label="From">{event.ip ? <code>{event.ip}</code> : <span className="muted">—</span>}</td>
           </tr>
         ))}
       </tbody>
