@@ -15,7 +15,7 @@ import { registerErrorDocsRoutes } from './console/error-docs-routes.js';
 import { registerCredentialReportRoutes } from './credential-reports/credential-report-routes.js';
 import { registerHealthRoutes } from './health/health-routes.js';
 import { registerAnonymousWriteLimit } from './http/anonymous-write-limit.js';
-import { registerAuthentication } from './http/authenticate.js';
+import { registerAuthentication, type AuthMode, type RouteScope } from './http/authenticate.js';
 import { handleClientError } from './http/client-errors.js';
 import { handleFrameworkError, registerErrorHandling } from './http/error-handler.js';
 import { registerRequestLog } from './http/logging.js';
@@ -52,6 +52,8 @@ export interface RegisteredRoute {
   url: string;
   /** The route's `config.auth`; undefined on public routes. */
   auth: string | undefined;
+  /** The scope a token needs on it (`config.scope`): a scope name, `any`, or undefined (no tokens). */
+  scope: string | undefined;
   /** Whether the route declares a JSON body schema (every such body is strict: docs/security.md, item 48). */
   takesBody: boolean;
 }
@@ -90,9 +92,12 @@ export async function createApp(deps: AppDeps): Promise<App> {
         method,
         url: route.url,
         auth: (route.config as { auth?: string } | undefined)?.auth,
+        scope: (route.config as { scope?: string } | undefined)?.scope,
         takesBody: (route.schema as { body?: unknown } | undefined)?.body !== undefined,
       });
     }
+    const security = openApiSecurity(route.config as { auth?: AuthMode; scope?: RouteScope } | undefined);
+    if (security && route.schema) (route.schema as { security?: unknown }).security = security;
     // A route that declares no body takes none: JSON sent to it is refused, not ignored (item 48).
     const methods = [route.method].flat();
     if ((route.schema as { body?: unknown } | undefined)?.body === undefined && methods.some((method) => BODY_METHODS.has(method))) {
@@ -163,4 +168,16 @@ export async function createApp(deps: AppDeps): Promise<App> {
 
   await http.ready();
   return { http, routes, services };
+}
+
+/**
+ * The route's OpenAPI security requirement, from the same data the hook enforces: a token with
+ * the scope the route needs (none listed: any token), or a console session.
+ */
+function openApiSecurity(config: { auth?: AuthMode; scope?: RouteScope } | undefined): Array<Record<string, string[]>> | undefined {
+  if (!config?.auth) return undefined;
+  const bearer = { bearer: config.scope && config.scope !== 'any' ? [config.scope] : [] };
+  if (config.auth === 'session') return [{ session: [] }];
+  if (config.auth === 'token') return [bearer];
+  return [bearer, { session: [] }];
 }

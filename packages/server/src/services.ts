@@ -17,6 +17,7 @@ import { expiredRowPruners } from './retention/expired-row-pruners.js';
 import { createRetentionService, type RetentionService } from './retention/retention-service.js';
 import { createKyselyNamespaceStore } from './namespaces/kysely-namespace-store.js';
 import { createNamespaceService, type NamespaceService, type NamespaceSettings } from './namespaces/namespace-service.js';
+import { createKyselyAuditStore } from './audit/kysely-audit-store.js';
 import { createKyselyNoticeStore } from './notices/kysely-notice-store.js';
 import { createNoticeService, type NoticeService } from './notices/notice-service.js';
 import { createCliLoginService, type CliLoginService } from './sessions/cli-login-service.js';
@@ -89,12 +90,20 @@ export function createServices(deps: ServiceDeps): Services {
   const sessionStore = createKyselySessionStore(database);
 
   const accounts = createAccountService({ store: createKyselyAccountStore(database), clock });
+  const notices = createNoticeService({ store: createKyselyNoticeStore(database), clock });
+  const auditStore = createKyselyAuditStore(database);
   const tokens = createTokenService({
     store: createKyselyTokenStore(database, { tokenCache: deps.tokenCache }),
     clock,
     settings,
     failureLimiter: deps.failureLimiter,
     onBackgroundError: (error) => logger.warn({ err: error }, 'background write failed'),
+    onOutsideAllowlist: (token, ip) =>
+      notices.tokenUsedOutsideAllowlist(token.accountId, {
+        token: { id: token.id, name: token.name, last4: token.last4, note: token.note },
+        ip,
+      }),
+    auditEvents: (filter) => auditStore.listAuditEvents(filter),
   });
   const sessions = createSessionService({ store: sessionStore, clock });
   const signInLinks = createSignInLinkService({ store: signInStore, clock, accounts, publicUrl: deps.publicUrl });
@@ -134,7 +143,7 @@ export function createServices(deps: ServiceDeps): Services {
     oidc,
     cliLogin: createCliLoginService({ store: signInStore, clock, tokens }),
     namespaces: createNamespaceService({ store: createKyselyNamespaceStore(database), clock, settings: deps.namespaceSettings }),
-    notices: createNoticeService({ store: createKyselyNoticeStore(database), clock }),
+    notices,
     credentialReports,
     reportLimiter,
     readiness: createReadinessService({ database }),

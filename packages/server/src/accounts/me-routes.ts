@@ -9,7 +9,7 @@ export function registerMeRoutes(app: ZodApp): void {
   app.get(
     '/api/v1/me',
     {
-      config: { auth: 'either' },
+      config: { auth: 'either', scope: 'any' },
       schema: { summary: 'The account of the caller', tags: ['account'], response: { 200: meResponseSchema } },
     },
     async (request): Promise<MeResponse> => {

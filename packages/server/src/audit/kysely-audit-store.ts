@@ -49,6 +49,7 @@ export function createKyselyAuditStore(database: Database): AuditStore {
     async listAuditEvents(filter) {
       let query = kysely.selectFrom('audit_events').select(AUDIT_EVENT_COLUMNS);
       if (filter.accountId) query = query.where('actor_account_id', '=', filter.accountId);
+      if (filter.tokenId) query = query.where('actor_token_id', '=', filter.tokenId);
       const rows = await query.orderBy('seq', 'desc').limit(filter.limit).execute();
       return rows.map(
         (row): AuditEventRecord => ({

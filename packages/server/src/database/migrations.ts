@@ -259,6 +259,36 @@ const tokenNote: MigrationFactory = () => ({
   },
 });
 
+/**
+ * Least privilege (docs/scopes.md): a token's scopes, namespace restriction and IP allowlist.
+ * Tokens made before keep exactly what they could do: read and write namespaces (managing tokens
+ * took a console session). The addresses a token was used from are kept for its page.
+ */
+const tokenScopes: MigrationFactory = () => ({
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .alterTable('tokens')
+      .addColumn('scopes', 'text', (c) => c.notNull().defaultTo('namespaces:read namespaces:write'))
+      .execute();
+    await db.schema.alterTable('tokens').addColumn('namespaces', 'text').execute();
+    await db.schema.alterTable('tokens').addColumn('allowed_ips', 'text').execute();
+    await db.schema
+      .createTable('token_addresses')
+      .addColumn('token_id', 'text', (c) => c.notNull().references('tokens.id').onDelete('cascade'))
+      .addColumn('ip', 'text', (c) => c.notNull())
+      .addColumn('last_used_at', 'bigint', (c) => c.notNull())
+      .addPrimaryKeyConstraint('token_addresses_pkey', ['token_id', 'ip'])
+      .execute();
+    await db.schema
+      .createIndex('token_addresses_recent')
+      .on('token_addresses')
+      .columns(['token_id', 'last_used_at'])
+      .execute();
+    // A token's page lists what it did.
+    await db.schema.createIndex('audit_events_actor_token').on('audit_events').columns(['actor_token_id', 'seq']).execute();
+  },
+});
+
 const MIGRATIONS: Record<string, MigrationFactory> = {
   '0001_initial_schema': initialSchema,
   '0002_sign_in': signIn,
@@ -270,6 +300,7 @@ const MIGRATIONS: Record<string, MigrationFactory> = {
   '0008_retention_indexes': retentionIndexes,
   '0009_auth_failure_window': authFailureWindow,
   '0010_token_note': tokenNote,
+  '0011_token_scopes': tokenScopes,
 };
 
 export function createMigrationProvider(dialect: Dialect): MigrationProvider {

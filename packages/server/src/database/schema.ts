@@ -25,6 +25,12 @@ export interface TokensTable {
   name: string;
   /** Where the token is used, or null (0010_token_note). */
   note: string | null;
+  /** The token's scopes, space-separated in TOKEN_SCOPES order (0011_token_scopes). */
+  scopes: string;
+  /** Namespace names or `prefix*` patterns, space-separated; null: every namespace. */
+  namespaces: string | null;
+  /** Addresses or CIDRs (canonical), space-separated; null: anywhere. */
+  allowed_ips: string | null;
   /** SHA-256 of the token; the secret itself is never stored. */
   digest: Buffer;
   last4: string;
@@ -33,6 +39,13 @@ export interface TokensTable {
   revoked_at: number | null;
   last_used_at: number | null;
   last_used_ip: string | null;
+}
+
+/** The distinct addresses a token was used from, for its page (the last few are shown). */
+export interface TokenAddressesTable {
+  token_id: string;
+  ip: string;
+  last_used_at: number;
 }
 
 export interface SessionsTable {
@@ -131,6 +144,7 @@ export interface PendingCredentialReportsTable {
 export interface Tables {
   accounts: AccountsTable;
   tokens: TokensTable;
+  token_addresses: TokenAddressesTable;
   sessions: SessionsTable;
   namespaces: NamespacesTable;
   audit_events: AuditEventsTable;
@@ -151,6 +165,9 @@ export const TOKEN_COLUMNS = [
   'account_id',
   'name',
   'note',
+  'scopes',
+  'namespaces',
+  'allowed_ips',
   'last4',
   'created_at',
   'expires_at',

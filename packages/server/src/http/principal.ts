@@ -36,3 +36,9 @@ export function tokenPrincipalOf(request: FastifyRequest): Extract<Principal, { 
   if (principal.kind !== 'token') throw new Error('route without config.auth "token" asked for a token');
   return principal;
 }
+
+/** The namespaces the caller may touch: a token's restriction, or null (session, unrestricted token). */
+export function namespaceRestrictionOf(request: FastifyRequest): readonly string[] | null {
+  const principal = principalOf(request);
+  return principal.kind === 'token' ? principal.token.namespaces : null;
+}

@@ -26,6 +26,9 @@ export interface ProblemOptions {
   errors?: FieldError[];
   retryAfterSeconds?: number;
   expiresAt?: string;
+  /** INSUFFICIENT_SCOPE: the scope the route needs; the challenge names it. */
+  requiredScope?: string;
+  namespace?: string;
 }
 
 export function problemBody(code: ErrorCode, options: ProblemOptions = {}): ProblemDetails {
@@ -34,11 +37,16 @@ export function problemBody(code: ErrorCode, options: ProblemOptions = {}): Prob
   if (options.detail) body.detail = options.detail;
   if (options.errors) body.errors = options.errors;
   if (options.expiresAt) body.expiresAt = options.expiresAt;
+  if (options.requiredScope) body.requiredScope = options.requiredScope;
+  if (options.namespace) body.namespace = options.namespace;
   return body;
 }
 
 export function sendProblem(reply: FastifyReply, code: ErrorCode, options: ProblemOptions = {}): FastifyReply {
-  const challenge = CHALLENGES[code];
+  const challenge =
+    code === 'INSUFFICIENT_SCOPE' && options.requiredScope
+      ? `Bearer realm="${REALM}", error="insufficient_scope", scope="${options.requiredScope}"`
+      : CHALLENGES[code];
   if (challenge) reply.header('www-authenticate', challenge);
   const retryAfter =
     options.retryAfterSeconds ?? (code === 'UNAVAILABLE' ? UNAVAILABLE_RETRY_AFTER_SECONDS : undefined);

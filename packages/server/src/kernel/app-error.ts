@@ -1,5 +1,12 @@
 import type { ErrorCode, FieldError } from '@latchkey/contract';
 
+/** Extra members of a problem body: when a token expired, which scope or namespace was missing. */
+export interface ProblemExtensions {
+  expiresAt?: string;
+  requiredScope?: string;
+  namespace?: string;
+}
+
 /**
  * The one error the domain throws. The HTTP boundary turns it into problem+json using the
  * code's status and title (contract/src/errors.ts); `detail` is shown to the client, so it
@@ -12,7 +19,7 @@ export class AppError extends Error {
   /** Why authentication failed, for the log only: every INVALID_TOKEN looks the same outside. */
   readonly logReason: string | undefined;
   /** Extra members of the problem body (RFC 9457 §3.2 extensions), e.g. `expiresAt`. */
-  readonly extensions: { expiresAt?: string } | undefined;
+  readonly extensions: ProblemExtensions | undefined;
   /** For RATE_LIMITED: the `Retry-After` to send. */
   readonly retryAfterSeconds: number | undefined;
 
@@ -22,7 +29,7 @@ export class AppError extends Error {
     options: {
       errors?: FieldError[];
       logReason?: string;
-      extensions?: { expiresAt?: string };
+      extensions?: ProblemExtensions;
       retryAfterSeconds?: number;
       cause?: unknown;
     } = {},
@@ -50,5 +57,18 @@ export class AppError extends Error {
 export function fieldError(pointer: string, detail: string): AppError {
   return new AppError('VALIDATION_FAILED', 'The request has invalid fields.', {
     errors: [{ pointer, detail }],
+  });
+}
+
+/**
+ * R-SCOPE: a token without `scope` (or whose namespace restriction does not cover `namespace`).
+ * The challenge names the scope (RFC 6750 §3.1); the body names both.
+ */
+export function insufficientScope(scope: string, namespace?: string): AppError {
+  const detail = namespace
+    ? `This token may not use namespace "${namespace}".`
+    : `This token lacks the "${scope}" scope.`;
+  return new AppError('INSUFFICIENT_SCOPE', detail, {
+    extensions: namespace ? { requiredScope: scope, namespace } : { requiredScope: scope },
   });
 }

@@ -1,7 +1,7 @@
 /** Namespaces the caller owns, from a token or a console session. */
 import { createNamespaceRequestSchema, namespaceListSchema, namespaceSchema } from '@latchkey/contract';
 import { z } from 'zod';
-import { actorOf, principalOf } from '../http/principal.js';
+import { actorOf, namespaceRestrictionOf, principalOf } from '../http/principal.js';
 import { iso } from '../http/timestamps.js';
 import type { ZodApp } from '../http/zod-app.js';
 import type { NamespaceRecord } from './namespace.js';
@@ -13,11 +13,11 @@ export function registerNamespaceRoutes(app: ZodApp, { namespaces }: { namespace
   app.get(
     '/api/v1/namespaces',
     {
-      config: { auth: 'either' },
-      schema: { summary: "List the caller's namespaces", tags: ['namespaces'], response: { 200: namespaceListSchema } },
+      config: { auth: 'either', scope: 'namespaces:read' },
+      schema: { summary: "List the caller's namespaces (a restricted token: those it may touch)", tags: ['namespaces'], response: { 200: namespaceListSchema } },
     },
     async (request) => {
-      const listed = await namespaces.list(principalOf(request).account.id);
+      const listed = await namespaces.list(principalOf(request).account.id, namespaceRestrictionOf(request));
       return { namespaces: listed.map(presentNamespace) };
     },
   );
@@ -25,7 +25,7 @@ export function registerNamespaceRoutes(app: ZodApp, { namespaces }: { namespace
   app.post(
     '/api/v1/namespaces',
     {
-      config: { auth: 'either' },
+      config: { auth: 'either', scope: 'namespaces:write' },
       schema: {
         summary: 'Create a namespace',
         tags: ['namespaces'],
@@ -38,6 +38,7 @@ export function registerNamespaceRoutes(app: ZodApp, { namespaces }: { namespace
         principalOf(request).account.id,
         request.body.name,
         actorOf(request),
+        namespaceRestrictionOf(request),
       );
       reply.code(201);
       return presentNamespace(namespace);
@@ -47,11 +48,11 @@ export function registerNamespaceRoutes(app: ZodApp, { namespaces }: { namespace
   app.delete(
     '/api/v1/namespaces/:name',
     {
-      config: { auth: 'either' },
+      config: { auth: 'either', scope: 'namespaces:write' },
       schema: { summary: 'Delete one of the caller’s namespaces', tags: ['namespaces'], params: z.object({ name: z.string() }) },
     },
     async (request, reply) => {
-      await namespaces.delete(principalOf(request).account.id, request.params.name, actorOf(request));
+      await namespaces.delete(principalOf(request).account.id, request.params.name, actorOf(request), namespaceRestrictionOf(request));
       return reply.code(204).send();
     },
   );

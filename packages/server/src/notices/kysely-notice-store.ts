@@ -35,6 +35,10 @@ export function createKyselyNoticeStore(database: Database): NoticeStore {
         .executeTakeFirst();
       return result.numUpdatedRows > 0n;
     },
+
+    async addNotice(notice) {
+      await kysely.insertInto('notices').values(noticeRow(notice)).execute();
+    },
   };
 }
 

@@ -4,12 +4,16 @@ import { z } from 'zod';
 import { principalOf } from '../http/principal.js';
 import { iso } from '../http/timestamps.js';
 import type { ZodApp } from '../http/zod-app.js';
-import type { NoticeRecord, ReportedTokensNoticeDetail } from './notice.js';
+import type { NoticeRecord, OutsideAllowlistNoticeDetail, ReportedTokensNoticeDetail } from './notice.js';
 import type { NoticeService } from './notice-service.js';
 
 const noticeIdParams = z.object({ id: z.string() });
 
 function presentNotice(notice: NoticeRecord): NoticeView {
+  if (notice.kind === 'token_outside_allowlist') {
+    const { token, ip } = notice.detail as unknown as OutsideAllowlistNoticeDetail;
+    return { id: notice.id, kind: notice.kind, createdAt: iso(notice.createdAt), token, ip };
+  }
   const { tokens } = notice.detail as unknown as ReportedTokensNoticeDetail;
   return { id: notice.id, kind: notice.kind, createdAt: iso(notice.createdAt), tokens };
 }

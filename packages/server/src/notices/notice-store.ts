@@ -1,6 +1,9 @@
-import type { NoticeRecord } from './notice.js';
+import type { NoticeInput, NoticeRecord } from './notice.js';
 
-/** Notices are written by the capability they are about (credential reports); read and dismissed here. */
+/**
+ * Notices are written by the capability they are about — credential reports inside their own
+ * transaction, refused allowlist uses here — and read and dismissed here.
+ */
 export interface NoticeStore {
   /** The account's notices not yet dismissed, newest first. */
   listNotices(accountId: string): Promise<NoticeRecord[]>;
@@ -9,4 +12,5 @@ export interface NoticeStore {
    * this account (another account's id included), so a repeat reports "not found".
    */
   dismissNotice(accountId: string, noticeId: string, dismissedAt: number): Promise<boolean>;
+  addNotice(notice: NoticeInput): Promise<void>;
 }

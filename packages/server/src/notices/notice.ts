@@ -1,5 +1,5 @@
 /** What a notice is about; the console words each kind. */
-export type NoticeKind = 'tokens_reported';
+export type NoticeKind = 'tokens_reported' | 'token_outside_allowlist';
 
 /**
  * A message for an account's owner, shown in the console until dismissed. For
@@ -20,4 +20,10 @@ export type NoticeInput = Omit<NoticeRecord, 'dismissedAt'>;
 /** The detail of a `tokens_reported` notice. */
 export interface ReportedTokensNoticeDetail {
   tokens: Array<{ id: string; name: string; last4: string }>;
+}
+
+/** The detail of a `token_outside_allowlist` notice: which token was refused, and from where. */
+export interface OutsideAllowlistNoticeDetail {
+  token: { id: string; name: string; last4: string; note: string | null };
+  ip: string;
 }

@@ -10,6 +10,7 @@
  * never stored (only the code's SHA-256 is, for 60 seconds).
  */
 import type { CliTokenRequest } from '@latchkey/contract';
+import { DEFAULT_TOKEN_SCOPES } from '@latchkey/contract/scopes';
 import type { Actor } from '../audit/audit-event.js';
 import { AppError } from '../kernel/app-error.js';
 import type { Clock } from '../kernel/clock.js';
@@ -155,5 +156,6 @@ async function createWithFreeName(tokens: TokenService, accountId: string, base:
   const taken = new Set(existing.map((token) => token.name));
   let name = base;
   for (let suffix = 2; taken.has(name); suffix++) name = `${base}-${suffix}`;
-  return tokens.create(accountId, { name }, actor);
+  // The CLI login makes an explicit choice: the default scopes, as the console's default preset.
+  return tokens.create(accountId, { name, scopes: [...DEFAULT_TOKEN_SCOPES] }, actor);
 }

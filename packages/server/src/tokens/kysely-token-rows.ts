@@ -1,6 +1,7 @@
 /** Token rows ↔ records, and the columns a token lookup selects (token + owner). */
 import { OWNER_PREFIX, toOwner, type OwnerRow } from '../accounts/kysely-account-store.js';
 import { ACCOUNT_COLUMNS, TOKEN_COLUMNS, nullableNumber, prefixed, qualified, type TokensTable } from '../database/schema.js';
+import type { TokenScope } from '@latchkey/contract/scopes';
 import type { NewToken, TokenForAuth, TokenRecord } from './token.js';
 
 export type TokenRow = Pick<TokensTable, (typeof TOKEN_COLUMNS)[number]>;
@@ -14,6 +15,9 @@ export function toToken(row: TokenRow): TokenRecord {
     accountId: row.account_id,
     name: row.name,
     note: row.note,
+    scopes: row.scopes.split(' ') as TokenScope[],
+    namespaces: listOrNull(row.namespaces),
+    allowedIps: listOrNull(row.allowed_ips),
     last4: row.last4,
     createdAt: Number(row.created_at),
     expiresAt: Number(row.expires_at),
@@ -33,6 +37,9 @@ export function tokenRow(token: NewToken): TokensTable {
     account_id: token.accountId,
     name: token.name,
     note: token.note,
+    scopes: token.scopes.join(' '),
+    namespaces: token.namespaces && token.namespaces.join(' '),
+    allowed_ips: token.allowedIps && token.allowedIps.join(' '),
     digest: token.digest,
     last4: token.last4,
     created_at: token.createdAt,
@@ -41,4 +48,9 @@ export function tokenRow(token: NewToken): TokensTable {
     last_used_at: token.lastUsedAt,
     last_used_ip: token.lastUsedIp,
   };
+}
+
+/** Space-separated lists: none of their entries (scopes, namespace patterns, CIDRs) has a space. */
+function listOrNull(column: string | null): string[] | null {
+  return column === null ? null : column.split(' ');
 }

@@ -109,9 +109,48 @@ export function createKyselyTokenStore(database: Database, options: TokenStoreOp
       return wrote;
     },
 
+    async recordTokenAddress(tokenId, ip, usedAt) {
+      await kysely
+        .insertInto('token_addresses')
+        .values({ token_id: tokenId, ip, last_used_at: usedAt })
+        .onConflict((conflict) => conflict.columns(['token_id', 'ip']).doUpdateSet({ last_used_at: usedAt }))
+        .execute();
+      await kysely
+        .deleteFrom('token_addresses')
+        .where('token_id', '=', tokenId)
+        .where(
+          'ip',
+          'not in',
+          kysely
+            .selectFrom('token_addresses')
+            .select('ip')
+            .where('token_id', '=', tokenId)
+            .orderBy('last_used_at', 'desc')
+            .orderBy('ip')
+            .limit(KEPT_TOKEN_ADDRESSES),
+        )
+        .execute();
+    },
+
+    async listTokenAddresses(tokenId, limit) {
+      const rows = await kysely
+        .selectFrom('token_addresses')
+        .select(['ip', 'last_used_at'])
+        .where('token_id', '=', tokenId)
+        .orderBy('last_used_at', 'desc')
+        .orderBy('ip')
+        .limit(limit)
+        .execute();
+      return rows.map((row) => ({ ip: row.ip, lastUsedAt: Number(row.last_used_at) }));
+    },
+
     now: () => database.now(),
   };
+
 }
+
+/** Distinct addresses kept per token: its page shows five (as GitLab's does). */
+export const KEPT_TOKEN_ADDRESSES = 5;
 
 function createCache(database: Database, setting: TokenStoreOptions['tokenCache']): VerifiedTokenCache | undefined {
   const { foreignCommitVersion } = database;

@@ -1,16 +1,22 @@
-/** Personal access tokens: managed from a console session; a token may read or revoke itself. */
+/**
+ * Personal access tokens: managed from a console session or by a token holding `tokens:read`
+ * / `tokens:write` (never creating one broader than itself); any token may read or revoke itself.
+ */
 import {
   createTokenRequestSchemaFor,
   createTokenResponseSchema,
   listTokensQuerySchema,
   tokenListSchema,
+  tokenActivitySchema,
   tokenSchema,
   tokenSettingsSchema,
 } from '@latchkey/contract';
+import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { actorOf, principalOf, tokenPrincipalOf } from '../http/principal.js';
 import type { ZodApp } from '../http/zod-app.js';
-import type { TokenService } from './token-service.js';
+import { iso } from '../http/timestamps.js';
+import type { TokenGrantor, TokenService } from './token-service.js';
 import { presentToken } from './token-view.js';
 
 const tokenIdParams = z.object({ id: z.string() });
@@ -19,7 +25,7 @@ export function registerTokenRoutes(app: ZodApp, { tokens }: { tokens: TokenServ
   app.get(
     '/api/v1/tokens',
     {
-      config: { auth: 'session' },
+      config: { auth: 'either', scope: 'tokens:read' },
       schema: {
         summary: "List the caller's tokens",
         tags: ['tokens'],
@@ -36,7 +42,7 @@ export function registerTokenRoutes(app: ZodApp, { tokens }: { tokens: TokenServ
   app.post(
     '/api/v1/tokens',
     {
-      config: { auth: 'session' },
+      config: { auth: 'either', scope: 'tokens:write' },
       schema: {
         summary: 'Create a token; the secret is in this response only',
         tags: ['tokens'],
@@ -46,7 +52,7 @@ export function registerTokenRoutes(app: ZodApp, { tokens }: { tokens: TokenServ
       },
     },
     async (request, reply) => {
-      const { token, secret } = await tokens.create(principalOf(request).account.id, request.body, actorOf(request));
+      const { token, secret } = await tokens.create(principalOf(request).account.id, request.body, actorOf(request), grantorOf(request));
       reply.code(201).header('cache-control', 'no-store');
       return { token: presentToken(token, token.createdAt), secret };
     },
@@ -55,7 +61,7 @@ export function registerTokenRoutes(app: ZodApp, { tokens }: { tokens: TokenServ
   app.get(
     '/api/v1/token-settings',
     {
-      config: { auth: 'either' },
+      config: { auth: 'either', scope: 'any' },
       schema: {
         summary: 'The token lifetimes this server allows',
         tags: ['tokens'],
@@ -68,7 +74,7 @@ export function registerTokenRoutes(app: ZodApp, { tokens }: { tokens: TokenServ
   app.get(
     '/api/v1/tokens/self',
     {
-      config: { auth: 'token' },
+      config: { auth: 'token', scope: 'any' },
       schema: { summary: 'The token presented', tags: ['tokens'], response: { 200: tokenSchema } },
     },
     async (request) => {
@@ -80,7 +86,7 @@ export function registerTokenRoutes(app: ZodApp, { tokens }: { tokens: TokenServ
   app.delete(
     '/api/v1/tokens/self',
     {
-      config: { auth: 'token' },
+      config: { auth: 'token', scope: 'any' },
       schema: { summary: 'Revoke the token presented', tags: ['tokens'] },
     },
     async (request, reply) => {
@@ -93,7 +99,7 @@ export function registerTokenRoutes(app: ZodApp, { tokens }: { tokens: TokenServ
   app.get(
     '/api/v1/tokens/:id',
     {
-      config: { auth: 'session' },
+      config: { auth: 'either', scope: 'tokens:read' },
       schema: { summary: 'One of the caller’s tokens', tags: ['tokens'], params: tokenIdParams, response: { 200: tokenSchema } },
     },
     async (request) => {
@@ -102,10 +108,36 @@ export function registerTokenRoutes(app: ZodApp, { tokens }: { tokens: TokenServ
     },
   );
 
+  app.get(
+    '/api/v1/tokens/:id/activity',
+    {
+      config: { auth: 'either', scope: 'tokens:read' },
+      schema: {
+        summary: 'Where one of the caller’s tokens was used (its last distinct addresses) and what it did',
+        tags: ['tokens'],
+        params: tokenIdParams,
+        response: { 200: tokenActivitySchema },
+      },
+    },
+    async (request) => {
+      const { addresses, events } = await tokens.activity(principalOf(request).account.id, request.params.id);
+      return {
+        addresses: addresses.map((address) => ({ ip: address.ip, lastUsedAt: iso(address.lastUsedAt) })),
+        events: events.map((event) => ({
+          action: event.action,
+          occurredAt: iso(event.occurredAt),
+          ip: event.actor.ip,
+          targetId: event.targetId,
+          target: typeof event.detail.name === 'string' ? event.detail.name : null,
+        })),
+      };
+    },
+  );
+
   app.delete(
     '/api/v1/tokens/:id',
     {
-      config: { auth: 'session' },
+      config: { auth: 'either', scope: 'tokens:write' },
       schema: { summary: 'Revoke one of the caller’s tokens, at once and for good', tags: ['tokens'], params: tokenIdParams },
     },
     async (request, reply) => {
@@ -113,4 +145,12 @@ export function registerTokenRoutes(app: ZodApp, { tokens }: { tokens: TokenServ
       return reply.code(204).send();
     },
   );
+}
+
+/** What bounds a token the caller creates: the creating token when there is one, and whether the owner is an administrator. */
+function grantorOf(request: FastifyRequest): TokenGrantor {
+  const principal = principalOf(request);
+  return principal.kind === 'token'
+    ? { isAdmin: principal.account.isAdmin, token: principal.token }
+    : { isAdmin: principal.account.isAdmin };
 }

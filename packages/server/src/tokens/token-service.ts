@@ -16,16 +16,29 @@ import {
   type ListTokensQuery,
   type TokenSettingsView,
 } from '@latchkey/contract';
+import {
+  ADMIN_SCOPES,
+  DEFAULT_TOKEN_SCOPES,
+  MAX_ALLOWED_IPS,
+  canonicalNamespacePatterns,
+  canonicalScopes,
+  effectiveScopes,
+  namespacePatternCovered,
+  namespacePatternProblem,
+  type TokenScope,
+} from '@latchkey/contract/scopes';
 import { generateToken, hasValidChecksum, hashToken } from '@latchkey/contract/token';
 import type { AccountRecord } from '../accounts/account.js';
-import { auditEvent, type Actor } from '../audit/audit-event.js';
+import { auditEvent, type Actor, type AuditEventRecord } from '../audit/audit-event.js';
 import type { FailureLimiter } from '../auth-failures/failure-limiter.js';
 import { createFailureThrottle } from '../auth-failures/failure-throttle.js';
-import { AppError, fieldError } from '../kernel/app-error.js';
+import { AppError, fieldError, insufficientScope } from '../kernel/app-error.js';
+import { allowlistAdmits, allowlistCovers, canonicalAllowlistEntry } from '../kernel/ip-allowlist.js';
+import { LruMap } from '../kernel/lru-map.js';
 import type { Clock } from '../kernel/clock.js';
 import { isId, newId } from '../kernel/ids.js';
 import { StoreConflictError } from '../kernel/store-errors.js';
-import type { TokenForAuth, TokenRecord } from './token.js';
+import type { TokenAddress, TokenForAuth, TokenRecord } from './token.js';
 import type { TokenStore } from './token-store.js';
 
 /** `last_used_at` is written at most this often per token (docs/security.md, item 24). */
@@ -45,12 +58,40 @@ export interface AuthenticatedToken {
   dbNow: number;
 }
 
+/** Who is creating a token, which bounds what it may carry (docs/scopes.md). */
+export interface TokenGrantor {
+  /** Whether the owner is an administrator: only their tokens may hold admin scopes. */
+  isAdmin?: boolean;
+  /**
+   * The token making the request, when a token creates a token: the new one is no broader —
+   * scopes, namespaces, expiry and allowlist within its own, never an admin scope.
+   */
+  token?: TokenRecord;
+}
+
+/** A token's page: where it was used, and what it did. */
+export interface TokenActivity {
+  addresses: TokenAddress[];
+  events: AuditEventRecord[];
+}
+
+/** What a token page shows of its actions and addresses. */
+export const TOKEN_ACTIVITY_EVENTS = 20;
+export const TOKEN_ACTIVITY_ADDRESSES = 5;
+
 export interface TokenService {
-  create(accountId: string, input: CreateTokenRequest, actor: Actor): Promise<{ token: TokenRecord; secret: string }>;
+  create(
+    accountId: string,
+    input: CreateTokenRequest,
+    actor: Actor,
+    grantor?: TokenGrantor,
+  ): Promise<{ token: TokenRecord; secret: string }>;
   list(accountId: string, query: ListTokensQuery): Promise<{ tokens: TokenRecord[]; dbNow: number }>;
   get(accountId: string, tokenId: string): Promise<{ token: TokenRecord; dbNow: number }>;
   /** Revokes one of the account's tokens; NOT_FOUND for a missing, foreign or revoked one. */
   revoke(accountId: string, tokenId: string, actor: Actor): Promise<void>;
+  /** The token's recent distinct addresses and audited actions; NOT_FOUND for another's. */
+  activity(accountId: string, tokenId: string): Promise<TokenActivity>;
   /** The lifetimes `create` accepts, and the one it gives when none is asked for. */
   lifetimeSettings(): TokenSettingsView;
   /**
@@ -72,11 +113,17 @@ export function createTokenService(deps: {
   failureLimiter?: FailureLimiter;
   /** Told about a failed last-used write; such a failure never fails the request. */
   onBackgroundError?: (error: unknown) => void;
+  /** Told when a valid token is presented from outside its allowlist (and refused): the owner's notice. */
+  onOutsideAllowlist?: (token: TokenRecord, ip: string) => Promise<void>;
+  /** The audit trail, read for a token's page. */
+  auditEvents?: (filter: { tokenId: string; limit: number }) => Promise<AuditEventRecord[]>;
 }): TokenService {
   const { store, clock, settings } = deps;
   const throttle = deps.failureLimiter && createFailureThrottle({ limiter: deps.failureLimiter, clock });
   /** Tokens whose last-used write is in flight: concurrent requests skip theirs. */
   const touching = new Set<string>();
+  /** When this instance last recorded each (token, address) pair: recorded at most once a minute. */
+  const addressesRecorded = new LruMap<string, number>(10_000);
 
   function lifetimeEnd(input: CreateTokenRequest, now: number): number {
     const maxDays = settings.maxLifetimeDays;
@@ -102,6 +149,7 @@ export function createTokenService(deps: {
 
   function touchLastUsed(found: TokenForAuth, clientIp: string | null): void {
     const now = clock.now();
+    if (clientIp !== null) recordAddress(found.id, clientIp, now);
     if (found.lastUsedAt !== null && now - found.lastUsedAt < LAST_USED_WRITE_INTERVAL_MS) return;
     if (touching.has(found.id)) return;
     touching.add(found.id);
@@ -111,20 +159,34 @@ export function createTokenService(deps: {
       .finally(() => touching.delete(found.id));
   }
 
+  function recordAddress(tokenId: string, ip: string, now: number): void {
+    const key = `${tokenId} ${ip}`;
+    const recordedAt = addressesRecorded.peek(key);
+    if (recordedAt !== undefined && now - recordedAt < LAST_USED_WRITE_INTERVAL_MS) return;
+    addressesRecorded.touch(key, now);
+    store.recordTokenAddress(tokenId, ip, now).catch((error: unknown) => deps.onBackgroundError?.(error));
+  }
+
   return {
-    async create(accountId, input, actor) {
+    async create(accountId, input, actor, grantor = {}) {
       const problem = tokenNameProblem(input.name);
       if (problem) throw fieldError('/name', problem);
       const noteProblem = typeof input.note === 'string' ? tokenNoteProblem(input.note) : undefined;
       if (noteProblem) throw fieldError('/note', noteProblem);
+      const scopes = scopesFor(input.scopes, grantor);
+      const namespaces = namespacesFor(input.namespaces, grantor.token);
+      const allowedIps = allowlistFor(input.allowedIps, grantor.token);
       const now = clock.now();
-      const expiresAt = lifetimeEnd(input, now);
+      const expiresAt = lifetimeWithin(lifetimeEnd(input, now), input, grantor.token);
       const generated = generateToken();
       const token: TokenRecord = {
         id: newId(),
         accountId,
         name: normalizeTokenName(input.name),
         note: typeof input.note === 'string' ? normalizeTokenNote(input.note) : null,
+        scopes,
+        namespaces,
+        allowedIps,
         last4: generated.last4,
         createdAt: now,
         expiresAt,
@@ -136,7 +198,7 @@ export function createTokenService(deps: {
         await store.insertToken(
           { ...token, digest: generated.digest },
           { maxActive: settings.maxTokensPerAccount },
-          auditEvent(now, 'token.created', actor, token.id, { name: token.name, expiresAt }),
+          auditEvent(now, 'token.created', actor, token.id, { name: token.name, expiresAt, scopes, namespaces, allowedIps }),
         );
       } catch (error) {
         if (error instanceof StoreConflictError && error.reason === 'token_name_taken') {
@@ -175,6 +237,16 @@ export function createTokenService(deps: {
       if (!revoked) throw notFound();
     },
 
+    async activity(accountId, tokenId) {
+      const token = isId(tokenId) ? await store.findToken(accountId, tokenId) : undefined;
+      if (!token) throw notFound();
+      const [addresses, events] = await Promise.all([
+        store.listTokenAddresses(tokenId, TOKEN_ACTIVITY_ADDRESSES),
+        deps.auditEvents ? deps.auditEvents({ tokenId, limit: TOKEN_ACTIVITY_EVENTS }) : Promise.resolve([]),
+      ]);
+      return { addresses, events };
+    },
+
     lifetimeSettings() {
       const maxDays = settings.maxLifetimeDays;
       return { maxLifetimeDays: maxDays, defaultLifetimeDays: defaultLifetime(maxDays), lifetimeChoices: allowedLifetimes(maxDays) };
@@ -186,24 +258,95 @@ export function createTokenService(deps: {
       const admission = throttle?.admit(clientIp, digest);
       if (admission && !admission.lookUp) throw tooManyFailures(admission.retryAfterSeconds);
       const found = await store.findTokenForAuth(digest);
-      const refusal = refusalOf(found);
+      const refusal = refusalOf(found, clientIp);
       if (refusal) {
         await throttle?.recordFailure(clientIp, digest);
+        if (refusal.logReason === 'ip_not_allowed') {
+          deps.onOutsideAllowlist?.(found!, clientIp).catch((error: unknown) => deps.onBackgroundError?.(error));
+        }
         throw refusal;
       }
+      const { account, dbNow, ...token } = found!;
       throttle?.recordVerified(digest);
       touchLastUsed(found!, clientIp);
-      const { account, dbNow, ...token } = found!;
       return { account, token, dbNow };
     },
   };
 }
 
+/**
+ * The new token's scopes: as asked, or the default (a token creating a token: the default
+ * scopes it holds itself). A token never grants what it lacks (R-SCOPE naming the scope) nor
+ * an admin scope; only an administrator's tokens hold admin scopes.
+ */
+function scopesFor(requested: readonly TokenScope[] | undefined, grantor: TokenGrantor): TokenScope[] {
+  const held = grantor.token && effectiveScopes(grantor.token.scopes);
+  if (requested === undefined) {
+    return canonicalScopes(held ? DEFAULT_TOKEN_SCOPES.filter((scope) => held.has(scope)) : DEFAULT_TOKEN_SCOPES);
+  }
+  const admin = requested.find((scope) => ADMIN_SCOPES.includes(scope));
+  if (admin && grantor.token) throw fieldError('/scopes', 'a token cannot grant admin scopes; create this token in the console');
+  if (admin && !grantor.isAdmin) throw fieldError('/scopes', 'admin scopes are only for administrators’ tokens');
+  const missing = held && requested.find((scope) => !held.has(scope));
+  if (missing) throw insufficientScope(missing);
+  return canonicalScopes(requested);
+}
+
+/** The namespace restriction: as asked (within the grantor's), or the grantor's own. */
+function namespacesFor(requested: readonly string[] | null | undefined, grantor: TokenRecord | undefined): string[] | null {
+  const held = grantor?.namespaces ?? null;
+  if (requested === undefined) return held;
+  if (requested === null) {
+    if (held !== null) throw fieldError('/namespaces', 'must stay within the namespaces of the token creating it');
+    return null;
+  }
+  requested.forEach((pattern, index) => {
+    const problem = namespacePatternProblem(pattern);
+    if (problem) throw fieldError(`/namespaces/${index}`, problem);
+    if (!namespacePatternCovered(pattern, held)) {
+      throw fieldError(`/namespaces/${index}`, `is outside the namespaces of the token creating it (${held!.join(', ')})`);
+    }
+  });
+  return canonicalNamespacePatterns(requested);
+}
+
+/** The allowlist: as asked (each entry within the grantor's), or the grantor's own. */
+function allowlistFor(requested: readonly string[] | null | undefined, grantor: TokenRecord | undefined): string[] | null {
+  const held = grantor?.allowedIps ?? null;
+  if (requested === undefined) return held;
+  if (requested === null) {
+    if (held !== null) throw fieldError('/allowedIps', 'must stay within the allowlist of the token creating it');
+    return null;
+  }
+  if (requested.length > MAX_ALLOWED_IPS) throw fieldError('/allowedIps', `must list at most ${MAX_ALLOWED_IPS} entries`);
+  const canonical = requested.map((entry, index) => {
+    const parsed = canonicalAllowlistEntry(entry);
+    if ('problem' in parsed) throw fieldError(`/allowedIps/${index}`, parsed.problem);
+    if (!allowlistCovers(held, parsed.canonical)) {
+      throw fieldError(`/allowedIps/${index}`, `is outside the allowlist of the token creating it (${held!.join(', ')})`);
+    }
+    return parsed.canonical;
+  });
+  return [...new Set(canonical)];
+}
+
+/** A token created by a token expires no later than it: by default at its expiry, if sooner. */
+function lifetimeWithin(expiresAt: number, input: CreateTokenRequest, grantor: TokenRecord | undefined): number {
+  if (!grantor || expiresAt <= grantor.expiresAt) return expiresAt;
+  const asked = input.expiresAt !== undefined || input.expiresInDays !== undefined;
+  if (!asked) return grantor.expiresAt;
+  const pointer = input.expiresAt !== undefined ? '/expiresAt' : '/expiresInDays';
+  throw fieldError(pointer, `must not outlast the token creating it (it expires ${new Date(grantor.expiresAt).toISOString()})`);
+}
+
 /** Why a token found (or not) by its digest may not authenticate; undefined when it may. */
-function refusalOf(found: TokenForAuth | undefined): AppError | undefined {
+function refusalOf(found: TokenForAuth | undefined, clientIp: string): AppError | undefined {
   if (!found) return invalidToken('unknown');
   if (found.revokedAt !== null) return invalidToken('revoked');
   if (found.account.disabledAt !== null) return invalidToken('account_disabled');
+  // From outside its allowlist a token is refused exactly like an unknown one — before expiry is
+  // told, which would confirm it is real; only the log and the owner's notice say why.
+  if (!allowlistAdmits(found.allowedIps, clientIp)) return invalidToken('ip_not_allowed');
   if (found.expiresAt <= found.dbNow) {
     return new AppError('TOKEN_EXPIRED', 'The token expired; create a new one.', {
       logReason: 'expired',

@@ -1,5 +1,5 @@
 import type { AuditEventInput } from '../audit/audit-event.js';
-import type { NewToken, TokenForAuth, TokenListFilter, TokenRecord } from './token.js';
+import type { NewToken, TokenAddress, TokenForAuth, TokenListFilter, TokenRecord } from './token.js';
 
 /** Where tokens are kept: by digest only; revocation and its audit event in one transaction. */
 export interface TokenStore {
@@ -27,6 +27,10 @@ export interface TokenStore {
    * `lastUsedAt` is null or older than `usedAt - minIntervalMs`. Returns whether it wrote.
    */
   touchTokenLastUsed(tokenId: string, usedAt: number, ip: string | null, minIntervalMs: number): Promise<boolean>;
+  /** Records a use from `ip` among the token's recent distinct addresses (the last five are kept). */
+  recordTokenAddress(tokenId: string, ip: string, usedAt: number): Promise<void>;
+  /** The token's recent distinct addresses, most recent first. */
+  listTokenAddresses(tokenId: string, limit: number): Promise<TokenAddress[]>;
   /** The database clock, in epoch milliseconds. */
   now(): Promise<number>;
 }

@@ -1,4 +1,5 @@
 /** A personal access token as stored: never the secret, only its digest and last four characters. */
+import type { TokenScope } from '@latchkey/contract/scopes';
 import type { AccountRecord } from '../accounts/account.js';
 
 export interface TokenRecord {
@@ -7,6 +8,12 @@ export interface TokenRecord {
   name: string;
   /** Where the token is used (trimmed, at most 200 characters), or null. */
   note: string | null;
+  /** What it may do (docs/scopes.md), in TOKEN_SCOPES order. */
+  scopes: TokenScope[];
+  /** Namespace names or `prefix*` patterns it is restricted to; null: every namespace. */
+  namespaces: string[] | null;
+  /** Canonical addresses/CIDRs it may be used from; null: anywhere. */
+  allowedIps: string[] | null;
   last4: string;
   createdAt: number;
   expiresAt: number;
@@ -34,4 +41,10 @@ export interface TokenListFilter {
   search?: string;
   /** The width of the "expiring" window. */
   expiringWindowMs: number;
+}
+
+/** A distinct address a token was used from, and when last. */
+export interface TokenAddress {
+  ip: string;
+  lastUsedAt: number;
 }

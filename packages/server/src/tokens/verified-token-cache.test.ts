@@ -73,6 +73,9 @@ describe('verified-token cache on a SQLite file', () => {
       accountId,
       name: `token-${randomUUID().slice(0, 8)}`,
       note: null,
+      scopes: ['namespaces:read', 'namespaces:write'],
+      namespaces: null,
+      allowedIps: null,
       last4: generated.last4,
       createdAt: Date.now(),
       expiresAt,
@@ -211,6 +214,9 @@ describe('VerifiedTokenCache', () => {
     accountId: 'a',
     name: 'n',
     note: null,
+    scopes: ['namespaces:read', 'namespaces:write'],
+    namespaces: null,
+    allowedIps: null,
     last4: 'abcd',
     createdAt: 0,
     expiresAt: Number.MAX_SAFE_INTEGER,
@@ -259,7 +265,7 @@ describeEachBackend('the verified-token cache setting', (ctx) => {
     const generated = generateToken();
     const id = randomUUID();
     await tokens.insertToken(
-      { id, accountId: owner.id, name: 'ci', note: null, last4: generated.last4, createdAt: Date.now(), expiresAt: Date.now() + DAY, revokedAt: null, lastUsedAt: null, lastUsedIp: null, digest: generated.digest },
+      { id, accountId: owner.id, name: 'ci', note: null, scopes: ['namespaces:read', 'namespaces:write'], namespaces: null, allowedIps: null, last4: generated.last4, createdAt: Date.now(), expiresAt: Date.now() + DAY, revokedAt: null, lastUsedAt: null, lastUsedIp: null, digest: generated.digest },
       { maxActive: 100 },
       event('token.created', id),
     );

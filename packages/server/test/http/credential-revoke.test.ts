@@ -59,10 +59,11 @@ describeEachBackend('leaked-token reports', (ctx) => {
 
   const status = async (secret: string) => (await app.http.inject({ url: '/api/v1/me', headers: bearer(secret) })).statusCode;
 
-  const notices = async (session: TestSession): Promise<NoticeView[]> => {
+  type ReportedNotice = Extract<NoticeView, { kind: 'tokens_reported' }>;
+  const notices = async (session: TestSession): Promise<ReportedNotice[]> => {
     const response = await app.http.inject({ url: '/api/v1/notices', headers: { cookie: session.cookie } });
     expect(response.statusCode).toBe(200);
-    return response.json<{ notices: NoticeView[] }>().notices;
+    return response.json<{ notices: ReportedNotice[] }>().notices;
   };
 
   async function reportRevocations(): Promise<Array<{ target_id: string; detail: string; actor_ip: string | null }>> {

@@ -117,7 +117,7 @@ async function collectErrorResponses(app: TestApp, backend: Pick<BackendContext,
   }
   await run('GET …/delete', { method: 'GET', url: `/api/v1/tokens/${token.id}/delete`, headers: session.headers });
   // R-SCOPE (item 34) and R-CSRF (item 36) carry the same contract.
-  await run('PAT on a session route', { method: 'GET', url: '/api/v1/tokens', headers: bearer(valid) });
+  await run('PAT on a session route', { method: 'GET', url: '/api/v1/notices', headers: bearer(valid) });
   await create('no CSRF token', { name: 'csrf' }, { cookie: session.cookie });
   await create('foreign Origin', { name: 'csrf' }, { ...session.headers, origin: 'https://evil.example' });
 

@@ -49,16 +49,19 @@ async function giveNotice(app: TestApp, session: TestSession): Promise<string> {
   return id;
 }
 
-const tokenById = (method: 'GET' | 'DELETE'): RouteSetup => ({
-  auth: 'session',
+const tokenById = (method: 'GET' | 'DELETE', suffix = ''): RouteSetup => ({
+  auth: 'either',
+  scope: method === 'GET' ? 'tokens:read' : 'tokens:write',
   successStatus: method === 'GET' ? 200 : 204,
   async prepare(app, caller) {
     const owner = await prepareCaller(app);
+    // A token of the caller's to read or revoke (not the one presented, which revoking would end).
+    const target = method === 'DELETE' ? (await app.createToken(caller.session, `target-${randomUUID().slice(0, 8)}`)).token.id : caller.tokenId;
     return {
-      url: `/api/v1/tokens/${caller.tokenId}`,
+      url: `/api/v1/tokens/${target}${suffix}`,
       foreign: {
-        url: `/api/v1/tokens/${owner.tokenId}`,
-        missingUrls: [`/api/v1/tokens/${randomUUID()}`, '/api/v1/tokens/not-a-uuid'],
+        url: `/api/v1/tokens/${owner.tokenId}${suffix}`,
+        missingUrls: [`/api/v1/tokens/${randomUUID()}${suffix}`, `/api/v1/tokens/not-a-uuid${suffix}`],
         async untouched() {
           const me = await app.http.inject({ url: '/api/v1/me', headers: bearer(owner.token) });
           expect(me.statusCode).toBe(200);
@@ -70,22 +73,31 @@ const tokenById = (method: 'GET' | 'DELETE'): RouteSetup => ({
 
 /** Per protected route: the credentials it must take, the status it succeeds with, its request. */
 const ROUTES: RouteSetupTable = {
-  'GET /api/v1/me': { auth: 'either', successStatus: 200 },
-  'GET /api/v1/tokens': { auth: 'session', successStatus: 200 },
-  'POST /api/v1/tokens': { auth: 'session', successStatus: 201, prepare: () => ({ payload: { name: 'fresh' } }) },
-  'GET /api/v1/tokens/self': { auth: 'token', successStatus: 200 },
-  'DELETE /api/v1/tokens/self': { auth: 'token', successStatus: 204 },
-  'GET /api/v1/token-settings': { auth: 'either', successStatus: 200 },
+  'GET /api/v1/me': { auth: 'either', scope: 'any', successStatus: 200 },
+  'GET /api/v1/tokens': { auth: 'either', scope: 'tokens:read', successStatus: 200 },
+  'POST /api/v1/tokens': {
+    auth: 'either',
+    scope: 'tokens:write',
+    successStatus: 201,
+    // Only the name: a token creating a token gets, by default, what it holds itself.
+    prepare: () => ({ payload: { name: `fresh-${randomUUID().slice(0, 8)}` } }),
+  },
+  'GET /api/v1/tokens/self': { auth: 'token', scope: 'any', successStatus: 200 },
+  'DELETE /api/v1/tokens/self': { auth: 'token', scope: 'any', successStatus: 204 },
+  'GET /api/v1/token-settings': { auth: 'either', scope: 'any', successStatus: 200 },
   'GET /api/v1/tokens/:id': tokenById('GET'),
+  'GET /api/v1/tokens/:id/activity': tokenById('GET', '/activity'),
   'DELETE /api/v1/tokens/:id': tokenById('DELETE'),
-  'GET /api/v1/namespaces': { auth: 'either', successStatus: 200 },
+  'GET /api/v1/namespaces': { auth: 'either', scope: 'namespaces:read', successStatus: 200 },
   'POST /api/v1/namespaces': {
     auth: 'either',
+    scope: 'namespaces:write',
     successStatus: 201,
     prepare: () => ({ payload: { name: `ns-${randomUUID().slice(0, 8)}` } }),
   },
   'DELETE /api/v1/namespaces/:name': {
     auth: 'either',
+    scope: 'namespaces:write',
     successStatus: 204,
     async prepare(app, caller) {
       const own = await createNamespace(app, caller.session);

@@ -126,7 +126,11 @@ describe.skipIf(!available)('failed-authentication throttling through the databa
     await me(a, bearer(secret)); // last_used_at may be written once
     queries.length = 0;
     for (let i = 0; i < 10; i++) expect((await me(a, bearer(secret))).statusCode).toBe(200);
-    expect(queries).toHaveLength(10);
+    // The first use's bookkeeping (its address among the token's recent ones) runs in the
+    // background and may land here; it is written at most once a minute, never per request.
+    const bookkeeping = queries.filter((text) => /token_addresses/.test(text));
+    expect(bookkeeping.length).toBeLessThanOrEqual(2);
+    expect(queries.filter((text) => !/token_addresses/.test(text))).toHaveLength(10);
     expect(queries.every((text) => !/auth_failures/.test(text))).toBe(true);
   });
 });

@@ -33,6 +33,7 @@ describe('service routes', () => {
         'GET /api/v1/tokens/self',
         'DELETE /api/v1/tokens/self',
         'GET /api/v1/tokens/{id}',
+        'GET /api/v1/tokens/{id}/activity',
         'DELETE /api/v1/tokens/{id}',
         'GET /api/v1/token-settings',
         'GET /api/v1/namespaces',
@@ -50,7 +51,7 @@ describe('service routes', () => {
       requestBody: { content: { 'application/json': { schema: { properties: Record<string, unknown>; required: string[] } } } };
     };
     const schema = create.requestBody.content['application/json'].schema;
-    expect(Object.keys(schema.properties).sort()).toEqual(['expiresAt', 'expiresInDays', 'name', 'note']);
+    expect(Object.keys(schema.properties).sort()).toEqual(['allowedIps', 'expiresAt', 'expiresInDays', 'name', 'namespaces', 'note', 'scopes']);
     expect(schema.required).toEqual(['name']);
   });
 

@@ -15,7 +15,12 @@ import { openDatabase } from '../../src/database/open-database.js';
 import { createStores, type Stores } from './stores.js';
 
 const DEFAULT_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
-const TABLES = ['audit_events', 'sessions', 'namespaces', 'tokens', 'signin_links', 'login_flows', 'cli_grants', 'notices', 'auth_failures', 'pending_credential_reports', 'accounts'];
+/**
+ * In this order: a background write of the previous test (a token's address, which never delays
+ * a request) may still hold token_addresses and want tokens; taking token_addresses first makes
+ * the truncate wait for it instead of deadlocking with it.
+ */
+const TABLES = ['token_addresses', 'audit_events', 'sessions', 'namespaces', 'tokens', 'signin_links', 'login_flows', 'cli_grants', 'notices', 'auth_failures', 'pending_credential_reports', 'accounts'];
 
 export const postgresRequired = process.env.LATCHKEY_REQUIRE_POSTGRES === '1';
 
@@ -164,3 +169,4 @@ function redactPassword(url: string): string {
     return url;
   }
 }
+

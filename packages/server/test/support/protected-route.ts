@@ -9,6 +9,11 @@
  * for it in the setup table (the credentials it must take, the status it succeeds with, how to
  * fill its path and body).
  *
+ * Each route's table entry also names the scope a token needs on it (item 44): the suite checks
+ * the route declares exactly that, then presents tokens holding each of a set of scope
+ * combinations and expects success exactly when the combination grants the scope, R-SCOPE with
+ * `scope="<needed>"` otherwise.
+ *
  * The expected responses are written out here literally, not imported from the server, so a
  * drift in the server fails these tests. They are keyed by the R-codes of docs/security.md,
  * error contract (R-NOAUTH is the 401 for no credentials, R-UNAVAIL the 503, and so on).
@@ -60,6 +65,14 @@ export const EXPECTED = {
     title: undefined,
     code: 'INSUFFICIENT_SCOPE',
   },
+  /** A token without the scope the route needs: the challenge names it (see `expectScopeRefusal`). */
+  'R-SCOPE-MISSING': {
+    status: 403,
+    challenge: undefined,
+    type: `${PROBLEM_BASE}/insufficient-scope`,
+    title: 'Insufficient scope',
+    code: 'INSUFFICIENT_SCOPE',
+  },
   'R-404': { status: 404, challenge: undefined, type: `${PROBLEM_BASE}/not-found`, title: undefined, code: 'NOT_FOUND' },
   'R-409': { status: 409, challenge: undefined, type: `${PROBLEM_BASE}/conflict`, title: undefined, code: 'CONFLICT' },
   'R-422': { status: 422, challenge: undefined, type: `${PROBLEM_BASE}/validation-error`, title: undefined, code: 'VALIDATION_FAILED' },
@@ -86,7 +99,7 @@ export function expectResponseCode(response: ResponseLike, code: ResponseCode): 
   const expected = EXPECTED[code];
   const body = JSON.parse(response.body) as Record<string, unknown>;
   expect({ status: response.statusCode, code: body.code }, response.body).toEqual({ status: expected.status, code: expected.code });
-  expect(response.headers['www-authenticate']).toBe(expected.challenge);
+  if (code !== 'R-SCOPE-MISSING') expect(response.headers['www-authenticate']).toBe(expected.challenge);
   expect(String(response.headers['content-type'])).toMatch(/^application\/problem\+json/);
   expect(body.type).toBe(expected.type);
   if (expected.title) expect(body.title).toBe(expected.title);
@@ -98,7 +111,47 @@ export function expectResponseCode(response: ResponseLike, code: ResponseCode): 
   return body;
 }
 
+/** R-SCOPE for a token lacking `scope` (RFC 6750 §3.1: the challenge names it; so does the body). */
+export function expectScopeRefusal(response: ResponseLike, scope: string, namespace?: string): Record<string, unknown> {
+  const body = expectResponseCode(response, 'R-SCOPE-MISSING');
+  expect(response.headers['www-authenticate']).toBe(`Bearer realm="api", error="insufficient_scope", scope="${scope}"`);
+  expect(body.requiredScope).toBe(scope);
+  if (namespace === undefined) expect(body).not.toHaveProperty('namespace');
+  else expect(body.namespace).toBe(namespace);
+  return body;
+}
+
 export type AuthMode = 'token' | 'session' | 'either';
+
+/** Every scope, written out (not imported) so a renamed scope fails the suite. */
+export const ALL_SCOPES = [
+  'namespaces:read',
+  'namespaces:write',
+  'tokens:read',
+  'tokens:write',
+  'admin:read',
+  'admin:write',
+  'introspect',
+] as const;
+export type Scope = (typeof ALL_SCOPES)[number];
+
+/** The scope sets the matrix presents: each scope alone, all but each one, and all. */
+export const SCOPE_SETS: ReadonlyArray<readonly Scope[]> = [
+  ...ALL_SCOPES.map((scope) => [scope]),
+  ...ALL_SCOPES.map((left) => ALL_SCOPES.filter((scope) => scope !== left)),
+  ALL_SCOPES,
+];
+
+/** What a write scope includes, written out. */
+const INCLUDES: Partial<Record<Scope, Scope>> = {
+  'namespaces:write': 'namespaces:read',
+  'tokens:write': 'tokens:read',
+  'admin:write': 'admin:read',
+};
+
+export function setGrants(set: readonly Scope[], needed: Scope | 'any'): boolean {
+  return needed === 'any' || set.includes(needed) || set.some((scope) => INCLUDES[scope] === needed);
+}
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -165,6 +218,11 @@ export interface RouteSetup {
    * changes fails the suite instead of being tested against its new setting.
    */
   auth: AuthMode;
+  /**
+   * For routes tokens may call: the scope a token needs (`any`: every token may), written out
+   * here so that a route whose `config.scope` changes fails the suite.
+   */
+  scope?: Scope | 'any';
   /** The status valid credentials of an accepted kind get: the control that the route is real. */
   successStatus: number;
   /** The caller is an administrator (for routes only administrators may use). */
@@ -198,6 +256,16 @@ export function describeProtectedRoutes(routes: readonly RegisteredRoute[], tabl
       const declared = Object.fromEntries(covered.map((route) => [routeKey(route), route.auth]));
       const expected = Object.fromEntries(covered.map((route) => [routeKey(route), table[routeKey(route)]!.auth]));
       expect(declared).toEqual(expected);
+    });
+
+    it('expects of each route the scope the route declares', () => {
+      const covered = routes.filter((route) => routeKey(route) in table);
+      const declared = Object.fromEntries(covered.map((route) => [routeKey(route), route.scope]));
+      const expected = Object.fromEntries(covered.map((route) => [routeKey(route), table[routeKey(route)]!.scope]));
+      expect(declared).toEqual(expected);
+      for (const route of covered) {
+        if (route.auth !== 'session') expect(route.scope, `${routeKey(route)} takes tokens: it must declare a scope`).toBeDefined();
+      }
     });
   });
 
@@ -359,6 +427,32 @@ function describeRoute(route: RegisteredRoute, setup: RouteSetup, backend: Backe
         expect(response.headers['latchkey-token-expires-at']).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
       }
     });
+
+    if (setup.auth !== 'session') {
+      it('answers tokens of every scope set as the route\'s scope says (item 44)', async () => {
+        const needed = setup.scope!;
+        app = await createTestApp(backend.database);
+        // An administrator, so tokens holding admin scopes can be made too.
+        const caller = await prepareCaller(app, { isAdmin: true });
+        for (const set of SCOPE_SETS) {
+          const { secret } = await app.createToken(caller.session, `scopes-${randomUUID().slice(0, 8)}`, { scopes: set });
+          const prepared = (await setup.prepare?.(app, { ...caller, token: secret })) ?? {};
+          const f: Fixture = {
+            app,
+            backend,
+            caller,
+            method: route.method as HTTPMethods,
+            url: prepared.url ?? route.url,
+            payload: prepared.payload,
+            foreign: prepared.foreign,
+          };
+          const response = await send(f, bearer(secret));
+          const label = `${key} with [${set.join(' ')}]`;
+          if (setGrants(set, needed)) expect(response.statusCode, `${label}: ${response.body}`).toBe(setup.successStatus);
+          else expectScopeRefusal(response, needed);
+        }
+      });
+    }
 
     it('treats a console session as the route says', async () => {
       const f = await setUp();
