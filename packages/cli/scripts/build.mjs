@@ -39,6 +39,7 @@ const shared = {
     '@latchkey/contract/relative-time': `${contract}relative-time.ts`,
     '@latchkey/contract/secrets': `${contract}secrets.ts`,
     '@latchkey/contract/token': `${contract}token.ts`,
+    '@latchkey/contract/scopes': `${contract}scopes.ts`,
     '@latchkey/contract': `${contract}index.ts`,
   },
   logLevel: 'warning',

@@ -29,6 +29,8 @@ declare module 'citty' {
     examples?: readonly string[];
     /** A paragraph printed after the examples. */
     notes?: string;
+    /** The words shell completion offers as the value of an option (keyed by the arg's name). */
+    optionValues?: Readonly<Record<string, readonly string[]>>;
   }
 }
 
@@ -206,10 +208,12 @@ async function shapeOf(path: ResolvedCommand[]): Promise<CommandShape> {
   for (const [name, sub] of Object.entries((await resolve(command.command.subCommands)) ?? {})) {
     commands.push(await shapeOf([...path, await resolveCommand(name, (await resolve(sub))!)]));
   }
+  const values = Object.entries(command.meta.optionValues ?? {}).map(([name, words]) => ({ option: `--${kebab(name)}`, words: [...words] }));
   return {
     name: command.name,
     options: ownOptions(command.args, path.slice(0, -1)).map(([name]) => `--${kebab(name)}`),
     commands,
+    ...(values.length > 0 ? { values } : {}),
   };
 }
 

@@ -7,6 +7,8 @@ export interface CommandShape {
   name: string;
   options: string[];
   commands: CommandShape[];
+  /** Words offered as an option's value (`--scope` → the scope names). */
+  values?: Array<{ option: string; words: string[] }>;
 }
 
 export const COMPLETION_SHELLS = ['bash', 'zsh'] as const;
@@ -31,16 +33,23 @@ function wordLists(root: CommandShape) {
       options.push([`${noun.name} ${verb.name}`, [...verb.options, ...inherited].join(' ')]);
     }
   }
-  return { nouns: nouns.join(' '), verbs, options, global: root.options.join(' ') };
+  // Values after an option: keyed by "noun verb --option".
+  const values: Array<readonly [string, string]> = [];
+  for (const noun of root.commands) {
+    for (const verb of noun.commands) {
+      for (const { option, words } of verb.values ?? []) values.push([`${noun.name} ${verb.name} ${option}`, words.join(' ')]);
+    }
+  }
+  return { nouns: nouns.join(' '), verbs, options, values, global: root.options.join(' ') };
 }
 
 function bashScript(root: CommandShape): string {
-  const { nouns, verbs, options, global } = wordLists(root);
+  const { nouns, verbs, options, values, global } = wordLists(root);
   return `# latchkey bash completion: source <(latchkey completion bash)
 _latchkey() {
   local cur="\${COMP_WORDS[COMP_CWORD]}"
   local words=""
-  if [ "$COMP_CWORD" -eq 1 ]; then
+${values.length === 0 ? '' : bashValues(values)}  if [ "$COMP_CWORD" -eq 1 ]; then
     words="${nouns} ${global}"
   elif [ "$COMP_CWORD" -eq 2 ]; then
     case "\${COMP_WORDS[1]}" in
@@ -64,12 +73,12 @@ complete -F _latchkey latchkey
 }
 
 function zshScript(root: CommandShape): string {
-  const { nouns, verbs, options, global } = wordLists(root);
+  const { nouns, verbs, options, values, global } = wordLists(root);
   return `#compdef latchkey
 # latchkey zsh completion: source <(latchkey completion zsh), or save as _latchkey in $fpath
 _latchkey() {
   local -a candidates
-  if (( CURRENT == 2 )); then
+${values.length === 0 ? '' : zshValues(values)}  if (( CURRENT == 2 )); then
     candidates=(${nouns} ${global})
   elif (( CURRENT == 3 )); then
     case "\${words[2]}" in
@@ -93,5 +102,41 @@ if [[ "\${zsh_eval_context[-1]}" == loadautofunc ]]; then
 else
   compdef _latchkey latchkey
 fi
+`;
+}
+
+/**
+ * An option's value (`--scope namespaces:re`), read from the line itself: bash splits words at
+ * ":" (COMP_WORDBREAKS), which the scope names contain. A comma-separated list completes its
+ * last item; the reply drops what bash already treats as a separate word (up to the last ":").
+ */
+function bashValues(values: ReadonlyArray<readonly [string, string]>): string {
+  return `  local line="\${COMP_LINE:0:COMP_POINT}"
+  local current="\${line##*[[:space:]]}"
+  local before="\${line%"$current"}"
+  before="\${before%"\${before##*[![:space:]]}"}"
+  case "\${COMP_WORDS[1]} \${COMP_WORDS[2]} \${before##*[[:space:]]}" in
+${values.map(([path, list]) => `    "${path}") words="${list}" ;;`).join('\n')}
+  esac
+  if [ -n "$words" ]; then
+    local item="\${current##*,}"
+    local broken="\${current%"\${current##*[:=]}"}"
+    COMPREPLY=($(compgen -W "$words" -P "\${current%"$item"}" -- "$item"))
+    COMPREPLY=("\${COMPREPLY[@]#"$broken"}")
+    return
+  fi
+`;
+}
+
+/** The same in zsh: after an option with values, complete the last item of a comma-separated list. */
+function zshValues(values: ReadonlyArray<readonly [string, string]>): string {
+  return `  case "\${words[2]} \${words[3]} \${words[CURRENT-1]}" in
+${values.map(([path, list]) => `    "${path}") candidates=(${list}) ;;`).join('\n')}
+  esac
+  if (( \${#candidates} > 0 )); then
+    compset -P '*,'
+    compadd -- \${candidates[@]}
+    return
+  fi
 `;
 }

@@ -58,11 +58,12 @@ function describeApiError(error: ApiError): string {
       return `the token expired${when}. Expired tokens cannot be renewed: ${renew}`;
     }
     case 'INVALID_TOKEN':
-      return `the token is not valid any more (revoked, deleted, or unknown to ${base}): ${renew}`;
+      // A token used from outside its allowlist is refused exactly like an unknown one.
+      return `the token is not valid any more (revoked, deleted, or unknown to ${base}): ${renew} A token limited to some addresses is refused like this from any other.`;
     case 'UNAUTHENTICATED':
       return `${base} wants a personal access token: set LATCHKEY_TOKEN, pass --token-stdin, or run \`latchkey context use ${base}\`.`;
     case 'INSUFFICIENT_SCOPE':
-      return 'a personal access token cannot do this; use the console.';
+      return insufficientScope(error, detail);
     case 'INVALID_GRANT':
       return `the browser sign-in could not be completed (the code expired or was already used); run \`latchkey context use ${base}\` again.`;
     case 'RATE_LIMITED':
@@ -84,4 +85,19 @@ function describeApiError(error: ApiError): string {
       return `${detail ?? (typeof error.problem?.title === 'string' ? error.problem.title : `status ${error.status}`)}${requestId}`;
     }
   }
+}
+
+/**
+ * A token refused for what it may do: the scope it lacks (`requiredScope`), or the namespace
+ * its restriction does not cover (`namespace`); `session` (or nothing) means no token may.
+ */
+function insufficientScope(error: ApiError, detail: string | undefined): string {
+  const scope = typeof error.problem?.requiredScope === 'string' ? error.problem.requiredScope : undefined;
+  const namespace = typeof error.problem?.namespace === 'string' ? error.problem.namespace : undefined;
+  if (namespace !== undefined) {
+    return `this token may not use namespace "${namespace}": it is limited to other namespaces (\`latchkey token show\` lists them).`;
+  }
+  if (scope === undefined || scope === 'session') return 'a personal access token cannot do this; use the console.';
+  const why = detail && !detail.includes(`"${scope}"`) ? ` (${detail.replace(/\.$/, '')})` : '';
+  return `this token lacks the "${scope}" scope${why}.`;
 }

@@ -274,6 +274,55 @@ describe('latchkey (built binary) against latchkey-server', () => {
     expect(namespace).toMatchObject({ code: 0, stderr: '' });
   });
 
+  it('token create prints the secret alone on stdout; token list --output json shows what it may do; the new token is held to it', async () => {
+    const { secret } = await newToken('creator@example.test');
+    const home = freshHome('token-create');
+    const env = { LATCHKEY_URL: baseUrl, LATCHKEY_TOKEN: secret };
+    const create = await runLatchkey(
+      ['token', 'create', '--name', 'ci-preview', '--scope', 'namespaces:write', '--scope', 'tokens:read', '--namespace', 'preview-*', '--allow-ip', '127.0.0.0/8'],
+      { home, env },
+    );
+    expect(create, create.stderr).toMatchObject({ code: 0 });
+    expect(create.stdout).toMatch(/^lk_pat_1[0-9A-Za-z]{49}\n$/);
+    expect(create.stderr).toMatch(/^Created token "ci-preview" \(namespaces:write, tokens:read; .*\)\. Copy the secret above now: it is not shown again\.\n$/);
+    const created = create.stdout.trim();
+    secrets.push(created);
+
+    const list = await runLatchkey(['token', 'list', '--output', 'json'], { home, env });
+    expect(list).toMatchObject({ code: 0, stderr: '' });
+    const { tokens } = JSON.parse(list.stdout) as { tokens: Array<Record<string, unknown>> };
+    expect(tokens.map((token) => token.name).sort()).toEqual(['ci-preview', 'e2e']);
+    expect(tokens.find((token) => token.name === 'ci-preview')).toMatchObject({
+      scopes: ['namespaces:write', 'tokens:read'],
+      namespaces: ['preview-*'],
+      allowedIps: ['127.0.0.0/8'],
+      state: 'active',
+    });
+
+    const limited = { LATCHKEY_URL: baseUrl, LATCHKEY_TOKEN: created };
+    expect(await runLatchkey(['namespace', 'create', 'preview-1'], { home, env: limited })).toMatchObject({ code: 0, stderr: '' });
+    const refused = await runLatchkey(['namespace', 'create', 'prod-1'], { home, env: limited });
+    expect(refused).toMatchObject({ code: 1, stdout: '' });
+    expect(refused.stderr).toMatch(/^error: this token may not use namespace "prod-1"/);
+    const wider = await runLatchkey(['token', 'create', '--name', 'wider', '--scope', 'introspect'], { home, env: limited });
+    expect(wider).toMatchObject({ code: 1, stderr: 'error: this token lacks the "tokens:write" scope.\n' });
+    expect(existsSync(join(home, '.latchkey'))).toBe(false);
+  });
+
+  it('completion offers the scope names after --scope', async () => {
+    const home = freshHome('scope-completion');
+    const completion = await runLatchkey(['completion', 'bash'], { home });
+    const script = join(home, 'latchkey.bash');
+    writeFileSync(script, completion.stdout);
+    const line = 'latchkey token create --scope tokens:';
+    const bash = spawnSync(
+      'bash',
+      ['-c', 'source "$1"; COMP_LINE="$2"; COMP_POINT=${#2}; COMP_WORDS=(latchkey token create --scope tokens : ""); COMP_CWORD=6; _latchkey; echo "${COMPREPLY[*]}"', 'bash', script, line],
+      { encoding: 'utf8' },
+    );
+    expect(bash.stdout).toBe('read write\n');
+  });
+
   it('the test hook never lifts the CI rule', async () => {
     const result = await runLatchkey(['context', 'use', baseUrl], {
       home: freshHome('hook-ci'),

@@ -13,3 +13,5 @@ export { deleteNamespace } from './namespace/delete.js';
 export { useNamespace } from './namespace/use.js';
 export { showToken } from './token/show.js';
 export { revokeToken } from './token/revoke.js';
+export { createToken } from './token/create.js';
+export { listTokens } from './token/list.js';

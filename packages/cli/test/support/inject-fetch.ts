@@ -16,7 +16,8 @@ export interface InjectFetch {
   requests: RecordedRequest[];
 }
 
-export function createInjectFetch(app: TestApp): InjectFetch {
+/** `remoteAddress`: the client address the server sees (default: inject's 127.0.0.1). */
+export function createInjectFetch(app: TestApp, options: { remoteAddress?: string } = {}): InjectFetch {
   const requests: RecordedRequest[] = [];
   const injectFetch = async (input: string | URL | Request, init: RequestInit = {}): Promise<Response> => {
     const url = new URL(String(input));
@@ -28,6 +29,7 @@ export function createInjectFetch(app: TestApp): InjectFetch {
       method: method as 'GET',
       url: url.pathname + url.search,
       headers,
+      ...(options.remoteAddress === undefined ? {} : { remoteAddress: options.remoteAddress }),
       ...(body === undefined ? {} : { payload: body }),
     });
     const responseHeaders = new Headers();

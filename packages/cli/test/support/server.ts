@@ -1,4 +1,5 @@
 /** The real server app on in-memory SQLite, plus seeding that the API refuses on purpose. */
+import { DEFAULT_TOKEN_SCOPES } from '@latchkey/contract/scopes';
 import { generateToken } from '@latchkey/contract/token';
 import { auditEvent, SYSTEM_ACTOR } from '../../../server/src/audit/audit-event.js';
 import type { Database } from '../../../server/src/database/database.js';
@@ -22,7 +23,8 @@ export async function closeServerApp(app: TestApp | undefined): Promise<void> {
 
 /**
  * A token written straight into the database, as data that predates today's rules would be:
- * any name (control characters too), any expiry (the past too).
+ * any name (control characters too), any expiry (the past too). Its scopes are the default a
+ * new token gets; it is restricted to no namespace and no address.
  */
 export async function seedToken(
   database: Database,
@@ -32,20 +34,24 @@ export async function seedToken(
   const generated = generateToken();
   const id = newId();
   const createdAt = input.createdAt ?? Math.min(Date.now(), input.expiresAt) - 86_400_000;
+  const record = {
+    id,
+    accountId,
+    name: input.name,
+    note: input.note ?? null,
+    scopes: [...DEFAULT_TOKEN_SCOPES],
+    namespaces: null,
+    allowedIps: null,
+    last4: generated.last4,
+    createdAt,
+    expiresAt: input.expiresAt,
+    revokedAt: null,
+    lastUsedAt: null,
+    lastUsedIp: null,
+    digest: generated.digest,
+  };
   await createKyselyTokenStore(database).insertToken(
-    {
-      id,
-      accountId,
-      name: input.name,
-      note: input.note ?? null,
-      last4: generated.last4,
-      createdAt,
-      expiresAt: input.expiresAt,
-      revokedAt: null,
-      lastUsedAt: null,
-      lastUsedIp: null,
-      digest: generated.digest,
-    },
+    record,
     { maxActive: 100 },
     auditEvent(createdAt, 'token.created', SYSTEM_ACTOR, id),
   );

@@ -4,11 +4,18 @@ import { connect } from '../../connect.js';
 import type { GlobalOptions } from '../../credentials.js';
 import { nowOf, type CliIo } from '../../io.js';
 import { formatDate, renderFields, writeJson, type OutputFormat } from '../../output.js';
+import { findToken } from './find-token.js';
 
-/** The token in use, as the server sees it: never the secret, only `lk_pat_1…AbCd`. */
-export async function showToken(io: CliIo, options: GlobalOptions & { output?: OutputFormat }): Promise<void> {
+/**
+ * A token as the server sees it, never the secret, only `lk_pat_1…AbCd`: the one in use
+ * (`GET /api/v1/tokens/self`, any token may), or the one `id` names, by id or name (tokens:read).
+ */
+export async function showToken(io: CliIo, options: GlobalOptions & { id?: string; output?: OutputFormat }): Promise<void> {
   const { client, credentials } = await connect(io, options);
-  const token = await client.send({ method: 'GET', path: '/api/v1/tokens/self' }, tokenSchema);
+  const token =
+    options.id === undefined
+      ? await client.send({ method: 'GET', path: '/api/v1/tokens/self' }, tokenSchema)
+      : await findToken(client, options.id, { includeRevoked: true });
   if (options.output === 'json') return writeJson(io.stdout, token);
   io.stdout.write(
     renderFields([
@@ -16,12 +23,18 @@ export async function showToken(io: CliIo, options: GlobalOptions & { output?: O
       // Where the token is used, when it has a note (escaped by renderFields, like the name).
       ...(token.note ? [['Note', token.note] as const] : []),
       ['State', token.state],
+      ['Scopes', token.scopes.length > 0 ? token.scopes.join(', ') : '-'],
+      ['Namespaces', token.namespaces === null ? 'every namespace' : token.namespaces.join(', ')],
+      ['Allowed IPs', token.allowedIps === null ? 'anywhere' : token.allowedIps.join(', ')],
       ['Token', token.displayToken],
       ['Expires', expiry(token, nowOf(io))],
       ['Last used', token.lastUsedAt ? `${formatDate(token.lastUsedAt)}${token.lastUsedIp ? ` from ${token.lastUsedIp}` : ''}` : 'never'],
       ['Created', formatDate(token.createdAt)],
       ['ID', token.id],
-      ['From', credentials.tokenSource === 'the stored context' ? `context "${credentials.context?.name}"` : credentials.tokenSource],
+      // Where the token in use came from; a token named by id or name is not necessarily in use.
+      ...(options.id === undefined
+        ? [['From', credentials.tokenSource === 'the stored context' ? `context "${credentials.context?.name}"` : credentials.tokenSource] as const]
+        : []),
     ]),
   );
 }
