@@ -92,7 +92,7 @@ export interface ProblemDetails {
   errors?: FieldError[];
   /** TOKEN_EXPIRED: when the presented token expired (RFC 3339), so clients can say so. */
   expiresAt?: string;
-  /** INSUFFICIENT_SCOPE: the scope the route needs (`session` for a console-only route). */
+  /** INSUFFICIENT_SCOPE: the scope the route needs (absent on a console-only route). */
   requiredScope?: string;
   /** INSUFFICIENT_SCOPE: the namespace the token's restriction does not cover. */
   namespace?: string;

@@ -20,10 +20,10 @@ export const SCOPE_DESCRIPTIONS: Record<TokenScope, string> = {
   'namespaces:read': 'List namespaces',
   'namespaces:write': 'Create and delete namespaces (includes namespaces:read)',
   'tokens:read': "List and read the owner's tokens (metadata only)",
-  'tokens:write': "Create, revoke and rotate the owner's tokens, never broader than itself (includes tokens:read)",
+  'tokens:write': "Create and revoke the owner's tokens, never broader than itself (includes tokens:read)",
   'admin:read': 'Read the admin API (administrators only)',
   'admin:write': 'Use the admin API (administrators only; includes admin:read)',
-  introspect: 'Check other tokens for a service: introspection and the revocation stream',
+  introspect: 'Check other tokens on behalf of a service (reserved for token verification; no route needs it yet)',
 };
 
 /** Scopes only an administrator's token may hold, and a token can never grant. */

@@ -149,8 +149,11 @@ export function createTokenService(deps: {
 
   function touchLastUsed(found: TokenForAuth, clientIp: string | null): void {
     const now = clock.now();
+    const recent = found.lastUsedAt !== null && now - found.lastUsedAt < LAST_USED_WRITE_INTERVAL_MS;
+    // The usual request: used from the same address within the minute, nothing to write.
+    if (recent && found.lastUsedIp === clientIp) return;
     if (clientIp !== null) recordAddress(found.id, clientIp, now);
-    if (found.lastUsedAt !== null && now - found.lastUsedAt < LAST_USED_WRITE_INTERVAL_MS) return;
+    if (recent) return;
     if (touching.has(found.id)) return;
     touching.add(found.id);
     store

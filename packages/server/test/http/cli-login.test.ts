@@ -157,6 +157,9 @@ describeEachBackend('CLI browser login', (ctx) => {
       payload: { code: callback.searchParams.get('code'), code_verifier: login.verifier, redirect_uri: login.redirectUri },
     });
     expect(exchange.statusCode).toBe(200);
+    // The login's token carries an explicit choice of scopes: the default ones, written out.
+    const minted = await app.http.inject({ url: '/api/v1/tokens/self', headers: { authorization: `Bearer ${exchange.json().token}` } });
+    expect(minted.json().scopes).toEqual(['namespaces:read', 'namespaces:write', 'tokens:read', 'tokens:write']);
     // No script runs the refresh: it is a navigation, which form-action does not govern.
     expect(String(onwards.headers['content-security-policy'])).toContain("script-src 'none'");
   });

@@ -91,7 +91,7 @@ describeEachBackend('least privilege', (ctx) => {
       }
     });
 
-    it('defaults a new token to every non-admin scope but introspect; the CLI login chooses the same explicitly', async () => {
+    it('defaults a new token to every non-admin scope but introspect, unrestricted', async () => {
       const { token } = await app.createToken(session, 'default');
       expect(token.scopes).toEqual(['namespaces:read', 'namespaces:write', 'tokens:read', 'tokens:write']);
       expect(token.namespaces).toBeNull();

@@ -140,7 +140,8 @@ function pathFor(url: string, segment: string, append: boolean): string {
 }
 
 function isDistinctive(segment: string): boolean {
-  return segment.length >= 8 && !/^[a-z]+$/.test(segment);
+  // The bare token prefix is in every answer that shows a masked token (`lk_pat_1…AbCd`).
+  return segment.length >= 8 && !/^[a-z]+$/.test(segment) && segment !== 'lk_pat_1';
 }
 
 function decoded(segment: string): string | undefined {

@@ -1,18 +1,19 @@
 /**
- * docs/security.md, item 34: a personal access token cannot manage tokens. The shared suite in
- * test/http/protected-routes.test.ts already checks, per route, that a valid PAT gets exactly
- * R-SCOPE on GET/POST /tokens and GET/DELETE /tokens/:id (its own id), and that a session
- * cookie gets R-NOAUTH on the bearer-only /tokens/self routes. This file adds what the item
- * says beyond that: DELETE of ANOTHER token's id, that nothing changed after each refusal,
- * and that DELETE /tokens/self is followed by R-INVALID for that token.
+ * docs/security.md, item 34: a personal access token manages tokens only with a token scope
+ * (tokens:read, tokens:write; docs/scopes.md). The shared suite in
+ * test/http/protected-routes.test.ts already checks, per route and scope set, R-SCOPE naming
+ * the scope, and that a session cookie gets R-NOAUTH on the bearer-only /tokens/self routes.
+ * This file adds what the item says beyond that: a token without token scopes (as every token
+ * was before scopes) refused on ANOTHER token's id and its own, nothing changed after each
+ * refusal, and DELETE /tokens/self followed by R-INVALID for that token.
  */
 import { expect, it } from 'vitest';
 import { bearer, signedInAppForEachTest, type TestApp, type TestSession } from '../support/app.js';
 import { describeEachBackend } from '../support/databases.js';
-import { expectResponseCode } from '../support/protected-route.js';
+import { expectResponseCode, expectScopeRefusal } from '../support/protected-route.js';
 
 // docs/security.md, item 34
-describeEachBackend('a personal access token cannot manage tokens', (ctx) => {
+describeEachBackend('a personal access token without token scopes cannot manage tokens', (ctx) => {
   let app: TestApp;
   let session: TestSession;
   signedInAppForEachTest(ctx, (fresh) => ({ app, session } = fresh));
@@ -24,8 +25,8 @@ describeEachBackend('a personal access token cannot manage tokens', (ctx) => {
       .map((t) => `${t.name}:${t.state}`)
       .sort();
 
-  it('POST /tokens, GET /tokens, GET and DELETE /tokens/<other id> with a PAT → R-SCOPE, and nothing changes', async () => {
-    const pat = await app.createToken(session, 'pat');
+  it('POST /tokens, GET /tokens, GET and DELETE /tokens/<other id> with a namespaces-only PAT → R-SCOPE naming the scope, and nothing changes', async () => {
+    const pat = await app.createToken(session, 'pat', { scopes: ['namespaces:read', 'namespaces:write'] });
     const other = await app.createToken(session, 'other');
     const before = await tokenNames();
 
@@ -38,10 +39,11 @@ describeEachBackend('a personal access token cannot manage tokens', (ctx) => {
       // With the session's CSRF headers alongside, the bearer token still decides: refused.
       await app.http.inject({ method: 'DELETE', url: `/api/v1/tokens/${other.token.id}`, headers: { ...session.headers, ...bearer(pat.secret) } }),
     ];
-    for (const response of refused) {
-      const body = expectResponseCode(response, 'R-SCOPE');
+    const needed = ['tokens:write', 'tokens:read', 'tokens:read', 'tokens:write', 'tokens:write', 'tokens:write'];
+    refused.forEach((response, index) => {
+      const body = expectScopeRefusal(response, needed[index]!);
       expect(body.type).toBe('/docs/errors/insufficient-scope');
-    }
+    });
 
     expect(await tokenNames()).toEqual(before);
     for (const token of [pat, other]) {
