@@ -1,3 +1,4 @@
+export * from './admin.js';
 export * from './errors.js';
 export * from './schemas.js';
 export * from './scopes.js';

@@ -382,6 +382,13 @@ export const noticeSchema = z.discriminatedUnion('kind', [
     token: reportedTokenSchema.extend({ note: z.string().nullable() }),
     ip: z.string(),
   }),
+  z.object({
+    id: z.string(),
+    /** `token_revoked_by_admin`: an administrator revoked `token` (Administration API). */
+    kind: z.literal('token_revoked_by_admin'),
+    createdAt: timestamp,
+    token: reportedTokenSchema.extend({ note: z.string().nullable() }),
+  }),
 ]);
 export type NoticeView = z.infer<typeof noticeSchema>;
 
