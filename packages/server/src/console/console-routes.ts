@@ -19,7 +19,18 @@ import type { ZodApp } from '../http/zod-app.js';
 const DEFAULT_CONSOLE_DIR = fileURLToPath(new URL('../../../web/dist/', import.meta.url));
 
 /** The console's client-side routes (packages/web/src/app.tsx); each gets index.html. */
-export const CONSOLE_PATHS = ['/', '/sign-in', '/settings', '/settings/tokens', '/settings/tokens/:id', '/namespaces'] as const;
+export const CONSOLE_PATHS = [
+  '/',
+  '/sign-in',
+  '/settings',
+  '/settings/tokens',
+  '/settings/tokens/:id',
+  '/namespaces',
+  '/admin',
+  '/admin/accounts',
+  '/admin/tokens',
+  '/admin/audit',
+] as const;
 
 const ONE_YEAR_S = 31_536_000;
 const ONE_DAY_S = 86_400;
