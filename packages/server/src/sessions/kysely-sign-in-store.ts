@@ -1,5 +1,5 @@
 /** Sign-in links, OpenID Connect flows in progress and CLI login grants, each used once. */
-import type { Selectable } from 'kysely';
+import { sql, type Selectable } from 'kysely';
 import { writeWithAudit } from '../audit/kysely-audit-store.js';
 import type { Database } from '../database/database.js';
 import type { CliGrantsTable, SignInLinksTable } from '../database/schema.js';
@@ -25,6 +25,24 @@ export function createKyselySignInStore(database: Database): SignInStore {
       .where('expires_at', '>', nowSql)
       .returningAll()
       .executeTakeFirst();
+  }
+
+  /** Deletes up to `limit` rows of `table` expired by `expiredBy`, chosen by their key column. */
+  async function pruneExpired(
+    table: 'signin_links' | 'login_flows' | 'cli_grants',
+    key: 'digest' | 'state_digest' | 'code_digest',
+    expiredBy: number,
+    limit: number,
+  ): Promise<number> {
+    const result = await kysely
+      .deleteFrom(table)
+      .where(
+        sql.ref(key),
+        'in',
+        kysely.selectFrom(table).select(sql.ref<Buffer>(key).as('key')).where('expires_at', '<=', expiredBy).limit(limit).$if(isPostgres, skipLocked),
+      )
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
   }
 
   return {
@@ -105,35 +123,9 @@ export function createKyselySignInStore(database: Database): SignInStore {
 
     // Retention: a bounded batch by key (PostgreSQL has no DELETE … LIMIT, nor SQLite as built);
     // on PostgreSQL rows another pruner has locked are skipped, so concurrent pruners never wait.
-    async pruneExpiredSignInLinks(expiredBy, limit) {
-      const result = await kysely
-        .deleteFrom('signin_links')
-        .where('digest', 'in', (eb) =>
-          eb.selectFrom('signin_links').select('digest').where('expires_at', '<=', expiredBy).limit(limit).$if(isPostgres, skipLocked),
-        )
-        .executeTakeFirst();
-      return Number(result.numDeletedRows);
-    },
-
-    async pruneExpiredLoginFlows(expiredBy, limit) {
-      const result = await kysely
-        .deleteFrom('login_flows')
-        .where('state_digest', 'in', (eb) =>
-          eb.selectFrom('login_flows').select('state_digest').where('expires_at', '<=', expiredBy).limit(limit).$if(isPostgres, skipLocked),
-        )
-        .executeTakeFirst();
-      return Number(result.numDeletedRows);
-    },
-
-    async pruneExpiredCliGrants(expiredBy, limit) {
-      const result = await kysely
-        .deleteFrom('cli_grants')
-        .where('code_digest', 'in', (eb) =>
-          eb.selectFrom('cli_grants').select('code_digest').where('expires_at', '<=', expiredBy).limit(limit).$if(isPostgres, skipLocked),
-        )
-        .executeTakeFirst();
-      return Number(result.numDeletedRows);
-    },
+    pruneExpiredSignInLinks: (expiredBy, limit) => pruneExpired('signin_links', 'digest', expiredBy, limit),
+    pruneExpiredLoginFlows: (expiredBy, limit) => pruneExpired('login_flows', 'state_digest', expiredBy, limit),
+    pruneExpiredCliGrants: (expiredBy, limit) => pruneExpired('cli_grants', 'code_digest', expiredBy, limit),
   };
 }
 
