@@ -10,12 +10,11 @@
  */
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { rmSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createToken, issueSignInPath, signIn, type Session } from '../scale/support.js';
-import { ensureServerBuilt, startServer, type ServerProcess } from '../support/server-process.mjs';
+import { startServer, type ServerProcess } from '../support/server-process.mjs';
 import { serversOnPostgres } from '../support/servers-on-postgres.js';
-import { PUBLIC_URL, describeOutcome, isInvalidToken, makeTempDir, send, sleep, useSecret } from './support.js';
+import { PUBLIC_URL, describeOutcome, isInvalidToken, send, serversInTempDir, sleep, useSecret } from './support.js';
 
 const TOKEN_IN_TEXT = /lk_pat_1[0-9A-Za-z]{49}/;
 const HOLD = { LATCHKEY_TEST_FAULT: 'hold-credential-reports' };
@@ -115,21 +114,10 @@ async function killAfter202ThenRestart(
 
 // docs/security.md, item 59
 describe('a leaked-token report survives a kill -9 right after its 202 [sqlite]', () => {
-  let dir: string;
-  const started: ServerProcess[] = [];
-
-  beforeAll(() => {
-    ensureServerBuilt();
-    dir = makeTempDir('durable-reports');
-  }, 120_000);
-
-  afterAll(async () => {
-    await Promise.all(started.map((instance) => instance.stop()));
-    rmSync(dir, { recursive: true, force: true });
-  }, 30_000);
+  const suite = serversInTempDir('durable-reports');
 
   it('restarted, the server revokes the reported tokens; the owner has exactly one notice', async () => {
-    const databasePath = join(dir, 'latchkey.db');
+    const databasePath = join(suite.dir, 'latchkey.db');
     const env = { DATABASE_URL: `sqlite:${databasePath}`, PUBLIC_URL, TRUST_PROXY: '127.0.0.1' };
     const backend: Backend = {
       async query(text, _postgres, parameters = []) {
@@ -145,7 +133,7 @@ describe('a leaked-token report survives a kill -9 right after its 202 [sqlite]'
       backend,
       async (name, held) => {
         const instance = await startServer({ name, env: held ? { ...env, ...HOLD } : env });
-        started.push(instance);
+        suite.started.push(instance);
         return instance;
       },
       (instance) => signIn(instance.base, instance.signInPath ?? issueSignInPath(env)),

@@ -16,25 +16,25 @@
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatToken } from '@latchkey/contract/token';
 import SQLite from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SQLITE_BUSY_TIMEOUT_MS, checkSqliteDurability } from '../../src/database/sqlite.js';
 import { createTestPostgresDatabase, postgresAvailable } from '../support/databases.js';
 import { consoleHeaders, issueSignInPath, signIn } from '../scale/support.js';
-import { ensureServerBuilt, serverBinary, startServer, type ServerProcess } from '../support/server-process.mjs';
+import { serverBinary, startServer } from '../support/server-process.mjs';
 import {
   PUBLIC_URL,
   ROOT_REQUIRED,
   describeOutcome,
   expectInvalidToken,
   expectUnavailable,
-  makeTempDir,
   send,
+  serversInTempDir,
   sleep,
   useSecret,
   type Outcome,
@@ -45,18 +45,7 @@ const preload = fileURLToPath(new URL('./weaken-sqlite-preload.mjs', import.meta
 const OUTAGE_WATCH_MS = 4_500;
 const READY_WITHIN_MS = 15_000;
 
-let dir: string;
-const started: ServerProcess[] = [];
-
-beforeAll(() => {
-  ensureServerBuilt();
-  dir = makeTempDir('startup');
-}, 120_000);
-
-afterAll(async () => {
-  await Promise.all(started.map((instance) => instance.stop()));
-  rmSync(dir, { recursive: true, force: true });
-}, 30_000);
+const suite = serversInTempDir('startup');
 
 function runBinary(args: string[], env: Record<string, string>, command: string[] = [process.execPath, serverBinary]) {
   return spawnSync(command[0]!, [...command.slice(1), ...args], {
@@ -79,7 +68,7 @@ describe('SQLite settings are read back at start-up', () => {
   const durable = { journal: 'WAL', synchronous: 'FULL', foreignKeys: 'ON', busy: SQLITE_BUSY_TIMEOUT_MS };
 
   it('accepts wal / FULL / foreign keys / busy_timeout ≥ 5000', () => {
-    const database = configured(join(dir, 'durable.db'), durable);
+    const database = configured(join(suite.dir, 'durable.db'), durable);
     try {
       expect(() => checkSqliteDurability(database)).not.toThrow();
     } finally {
@@ -96,7 +85,7 @@ describe('SQLite settings are read back at start-up', () => {
     ['foreign_keys OFF', { foreignKeys: 'OFF' }, 'foreign_keys is 0, expected 1'],
     ['busy_timeout 4999', { busy: SQLITE_BUSY_TIMEOUT_MS - 1 }, `busy_timeout is ${SQLITE_BUSY_TIMEOUT_MS - 1}, expected ≥ 5000`],
   ])('refuses %s', (label, weaker, message) => {
-    const database = configured(join(dir, `weak-${label.replace(/\W/g, '-')}.db`), { ...durable, ...weaker });
+    const database = configured(join(suite.dir, `weak-${label.replace(/\W/g, '-')}.db`), { ...durable, ...weaker });
     try {
       expect(() => checkSqliteDurability(database)).toThrow(message);
     } finally {
@@ -105,7 +94,7 @@ describe('SQLite settings are read back at start-up', () => {
   });
 
   it('lists every problem at once; "memory" passes only for an in-memory database', () => {
-    const database = configured(join(dir, 'all-weak.db'), { journal: 'DELETE', synchronous: 'OFF', foreignKeys: 'OFF', busy: 0 });
+    const database = configured(join(suite.dir, 'all-weak.db'), { journal: 'DELETE', synchronous: 'OFF', foreignKeys: 'OFF', busy: 0 });
     try {
       expect(() => checkSqliteDurability(database)).toThrow(
         'SQLite database refused: journal_mode is delete, expected wal; synchronous is 0, expected 2 (FULL); foreign_keys is 0, expected 1; busy_timeout is 0, expected ≥ 5000',
@@ -125,7 +114,7 @@ describe('SQLite settings are read back at start-up', () => {
 
   it('the built binary refuses to start when any one setting does not take, and starts when all do', () => {
     const nodeOptions = `--import=${preload}`;
-    const control = runBinary(['migrate'], { DATABASE_URL: `sqlite:${join(dir, 'bin-control', 'latchkey.db')}`, NODE_OPTIONS: nodeOptions });
+    const control = runBinary(['migrate'], { DATABASE_URL: `sqlite:${join(suite.dir, 'bin-control', 'latchkey.db')}`, NODE_OPTIONS: nodeOptions });
     expect(control.status, control.stderr).toBe(0);
 
     const expected: Record<string, string> = {
@@ -137,7 +126,7 @@ describe('SQLite settings are read back at start-up', () => {
     for (const [setting, message] of Object.entries(expected)) {
       // `serve`: were the check missing, the server would listen until the spawn timeout.
       const result = runBinary([], {
-        DATABASE_URL: `sqlite:${join(dir, `bin-${setting}`, 'latchkey.db')}`,
+        DATABASE_URL: `sqlite:${join(suite.dir, `bin-${setting}`, 'latchkey.db')}`,
         NODE_OPTIONS: nodeOptions,
         LATCHKEY_TEST_WEAKEN: setting,
       });
@@ -164,9 +153,9 @@ describe.skipIf(!namespacesUsable)('a database on a network file system is refus
    * shell binds the file over its own /proc/<pid>/mounts, then execs node in the same process.
    */
   function runWithMountTable(label: string, mountTable: (databaseDir: string) => string, args: string[]) {
-    const databaseDir = join(dir, `fs-${label}`, 'data dir');
+    const databaseDir = join(suite.dir, `fs-${label}`, 'data dir');
     mkdirSync(databaseDir, { recursive: true });
-    const table = join(dir, `fs-${label}`, 'mounts');
+    const table = join(suite.dir, `fs-${label}`, 'mounts');
     writeFileSync(table, `${mountTable(databaseDir.replace(/ /g, '\\040'))}\n`);
     return runBinary(
       args,
@@ -242,7 +231,7 @@ function unusedPort(): Promise<number> {
 describe('a PostgreSQL that does not answer at start-up [built binary]', () => {
   it('without any PostgreSQL: stays up, unready, answers only R-UNAVAIL, and still stops cleanly on SIGTERM', async () => {
     const server = await startServer({ name: 'nothing on port 1', env: { DATABASE_URL: 'postgres://postgres@127.0.0.1:1/latchkey', PUBLIC_URL } });
-    started.push(server);
+    suite.started.push(server);
     const health = await send(`${server.base}/healthz`);
     expect(health.kind === 'answer' && health.status).toBe(200);
     expectUnavailable(await send(`${server.base}/readyz`), '/readyz');
@@ -258,7 +247,7 @@ describe('a PostgreSQL that does not answer at start-up [built binary]', () => {
     try {
       // A valid token and a live session, made through an instance that reaches the database.
       const direct = await startServer({ name: 'direct', env: { DATABASE_URL: database.url, PUBLIC_URL } });
-      started.push(direct);
+      suite.started.push(direct);
       const session = await signIn(direct.base, direct.signInPath ?? issueSignInPath({ DATABASE_URL: database.url, PUBLIC_URL }));
       const created = await fetch(`${direct.base}/api/v1/tokens`, {
         method: 'POST',
@@ -275,7 +264,7 @@ describe('a PostgreSQL that does not answer at start-up [built binary]', () => {
       unanswered.hostname = '127.0.0.1';
       unanswered.port = String(port);
       const server = await startServer({ name: 'no database yet', env: { DATABASE_URL: unanswered.toString(), PUBLIC_URL } });
-      started.push(server);
+      suite.started.push(server);
       const pid = server.child.pid;
       const unknown = formatToken(randomBytes(32));
 
@@ -332,7 +321,7 @@ describe('a PostgreSQL that does not answer at start-up [built binary]', () => {
       context.annotate(`${rounds} rounds of ${requests.length} requests all R-UNAVAIL; ready ${readyAfterMs} ms after the database answered`);
       console.log(`PostgreSQL not answering at start-up (item 16): ${rounds * requests.length} requests during the outage, all R-UNAVAIL; ready ${readyAfterMs} ms after PostgreSQL answered, same process`);
     } finally {
-      await Promise.all(started.map((instance) => instance.stop()));
+      await Promise.all(suite.started.map((instance) => instance.stop()));
       await relayed?.close();
       await database.drop();
     }

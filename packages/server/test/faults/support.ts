@@ -5,12 +5,13 @@
  * from test/support/server-process.mjs (the built binary).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tokenScannerRegExp } from '@latchkey/contract';
 import SQLite from 'better-sqlite3';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { ensureServerBuilt, type ServerProcess } from '../support/server-process.mjs';
 import { consoleHeaders, type Session } from '../scale/support.js';
 
 export const PUBLIC_URL = 'http://latchkey.localhost';
@@ -19,6 +20,24 @@ export const ROOT_REQUIRED = process.env.LATCHKEY_REQUIRE_ROOT === '1';
 
 export const INVALID_TOKEN_CHALLENGE =
   'Bearer realm="api", error="invalid_token", error_description="The access token is invalid"';
+
+/**
+ * For a suite that runs the built server from a temporary directory: the directory is made
+ * (and the server built) before the suite; after it, every server pushed to `started` is
+ * stopped and the directory removed.
+ */
+export function serversInTempDir(label: string): { readonly dir: string; readonly started: ServerProcess[] } {
+  const suite = { dir: '', started: [] as ServerProcess[] };
+  beforeAll(() => {
+    ensureServerBuilt();
+    suite.dir = makeTempDir(label);
+  }, 120_000);
+  afterAll(async () => {
+    await Promise.all(suite.started.map((instance) => instance.stop()));
+    rmSync(suite.dir, { recursive: true, force: true });
+  }, 30_000);
+  return suite;
+}
 
 export function makeTempDir(label: string): string {
   return mkdtempSync(join(tmpdir(), `latchkey-${label}-`));

@@ -4,28 +4,17 @@
  * it, then loads the binary), on a data directory that does not exist yet; a directory the
  * operator made is left as it is, and a group- or world-accessible one is warned about once.
  */
-import { chmodSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureServerBuilt, startServer, type ServerProcess } from '../support/server-process.mjs';
-import { PUBLIC_URL, makeTempDir } from '../faults/support.js';
+import { describe, expect, it } from 'vitest';
+import { startServer, type ServerProcess } from '../support/server-process.mjs';
+import { PUBLIC_URL, serversInTempDir } from '../faults/support.js';
 
 const umaskZeroEntry = fileURLToPath(new URL('./umask-zero-entry.mjs', import.meta.url));
 const WARNING = /database directory .* is accessible to other users \(mode 0755\)/;
 
-let dir: string;
-const started: ServerProcess[] = [];
-
-beforeAll(() => {
-  ensureServerBuilt();
-  dir = makeTempDir('files-at-rest');
-}, 120_000);
-
-afterAll(async () => {
-  await Promise.all(started.map((instance) => instance.stop()));
-  rmSync(dir, { recursive: true, force: true });
-}, 30_000);
+const suite = serversInTempDir('files-at-rest');
 
 const modeOf = (path: string) => (statSync(path).mode & 0o777).toString(8).padStart(4, '0');
 
@@ -35,7 +24,7 @@ async function startOn(databasePath: string, name: string): Promise<ServerProces
     entry: umaskZeroEntry,
     env: { DATABASE_URL: `sqlite:${databasePath}`, PUBLIC_URL },
   });
-  started.push(server);
+  suite.started.push(server);
   // A write after the start, so the WAL certainly holds frames (migrations wrote already).
   const response = await fetch(`${server.base}/api/v1/credentials/revoke`, {
     method: 'POST',
@@ -49,7 +38,7 @@ async function startOn(databasePath: string, name: string): Promise<ServerProces
 // docs/security.md, item 60
 describe('SQLite files at rest (built server, umask 000)', () => {
   it('creates a missing data directory 0700 (parents it made too) and the database, -wal and -shm 0600', async () => {
-    const parent = join(dir, 'fresh');
+    const parent = join(suite.dir, 'fresh');
     const dataDir = join(parent, 'data');
     const databasePath = join(dataDir, 'latchkey.db');
     const server = await startOn(databasePath, 'fresh data dir');
@@ -70,7 +59,7 @@ describe('SQLite files at rest (built server, umask 000)', () => {
   }, 90_000);
 
   it('leaves a directory the operator made as it is, says once that others can reach it, and still makes the files 0600', async () => {
-    const dataDir = join(dir, 'operator');
+    const dataDir = join(suite.dir, 'operator');
     mkdirSync(dataDir);
     chmodSync(dataDir, 0o755);
     const databasePath = join(dataDir, 'latchkey.db');
