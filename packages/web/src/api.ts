@@ -4,6 +4,14 @@
  */
 import {
   CSRF_HEADER,
+  NDJSON_MEDIA_TYPE,
+  type AdminAccountList,
+  type AdminAccountsQuery,
+  type AdminAccountView,
+  type AdminAuditList,
+  type AdminAuditQuery,
+  type AdminTokenList,
+  type AdminTokensQuery,
   type CreateNamespaceRequest,
   type CreateTokenRequest,
   type CreateTokenResponse,
@@ -98,6 +106,34 @@ async function problemOf(response: Response): Promise<ApiError> {
   );
 }
 
+/** `?a=1&b=2` from the filters that are set (empty strings and undefined are left out). */
+export function queryString(query: Record<string, string | number | undefined>): string {
+  const params = new URLSearchParams();
+  for (const [name, value] of Object.entries(query)) if (value !== undefined && value !== '') params.set(name, String(value));
+  const text = params.toString();
+  return text ? `?${text}` : '';
+}
+
+/** The audit export (every matching event, one JSON object a line) as a Blob to download. */
+async function auditExport(query: Omit<AdminAuditQuery, 'cursor' | 'limit'>): Promise<Blob> {
+  let response: Response;
+  try {
+    response = await fetch(`/api/v1/admin/audit${queryString(query)}`, {
+      headers: { accept: NDJSON_MEDIA_TYPE },
+      credentials: 'same-origin',
+      cache: 'no-store',
+    });
+  } catch {
+    throw new ApiError(0, 'NETWORK', 'Network error', 'The server could not be reached. Check your connection and try again.');
+  }
+  if (!response.ok) {
+    const error = await problemOf(response);
+    if (error.status === 401) onUnauthenticated();
+    throw error;
+  }
+  return new Blob([await response.text()], { type: NDJSON_MEDIA_TYPE });
+}
+
 /** A sentence a person can act on, for any failure. */
 export function errorMessage(error: unknown): string {
   if (!(error instanceof ApiError)) return 'Something went wrong. Reload the page and try again.';
@@ -143,6 +179,18 @@ export const api = {
   /** Notices not yet dismissed (tokens revoked because they were reported as leaked, uses from outside an allowlist). */
   listNotices: () => request<{ notices: NoticeView[] }>('GET', '/api/v1/notices'),
   dismissNotice: (id: string) => request<void>('POST', `/api/v1/notices/${encodeURIComponent(id)}/dismiss`),
+
+  /** Administration (administrators only; anyone else gets 403). */
+  admin: {
+    listAccounts: (query: AdminAccountsQuery) => request<AdminAccountList>('GET', `/api/v1/admin/accounts${queryString(query)}`),
+    disableAccount: (id: string) => request<AdminAccountView | undefined>('POST', `/api/v1/admin/accounts/${encodeURIComponent(id)}/disable`),
+    enableAccount: (id: string) => request<AdminAccountView | undefined>('POST', `/api/v1/admin/accounts/${encodeURIComponent(id)}/enable`),
+    deleteAccount: (id: string) => request<void>('DELETE', `/api/v1/admin/accounts/${encodeURIComponent(id)}`),
+    listTokens: (query: AdminTokensQuery) => request<AdminTokenList>('GET', `/api/v1/admin/tokens${queryString(query)}`),
+    revokeToken: (id: string) => request<void>('DELETE', `/api/v1/admin/tokens/${encodeURIComponent(id)}`),
+    listAudit: (query: AdminAuditQuery) => request<AdminAuditList>('GET', `/api/v1/admin/audit${queryString(query)}`),
+    exportAudit: auditExport,
+  },
 
   listNamespaces: () => request<{ namespaces: NamespaceView[] }>('GET', '/api/v1/namespaces'),
   createNamespace: (input: CreateNamespaceRequest) => request<NamespaceView>('POST', '/api/v1/namespaces', input),

@@ -9,6 +9,10 @@ import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react'
 import { ApiError, api, errorMessage, setCsrfToken, setUnauthenticatedHandler } from './api.js';
 import { ExpiryBanner } from './components/expiry-banner.js';
 import { ReportedTokensNotices } from './components/reported-tokens-notice.js';
+import { AdminAccountsPage } from './pages/admin/admin-accounts-page.js';
+import { AdminAuditPage } from './pages/admin/admin-audit-page.js';
+import { ADMIN_PATHS } from './pages/admin/admin-common.js';
+import { AdminTokensPage } from './pages/admin/admin-tokens-page.js';
 import { NamespacesPage } from './pages/namespaces-page.js';
 import { OverviewPage } from './pages/overview-page.js';
 import { SignInPage } from './pages/sign-in-page.js';
@@ -66,8 +70,12 @@ export function App() {
         if (returnTo) navigate(returnTo, { replace: true });
       } else if (path === '/settings') {
         navigate('/settings/tokens', { replace: true });
+      } else if (path === '/admin' && session.me.account.isAdmin) {
+        navigate(ADMIN_PATHS.accounts, { replace: true });
       }
     }
+    // `session.me` changes only with the status.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [session.status, location, path]);
 
   if (session.status === 'loading') {
@@ -94,14 +102,48 @@ export function App() {
 
 interface Route {
   title: string;
-  section: 'overview' | 'namespaces' | 'settings' | 'none';
+  section: 'overview' | 'namespaces' | 'settings' | 'admin' | 'none';
   render: () => ReactNode;
 }
 
 /** `/settings/tokens/:id`: one token's page. */
 const TOKEN_PAGE = /^\/settings\/tokens\/([^/]+)$/;
 
+const NOT_FOUND: Route = {
+  title: 'Not found',
+  section: 'none',
+  render: () => (
+    <>
+      <h1>Page not found</h1>
+      <p>
+        There is nothing at this address. <Link href="/">Go to the overview</Link>.
+      </p>
+    </>
+  ),
+};
+
+/** The Admin section's pages; for anyone but an administrator they do not exist. */
+function adminRouteFor(path: string, me: MeResponse): Route {
+  if (!me.account.isAdmin) return NOT_FOUND;
+  const page = (title: string, current: keyof typeof ADMIN_PATHS, content: ReactNode): Route => ({
+    title,
+    section: 'admin',
+    render: () => <AdminLayout current={current}>{content}</AdminLayout>,
+  });
+  switch (path) {
+    case ADMIN_PATHS.tokens:
+      return page('Admin · Tokens', 'tokens', <AdminTokensPage />);
+    case ADMIN_PATHS.audit:
+      return page('Admin · Audit log', 'audit', <AdminAuditPage />);
+    default:
+      return page('Admin · Accounts', 'accounts', <AdminAccountsPage selfId={me.account.id} />);
+  }
+}
+
 function routeFor(path: string, me: MeResponse): Route {
+  if (path === '/admin' || path.startsWith('/admin/')) {
+    return path === '/admin' || (Object.values(ADMIN_PATHS) as string[]).includes(path) ? adminRouteFor(path, me) : NOT_FOUND;
+  }
   const tokenPage = TOKEN_PAGE.exec(path);
   if (tokenPage) {
     let id: string;
@@ -138,18 +180,7 @@ function routeFor(path: string, me: MeResponse): Route {
         ),
       };
     default:
-      return {
-        title: 'Not found',
-        section: 'none',
-        render: () => (
-          <>
-            <h1>Page not found</h1>
-            <p>
-              There is nothing at this address. <Link href="/">Go to the overview</Link>.
-            </p>
-          </>
-        ),
-      };
+      return NOT_FOUND;
   }
 }
 
@@ -203,6 +234,7 @@ function Shell({ me, path, onSignedOut }: { me: MeResponse; path: string; onSign
           {navLink('/', 'Overview', 'overview')}
           {navLink('/namespaces', 'Namespaces', 'namespaces')}
           {navLink('/settings/tokens', 'Settings', 'settings')}
+          {me.account.isAdmin && navLink(ADMIN_PATHS.accounts, 'Admin', 'admin')}
         </nav>
         <div className="account">
           <span className="account-name">{me.account.email ?? me.account.name}</span>
@@ -242,6 +274,28 @@ function SettingsLayout({ children }: { children: ReactNode }) {
         <Link href="/settings/tokens" aria-current="page">
           Personal Access Tokens
         </Link>
+      </nav>
+      <div className="settings-content">{children}</div>
+    </div>
+  );
+}
+
+const ADMIN_NAV: { key: keyof typeof ADMIN_PATHS; label: string }[] = [
+  { key: 'accounts', label: 'Accounts' },
+  { key: 'tokens', label: 'Tokens' },
+  { key: 'audit', label: 'Audit log' },
+];
+
+function AdminLayout({ current, children }: { current: keyof typeof ADMIN_PATHS; children: ReactNode }) {
+  return (
+    <div className="settings">
+      <nav aria-label="Admin" className="settings-nav">
+        <p className="settings-title">Admin</p>
+        {ADMIN_NAV.map(({ key, label }) => (
+          <Link key={key} href={ADMIN_PATHS[key]} aria-current={current === key ? 'page' : undefined}>
+            {label}
+          </Link>
+        ))}
       </nav>
       <div className="settings-content">{children}</div>
     </div>

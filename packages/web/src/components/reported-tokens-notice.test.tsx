@@ -116,3 +116,41 @@ describe('ReportedTokensNotices: a token used from outside its allowlist', () =>
     expect(outsideRegion()!.textContent).toContain(`Token ${markup} was used from ${markup}`);
   });
 });
+
+describe('ReportedTokensNotices: a token an administrator revoked', () => {
+  const byAdmin = (note: string | null = null): Extract<NoticeView, { kind: 'token_revoked_by_admin' }> => ({
+    id: 'n11',
+    kind: 'token_revoked_by_admin',
+    createdAt: '2026-03-02T09:30:00.000Z',
+    token: { id: 'tok_9', name: 'laptop', last4: 'QrSt', note },
+  });
+  const adminRegion = () => screen.queryByRole('region', { name: 'Tokens revoked by an administrator' });
+
+  it('says an administrator revoked the token, naming it, with its note, when, and a way to replace it', () => {
+    render(<ReportedTokensNotices notices={[byAdmin('my work laptop')]} onDismiss={vi.fn()} />);
+    const text = adminRegion()!.textContent!;
+    expect(text).toContain('An administrator revoked your token laptop');
+    expect(adminRegion()!.querySelector('em.token-name-text')!.textContent).toBe('laptop');
+    expect(text).toContain('my work laptop');
+    expect(text).toContain('lk_pat_1…QrSt');
+    expect(adminRegion()!.querySelector('time')!.getAttribute('dateTime')).toBe('2026-03-02T09:30:00.000Z');
+    expect(screen.getByRole('link', { name: 'create a replacement' }).getAttribute('href')).toBe(`${TOKENS_PATH}?new=1`);
+    expect(region()).toBeNull();
+  });
+
+  it('is dismissed by its id, beside the other kinds', async () => {
+    const onDismiss = vi.fn(async () => {});
+    render(<ReportedTokensNotices notices={[notice('n1', [{ id: 't1', name: 'deploy', last4: 'AbCd' }]), byAdmin()]} onDismiss={onDismiss} />);
+    expect(region()).not.toBeNull();
+    expect(adminRegion()!.textContent).not.toContain('—');
+    await act(async () => fireEvent.click(adminRegion()!.querySelector('button')!));
+    expect(onDismiss).toHaveBeenCalledWith('n11');
+  });
+
+  it('renders a name and note carrying markup as text', () => {
+    const markup = '<img src=x onerror=alert(1)>';
+    render(<ReportedTokensNotices notices={[{ ...byAdmin(markup), token: { id: 't', name: markup, last4: 'AbCd', note: markup } }]} onDismiss={vi.fn()} />);
+    expect(adminRegion()!.querySelector('img')).toBeNull();
+    expect(adminRegion()!.textContent).toContain(`An administrator revoked your token ${markup}`);
+  });
+});

@@ -2,7 +2,8 @@
  * The notices an owner finds at the top of the console: after someone reported their tokens as
  * leaked (POST /api/v1/credentials/revoke), which tokens were revoked, when, and what to do; and
  * after one of their tokens was presented from an address outside its allowlist (and refused),
- * which token, from where. Each stays, on every page and visit, until the owner dismisses it
+ * which token, from where; and after an administrator revoked one of their tokens (Admin ›
+ * Tokens), which one. Each stays, on every page and visit, until the owner dismisses it
  * (like GitHub's security banners): a revocation they never saw would leave them wondering why
  * their scripts broke, and a refused use from elsewhere may mean the token has leaked.
  */
@@ -16,6 +17,7 @@ export const TOKENS_PATH = '/settings/tokens';
 
 type ReportedNotice = Extract<NoticeView, { kind: 'tokens_reported' }>;
 type OutsideAllowlistNotice = Extract<NoticeView, { kind: 'token_outside_allowlist' }>;
+type RevokedByAdminNotice = Extract<NoticeView, { kind: 'token_revoked_by_admin' }>;
 
 /** "1 token was revoked" / "3 tokens were revoked": the sentence the notice opens with. */
 export function reportedTokensSummary(count: number): string {
@@ -33,6 +35,7 @@ export function ReportedTokensNotices({
 }) {
   const reported = notices.filter((notice): notice is ReportedNotice => notice.kind === 'tokens_reported');
   const outside = notices.filter((notice): notice is OutsideAllowlistNotice => notice.kind === 'token_outside_allowlist');
+  const byAdmin = notices.filter((notice): notice is RevokedByAdminNotice => notice.kind === 'token_revoked_by_admin');
   return (
     <>
       {reported.length > 0 && (
@@ -53,7 +56,44 @@ export function ReportedTokensNotices({
           </ul>
         </section>
       )}
+      {byAdmin.length > 0 && (
+        <section className="banner alert-banner" role="region" aria-label="Tokens revoked by an administrator">
+          <ul>
+            {byAdmin.map((notice) => (
+              <RevokedByAdminNoticeItem key={notice.id} notice={notice} onDismiss={onDismiss} />
+            ))}
+          </ul>
+        </section>
+      )}
     </>
+  );
+}
+
+/** "An administrator revoked your token laptop", with its note and a way to replace it. */
+function RevokedByAdminNoticeItem({ notice, onDismiss }: { notice: RevokedByAdminNotice; onDismiss: (id: string) => Promise<void> }) {
+  const { busy, error, run: dismiss } = useAction(() => onDismiss(notice.id));
+  const { token } = notice;
+  return (
+    <li className="notice">
+      <p>
+        <strong>
+          An administrator revoked your token <em className="token-name-text">{token.name}</em>
+        </strong>{' '}
+        (<time dateTime={notice.createdAt}>{formatDateTime(notice.createdAt)}</time>).
+      </p>
+      <p>
+        <code>{maskToken(token.last4)}</code>
+        {token.note && <span className="token-note-inline"> — {token.note}</span>}
+      </p>
+      <p>
+        Scripts using it now fail. If you still need one, <Link href={`${TOKENS_PATH}?new=1`}>create a replacement</Link>; ask
+        your administrator why it was revoked.
+      </p>
+      <FormError message={error} />
+      <button type="button" className="secondary small" onClick={dismiss} disabled={busy}>
+        Dismiss
+      </button>
+    </li>
   );
 }
 
