@@ -120,7 +120,12 @@ export type AdminTokenList = z.infer<typeof adminTokenListSchema>;
 export const adminAuditQuerySchema = z.object({
   actor: z.string().max(64).optional().describe('Only events by this account (id).'),
   token: z.string().max(64).optional().describe('Only events made with this token (id).'),
-  action: z.string().max(64).optional().describe('Only this action, e.g. token.revoked.'),
+  action: z
+    .string()
+    .max(64)
+    .regex(/^[a-z][a-z_.]*$/, 'must be an action name such as token.revoked')
+    .optional()
+    .describe('Only this action, e.g. token.revoked.'),
   since: dateTimeQuery.optional().describe('Only events at or after this time.'),
   until: dateTimeQuery.optional().describe('Only events before this time.'),
   cursor: cursorSchema,

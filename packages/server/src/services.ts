@@ -5,6 +5,7 @@
  */
 import type { Logger } from 'pino';
 import { createAccountService, type AccountService } from './accounts/account-service.js';
+import { createAdminService, type AdminService } from './admin/admin-service.js';
 import { createKyselyAccountStore } from './accounts/kysely-account-store.js';
 import type { FailureLimiter } from './auth-failures/failure-limiter.js';
 import { createCredentialReports, type CredentialReports } from './credential-reports/credential-report-service.js';
@@ -49,6 +50,8 @@ export interface Services {
   cliLogin: CliLoginService;
   namespaces: NamespaceService;
   notices: NoticeService;
+  /** The administration API: every account, token and audit event, for administrators. */
+  admin: AdminService;
   /** Leaked-token reports, stored before their 202 and processed by a worker main.ts starts (tests await `idle()`). */
   credentialReports: CredentialReports;
   /** The call budget of the leaked-token report endpoint. */
@@ -89,11 +92,13 @@ export function createServices(deps: ServiceDeps): Services {
   const signInStore = createKyselySignInStore(database);
   const sessionStore = createKyselySessionStore(database);
 
-  const accounts = createAccountService({ store: createKyselyAccountStore(database), clock });
+  const accountStore = createKyselyAccountStore(database);
+  const accounts = createAccountService({ store: accountStore, clock });
   const notices = createNoticeService({ store: createKyselyNoticeStore(database), clock });
   const auditStore = createKyselyAuditStore(database);
+  const tokenStore = createKyselyTokenStore(database, { tokenCache: deps.tokenCache });
   const tokens = createTokenService({
-    store: createKyselyTokenStore(database, { tokenCache: deps.tokenCache }),
+    store: tokenStore,
     clock,
     settings,
     failureLimiter: deps.failureLimiter,
@@ -144,6 +149,7 @@ export function createServices(deps: ServiceDeps): Services {
     cliLogin: createCliLoginService({ store: signInStore, clock, tokens }),
     namespaces: createNamespaceService({ store: createKyselyNamespaceStore(database), clock, settings: deps.namespaceSettings }),
     notices,
+    admin: createAdminService({ accounts, accountStore, tokenStore, auditStore, clock }),
     credentialReports,
     reportLimiter,
     readiness: createReadinessService({ database }),

@@ -1,5 +1,5 @@
 import type { AuditEventInput } from '../audit/audit-event.js';
-import type { AccountRecord, OidcIdentity } from './account.js';
+import type { AccountChanges, AccountListFilter, AccountRecord, AccountSummary, OidcIdentity } from './account.js';
 
 /** Where accounts are kept. Every write that changes an account records its audit event with it. */
 export interface AccountStore {
@@ -33,4 +33,19 @@ export interface AccountStore {
    * Returns false when the account does not exist.
    */
   deleteAccount(id: string, audit: AuditEventInput): Promise<boolean>;
+
+  /**
+   * A page of accounts, newest first (created_at desc, id), after `filter.after`, with their last
+   * sign-in and live-token count; the search folds case here rather than in SQL, like the token
+   * search, so both databases agree.
+   */
+  listAccounts(filter: AccountListFilter): Promise<AccountSummary[]>;
+  /** One account with its last sign-in and live-token count, or undefined. */
+  findAccountSummary(id: string, now: number): Promise<AccountSummary | undefined>;
+  /**
+   * Applies the changes with their audit events in one transaction (an authentication change:
+   * whether the account is an administrator decides what its sessions and tokens may call).
+   * Returns false when the account does not exist.
+   */
+  updateAccount(id: string, changes: AccountChanges, audit: readonly AuditEventInput[]): Promise<boolean>;
 }

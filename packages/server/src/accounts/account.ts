@@ -14,3 +14,32 @@ export interface OidcIdentity {
   issuer: string;
   subject: string;
 }
+
+/** An account as the administration API lists it: with its last sign-in and its live tokens. */
+export interface AccountSummary extends AccountRecord {
+  lastSignInAt: number | null;
+  /** Tokens neither revoked nor expired (at the `now` the listing was asked for). */
+  activeTokens: number;
+}
+
+/** Where a page of accounts (newest first: created_at desc, then id) continues: after this one. */
+export interface AccountPosition {
+  createdAt: number;
+  id: string;
+}
+
+export interface AccountListFilter {
+  /** Case-insensitive substring of the email or the name; no wildcards. */
+  search?: string;
+  state: 'active' | 'disabled' | 'all';
+  after?: AccountPosition;
+  limit: number;
+  /** What "active token" is measured against (epoch ms). */
+  now: number;
+}
+
+/** What an administrator may change on an account. */
+export interface AccountChanges {
+  isAdmin?: boolean;
+  name?: string | null;
+}

@@ -1,7 +1,7 @@
 import { writeWithAudit } from '../audit/kysely-audit-store.js';
 import type { Database } from '../database/database.js';
 import { ACCOUNT_COLUMNS, nullableNumber, type AccountsTable } from '../database/schema.js';
-import type { AccountRecord } from './account.js';
+import type { AccountListFilter, AccountRecord, AccountSummary } from './account.js';
 import type { AccountStore } from './account-store.js';
 
 type AccountRow = Pick<AccountsTable, (typeof ACCOUNT_COLUMNS)[number]>;
@@ -9,6 +9,51 @@ type AccountRow = Pick<AccountsTable, (typeof ACCOUNT_COLUMNS)[number]>;
 export function createKyselyAccountStore(database: Database): AccountStore {
   const { kysely, authenticationChanges } = database;
   const findOne = () => kysely.selectFrom('accounts').select(ACCOUNT_COLUMNS);
+  /** Accounts with what the administration API adds: last sign-in, tokens neither revoked nor expired. */
+  const summaries = (now: number) =>
+    kysely
+      .selectFrom('accounts')
+      .select(ACCOUNT_COLUMNS)
+      .select('last_sign_in_at')
+      .select((eb) =>
+        eb
+          .selectFrom('tokens')
+          .select((inner) => inner.fn.countAll<number>().as('count'))
+          .whereRef('tokens.account_id', '=', 'accounts.id')
+          .where('tokens.revoked_at', 'is', null)
+          .where('tokens.expires_at', '>', now)
+          .as('active_tokens'),
+      );
+
+  async function listAccountPage(filter: AccountListFilter): Promise<AccountSummary[]> {
+    const needle = filter.search?.toLowerCase();
+    // Without a search a page is one query; with one, rows are read in batches until the page fills.
+    const batch = needle ? Math.max(filter.limit, SEARCH_BATCH) : filter.limit;
+    const found: AccountSummary[] = [];
+    let after = filter.after;
+    for (;;) {
+      let query = summaries(filter.now);
+      if (filter.state === 'active') query = query.where('disabled_at', 'is', null);
+      if (filter.state === 'disabled') query = query.where('disabled_at', 'is not', null);
+      if (after) {
+        const { createdAt, id } = after;
+        query = query.where((eb) => eb.or([eb('created_at', '<', createdAt), eb.and([eb('created_at', '=', createdAt), eb('id', '>', id)])]));
+      }
+      const rows = await query.orderBy('created_at', 'desc').orderBy('id').limit(batch).execute();
+      for (const row of rows) {
+        const account = toAccount(row);
+        const matches =
+          !needle || (account.email ?? '').toLowerCase().includes(needle) || (account.name ?? '').toLowerCase().includes(needle);
+        if (matches) {
+          found.push({ ...account, lastSignInAt: nullableNumber(row.last_sign_in_at ?? null), activeTokens: Number(row.active_tokens ?? 0) });
+          if (found.length === filter.limit) return found;
+        }
+      }
+      const last = rows.at(-1);
+      if (rows.length < batch || !last) return found;
+      after = { createdAt: Number(last.created_at), id: last.id };
+    }
+  }
 
   return {
     insertAccount(account, audit, identity) {
@@ -87,6 +132,32 @@ export function createKyselyAccountStore(database: Database): AccountStore {
       );
     },
 
+    listAccounts: listAccountPage,
+
+    async findAccountSummary(id, now) {
+      const row = await summaries(now).where('id', '=', id).executeTakeFirst();
+      return row && { ...toAccount(row), lastSignInAt: nullableNumber(row.last_sign_in_at ?? null), activeTokens: Number(row.active_tokens ?? 0) };
+    },
+
+    updateAccount(id, changes, audit) {
+      return authenticationChanges.around(() =>
+        writeWithAudit(database, async (trx) => {
+          const set: { is_admin?: number; name?: string | null } = {};
+          if (changes.isAdmin !== undefined) set.is_admin = changes.isAdmin ? 1 : 0;
+          if (changes.name !== undefined) set.name = changes.name;
+          const result =
+            Object.keys(set).length > 0
+              ? await trx.updateTable('accounts').set(set).where('id', '=', id).executeTakeFirst()
+              : undefined;
+          const changed =
+            result !== undefined
+              ? result.numUpdatedRows > 0n
+              : (await trx.selectFrom('accounts').select('id').where('id', '=', id).executeTakeFirst()) !== undefined;
+          return { result: changed, audit: changed ? audit : null };
+        }),
+      );
+    },
+
     deleteAccount(id, audit) {
       return authenticationChanges.around(() =>
         writeWithAudit(database, async (trx) => {
@@ -104,6 +175,9 @@ export function createKyselyAccountStore(database: Database): AccountStore {
     },
   };
 }
+
+/** Rows read per query while a search fills a page. */
+const SEARCH_BATCH = 500;
 
 export function toAccount(row: AccountRow): AccountRecord {
   return {

@@ -13,6 +13,9 @@ export type AuditAction =
   | 'account.disabled'
   | 'account.enabled'
   | 'account.deleted'
+  | 'account.admin_granted'
+  | 'account.admin_revoked'
+  | 'account.updated'
   | 'account.signed_in'
   | 'invite.created';
 
@@ -48,4 +51,22 @@ export function auditEvent(
   detail?: Record<string, unknown>,
 ): AuditEventInput {
   return { id: newId(), occurredAt, action, actor, targetId, detail };
+}
+
+/** An event with its place in the trail (`seq`, ascending as events are recorded). */
+export interface SequencedAuditEvent extends AuditEventRecord {
+  seq: number;
+}
+
+/** The administration API's audit filters; `beforeSeq` continues a page. */
+export interface AuditEventFilter {
+  actorAccountId?: string;
+  actorTokenId?: string;
+  action?: string;
+  /** Epoch ms, inclusive. */
+  since?: number;
+  /** Epoch ms, exclusive. */
+  until?: number;
+  beforeSeq?: number;
+  limit: number;
 }

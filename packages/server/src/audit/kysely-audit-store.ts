@@ -6,7 +6,7 @@ import type { Transaction } from 'kysely';
 import { chunks } from '../database/chunks.js';
 import type { Database } from '../database/database.js';
 import { AUDIT_EVENT_COLUMNS, type Tables } from '../database/schema.js';
-import type { AuditEventInput, AuditEventRecord } from './audit-event.js';
+import type { AuditEventInput, AuditEventRecord, SequencedAuditEvent } from './audit-event.js';
 import type { AuditStore } from './audit-store.js';
 
 /**
@@ -51,16 +51,39 @@ export function createKyselyAuditStore(database: Database): AuditStore {
       if (filter.accountId) query = query.where('actor_account_id', '=', filter.accountId);
       if (filter.tokenId) query = query.where('actor_token_id', '=', filter.tokenId);
       const rows = await query.orderBy('seq', 'desc').limit(filter.limit).execute();
-      return rows.map(
-        (row): AuditEventRecord => ({
-          id: row.id,
-          occurredAt: Number(row.occurred_at),
-          action: row.action as AuditEventRecord['action'],
-          actor: { accountId: row.actor_account_id, tokenId: row.actor_token_id, ip: row.actor_ip },
-          targetId: row.target_id,
-          detail: JSON.parse(row.detail) as Record<string, unknown>,
-        }),
-      );
+      return rows.map(toAuditEvent);
     },
+
+    async listAuditPage(filter) {
+      let query = kysely.selectFrom('audit_events').select(AUDIT_EVENT_COLUMNS).select('seq');
+      if (filter.actorAccountId !== undefined) query = query.where('actor_account_id', '=', filter.actorAccountId);
+      if (filter.actorTokenId !== undefined) query = query.where('actor_token_id', '=', filter.actorTokenId);
+      if (filter.action !== undefined) query = query.where('action', '=', filter.action);
+      if (filter.since !== undefined) query = query.where('occurred_at', '>=', filter.since);
+      if (filter.until !== undefined) query = query.where('occurred_at', '<', filter.until);
+      if (filter.beforeSeq !== undefined) query = query.where('seq', '<', filter.beforeSeq);
+      const rows = await query.orderBy('seq', 'desc').limit(filter.limit).execute();
+      return rows.map((row): SequencedAuditEvent => ({ ...toAuditEvent(row), seq: Number(row.seq) }));
+    },
+  };
+}
+
+function toAuditEvent(row: {
+  id: string;
+  occurred_at: number;
+  action: string;
+  actor_account_id: string | null;
+  actor_token_id: string | null;
+  actor_ip: string | null;
+  target_id: string;
+  detail: string;
+}): AuditEventRecord {
+  return {
+    id: row.id,
+    occurredAt: Number(row.occurred_at),
+    action: row.action as AuditEventRecord['action'],
+    actor: { accountId: row.actor_account_id, tokenId: row.actor_token_id, ip: row.actor_ip },
+    targetId: row.target_id,
+    detail: JSON.parse(row.detail) as Record<string, unknown>,
   };
 }

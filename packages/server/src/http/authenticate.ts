@@ -12,6 +12,12 @@
  * A route a token may call declares, beside `auth`, the scope it needs (`config.scope`, or
  * `'any'` for the routes every token may call: me, tokens/self); the same hook refuses a token
  * without it (R-SCOPE naming the scope). A console session holds every power of its account.
+ *
+ * A route for administrators only says so too (`config.admin: true`, the administration API): the
+ * same hook answers 403 FORBIDDEN when the caller's account — as read for this very request, so a
+ * demoted administrator's session and admin-scoped tokens stop working at once — is not an
+ * administrator. That is checked before the token's scope: a non-administrator learns nothing
+ * about which admin scope the route needs.
  */
 import { SESSION_COOKIE, TOKEN_EXPIRES_AT_HEADER } from '@latchkey/contract';
 import { grantsScope, type TokenScope } from '@latchkey/contract/scopes';
@@ -33,6 +39,8 @@ declare module 'fastify' {
     auth?: AuthMode;
     /** For `token` and `either` routes: the scope a token needs, or `'any'` (every token may). */
     scope?: RouteScope;
+    /** Only administrators may call the route (checked on every request, after authentication). */
+    admin?: true;
   }
 }
 
@@ -52,6 +60,9 @@ export function registerAuthentication(
     if ((auth === 'token' || auth === 'either') && route.config?.scope === undefined) {
       throw new Error(`${route.method} ${route.url}: a route tokens may call must declare config.scope`);
     }
+    if (route.config?.admin && (!auth || (auth !== 'session' && route.config.scope !== 'admin:read' && route.config.scope !== 'admin:write'))) {
+      throw new Error(`${route.method} ${route.url}: an administrators' route must take credentials and need admin:read or admin:write`);
+    }
   });
 
   app.addHook('onRequest', async (request, reply) => {
@@ -59,7 +70,8 @@ export function registerAuthentication(
     if (!mode) return;
     reply.header('cache-control', 'no-store');
     try {
-      await authenticate(request, reply, mode, request.routeOptions.config.scope);
+      const { scope, admin } = request.routeOptions.config;
+      await authenticate(request, reply, mode, scope, admin === true);
     } catch (error) {
       // A refusal is answered here rather than thrown through Fastify's error path: it is
       // what a flood of bad tokens costs, request after request.
@@ -68,7 +80,13 @@ export function registerAuthentication(
     }
   });
 
-  async function authenticate(request: FastifyRequest, reply: FastifyReply, mode: AuthMode, scope: RouteScope | undefined): Promise<void> {
+  async function authenticate(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    mode: AuthMode,
+    scope: RouteScope | undefined,
+    adminOnly: boolean,
+  ): Promise<void> {
     if (countAuthorizationHeaders(request.raw.rawHeaders) > 1) {
       throw new AppError('INVALID_REQUEST', undefined, { logReason: 'duplicate_authorization' });
     }
@@ -84,6 +102,7 @@ export function registerAuthentication(
       request.principal = { kind: 'token', account, token, dbNow };
       reply.header(TOKEN_EXPIRES_AT_HEADER, new Date(token.expiresAt).toISOString());
       if (mode === 'session') throw new AppError('INSUFFICIENT_SCOPE');
+      if (adminOnly && !account.isAdmin) throw notAnAdministrator();
       // A token route without a declared scope is refused rather than open (the scope test
       // also fails on one, so this is never reached by a route that shipped).
       if (scope !== 'any' && (scope === undefined || !grantsScope(token.scopes, scope))) {
@@ -96,8 +115,13 @@ export function registerAuthentication(
     const session = sessionId ? await sessions.authenticate(sessionId) : undefined;
     if (!session || !sessionId) throw new AppError('UNAUTHENTICATED');
     request.principal = { kind: 'session', account: session.account, csrfToken: session.csrfToken, sessionId };
+    if (adminOnly && !session.account.isAdmin) throw notAnAdministrator();
     if (!SAFE_METHODS.has(request.method)) checkCsrf(request, session.csrfToken, publicOrigin);
   }
+}
+
+function notAnAdministrator(): AppError {
+  return new AppError('FORBIDDEN', 'Only administrators may use the administration API.');
 }
 
 function hasQueryAccessToken(request: FastifyRequest): boolean {

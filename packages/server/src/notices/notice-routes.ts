@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { principalOf } from '../http/principal.js';
 import { iso } from '../http/timestamps.js';
 import type { ZodApp } from '../http/zod-app.js';
-import type { NoticeRecord, OutsideAllowlistNoticeDetail, ReportedTokensNoticeDetail } from './notice.js';
+import type { NoticeRecord, OutsideAllowlistNoticeDetail, ReportedTokensNoticeDetail, RevokedByAdminNoticeDetail } from './notice.js';
 import type { NoticeService } from './notice-service.js';
 
 const noticeIdParams = z.object({ id: z.string() });
@@ -13,6 +13,10 @@ function presentNotice(notice: NoticeRecord): NoticeView {
   if (notice.kind === 'token_outside_allowlist') {
     const { token, ip } = notice.detail as unknown as OutsideAllowlistNoticeDetail;
     return { id: notice.id, kind: notice.kind, createdAt: iso(notice.createdAt), token, ip };
+  }
+  if (notice.kind === 'token_revoked_by_admin') {
+    const { token } = notice.detail as unknown as RevokedByAdminNoticeDetail;
+    return { id: notice.id, kind: notice.kind, createdAt: iso(notice.createdAt), token };
   }
   const { tokens } = notice.detail as unknown as ReportedTokensNoticeDetail;
   return { id: notice.id, kind: notice.kind, createdAt: iso(notice.createdAt), tokens };

@@ -1,5 +1,5 @@
 /** What a notice is about; the console words each kind. */
-export type NoticeKind = 'tokens_reported' | 'token_outside_allowlist';
+export type NoticeKind = 'tokens_reported' | 'token_outside_allowlist' | 'token_revoked_by_admin';
 
 /**
  * A message for an account's owner, shown in the console until dismissed. For
@@ -26,4 +26,9 @@ export interface ReportedTokensNoticeDetail {
 export interface OutsideAllowlistNoticeDetail {
   token: { id: string; name: string; last4: string; note: string | null };
   ip: string;
+}
+
+/** The detail of a `token_revoked_by_admin` notice: which token an administrator revoked. */
+export interface RevokedByAdminNoticeDetail {
+  token: { id: string; name: string; last4: string; note: string | null };
 }

@@ -6,7 +6,9 @@
  */
 import { writeWithAudit } from '../audit/kysely-audit-store.js';
 import type { Database } from '../database/database.js';
-import { TOKEN_COLUMNS } from '../database/schema.js';
+import { sql } from 'kysely';
+import { qualified, TOKEN_COLUMNS } from '../database/schema.js';
+import { noticeRow } from '../notices/kysely-notice-store.js';
 import { createTokenInserts } from './kysely-token-inserts.js';
 import { createTokenLookup } from './kysely-token-lookup.js';
 import { toToken } from './kysely-token-rows.js';
@@ -79,7 +81,7 @@ export function createKyselyTokenStore(database: Database, options: TokenStoreOp
       return { tokens, dbNow };
     },
 
-    revokeToken(accountId, tokenId, revokedAt, audit) {
+    revokeToken(accountId, tokenId, revokedAt, audit, notice) {
       return authenticationChanges.around(() =>
         writeWithAudit(database, async (trx) => {
           const result = await trx
@@ -90,9 +92,75 @@ export function createKyselyTokenStore(database: Database, options: TokenStoreOp
             .where('revoked_at', 'is', null)
             .executeTakeFirst();
           const revoked = result.numUpdatedRows > 0n;
+          if (revoked && notice) await trx.insertInto('notices').values(noticeRow(notice)).execute();
           return { result: revoked, audit: revoked ? audit : null };
         }),
       );
+    },
+
+    async findAnyToken(tokenId) {
+      const row = await kysely.selectFrom('tokens').select(TOKEN_COLUMNS).where('id', '=', tokenId).executeTakeFirst();
+      return row && toToken(row);
+    },
+
+    async listAllTokens(filter) {
+      const dbNow = await database.now();
+      const expiringFrom = dbNow + filter.expiringWindowMs;
+      let query = kysely
+        .selectFrom('tokens as t')
+        .innerJoin('accounts as a', 'a.id', 't.account_id')
+        .select(qualified('t', TOKEN_COLUMNS))
+        .select(['a.email as owner_email', 'a.name as owner_name']);
+      switch (filter.state) {
+        case 'all':
+          break;
+        case 'revoked':
+          query = query.where('t.revoked_at', 'is not', null);
+          break;
+        case 'unrevoked':
+          query = query.where('t.revoked_at', 'is', null);
+          break;
+        case 'active':
+          query = query.where('t.revoked_at', 'is', null).where('t.expires_at', '>', expiringFrom);
+          break;
+        case 'expiring':
+          query = query.where('t.revoked_at', 'is', null).where('t.expires_at', '>', dbNow).where('t.expires_at', '<=', expiringFrom);
+          break;
+        case 'expired':
+          query = query.where('t.revoked_at', 'is', null).where('t.expires_at', '<=', dbNow);
+          break;
+      }
+      if (filter.ownerId !== undefined) query = query.where('t.account_id', '=', filter.ownerId);
+      if (filter.expiringWithinMs !== undefined) {
+        query = query
+          .where('t.revoked_at', 'is', null)
+          .where('t.expires_at', '>', dbNow)
+          .where('t.expires_at', '<=', dbNow + filter.expiringWithinMs);
+      }
+      if (filter.unusedForMs !== undefined) {
+        const before = dbNow - filter.unusedForMs;
+        query = query.where((eb) =>
+          eb.or([
+            eb.and([eb('t.last_used_at', 'is', null), eb('t.created_at', '<=', before)]),
+            eb('t.last_used_at', '<=', before),
+          ]),
+        );
+      }
+      const scopes = filter.anyOfScopes;
+      if (scopes && scopes.length > 0) {
+        // Scopes are stored space-separated and no scope name contains another with spaces around it.
+        query = query.where((eb) => eb.or(scopes.map((scope) => sql<boolean>`(' ' || ${eb.ref('t.scopes')} || ' ') like ${`% ${scope} %`}`)));
+      }
+      if (filter.after) {
+        const { createdAt, id } = filter.after;
+        query = query.where((eb) => eb.or([eb('t.created_at', '<', createdAt), eb.and([eb('t.created_at', '=', createdAt), eb('t.id', '>', id)])]));
+      }
+      const rows = await query.orderBy('t.created_at', 'desc').orderBy('t.id').limit(filter.limit).execute();
+      const tokens = rows.map((row) => ({
+        token: toToken(row),
+        owner: { id: row.account_id, email: row.owner_email, name: row.owner_name },
+      }));
+      return { tokens, dbNow };
     },
 
     async touchTokenLastUsed(tokenId, usedAt, ip, minIntervalMs) {

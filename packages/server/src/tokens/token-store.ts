@@ -1,5 +1,6 @@
 import type { AuditEventInput } from '../audit/audit-event.js';
-import type { NewToken, TokenAddress, TokenForAuth, TokenListFilter, TokenRecord } from './token.js';
+import type { NoticeInput } from '../notices/notice.js';
+import type { AllTokensFilter, NewToken, TokenAddress, TokenForAuth, TokenListFilter, TokenRecord, TokenWithOwner } from './token.js';
 
 /** Where tokens are kept: by digest only; revocation and its audit event in one transaction. */
 export interface TokenStore {
@@ -20,8 +21,13 @@ export interface TokenStore {
    * Revokes a non-revoked token of this account, with its audit event, in one transaction.
    * Returns false (and writes nothing) when there is no such token, it belongs to another
    * account, or it is already revoked — so a repeat is harmless and reports "not found".
+   * With `notice` (an administrator's revoke), the owner's notice is written in the same transaction.
    */
-  revokeToken(accountId: string, tokenId: string, revokedAt: number, audit: AuditEventInput): Promise<boolean>;
+  revokeToken(accountId: string, tokenId: string, revokedAt: number, audit: AuditEventInput, notice?: NoticeInput): Promise<boolean>;
+  /** A token of any account (revoked ones included), or undefined. */
+  findAnyToken(tokenId: string): Promise<TokenRecord | undefined>;
+  /** A page of every account's tokens with their owners, newest first (created_at desc, id), after `filter.after`. */
+  listAllTokens(filter: AllTokensFilter): Promise<{ tokens: TokenWithOwner[]; dbNow: number }>;
   /**
    * Records a use, at most once per `minIntervalMs` per token: the row is written only when its
    * `lastUsedAt` is null or older than `usedAt - minIntervalMs`. Returns whether it wrote.

@@ -48,3 +48,31 @@ export interface TokenAddress {
   ip: string;
   lastUsedAt: number;
 }
+
+/** Where a page of tokens (newest first: created_at desc, then id) continues: after this one. */
+export interface TokenPosition {
+  createdAt: number;
+  id: string;
+}
+
+/** Every account's tokens, as the administration API filters them (against the database clock). */
+export interface AllTokensFilter {
+  /** Only this account's tokens. */
+  ownerId?: string;
+  state: TokenListFilter['state'];
+  /** Only unrevoked tokens not yet expired that expire within this many milliseconds. */
+  expiringWithinMs?: number;
+  /** Only tokens whose last use (or, never used, creation) is at least this many milliseconds ago. */
+  unusedForMs?: number;
+  /** Only tokens holding one of these scopes (the scope asked for and the write scope including it). */
+  anyOfScopes?: readonly TokenScope[];
+  after?: TokenPosition;
+  limit: number;
+  expiringWindowMs: number;
+}
+
+/** A token with who owns it, for the administration API. */
+export interface TokenWithOwner {
+  token: TokenRecord;
+  owner: { id: string; email: string | null; name: string | null };
+}
