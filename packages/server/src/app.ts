@@ -29,6 +29,7 @@ import { registerInviteRoutes } from './sessions/invite-routes.js';
 import { registerSignInOptionsRoutes } from './sessions/sign-in-options-routes.js';
 import { registerSignInRoutes } from './sessions/sign-in-routes.js';
 import { registerTokenRoutes } from './tokens/token-routes.js';
+import { registerVerifyRoutes } from './verification/verify-routes.js';
 
 /** The methods whose requests may carry a body. */
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -148,6 +149,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   registerMeRoutes(http);
   registerTokenRoutes(http, services);
   registerNamespaceRoutes(http, services);
+  registerVerifyRoutes(http);
   registerNoticeRoutes(http, services);
   registerCredentialReportRoutes(http, { reports: services.credentialReports, limiter: services.reportLimiter });
   registerInviteRoutes(http, services);

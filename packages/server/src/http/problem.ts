@@ -43,10 +43,7 @@ export function problemBody(code: ErrorCode, options: ProblemOptions = {}): Prob
 }
 
 export function sendProblem(reply: FastifyReply, code: ErrorCode, options: ProblemOptions = {}): FastifyReply {
-  const challenge =
-    code === 'INSUFFICIENT_SCOPE' && options.requiredScope
-      ? `Bearer realm="${REALM}", error="insufficient_scope", scope="${options.requiredScope}"`
-      : CHALLENGES[code];
+  const challenge = code === 'INSUFFICIENT_SCOPE' ? scopeChallenge(options) : CHALLENGES[code];
   if (challenge) reply.header('www-authenticate', challenge);
   const retryAfter =
     options.retryAfterSeconds ?? (code === 'UNAVAILABLE' ? UNAVAILABLE_RETRY_AFTER_SECONDS : undefined);
@@ -57,4 +54,14 @@ export function sendProblem(reply: FastifyReply, code: ErrorCode, options: Probl
     .header('x-content-type-options', 'nosniff')
     .type('application/problem+json')
     .send(JSON.stringify(problemBody(code, options)));
+}
+
+/**
+ * R-SCOPE's challenge: naming the scope that was missing (RFC 6750 §3.1); a namespace refused
+ * without a scope, only the error; a console-only route, the description saying so.
+ */
+function scopeChallenge(options: ProblemOptions): string | undefined {
+  if (options.requiredScope) return `Bearer realm="${REALM}", error="insufficient_scope", scope="${options.requiredScope}"`;
+  if (options.namespace) return `Bearer realm="${REALM}", error="insufficient_scope"`;
+  return CHALLENGES.INSUFFICIENT_SCOPE;
 }

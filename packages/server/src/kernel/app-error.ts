@@ -62,13 +62,15 @@ export function fieldError(pointer: string, detail: string): AppError {
 
 /**
  * R-SCOPE: a token without `scope` (or whose namespace restriction does not cover `namespace`).
- * The challenge names the scope (RFC 6750 §3.1); the body names both.
+ * The challenge names the scope (RFC 6750 §3.1); the body names both. A namespace refused where
+ * no scope was asked for (forward auth) names no scope.
  */
-export function insufficientScope(scope: string, namespace?: string): AppError {
+export function insufficientScope(scope: string | undefined, namespace?: string): AppError {
   const detail = namespace
     ? `This token may not use namespace "${namespace}".`
     : `This token lacks the "${scope}" scope.`;
-  return new AppError('INSUFFICIENT_SCOPE', detail, {
-    extensions: namespace ? { requiredScope: scope, namespace } : { requiredScope: scope },
-  });
+  const extensions: ProblemExtensions = {};
+  if (scope !== undefined) extensions.requiredScope = scope;
+  if (namespace !== undefined) extensions.namespace = namespace;
+  return new AppError('INSUFFICIENT_SCOPE', detail, { extensions });
 }

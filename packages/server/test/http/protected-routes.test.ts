@@ -85,6 +85,7 @@ const ROUTES: RouteSetupTable = {
   'GET /api/v1/tokens/self': { auth: 'token', scope: 'any', successStatus: 200 },
   'DELETE /api/v1/tokens/self': { auth: 'token', scope: 'any', successStatus: 204 },
   'GET /api/v1/token-settings': { auth: 'either', scope: 'any', successStatus: 200 },
+  'GET /api/v1/verify': { auth: 'token', scope: 'any', successStatus: 204 },
   'GET /api/v1/tokens/:id': tokenById('GET'),
   'GET /api/v1/tokens/:id/activity': tokenById('GET', '/activity'),
   'DELETE /api/v1/tokens/:id': tokenById('DELETE'),

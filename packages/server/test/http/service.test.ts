@@ -34,6 +34,7 @@ describe('service routes', () => {
         'DELETE /api/v1/tokens/self',
         'GET /api/v1/tokens/{id}',
         'GET /api/v1/tokens/{id}/activity',
+        'GET /api/v1/verify',
         'DELETE /api/v1/tokens/{id}',
         'GET /api/v1/token-settings',
         'GET /api/v1/namespaces',
