@@ -10,6 +10,7 @@ import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
 import { jsonSchemaTransform, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import { registerMeRoutes } from './accounts/me-routes.js';
+import { registerAdminRoutes } from './admin/admin-routes.js';
 import { registerConsoleRoutes } from './console/console-routes.js';
 import { registerErrorDocsRoutes } from './console/error-docs-routes.js';
 import { registerCredentialReportRoutes } from './credential-reports/credential-report-routes.js';
@@ -55,6 +56,8 @@ export interface RegisteredRoute {
   auth: string | undefined;
   /** The scope a token needs on it (`config.scope`): a scope name, `any`, or undefined (no tokens). */
   scope: string | undefined;
+  /** Whether only administrators may call it (`config.admin`): anyone else is 403 FORBIDDEN. */
+  admin: boolean;
   /** Whether the route declares a JSON body schema (every such body is strict: docs/security.md, item 48). */
   takesBody: boolean;
 }
@@ -94,6 +97,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
         url: route.url,
         auth: (route.config as { auth?: string } | undefined)?.auth,
         scope: (route.config as { scope?: string } | undefined)?.scope,
+        admin: (route.config as { admin?: true } | undefined)?.admin === true,
         takesBody: (route.schema as { body?: unknown } | undefined)?.body !== undefined,
       });
     }
@@ -151,6 +155,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   registerNamespaceRoutes(http, services);
   registerVerifyRoutes(http);
   registerNoticeRoutes(http, services);
+  registerAdminRoutes(http, services);
   registerCredentialReportRoutes(http, { reports: services.credentialReports, limiter: services.reportLimiter });
   registerInviteRoutes(http, services);
   registerSignInOptionsRoutes(http, services);

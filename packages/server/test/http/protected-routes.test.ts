@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { NoticeView } from '@latchkey/contract';
 import { expect } from 'vitest';
+import { SYSTEM_ACTOR } from '../../src/audit/audit-event.js';
 import { bearer, type TestApp, type TestSession } from '../support/app.js';
 import {
   describeProtectedRoutes,
@@ -64,6 +65,35 @@ const tokenById = (method: 'GET' | 'DELETE', suffix = ''): RouteSetup => ({
         missingUrls: [`/api/v1/tokens/${randomUUID()}${suffix}`, `/api/v1/tokens/not-a-uuid${suffix}`],
         async untouched() {
           const me = await app.http.inject({ url: '/api/v1/me', headers: bearer(owner.token) });
+          expect(me.statusCode).toBe(200);
+        },
+      },
+    };
+  },
+});
+
+/**
+ * An administrators' route naming an account (`suffix` after its id): aimed at a fresh account of
+ * someone else (disabled first for `enable`); the 404 checks use missing and malformed ids, and
+ * the account must still answer with its own token afterwards.
+ */
+const adminAccountRoute = (method: 'GET' | 'PATCH' | 'POST' | 'DELETE', suffix = ''): RouteSetup => ({
+  auth: 'either',
+  scope: method === 'GET' ? 'admin:read' : 'admin:write',
+  successStatus: method === 'GET' || method === 'PATCH' ? 200 : 204,
+  admin: true,
+  async prepare(app) {
+    const target = await prepareCaller(app);
+    if (suffix === '/enable') await app.services.accounts.disable(target.session.account.id, SYSTEM_ACTOR);
+    const bystander = await prepareCaller(app);
+    return {
+      url: `/api/v1/admin/accounts/${target.session.account.id}${suffix}`,
+      ...(method === 'PATCH' ? { payload: { name: `Renamed ${randomUUID().slice(0, 8)}` } } : {}),
+      foreign: {
+        url: `/api/v1/admin/accounts/${randomUUID()}${suffix}`,
+        missingUrls: [`/api/v1/admin/accounts/${randomUUID()}${suffix}`, `/api/v1/admin/accounts/not-a-uuid${suffix}`],
+        async untouched() {
+          const me = await app.http.inject({ url: '/api/v1/me', headers: bearer(bystander.token) });
           expect(me.statusCode).toBe(200);
         },
       },
@@ -143,6 +173,36 @@ const ROUTES: RouteSetupTable = {
     admin: true,
     prepare: () => ({ payload: { email: `invitee-${randomUUID().slice(0, 8)}@example.test` } }),
   },
+  // The administration API (item 49): the caller is an administrator whose token holds admin:write.
+  'GET /api/v1/admin/accounts': { auth: 'either', scope: 'admin:read', successStatus: 200, admin: true },
+  'GET /api/v1/admin/accounts/:id': adminAccountRoute('GET'),
+  'PATCH /api/v1/admin/accounts/:id': adminAccountRoute('PATCH'),
+  'POST /api/v1/admin/accounts/:id/disable': adminAccountRoute('POST', '/disable'),
+  'POST /api/v1/admin/accounts/:id/enable': adminAccountRoute('POST', '/enable'),
+  'DELETE /api/v1/admin/accounts/:id': adminAccountRoute('DELETE'),
+  'GET /api/v1/admin/tokens': { auth: 'either', scope: 'admin:read', successStatus: 200, admin: true },
+  'DELETE /api/v1/admin/tokens/:id': {
+    auth: 'either',
+    scope: 'admin:write',
+    successStatus: 204,
+    admin: true,
+    async prepare(app) {
+      const owner = await prepareCaller(app);
+      const target = await app.createToken(owner.session, `target-${randomUUID().slice(0, 8)}`);
+      return {
+        url: `/api/v1/admin/tokens/${target.token.id}`,
+        foreign: {
+          url: `/api/v1/admin/tokens/${randomUUID()}`,
+          missingUrls: [`/api/v1/admin/tokens/${randomUUID()}`, '/api/v1/admin/tokens/not-a-uuid'],
+          async untouched() {
+            const me = await app.http.inject({ url: '/api/v1/me', headers: bearer(owner.token) });
+            expect(me.statusCode).toBe(200);
+          },
+        },
+      };
+    },
+  },
+  'GET /api/v1/admin/audit': { auth: 'either', scope: 'admin:read', successStatus: 200, admin: true },
 };
 
 describeProtectedRoutes(await listProtectedRoutes(), ROUTES);

@@ -46,8 +46,26 @@ describe('service routes', () => {
         'POST /api/v1/credentials/revoke',
         'GET /api/v1/notices',
         'POST /api/v1/notices/{id}/dismiss',
+        // The administration API (docs/security.md, item 49).
+        'GET /api/v1/admin/accounts',
+        'GET /api/v1/admin/accounts/{id}',
+        'PATCH /api/v1/admin/accounts/{id}',
+        'POST /api/v1/admin/accounts/{id}/disable',
+        'POST /api/v1/admin/accounts/{id}/enable',
+        'DELETE /api/v1/admin/accounts/{id}',
+        'GET /api/v1/admin/tokens',
+        'DELETE /api/v1/admin/tokens/{id}',
+        'GET /api/v1/admin/audit',
       ].sort(),
     );
+    const patch = document.paths['/api/v1/admin/accounts/{id}']!.patch as {
+      security: unknown;
+      requestBody: { content: { 'application/json': { schema: { properties: Record<string, unknown>; additionalProperties: unknown } } } };
+    };
+    expect(Object.keys(patch.requestBody.content['application/json'].schema.properties).sort()).toEqual(['isAdmin', 'name']);
+    expect(patch.requestBody.content['application/json'].schema.additionalProperties).toBe(false);
+    expect(patch.security).toEqual([{ bearer: ['admin:write'] }, { session: [] }]);
+    expect((document.paths['/api/v1/admin/audit']!.get as { security: unknown }).security).toEqual([{ bearer: ['admin:read'] }, { session: [] }]);
     const create = document.paths['/api/v1/tokens']!.post as {
       requestBody: { content: { 'application/json': { schema: { properties: Record<string, unknown>; required: string[] } } } };
     };

@@ -79,6 +79,8 @@ export const EXPECTED = {
   'R-400B': { status: 400, challenge: undefined, type: `${PROBLEM_BASE}/malformed-body`, title: undefined, code: 'MALFORMED_BODY' },
   'R-413': { status: 413, challenge: undefined, type: `${PROBLEM_BASE}/payload-too-large`, title: undefined, code: 'PAYLOAD_TOO_LARGE' },
   'R-415': { status: 415, challenge: undefined, type: `${PROBLEM_BASE}/unsupported-media-type`, title: undefined, code: 'UNSUPPORTED_MEDIA_TYPE' },
+  /** A caller who is not an administrator on an administrators' route (item 49). */
+  'R-FORBIDDEN': { status: 403, challenge: undefined, type: `${PROBLEM_BASE}/forbidden`, title: 'Forbidden', code: 'FORBIDDEN' },
   'R-CSRF': { status: 403, challenge: undefined, type: `${PROBLEM_BASE}/csrf`, title: undefined, code: 'CSRF_REJECTED' },
 } as const;
 
@@ -185,10 +187,17 @@ export interface Caller {
   tokenId: string;
 }
 
-/** Signs an account in and mints it a token through the API. */
-export async function prepareCaller(app: TestApp, options: { isAdmin?: boolean } = {}): Promise<Caller> {
+/** The default scopes and both admin scopes: what an administrator's caller token holds on admin routes. */
+export const ADMIN_CALLER_SCOPES: readonly Scope[] = ['namespaces:read', 'namespaces:write', 'tokens:read', 'tokens:write', 'admin:read', 'admin:write'];
+
+/** Signs an account in and mints it a token through the API (with `scopes`, holding exactly those). */
+export async function prepareCaller(app: TestApp, options: { isAdmin?: boolean; scopes?: readonly Scope[] } = {}): Promise<Caller> {
   const session = await app.signIn({ isAdmin: options.isAdmin });
-  const { token, secret } = await app.createToken(session, `caller-${randomUUID().slice(0, 8)}`);
+  const { token, secret } = await app.createToken(
+    session,
+    `caller-${randomUUID().slice(0, 8)}`,
+    options.scopes ? { scopes: options.scopes } : {},
+  );
   return { session, token: secret, tokenId: token.id };
 }
 
@@ -225,7 +234,13 @@ export interface RouteSetup {
   scope?: Scope | 'any';
   /** The status valid credentials of an accepted kind get: the control that the route is real. */
   successStatus: number;
-  /** The caller is an administrator (for routes only administrators may use). */
+  /**
+   * The caller is an administrator (for routes only administrators may use). A route the app
+   * marks `config.admin` must say so here; its caller's token then holds the admin scopes, a
+   * non-administrator's session and token are checked to get R-FORBIDDEN, and, since an
+   * administrator reaches every account's resources, its path parameter is checked with missing
+   * and malformed ids only (`foreign.url` names a missing one too).
+   */
   admin?: boolean;
   prepare?(app: TestApp, caller: Caller): Promise<PreparedRequest> | PreparedRequest;
 }
@@ -266,6 +281,17 @@ export function describeProtectedRoutes(routes: readonly RegisteredRoute[], tabl
       for (const route of covered) {
         if (route.auth !== 'session') expect(route.scope, `${routeKey(route)} takes tokens: it must declare a scope`).toBeDefined();
       }
+    });
+
+    it("says admin: true of every administrators' route, which needs admin:read (reads) or admin:write (changes)", () => {
+      const adminRoutes = routes.filter((route) => route.admin);
+      const unmarked = adminRoutes.filter((route) => table[routeKey(route)]?.admin !== true).map(routeKey);
+      expect(unmarked, "administrators' routes whose entry does not say admin: true").toEqual([]);
+      const scopes = Object.fromEntries(adminRoutes.map((route) => [routeKey(route), route.scope]));
+      const expected = Object.fromEntries(
+        adminRoutes.map((route) => [routeKey(route), route.auth === 'session' ? undefined : SAFE_METHODS.has(route.method) ? 'admin:read' : 'admin:write']),
+      );
+      expect(scopes).toEqual(expected);
     });
   });
 
@@ -350,7 +376,7 @@ function describeRoute(route: RegisteredRoute, setup: RouteSetup, backend: Backe
     let app: TestApp | undefined;
     const setUp = async (): Promise<Fixture> => {
       app = await createTestApp(backend.database);
-      const caller = await prepareCaller(app, { isAdmin: setup.admin });
+      const caller = await prepareCaller(app, { isAdmin: setup.admin, scopes: route.admin ? ADMIN_CALLER_SCOPES : undefined });
       const prepared = (await setup.prepare?.(app, caller)) ?? {};
       const url = prepared.url ?? route.url;
       if (url.includes('/:')) throw new Error(`${key}: prepare() must fill the path parameters (got ${url})`);
@@ -487,7 +513,55 @@ function describeRoute(route: RegisteredRoute, setup: RouteSetup, backend: Backe
       });
     }
 
+    if (route.admin) {
+      it("refuses a non-administrator's session and token, and a demoted administrator's, with R-FORBIDDEN (item 49)", async () => {
+        const f = await setUp();
+        const outsider = await prepareCaller(f.app);
+        for (const [label, headers] of [
+          ['session', outsider.session.headers],
+          ['token', bearer(outsider.token)],
+        ] as const) {
+          const response = await send(f, headers);
+          expect(response.statusCode, `non-administrator's ${label}: ${response.body}`).toBe(403);
+          expectResponseCode(response, 'R-FORBIDDEN');
+        }
+        // The caller loses administration: the same session and admin-scoped token stop working at once.
+        const other = await f.app.signIn({ isAdmin: true });
+        const demote = await f.app.http.inject({
+          method: 'PATCH',
+          url: `/api/v1/admin/accounts/${f.caller.session.account.id}`,
+          headers: other.headers,
+          payload: { isAdmin: false },
+        });
+        expect(demote.statusCode, demote.body).toBe(200);
+        for (const [label, headers] of [
+          ['session', f.caller.session.headers],
+          ['token', bearer(f.caller.token)],
+        ] as const) {
+          const response = await send(f, headers);
+          expect(response.statusCode, `demoted administrator's ${label}: ${response.body}`).toBe(403);
+          expectResponseCode(response, 'R-FORBIDDEN');
+        }
+      });
+    }
+
     if (!namesResource) return;
+    if (route.admin) {
+      it('answers a missing or malformed id with the same R-404, changing nothing', async () => {
+        const f = await setUp();
+        const foreign = f.foreign!;
+        const credentials = setup.auth === 'token' ? bearer(f.caller.token) : f.caller.session.headers;
+        const first = await send(f, credentials, foreign.url);
+        expectResponseCode(first, 'R-404');
+        for (const url of foreign.missingUrls) {
+          const missing = await send(f, credentials, url);
+          expect(comparable(missing)).toEqual(comparable(first));
+          expect((await send(f, bearer(f.caller.token), url)).body).toBe(first.body);
+        }
+        await foreign.untouched();
+      });
+      return;
+    }
     it("answers another account's resource with the same 404 as a missing one", async () => {
       const f = await setUp();
       const foreign = f.foreign!;
