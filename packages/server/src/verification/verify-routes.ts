@@ -34,7 +34,10 @@ export function registerVerifyRoutes(app: ZodApp): void {
         .header(IDENTITY_HEADERS.tokenId, token.id)
         .header(IDENTITY_HEADERS.tokenScopes, token.scopes.join(' '));
       // The hook has set latchkey-token-expires-at (IDENTITY_HEADERS.tokenExpiresAt) already.
-      if (account.email !== null) reply.header(IDENTITY_HEADERS.accountEmail, headerSafe(account.email));
+      // Always sent, empty for an account without one: a proxy copying headers from this answer
+      // then overwrites whatever the client sent (Caddy 2.6 would pass a literal placeholder on
+      // for a header missing here).
+      reply.header(IDENTITY_HEADERS.accountEmail, account.email === null ? '' : headerSafe(account.email));
       return reply.code(204).send();
     },
   );
