@@ -4,8 +4,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
-import { expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { describeEachBackend } from '../../test/support/databases.js';
+import { createStores } from '../../test/support/stores.js';
+import type { AccountRecord } from './account.js';
 import { conflict, digestOf, expectNoTokenSecretSentAfterEach, storeFixtures } from '../../test/support/store-fixtures.js';
 
 describeEachBackend('Account store contract', (ctx) => {
@@ -168,5 +170,85 @@ describeEachBackend('Account store contract', (ctx) => {
   it('deleting an unknown account → false and no audit event', async () => {
     expect(await ctx.stores.accounts.deleteAccount(randomUUID(), audit('account.deleted', 'ghost'))).toBe(false);
     expect(await auditCount('account.deleted')).toBe(0);
+  });
+
+  describe('administration', () => {
+    it('lists accounts newest first with last sign-in and live tokens, by state, in pages without duplicates or omissions', async () => {
+      const made: AccountRecord[] = [];
+      for (let index = 0; index < 7; index++) made.push(await givenAccount({ name: index === 2 ? 'Zoë Ångström' : null }));
+      // Two accounts created in the same millisecond: the id breaks the tie.
+      const twinAt = tick();
+      const twins = [await givenAccount({ createdAt: twinAt }), await givenAccount({ createdAt: twinAt })];
+      await ctx.stores.accounts.setAccountDisabled(made[1]!.id, tick(), audit('account.disabled', made[1]!.id));
+      await signIn(made[4]!.id);
+      await givenToken(made[4]!.id);
+      const expired = await givenToken(made[4]!.id);
+      await ctx.exec(sql`update tokens set expires_at = ${Date.now() - 1000} where id = ${expired.record.id}`);
+      const revoked = await givenToken(made[4]!.id);
+      await ctx.stores.tokens.revokeToken(made[4]!.id, revoked.record.id, tick(), audit('token.revoked', revoked.record.id));
+
+      const now = Date.now();
+      const pages: string[][] = [];
+      let after: { createdAt: number; id: string } | undefined;
+      for (;;) {
+        const page = await ctx.stores.accounts.listAccounts({ state: 'all', after, limit: 2, now });
+        pages.push(page.map((found) => found.id));
+        const last = page.at(-1);
+        if (page.length < 2 || !last) break;
+        after = { createdAt: last.createdAt, id: last.id };
+      }
+      const expectedOrder = [...twins.map((twin) => twin.id).sort(), ...made.map((found) => found.id).reverse()];
+      expect(pages.flat()).toEqual(expectedOrder);
+
+      const all = await ctx.stores.accounts.listAccounts({ state: 'all', limit: 100, now });
+      const active = all.find((found) => found.id === made[4]!.id)!;
+      expect(active.activeTokens).toBe(1);
+      expect(active.lastSignInAt).toEqual(expect.any(Number));
+      expect(all.find((found) => found.id === made[0]!.id)).toMatchObject({ activeTokens: 0, lastSignInAt: null });
+      expect((await ctx.stores.accounts.listAccounts({ state: 'disabled', limit: 100, now })).map((found) => found.id)).toEqual([made[1]!.id]);
+      expect(await ctx.stores.accounts.listAccounts({ state: 'active', limit: 100, now })).toHaveLength(8);
+      expect(await ctx.stores.accounts.findAccountSummary(made[4]!.id, now)).toEqual(active);
+      expect(await ctx.stores.accounts.findAccountSummary(randomUUID(), now)).toBeUndefined();
+    });
+
+    it('search is a case-insensitive plain substring of the email or the name, the same on both databases, across batches', async () => {
+      const named = await givenAccount({ name: 'Zoë Ångström', email: 'zoe@example.test' });
+      const other = await givenAccount({ email: 'under_score@example.test' });
+      // More rows than one search batch reads, none of them matching.
+      await ctx.exec(
+        sql`insert into accounts (id, email, name, is_admin, created_at, disabled_at) select ${sql.raw(ctx.dialect === 'sqlite' ? "lower(hex(randomblob(16)))" : 'gen_random_uuid()::text')}, null, 'filler', 0, ${tick()}, null from ${sql.raw(ctx.dialect === 'sqlite' ? '(with recursive n(i) as (select 1 union all select i + 1 from n where i < 1200) select i from n)' : 'generate_series(1, 1200)')} as filler`,
+      );
+      const now = Date.now();
+      const search = async (text: string, limit = 10) => (await ctx.stores.accounts.listAccounts({ search: text, state: 'all', limit, now })).map((found) => found.id);
+      expect(await search('ÅNGSTRÖM')).toEqual([named.id]);
+      expect(await search('zoë')).toEqual([named.id]);
+      expect(await search('ZOE@')).toEqual([named.id]);
+      expect(await search('_score')).toEqual([other.id]);
+      expect(await search('%')).toEqual([]);
+      expect(await search('example.test')).toEqual([other.id, named.id]);
+      expect(await search('example.test', 1)).toEqual([other.id]);
+    });
+
+    it('updates the name and the administrator flag with their audit events together; an unknown account → false, nothing written', async () => {
+      const record = await givenAccount();
+      const events = [audit('account.admin_granted', record.id), audit('account.updated', record.id, null, { name: { from: 'Some One', to: 'Ada' } })];
+      expect(await ctx.stores.accounts.updateAccount(record.id, { isAdmin: true, name: 'Ada' }, events)).toBe(true);
+      expect(await ctx.stores.accounts.findAccountById(record.id)).toEqual({ ...record, isAdmin: true, name: 'Ada' });
+      expect(await auditCount('account.admin_granted')).toBe(1);
+      expect(await ctx.stores.accounts.updateAccount(record.id, { name: null }, [audit('account.updated', record.id)])).toBe(true);
+      expect((await ctx.stores.accounts.findAccountById(record.id))?.name).toBeNull();
+      expect(await ctx.stores.accounts.updateAccount(randomUUID(), { isAdmin: false }, [audit('account.admin_revoked', 'ghost')])).toBe(false);
+      expect(await auditCount('account.admin_revoked')).toBe(0);
+    });
+
+    it("a demotion is an authentication change: a cached token's owner is read again", async () => {
+      const record = await givenAccount({ isAdmin: true });
+      const made = await givenToken(record.id);
+      // A token store keeping verified lookups in memory (SQLite; PostgreSQL reads every time).
+      const cached = createStores(ctx.database, { tokenCache: true });
+      expect((await cached.tokens.findTokenForAuth(made.digest))?.account.isAdmin).toBe(true);
+      await ctx.stores.accounts.updateAccount(record.id, { isAdmin: false }, [audit('account.admin_revoked', record.id)]);
+      expect((await cached.tokens.findTokenForAuth(made.digest))?.account.isAdmin).toBe(false);
+    });
   });
 });

@@ -91,4 +91,41 @@ describeEachBackend('Audit store contract', (ctx) => {
     const newest = await ctx.stores.audit.listAuditEvents({ limit: 1100 });
     expect(newest.map((event) => event.targetId)).toEqual([...events].reverse().map((event) => event.targetId));
   });
+
+  it('pages by seq, newest first, filtered by actor, token, action and time (since inclusive, until exclusive)', async () => {
+    const alice = randomUUID();
+    const tokenId = randomUUID();
+    const byToken = { ...audit('token.created', 'made-with-token', alice), actor: { accountId: alice, tokenId, ip: null } };
+    const events = [
+      audit('account.signed_in', alice, alice),
+      byToken,
+      audit('account.disabled', 'someone', alice),
+      audit('account.disabled', 'other', null),
+      audit('token.revoked', 'x', alice),
+    ];
+    for (const event of events) await record(event);
+    const ids = async (filter: Partial<Parameters<typeof ctx.stores.audit.listAuditPage>[0]>) =>
+      (await ctx.stores.audit.listAuditPage({ limit: 100, ...filter })).map((event) => event.id);
+    const newestFirst = [...events].reverse().map((event) => event.id);
+
+    expect(await ids({})).toEqual(newestFirst);
+    expect(await ids({ actorAccountId: alice })).toEqual(newestFirst.filter((id) => id !== events[3]!.id));
+    expect(await ids({ actorTokenId: tokenId })).toEqual([byToken.id]);
+    expect(await ids({ action: 'account.disabled' })).toEqual([events[3]!.id, events[2]!.id]);
+    expect(await ids({ since: events[2]!.occurredAt })).toEqual(newestFirst.slice(0, 3));
+    expect(await ids({ until: events[2]!.occurredAt })).toEqual(newestFirst.slice(3));
+    expect(await ids({ action: 'account.disabled', actorAccountId: alice })).toEqual([events[2]!.id]);
+
+    const paged: string[] = [];
+    let beforeSeq: number | undefined;
+    for (;;) {
+      const page = await ctx.stores.audit.listAuditPage({ limit: 2, beforeSeq });
+      paged.push(...page.map((event) => event.id));
+      if (page.length < 2) break;
+      beforeSeq = page.at(-1)!.seq;
+    }
+    expect(paged).toEqual(newestFirst);
+    const [first] = await ctx.stores.audit.listAuditPage({ limit: 1, actorTokenId: tokenId });
+    expect(first).toEqual({ ...byToken, detail: {}, seq: expect.any(Number) });
+  });
 });

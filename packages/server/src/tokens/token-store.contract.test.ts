@@ -25,7 +25,7 @@ import type { Database } from '../database/database.js';
 import { openDatabase } from '../database/open-database.js';
 import { StoreConflictError } from '../kernel/store-errors.js';
 import { createKyselyTokenStore } from './kysely-token-store.js';
-import type { TokenListFilter, TokenRecord } from './token.js';
+import type { AllTokensFilter, TokenListFilter, TokenRecord } from './token.js';
 
 describeEachBackend('Token store contract', (ctx) => {
   const { tick, account, audit, givenAccount, token, givenToken, count, auditCount, setExpiresAt } = storeFixtures(ctx);
@@ -453,6 +453,84 @@ describeEachBackend('Token store contract', (ctx) => {
       } finally {
         await close();
       }
+    });
+  });
+
+  describe('administration: every account\'s tokens', () => {
+    const listAll = (filter: Partial<AllTokensFilter> = {}) =>
+      ctx.stores.tokens.listAllTokens({ state: 'all', limit: 100, expiringWindowMs: WEEK, ...filter });
+    const names = async (filter: Partial<AllTokensFilter> = {}) => (await listAll(filter)).tokens.map(({ token: found }) => found.name).sort();
+
+    it('lists with owners, newest first, filtered by owner, state, expiry, disuse and scope against the database clock', async () => {
+      const bob = await givenAccount({ email: 'bob@example.test', name: 'Bob' });
+      const dave = await givenAccount({ email: null, name: null });
+      const soon = await givenToken(bob.id, { name: 'soon', scopes: ['namespaces:read', 'tokens:write'] });
+      const idle = await givenToken(bob.id, { name: 'idle', scopes: ['admin:read'] });
+      const busy = await givenToken(dave.id, { name: 'busy', scopes: ['namespaces:write'] });
+      const gone = await givenToken(dave.id, { name: 'gone' });
+      await ctx.stores.tokens.revokeToken(dave.id, gone.record.id, tick(), audit('token.revoked', gone.record.id));
+      const dbNow = await ctx.stores.tokens.now();
+      await setExpiresAt(soon.record.id, dbNow + 2 * DAY);
+      // The fixtures' clock starts in January: make the others recent by the database clock.
+      await ctx.exec(sql`update tokens set created_at = ${dbNow - 1000} where id in (${soon.record.id}, ${gone.record.id})`);
+      await ctx.exec(sql`update tokens set created_at = ${dbNow - 40 * DAY}, last_used_at = null where id = ${idle.record.id}`);
+      await ctx.exec(sql`update tokens set created_at = ${dbNow - 40 * DAY}, last_used_at = ${dbNow - DAY} where id = ${busy.record.id}`);
+
+      const all = await listAll();
+      expect(all.tokens.find(({ token: found }) => found.id === soon.record.id)?.owner).toEqual({ id: bob.id, email: 'bob@example.test', name: 'Bob' });
+      expect(all.tokens.find(({ token: found }) => found.id === busy.record.id)?.owner).toEqual({ id: dave.id, email: null, name: null });
+      expect(all.dbNow).toBeGreaterThanOrEqual(dbNow);
+      const created = all.tokens.map(({ token: found }) => found.createdAt);
+      expect(created).toEqual([...created].sort((a, b) => b - a));
+
+      expect(await names({ ownerId: bob.id })).toEqual(['idle', 'soon']);
+      expect(await names({ state: 'revoked' })).toEqual(['gone']);
+      expect(await names({ state: 'unrevoked' })).toEqual(['busy', 'idle', 'soon']);
+      expect(await names({ state: 'expiring' })).toEqual(['soon']);
+      expect(await names({ expiringWithinMs: 3 * DAY })).toEqual(['soon']);
+      expect(await names({ expiringWithinMs: DAY })).toEqual([]);
+      expect(await names({ unusedForMs: 30 * DAY })).toEqual(['idle']);
+      expect(await names({ anyOfScopes: ['tokens:read', 'tokens:write'] })).toEqual(['soon']);
+      expect(await names({ anyOfScopes: ['namespaces:read', 'namespaces:write'] })).toEqual(['busy', 'gone', 'soon']);
+      expect(await names({ anyOfScopes: ['admin:write'] })).toEqual([]);
+      expect(await names({ anyOfScopes: ['admin:read'], ownerId: dave.id })).toEqual([]);
+    });
+
+    it('pages by (created_at, id) without duplicates or omissions, ties included', async () => {
+      const owner = await givenAccount();
+      const at = tick();
+      const made = [];
+      for (let index = 0; index < 5; index++) made.push(await givenToken(owner.id, { createdAt: index < 3 ? at : tick() }));
+      const seen: string[] = [];
+      let after: { createdAt: number; id: string } | undefined;
+      for (;;) {
+        const { tokens } = await listAll({ limit: 2, after });
+        seen.push(...tokens.map(({ token: found }) => found.id));
+        const last = tokens.at(-1)?.token;
+        if (tokens.length < 2 || !last) break;
+        after = { createdAt: last.createdAt, id: last.id };
+      }
+      expect(seen).toHaveLength(5);
+      expect(new Set(seen)).toEqual(new Set(made.map((found) => found.record.id)));
+    });
+
+    it("any account's token is found by id; a revoke with a notice writes the notice in its transaction, a refused one writes none", async () => {
+      const owner = await givenAccount();
+      const made = await givenToken(owner.id, { name: 'laptop' });
+      expect(await ctx.stores.tokens.findAnyToken(made.record.id)).toEqual(made.record);
+      expect(await ctx.stores.tokens.findAnyToken(randomUUID())).toBeUndefined();
+      const notice = () => ({
+        id: randomUUID(),
+        accountId: owner.id,
+        kind: 'token_revoked_by_admin' as const,
+        createdAt: tick(),
+        detail: { token: { id: made.record.id, name: 'laptop', last4: made.record.last4, note: null } },
+      });
+      expect(await ctx.stores.tokens.revokeToken(owner.id, made.record.id, tick(), audit('token.revoked', made.record.id), notice())).toBe(true);
+      expect((await ctx.stores.notices.listNotices(owner.id)).map((found) => found.kind)).toEqual(['token_revoked_by_admin']);
+      expect(await ctx.stores.tokens.revokeToken(owner.id, made.record.id, tick(), audit('token.revoked', made.record.id), notice())).toBe(false);
+      expect(await count('notices')).toBe(1);
+      expect(await auditCount('token.revoked')).toBe(1);
     });
   });
 });
