@@ -36,6 +36,11 @@ export interface ApiClient {
   readonly baseUrl: string;
   /** Sends the request; resolves with the parsed body (or undefined for 204). */
   send<T>(request: ApiRequest, schema?: ResponseSchema<T>): Promise<T>;
+  /**
+   * Sends the request asking for `accept` (NDJSON, say) and hands the answer's body to `write`
+   * as it arrives, without parsing it; a failure answer is an ApiError as with `send`.
+   */
+  stream(request: ApiRequest, accept: string, write: (text: string) => void): Promise<void>;
   /** The token expiry the last answer reported, if any. */
   readonly lastTokenExpiresAt: string | undefined;
 }
@@ -70,6 +75,43 @@ export function createApiClient(io: CliIo, options: ApiClientOptions): ApiClient
     );
   }
 
+  /** Sends the request (retrying a short 429); a failure answer becomes an ApiError. */
+  async function exchange(request: ApiRequest, accept: string): Promise<{ url: string; response: Response }> {
+    const url = `${options.baseUrl}${request.path}`;
+    const headers: Record<string, string> = { accept };
+    if (!request.anonymous && options.token) headers.authorization = `Bearer ${options.token}`;
+    if (request.body !== undefined) headers['content-type'] = 'application/json';
+    const started = Date.now();
+    if (options.verbose) io.stderr.write(`> ${request.method} ${escapeTerminalText(url)}\n`);
+
+    let response: Response;
+    for (let retries = 0; ; retries++) {
+      try {
+        response = await io.fetch(url, {
+          method: request.method,
+          headers,
+          body: request.body === undefined ? undefined : JSON.stringify(request.body),
+          redirect: 'error',
+        });
+      } catch (error) {
+        throw new NetworkError(options.baseUrl, networkReason(error));
+      }
+      if (options.verbose) io.stderr.write(`< ${response.status} (${Date.now() - started} ms)\n`);
+      const wait = response.status === 429 ? Number(response.headers.get('retry-after') ?? Number.NaN) : Number.NaN;
+      if (!(retries < RATE_LIMIT_RETRIES && wait >= 0 && wait <= RATE_LIMIT_MAX_WAIT_SECONDS)) break;
+      await response.arrayBuffer().catch(() => undefined);
+      if (options.verbose) io.stderr.write(`  rate limited: trying again in ${wait} s\n`);
+      await new Promise((resolve) => setTimeout(resolve, wait * 1000));
+    }
+    if (!request.anonymous) noteExpiry(response.headers.get(TOKEN_EXPIRES_AT_HEADER));
+
+    if (!response.ok) {
+      const text = await response.text().catch(() => '');
+      throw apiErrorFrom(url, response, text, options);
+    }
+    return { url, response };
+  }
+
   return {
     baseUrl: options.baseUrl,
     get lastTokenExpiresAt() {
@@ -77,38 +119,8 @@ export function createApiClient(io: CliIo, options: ApiClientOptions): ApiClient
     },
 
     async send<T>(request: ApiRequest, schema?: ResponseSchema<T>): Promise<T> {
-      const url = `${options.baseUrl}${request.path}`;
-      const headers: Record<string, string> = { accept: 'application/json' };
-      if (!request.anonymous && options.token) headers.authorization = `Bearer ${options.token}`;
-      if (request.body !== undefined) headers['content-type'] = 'application/json';
-      const started = Date.now();
-      if (options.verbose) io.stderr.write(`> ${request.method} ${escapeTerminalText(url)}\n`);
-
-      let response: Response;
-      for (let retries = 0; ; retries++) {
-        try {
-          response = await io.fetch(url, {
-            method: request.method,
-            headers,
-            body: request.body === undefined ? undefined : JSON.stringify(request.body),
-            redirect: 'error',
-          });
-        } catch (error) {
-          throw new NetworkError(options.baseUrl, networkReason(error));
-        }
-        if (options.verbose) io.stderr.write(`< ${response.status} (${Date.now() - started} ms)\n`);
-        const wait = response.status === 429 ? Number(response.headers.get('retry-after') ?? Number.NaN) : Number.NaN;
-        if (!(retries < RATE_LIMIT_RETRIES && wait >= 0 && wait <= RATE_LIMIT_MAX_WAIT_SECONDS)) break;
-        await response.arrayBuffer().catch(() => undefined);
-        if (options.verbose) io.stderr.write(`  rate limited: trying again in ${wait} s\n`);
-        await new Promise((resolve) => setTimeout(resolve, wait * 1000));
-      }
-      if (!request.anonymous) noteExpiry(response.headers.get(TOKEN_EXPIRES_AT_HEADER));
-
+      const { url, response } = await exchange(request, 'application/json');
       const text = await response.text().catch(() => '');
-      if (!response.ok) {
-        throw apiErrorFrom(url, response, text, options);
-      }
       if (response.status === 204 || schema === undefined) return undefined as T;
       let json: unknown;
       try {
@@ -121,6 +133,22 @@ export function createApiClient(io: CliIo, options: ApiClientOptions): ApiClient
         throw new CliError(`${url} answered in an unexpected shape; is this CLI (and the server) up to date?`);
       }
       return parsed.data;
+    },
+
+    async stream(request: ApiRequest, accept: string, write: (text: string) => void): Promise<void> {
+      const { url, response } = await exchange(request, accept);
+      if (!response.body) return;
+      const decoder = new TextDecoder();
+      try {
+        for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+          const text = decoder.decode(chunk, { stream: true });
+          if (text) write(text);
+        }
+      } catch (error) {
+        throw new NetworkError(url, networkReason(error));
+      }
+      const rest = decoder.decode();
+      if (rest) write(rest);
     },
   };
 }

@@ -96,3 +96,76 @@ describe('zsh completion', () => {
     expect(run('latchkey token create --n')).toBe('--n|--scope --name --url');
   });
 });
+
+describe('completion three words deep (latchkey admin accounts list)', () => {
+  const deep: CommandShape = {
+    name: 'latchkey',
+    options: ['--version', '--url'],
+    commands: [
+      { name: 'token', options: [], commands: [{ name: 'revoke', options: ['--yes'], commands: [] }] },
+      {
+        name: 'admin',
+        options: [],
+        commands: [
+          {
+            name: 'accounts',
+            options: [],
+            commands: [
+              { name: 'list', options: ['--search', '--state'], commands: [] },
+              { name: 'disable', options: ['--yes'], commands: [] },
+            ],
+          },
+          {
+            name: 'tokens',
+            options: [],
+            commands: [{ name: 'list', options: ['--scope', '--owner'], commands: [], values: [{ option: '--scope', words: ['admin:read', 'admin:write', 'tokens:read'] }] }],
+          },
+          { name: 'audit', options: ['--actor', '--output'], commands: [] },
+        ],
+      },
+    ],
+  };
+
+  function bash(line: string): string {
+    const words = line.split(' ').flatMap((word) => word.split(/(:)/)).filter((word, index, all) => word !== '' || index === all.length - 1);
+    return spawnSync(
+      'bash',
+      [
+        '-c',
+        `eval "$SCRIPT"; COMP_LINE="$LINE"; COMP_POINT=\${#LINE}; COMP_WORDS=(${words.map((word) => `"${word}"`).join(' ')}); COMP_CWORD=${words.length - 1}; _latchkey; echo "\${COMPREPLY[*]}"`,
+      ],
+      { env: { PATH: process.env.PATH ?? '', SCRIPT: completionScript('bash', deep), LINE: line }, encoding: 'utf8' },
+    ).stdout.trim();
+  }
+
+  it('bash: the group\'s verbs, their options and values, and the two-word commands as before', () => {
+    expect(bash('latchkey admin ')).toBe('accounts tokens audit');
+    expect(bash('latchkey admin accounts ')).toBe('list disable');
+    expect(bash('latchkey admin accounts list --s')).toBe('--search --state');
+    expect(bash('latchkey admin accounts disable bob@example.com --')).toBe('--yes --url');
+    expect(bash('latchkey admin audit --a')).toBe('--actor');
+    expect(bash('latchkey admin tokens list --scope admin:')).toBe('read write');
+    expect(bash('latchkey admin tokens list --scope adm')).toBe('admin:read admin:write');
+    expect(bash('latchkey token revoke --')).toBe('--yes --url');
+    expect(bash('latchkey token revoke 123 --')).toBe('--yes --url');
+  });
+
+  const zsh = spawnSync('zsh', ['--version']);
+  it.skipIf(zsh.error !== undefined && !process.env.CI)('zsh: parses, and offers the group\'s verbs, options and values', () => {
+    const script = completionScript('zsh', deep);
+    expect(spawnSync('zsh', ['-n'], { input: script, encoding: 'utf8' }).status).toBe(0);
+    const run = (line: string) =>
+      spawnSync(
+        'zsh',
+        [
+          '-c',
+          `compdef() { :; }; compset() { [[ $PREFIX == *,* ]] && PREFIX=\${PREFIX##*,}; }; compadd() { shift; print -r -- "$*"; }; eval "$SCRIPT"; words=(\${=LINE}); [[ $LINE == *' ' ]] && words+=(''); CURRENT=\${#words}; PREFIX=\${words[CURRENT]}; _latchkey`,
+        ],
+        { env: { PATH: process.env.PATH ?? '', SCRIPT: script, LINE: line }, encoding: 'utf8' },
+      ).stdout.trim();
+    expect(run('latchkey admin accounts ')).toBe('list disable');
+    expect(run('latchkey admin accounts list --')).toBe('--search --state --url');
+    expect(run('latchkey admin tokens list --scope ')).toBe('admin:read admin:write tokens:read');
+    expect(run('latchkey token revoke --')).toBe('--yes --url');
+  });
+});

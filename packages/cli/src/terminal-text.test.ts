@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { escapeTerminalText, safeJson } from './terminal-text.js';
+import { escapeTerminalText, safeJson, safeJsonText } from './terminal-text.js';
 
 describe('escapeTerminalText', () => {
   it('shows ESC, BEL, DEL, C1 and newlines as \\xHH, bidi and zero-width as \\u{…}', () => {
@@ -18,5 +18,14 @@ describe('safeJson', () => {
     expect(text).not.toMatch(/[\u001b\u009b\u202e]|\u{e0041}/u);
     expect(JSON.parse(text)).toEqual(value);
     expect(text).toContain('\n  "list"');
+  });
+});
+
+describe('safeJsonText', () => {
+  it('keeps NDJSON lines parseable and equal, with no raw C1, bidi or tag characters', () => {
+    const events = [{ detail: { name: 'x\u009b\u202e\u{e0041}y' } }, { action: 'token.revoked' }];
+    const text = safeJsonText(events.map((event) => JSON.stringify(event)).join('\n') + '\n');
+    expect(text).not.toMatch(/[\u009b\u202e]|\u{e0041}/u);
+    expect(text.trimEnd().split('\n').map((line) => JSON.parse(line))).toEqual(events);
   });
 });

@@ -30,3 +30,18 @@ export function safeJson(value: unknown): string {
         .join(''),
   );
 }
+
+/**
+ * JSON text from a server passed on as it is (an NDJSON export): its line breaks kept, every
+ * raw control, bidi or zero-width character elsewhere written as a `\uXXXX` escape, which is
+ * what it means inside a JSON string (and JSON allows it nowhere else).
+ */
+export function safeJsonText(text: string): string {
+  return text.replace(
+    (unsafeInJson ??= new RegExp(`(?!\\n)${UNSAFE_CLASS}`, 'gu')),
+    (char) =>
+      [...Array(char.length).keys()]
+        .map((index) => `\\u${char.charCodeAt(index).toString(16).padStart(4, '0')}`)
+        .join(''),
+  );
+}

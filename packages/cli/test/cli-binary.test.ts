@@ -309,6 +309,29 @@ describe('latchkey (built binary) against latchkey-server', () => {
     expect(existsSync(join(home, '.latchkey'))).toBe(false);
   });
 
+  it('admin: an administrator\'s admin-scoped token disables an account (its token then refused) and streams the audit export as NDJSON', async () => {
+    const adminAccount = await services.accounts.create({ email: 'root@example.test', isAdmin: true }, SYSTEM_ACTOR);
+    const { secret: adminSecret } = await services.tokens.create(adminAccount.id, { name: 'admin', scopes: ['admin:read', 'admin:write'] }, SYSTEM_ACTOR, { isAdmin: true });
+    secrets.push(adminSecret);
+    const member = await newToken('member@example.test');
+    const home = freshHome('admin');
+    const env = { LATCHKEY_URL: baseUrl, LATCHKEY_TOKEN: adminSecret };
+
+    const disable = await runLatchkey(['admin', 'accounts', 'disable', 'member@example.test', '--yes'], { home, env });
+    expect(disable, disable.stderr).toMatchObject({ code: 0, stdout: `Disabled account member@example.test (${member.accountId}).\n` });
+    const refused = await runLatchkey(['namespace', 'list'], { home, env: { LATCHKEY_URL: baseUrl, LATCHKEY_TOKEN: member.secret } });
+    expect(refused.code).toBe(1);
+
+    const audit = await runLatchkey(['admin', 'audit', '--action', 'account.disabled', '--output', 'ndjson'], { home, env });
+    expect(audit, audit.stderr).toMatchObject({ code: 0, stderr: '' });
+    const events = audit.stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as { action: string; targetId: string; actor: { accountId: string } });
+    expect(events).toEqual([expect.objectContaining({ action: 'account.disabled', targetId: member.accountId, actor: expect.objectContaining({ accountId: adminAccount.id }) })]);
+
+    const memberList = await runLatchkey(['admin', 'accounts', 'list'], { home, env: { LATCHKEY_URL: baseUrl, LATCHKEY_TOKEN: (await newToken('other@example.test')).secret } });
+    expect(memberList).toMatchObject({ code: 1, stdout: '' });
+    expect(memberList.stderr).toContain('Only administrators');
+  });
+
   it('completion offers the scope names after --scope', async () => {
     const home = freshHome('scope-completion');
     const completion = await runLatchkey(['completion', 'bash'], { home });

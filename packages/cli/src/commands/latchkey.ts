@@ -27,6 +27,7 @@ export const latchkey = defineCommand({
     context: () => import('./context/index.js').then((module) => module.default),
     namespace: () => import('./namespace/index.js').then((module) => module.default),
     token: () => import('./token/index.js').then((module) => module.default),
+    admin: () => import('./admin/index.js').then((module) => module.default),
     version: () => import('./version.js').then((module) => module.default),
     // The completion scripts are generated from this very tree.
     completion: (): Promise<AnyCommand> => import('./completion.js').then((module) => module.completionCommand(latchkey)),

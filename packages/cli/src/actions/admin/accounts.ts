@@ -1,0 +1,77 @@
+import { adminAccountListSchema, type AdminAccountView } from '@latchkey/contract';
+import { CliError } from '../../cli-errors.js';
+import { confirmOrRefuse } from '../../confirm.js';
+import { connect } from '../../connect.js';
+import type { GlobalOptions } from '../../credentials.js';
+import type { CliIo } from '../../io.js';
+import { accountLabel, formatDate, renderTable, writeJson, type OutputFormat } from '../../output.js';
+import { escapeTerminalText } from '../../terminal-text.js';
+import { findAccount } from './find-account.js';
+
+/** `latchkey admin accounts list`: every account (GET /api/v1/admin/accounts, admin:read), newest first. */
+export async function listAccounts(
+  io: CliIo,
+  options: GlobalOptions & { search?: string; state?: string; output?: OutputFormat },
+): Promise<void> {
+  const { client } = await connect(io, options);
+  const accounts: AdminAccountView[] = [];
+  let cursor: string | null = null;
+  do {
+    const query = new URLSearchParams({ limit: '200' });
+    if (options.search) query.set('search', options.search);
+    if (options.state) query.set('state', options.state);
+    if (cursor) query.set('cursor', cursor);
+    const page = await client.send({ method: 'GET', path: `/api/v1/admin/accounts?${query}` }, adminAccountListSchema);
+    accounts.push(...page.accounts);
+    cursor = page.nextCursor;
+  } while (cursor);
+  if (options.output === 'json') return writeJson(io.stdout, { accounts });
+  if (accounts.length === 0) {
+    io.stderr.write('No account matches.\n');
+    return;
+  }
+  io.stdout.write(
+    renderTable(
+      ['ACCOUNT', 'NAME', 'ROLE', 'STATE', 'TOKENS', 'LAST SIGN-IN', 'ID'],
+      accounts.map((account) => [
+        account.email ?? '-',
+        account.name ?? '-',
+        account.isAdmin ? 'admin' : 'member',
+        account.disabledAt ? 'disabled' : 'active',
+        String(account.activeTokens),
+        account.lastSignInAt ? formatDate(account.lastSignInAt) : 'never',
+        account.id,
+      ]),
+    ),
+  );
+}
+
+type AccountChange = 'disable' | 'enable' | 'delete';
+
+const tokensPhrase = (count: number) => (count === 1 ? '1 active token' : `${count} active tokens`);
+
+/** `latchkey admin accounts disable|enable|delete ACCOUNT`: by id or exact email (admin:write). */
+export async function changeAccount(
+  io: CliIo,
+  change: AccountChange,
+  options: GlobalOptions & { account?: string; yes?: boolean },
+): Promise<void> {
+  if (!options.account) throw new CliError(`Name the account to ${change}: its id or email.`);
+  const { client } = await connect(io, options);
+  const account = await findAccount(client, options.account);
+  const label = `account ${escapeTerminalText(accountLabel(account))} (${escapeTerminalText(account.id)})`;
+  if (change === 'disable') {
+    const question = `Disable ${label}? It is signed out and its ${tokensPhrase(account.activeTokens)} stop working at once, until it is enabled again.`;
+    if (!(await confirmOrRefuse(io, question, options.yes))) throw new CliError('Not disabled.');
+    await client.send({ method: 'POST', path: `/api/v1/admin/accounts/${encodeURIComponent(account.id)}/disable` });
+    io.stdout.write(`Disabled ${label}.\n`);
+  } else if (change === 'enable') {
+    await client.send({ method: 'POST', path: `/api/v1/admin/accounts/${encodeURIComponent(account.id)}/enable` });
+    io.stdout.write(`Enabled ${label}.\n`);
+  } else {
+    const question = `Delete ${label} and everything it owns? Its ${tokensPhrase(account.activeTokens)} stop working for good. This cannot be undone.`;
+    if (!(await confirmOrRefuse(io, question, options.yes))) throw new CliError('Not deleted.');
+    await client.send({ method: 'DELETE', path: `/api/v1/admin/accounts/${encodeURIComponent(account.id)}` });
+    io.stdout.write(`Deleted ${label}.\n`);
+  }
+}
