@@ -27,3 +27,37 @@ export const IDENTITY_HEADERS = {
   tokenScopes: 'latchkey-token-scopes',
   tokenExpiresAt: 'latchkey-token-expires-at',
 } as const;
+
+// ---------------------------------------------------------------------------------------------
+// RFC 7662 introspection: `POST /api/v1/introspect`, for services holding the `introspect` scope.
+
+export const introspectionRequestSchema = z
+  .strictObject({
+    token: z.string({ error: 'must be a string' }).max(4096, 'must be at most 4096 characters').describe('The token to check.'),
+    token_type_hint: z.string().max(64).optional().describe('Ignored: Latchkey has one kind of token.'),
+  })
+  .describe('RFC 7662 §2.1; application/x-www-form-urlencoded as the RFC says, or JSON.');
+export type IntrospectionRequest = z.infer<typeof introspectionRequestSchema>;
+
+export const introspectionResponseSchema = z.union([
+  z.object({
+    active: z.literal(true),
+    /** The token's scopes, space-separated (RFC 7662 §2.2). */
+    scope: z.string(),
+    /** The owner's account id. */
+    sub: z.string(),
+    /** The owner's email, or null. */
+    username: z.string().nullable(),
+    /** Expiry and issue time, in seconds since the epoch. */
+    exp: z.number().int(),
+    iat: z.number().int(),
+    token_type: z.literal('Bearer'),
+    token_id: z.string(),
+    /** The namespace restriction (null: every namespace). */
+    namespaces: z.array(z.string()).nullable(),
+    /** The token's IP allowlist (null: anywhere): Latchkey cannot see the client here, so the caller enforces it. */
+    allowed_ips: z.array(z.string()).nullable(),
+  }),
+  z.strictObject({ active: z.literal(false) }),
+]);
+export type IntrospectionResponse = z.infer<typeof introspectionResponseSchema>;

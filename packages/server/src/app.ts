@@ -30,6 +30,7 @@ import { registerInviteRoutes } from './sessions/invite-routes.js';
 import { registerSignInOptionsRoutes } from './sessions/sign-in-options-routes.js';
 import { registerSignInRoutes } from './sessions/sign-in-routes.js';
 import { registerTokenRoutes } from './tokens/token-routes.js';
+import { registerIntrospectionRoutes } from './verification/introspection-routes.js';
 import { registerVerifyRoutes } from './verification/verify-routes.js';
 
 /** The methods whose requests may carry a body. */
@@ -154,6 +155,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   registerTokenRoutes(http, services);
   registerNamespaceRoutes(http, services);
   registerVerifyRoutes(http);
+  await http.register(async (scope) => registerIntrospectionRoutes(scope.withTypeProvider<ZodTypeProvider>(), services));
   registerNoticeRoutes(http, services);
   registerAdminRoutes(http, services);
   registerCredentialReportRoutes(http, { reports: services.credentialReports, limiter: services.reportLimiter });

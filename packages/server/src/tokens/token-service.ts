@@ -103,6 +103,14 @@ export interface TokenService {
    * never refused for other requests' failures.
    */
   authenticate(presented: string, clientIp: string): Promise<AuthenticatedToken>;
+  /**
+   * What a service asks of a token it was shown (RFC 7662 introspection): the token and its
+   * owner when it is valid now, undefined for anything else — malformed, unknown, revoked,
+   * expired, owner disabled: one answer. The allowlist is not applied (the client is not the
+   * caller here; the answer carries it), and nothing is counted against the caller's address:
+   * a service checks many tokens that are not good.
+   */
+  introspect(presented: string): Promise<AuthenticatedToken | undefined>;
 }
 
 export function createTokenService(deps: {
@@ -253,6 +261,14 @@ export function createTokenService(deps: {
     lifetimeSettings() {
       const maxDays = settings.maxLifetimeDays;
       return { maxLifetimeDays: maxDays, defaultLifetimeDays: defaultLifetime(maxDays), lifetimeChoices: allowedLifetimes(maxDays) };
+    },
+
+    async introspect(presented) {
+      if (!hasValidChecksum(presented)) return undefined;
+      const found = await store.findTokenForAuth(hashToken(presented));
+      if (!found || found.revokedAt !== null || found.account.disabledAt !== null || found.expiresAt <= found.dbNow) return undefined;
+      const { account, dbNow, ...token } = found;
+      return { account, token, dbNow };
     },
 
     async authenticate(presented, clientIp) {

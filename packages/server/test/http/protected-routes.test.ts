@@ -116,6 +116,13 @@ const ROUTES: RouteSetupTable = {
   'DELETE /api/v1/tokens/self': { auth: 'token', scope: 'any', successStatus: 204 },
   'GET /api/v1/token-settings': { auth: 'either', scope: 'any', successStatus: 200 },
   'GET /api/v1/verify': { auth: 'token', scope: 'any', successStatus: 204 },
+  'POST /api/v1/introspect': {
+    auth: 'token',
+    scope: 'introspect',
+    successStatus: 200,
+    callerScopes: ['introspect'],
+    prepare: (_app, caller) => ({ payload: { token: caller.token } }),
+  },
   'GET /api/v1/tokens/:id': tokenById('GET'),
   'GET /api/v1/tokens/:id/activity': tokenById('GET', '/activity'),
   'DELETE /api/v1/tokens/:id': tokenById('DELETE'),

@@ -35,6 +35,7 @@ describe('service routes', () => {
         'GET /api/v1/tokens/{id}',
         'GET /api/v1/tokens/{id}/activity',
         'GET /api/v1/verify',
+        'POST /api/v1/introspect',
         'DELETE /api/v1/tokens/{id}',
         'GET /api/v1/token-settings',
         'GET /api/v1/namespaces',

@@ -242,6 +242,8 @@ export interface RouteSetup {
    * and malformed ids only (`foreign.url` names a missing one too).
    */
   admin?: boolean;
+  /** The scopes the caller's token holds on this route (default: the default scopes, or ADMIN_CALLER_SCOPES on admin routes). */
+  callerScopes?: readonly Scope[];
   prepare?(app: TestApp, caller: Caller): Promise<PreparedRequest> | PreparedRequest;
 }
 
@@ -376,7 +378,7 @@ function describeRoute(route: RegisteredRoute, setup: RouteSetup, backend: Backe
     let app: TestApp | undefined;
     const setUp = async (): Promise<Fixture> => {
       app = await createTestApp(backend.database);
-      const caller = await prepareCaller(app, { isAdmin: setup.admin, scopes: route.admin ? ADMIN_CALLER_SCOPES : undefined });
+      const caller = await prepareCaller(app, { isAdmin: setup.admin, scopes: setup.callerScopes ?? (route.admin ? ADMIN_CALLER_SCOPES : undefined) });
       const prepared = (await setup.prepare?.(app, caller)) ?? {};
       const url = prepared.url ?? route.url;
       if (url.includes('/:')) throw new Error(`${key}: prepare() must fill the path parameters (got ${url})`);
