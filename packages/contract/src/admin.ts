@@ -67,6 +67,8 @@ export const adminAccountListSchema = z.object({
 export type AdminAccountList = z.infer<typeof adminAccountListSchema>;
 
 export const ACCOUNT_DISPLAY_NAME_MAX_LENGTH = 100;
+/** As in token names: characters that let a name hide or reorder text in a terminal or a page. */
+const UNSAFE_DISPLAY_CHARACTERS = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/u;
 
 export const adminUpdateAccountRequestSchema = z
   .strictObject({
@@ -74,6 +76,7 @@ export const adminUpdateAccountRequestSchema = z
     name: z
       .string({ error: 'must be a string or null' })
       .max(ACCOUNT_DISPLAY_NAME_MAX_LENGTH, `must be at most ${ACCOUNT_DISPLAY_NAME_MAX_LENGTH} characters`)
+      .refine((name) => !UNSAFE_DISPLAY_CHARACTERS.test(name), 'must not contain control, formatting or bidirectional characters')
       .nullable()
       .optional()
       .describe('The display name; null or empty removes it.'),

@@ -193,6 +193,8 @@ describeEachBackend('administration API', (ctx) => {
         [{ isAdmin: 'yes' }, '/isAdmin'],
         [{ name: 42 }, '/name'],
         [{ name: 'n'.repeat(101) }, '/name'],
+        [{ name: 'Bob\u202egnp.exe' }, '/name'],
+        [{ name: 'Bob\u0007' }, '/name'],
       ] as const) {
         const body = expectResponseCode(await call(app, 'PATCH', url, admin.headers, payload), 'R-422');
         expect(JSON.stringify(body.errors)).toContain(pointer);
