@@ -117,8 +117,9 @@ describeInBrowser('the Admin section of the console (Chromium)', () => {
       await page.getByLabel('Owner').fill(account.email!);
       await page.getByRole('button', { name: 'Apply filters' }).click();
       const row = page.locator(`tbody tr[data-token-id="${token.id}"]`);
+      // The unfiltered list shows first; the owner's has only this token.
+      await expect.poll(() => page.locator('tbody tr').count()).toBe(1);
       await row.waitFor();
-      expect(await page.locator('tbody tr').count()).toBe(1);
       await row.getByRole('button', { name: `Revoke laptop of ${account.email}` }).click();
       const dialog = page.getByRole('alertdialog', { name: 'Revoke token?' });
       const text = await dialog.textContent();
