@@ -83,7 +83,7 @@ describe('admin accounts', () => {
 
   it('asks before disabling, naming the account and its tokens; no answer, no change; no terminal, no --yes: usage error', async () => {
     const declined = await run(['admin', 'accounts', 'disable', 'bob@example.test'], { tty: true, stdin: 'n\n' });
-    expect(declined.stderr).toContain(`Disable account bob@example.test (${bob.account.id})? It is signed out and its 1 active token stop working at once`);
+    expect(declined.stderr).toContain(`Disable account bob@example.test (${bob.account.id})? It is signed out until it is enabled again. Its 1 active token stops working at once.`);
     expect(declined).toMatchObject({ code: 1 });
     expect(declined.stderr).toContain('error: Not disabled.');
     const script = await run(['admin', 'accounts', 'disable', 'bob@example.test']);
@@ -95,7 +95,7 @@ describe('admin accounts', () => {
   it('deletes an account after confirmation: its token dies with it', async () => {
     const result = await ok(['admin', 'accounts', 'delete', 'bob@example.test'], { tty: true, stdin: 'y\n' });
     expect(result.stderr).toContain('Delete account bob@example.test');
-    expect(result.stderr).toContain('Its 1 active token stop working for good. This cannot be undone.');
+    expect(result.stderr).toContain('Its 1 active token stops working for good. This cannot be undone.');
     expect(result.stdout).toBe(`Deleted account bob@example.test (${bob.account.id}).\n`);
     expect(await statusOf(bobToken.secret)).toBe(401);
     const list = JSON.parse((await ok(['admin', 'accounts', 'list', '--output', 'json'])).stdout);

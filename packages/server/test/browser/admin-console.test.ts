@@ -77,7 +77,7 @@ describeInBrowser('the Admin section of the console (Chromium)', () => {
       await row.getByRole('button', { name: `Disable ${account.email}` }).click();
       const dialog = page.getByRole('alertdialog', { name: 'Disable account?' });
       expect(await dialog.textContent()).toContain(account.email);
-      expect(await dialog.textContent()).toContain('1 active token stop working at once');
+      expect(await dialog.textContent()).toContain('Its 1 active token stops working at once. Scripts using it fail.');
       await screenshot(page, 'admin-disable-account');
       await dialog.getByRole('button', { name: 'Disable Account' }).click();
       await dialog.waitFor({ state: 'detached' });

@@ -48,7 +48,11 @@ export async function listAccounts(
 
 type AccountChange = 'disable' | 'enable' | 'delete';
 
-const tokensPhrase = (count: number) => (count === 1 ? '1 active token' : `${count} active tokens`);
+/** "Its 3 active tokens stop working at once." / "Its 1 active token stops …" / "It has no active tokens." */
+function tokensSentence(count: number, when: string): string {
+  if (count === 0) return 'It has no active tokens.';
+  return count === 1 ? `Its 1 active token stops working ${when}.` : `Its ${count} active tokens stop working ${when}.`;
+}
 
 /** `latchkey admin accounts disable|enable|delete ACCOUNT`: by id or exact email (admin:write). */
 export async function changeAccount(
@@ -61,7 +65,7 @@ export async function changeAccount(
   const account = await findAccount(client, options.account);
   const label = `account ${escapeTerminalText(accountLabel(account))} (${escapeTerminalText(account.id)})`;
   if (change === 'disable') {
-    const question = `Disable ${label}? It is signed out and its ${tokensPhrase(account.activeTokens)} stop working at once, until it is enabled again.`;
+    const question = `Disable ${label}? It is signed out until it is enabled again. ${tokensSentence(account.activeTokens, 'at once')}`;
     if (!(await confirmOrRefuse(io, question, options.yes))) throw new CliError('Not disabled.');
     await client.send({ method: 'POST', path: `/api/v1/admin/accounts/${encodeURIComponent(account.id)}/disable` });
     io.stdout.write(`Disabled ${label}.\n`);
@@ -69,7 +73,7 @@ export async function changeAccount(
     await client.send({ method: 'POST', path: `/api/v1/admin/accounts/${encodeURIComponent(account.id)}/enable` });
     io.stdout.write(`Enabled ${label}.\n`);
   } else {
-    const question = `Delete ${label} and everything it owns? Its ${tokensPhrase(account.activeTokens)} stop working for good. This cannot be undone.`;
+    const question = `Delete ${label} and everything it owns? ${tokensSentence(account.activeTokens, 'for good')} This cannot be undone.`;
     if (!(await confirmOrRefuse(io, question, options.yes))) throw new CliError('Not deleted.');
     await client.send({ method: 'DELETE', path: `/api/v1/admin/accounts/${encodeURIComponent(account.id)}` });
     io.stdout.write(`Deleted ${label}.\n`);

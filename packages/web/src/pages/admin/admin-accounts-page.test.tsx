@@ -79,7 +79,7 @@ describe('AdminAccountsPage', () => {
     fireEvent.click(screen.getByRole('button', { name: 'Disable bob@example.com' }));
     const dialog = screen.getByRole('alertdialog', { name: 'Disable account?' });
     expect(dialog.textContent).toContain('bob@example.com');
-    expect(dialog.textContent).toContain('3 active tokens stop working');
+    expect(dialog.textContent).toContain('Its 3 active tokens stop working at once. Scripts using them fail.');
     await act(async () => fireEvent.click(within(dialog).getByRole('button', { name: 'Disable Account' })));
     expect(api.disableAccount).toHaveBeenCalledWith('acc_bob');
     expect(screen.queryByRole('alertdialog')).toBeNull();
@@ -92,10 +92,19 @@ describe('AdminAccountsPage', () => {
     await settle();
     fireEvent.click(screen.getByRole('button', { name: 'Delete bob@example.com' }));
     const dialog = screen.getByRole('alertdialog', { name: 'Delete account?' });
-    expect(dialog.textContent).toContain('its 1 active token stop working for good');
+    expect(dialog.textContent).toContain('Its 1 active token stops working for good. This cannot be undone.');
     await act(async () => fireEvent.click(within(dialog).getByRole('button', { name: 'Delete Account' })));
     expect(api.deleteAccount).toHaveBeenCalledWith('acc_bob');
     expect(within(dialog).getByRole('alert').textContent).toBe('You cannot delete your own account.');
+  });
+
+  it('says so when the account has no active tokens', async () => {
+    render(<AdminAccountsPage selfId="me" client={client([[account({ activeTokens: 0 })]])} />);
+    await settle();
+    fireEvent.click(screen.getByRole('button', { name: 'Disable bob@example.com' }));
+    const text = screen.getByRole('alertdialog').textContent!;
+    expect(text).toContain('It has no active tokens.');
+    expect(text).not.toContain('Scripts');
   });
 
   it('enables a disabled account after confirmation', async () => {

@@ -11,7 +11,7 @@ import { invalidate } from '../../query.js';
 import { Link } from '../../router.js';
 import { formatDate, formatDateTime } from '../../time.js';
 import { usePaged } from '../../use-paged.js';
-import { ADMIN_KEY, ADMIN_PATHS, PagedTable, activeTokensPhrase, adminKey } from './admin-common.js';
+import { ADMIN_KEY, ADMIN_PATHS, PagedTable, activeTokensSentence, adminKey } from './admin-common.js';
 
 type AccountState = (typeof ADMIN_ACCOUNT_STATES)[number];
 type Change = 'disable' | 'enable' | 'delete';
@@ -151,7 +151,7 @@ export function AccountChangeDialog({
   onClose: () => void;
 }) {
   const name = <strong className="token-name-text">{accountLabel(account)}</strong>;
-  const tokens = activeTokensPhrase(account.activeTokens);
+  const count = account.activeTokens;
   return (
     <ConfirmDialog
       title={DIALOGS[change].title}
@@ -167,8 +167,8 @@ export function AccountChangeDialog({
     >
       {change === 'disable' && (
         <p>
-          {name} is signed out and cannot sign in until enabled again. Its {tokens} stop working at once
-          {account.activeTokens > 0 ? ': scripts using them fail' : ''}.
+          {name} is signed out and cannot sign in until enabled again. {activeTokensSentence(count, 'at once')}
+          {count > 0 && ` Scripts using ${count === 1 ? 'it' : 'them'} fail.`}
         </p>
       )}
       {change === 'enable' && (
@@ -178,7 +178,7 @@ export function AccountChangeDialog({
       )}
       {change === 'delete' && (
         <p>
-          {name} and everything it owns are deleted: its {tokens} stop working for good. This cannot be undone.
+          {name} and everything it owns are deleted. {activeTokensSentence(count, 'for good')} This cannot be undone.
         </p>
       )}
     </ConfirmDialog>

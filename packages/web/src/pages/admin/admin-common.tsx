@@ -61,8 +61,8 @@ export function PagedTable<T>({ what, caption, columns, list, empty, row }: Page
   );
 }
 
-/** "3 active tokens" / "1 active token" / "no active tokens". */
-export function activeTokensPhrase(count: number): string {
-  if (count === 0) return 'no active tokens';
-  return count === 1 ? '1 active token' : `${count} active tokens`;
+/** "Its 3 active tokens stop working at once." / "Its 1 active token stops …" / "It has no active tokens." */
+export function activeTokensSentence(count: number, when: string): string {
+  if (count === 0) return 'It has no active tokens.';
+  return count === 1 ? `Its 1 active token stops working ${when}.` : `Its ${count} active tokens stop working ${when}.`;
 }
