@@ -6,7 +6,16 @@
  */
 import { z } from 'zod';
 import { TOKEN_SCOPES } from './scopes.js';
-import { accountSchema, TOKEN_STATES, tokenSchema } from './schemas.js';
+import {
+  accountSchema,
+  allowedIpsSchema,
+  namespacePatternsSchema,
+  TOKEN_STATES,
+  tokenNameSchema,
+  tokenNoteSchema,
+  tokenSchema,
+  tokenScopesSchema,
+} from './schemas.js';
 
 const timestamp = z.string().describe('RFC 3339, UTC');
 
@@ -162,3 +171,130 @@ export type AdminAuditList = z.infer<typeof adminAuditListSchema>;
 
 /** `Accept` value asking GET /api/v1/admin/audit for every matching event, one JSON object a line. */
 export const NDJSON_MEDIA_TYPE = 'application/x-ndjson';
+
+// ---------------------------------------------------------------------------------------------
+// Service accounts (slice 2)
+
+/** The longest lifetime any token may be given, in days (ten years): also a service token's when the policy sets no maximum. */
+export const TOKEN_LIFETIME_LIMIT_DAYS = 3650;
+export const SERVICE_ACCOUNT_DESCRIPTION_MAX_LENGTH = 500;
+
+const serviceAccountNameSchema = z
+  .string({ error: 'must be a string' })
+  .trim()
+  .min(1, 'must not be empty')
+  .max(ACCOUNT_DISPLAY_NAME_MAX_LENGTH, `must be at most ${ACCOUNT_DISPLAY_NAME_MAX_LENGTH} characters`)
+  .refine((name) => !UNSAFE_DISPLAY_CHARACTERS.test(name), 'must not contain control, formatting or bidirectional characters');
+
+export const adminCreateServiceAccountRequestSchema = z
+  .strictObject({
+    name: serviceAccountNameSchema.describe('What the account is for, e.g. "ci-deploy"; 1–100 characters.'),
+    description: z
+      .string({ error: 'must be a string or null' })
+      .max(SERVICE_ACCOUNT_DESCRIPTION_MAX_LENGTH, `must be at most ${SERVICE_ACCOUNT_DESCRIPTION_MAX_LENGTH} characters`)
+      .refine((text) => !UNSAFE_DISPLAY_CHARACTERS.test(text), 'must not contain control, formatting or bidirectional characters')
+      .nullable()
+      .optional()
+      .describe('Free text; null or empty: none.'),
+  })
+  .describe('A non-human account: it holds tokens an administrator mints, and can never sign in.');
+export type AdminCreateServiceAccountRequest = z.infer<typeof adminCreateServiceAccountRequestSchema>;
+
+export const adminServiceAccountsQuerySchema = z.object({ cursor: cursorSchema, limit: limitSchema });
+export type AdminServiceAccountsQuery = z.infer<typeof adminServiceAccountsQuerySchema>;
+
+export const adminServiceAccountSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  description: z.string().nullable(),
+  createdAt: timestamp,
+  /** The administrator who created it; null once that account is deleted. */
+  createdBy: adminTokenOwnerSchema.nullable(),
+  /** Its tokens neither revoked nor expired. */
+  activeTokens: z.number().int(),
+});
+export type AdminServiceAccountView = z.infer<typeof adminServiceAccountSchema>;
+
+export const adminServiceAccountListSchema = z.object({
+  /** Newest first. */
+  serviceAccounts: z.array(adminServiceAccountSchema),
+  nextCursor: z.string().nullable(),
+});
+export type AdminServiceAccountList = z.infer<typeof adminServiceAccountListSchema>;
+
+/**
+ * A token for a service account (answer: the create-token answer, the secret shown once). Its
+ * lifetime is bounded by the policy's `serviceMaxLifetimeDays` (or TOKEN_LIFETIME_LIMIT_DAYS when
+ * that is null); default: 180 days, or the maximum when lower. Admin scopes are refused (422).
+ */
+export const adminCreateServiceTokenRequestSchema = z
+  .strictObject({
+    name: tokenNameSchema,
+    note: tokenNoteSchema.optional(),
+    scopes: tokenScopesSchema.optional().describe('Default: namespaces:read, namespaces:write, tokens:read, tokens:write. Never an admin scope.'),
+    namespaces: namespacePatternsSchema.nullable().optional(),
+    allowedIps: allowedIpsSchema.nullable().optional(),
+    expiresInDays: z
+      .number({ error: 'must be a number of days' })
+      .int('must be a whole number of days')
+      .min(1, 'must be at least 1')
+      .max(TOKEN_LIFETIME_LIMIT_DAYS, `must be at most ${TOKEN_LIFETIME_LIMIT_DAYS}`)
+      .optional()
+      .describe("Any whole number of days up to the policy's serviceMaxLifetimeDays (or 3650 without one)."),
+  })
+  .describe("A token for a service account, minted by an administrator.");
+export type AdminCreateServiceTokenRequest = z.infer<typeof adminCreateServiceTokenRequestSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Instance policy (slice 2)
+
+const policyDays = z
+  .number({ error: 'must be a number of days' })
+  .int('must be a whole number of days')
+  .min(1, 'must be at least 1')
+  .max(TOKEN_LIFETIME_LIMIT_DAYS, `must be at most ${TOKEN_LIFETIME_LIMIT_DAYS}`);
+
+export const policySchema = z.object({
+  /** The longest lifetime of a personal token, in days. */
+  maxLifetimeDays: z.number().int(),
+  /** The longest lifetime of a service account's token; null: no maximum (up to 3650 days). */
+  serviceMaxLifetimeDays: z.number().int().nullable(),
+  /** The scopes personal tokens may carry (admin scopes still only an administrator's). */
+  personalScopes: z.array(z.enum(TOKEN_SCOPES)),
+  /** Tokens unused for this many days are revoked (their owner is told); null: never. */
+  idleRevokeDays: z.number().int().nullable(),
+  /** When the policy was last changed; null while it is the defaults (TOKEN_MAX_LIFETIME_DAYS). */
+  updatedAt: timestamp.nullable(),
+});
+export type PolicyView = z.infer<typeof policySchema>;
+
+export const adminUpdatePolicyRequestSchema = z
+  .strictObject({
+    maxLifetimeDays: policyDays.describe('1–3650.'),
+    serviceMaxLifetimeDays: policyDays.nullable().describe('1–3650, or null for no maximum.'),
+    personalScopes: tokenScopesSchema.describe('At least one scope, none repeated.'),
+    idleRevokeDays: policyDays.nullable().describe('1–3650, or null: never revoke idle tokens.'),
+  })
+  .describe('The whole policy (every field required); applies to new tokens at once, on every instance.');
+export type AdminUpdatePolicyRequest = z.infer<typeof adminUpdatePolicyRequestSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Throttled addresses (slice 2)
+
+export const adminThrottleSchema = z.object({
+  /** The client key: an IPv4 address, or an IPv6 /64 written as its prefix ("2001:db8:1:2::/64"). */
+  address: z.string(),
+  /** Refused well-formed tokens counted in the window (3–3.5 minutes). */
+  failures: z.number().int(),
+  /** The start of the oldest counted 30-second bucket. */
+  since: timestamp,
+  /** When every counted failure will have aged out, unless more arrive. */
+  until: timestamp,
+});
+export type AdminThrottleView = z.infer<typeof adminThrottleSchema>;
+
+export const adminThrottleListSchema = z.object({
+  /** Throttled addresses, most failures first. */
+  throttles: z.array(adminThrottleSchema),
+});
+export type AdminThrottleList = z.infer<typeof adminThrottleListSchema>;

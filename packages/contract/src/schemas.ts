@@ -283,7 +283,7 @@ export const tokenActivitySchema = z.object({
 });
 export type TokenActivityView = z.infer<typeof tokenActivitySchema>;
 
-/** The lifetimes this server allows (TOKEN_MAX_LIFETIME_DAYS), so clients offer only those. */
+/** The lifetimes and scopes this server allows (the instance policy), so clients offer only those. */
 export const tokenSettingsSchema = z
   .object({
     maxLifetimeDays: z.number().int().describe('The longest lifetime a token may have, in days.'),
@@ -291,6 +291,12 @@ export const tokenSettingsSchema = z
     lifetimeChoices: z
       .array(z.number().int())
       .describe('The values `expiresInDays` accepts, ascending; an `expiresAt` may be any date up to the maximum.'),
+    allowedScopes: z
+      .array(z.enum(TOKEN_SCOPES))
+      .optional()
+      .describe(
+        "The scopes a personal token may carry (the instance policy's personalScopes; admin scopes still only an administrator's). This server always sends it; absent (a server from before the policy): every scope.",
+      ),
   })
   .describe('The token lifetimes this server allows.');
 export type TokenSettingsView = z.infer<typeof tokenSettingsSchema>;
@@ -388,6 +394,14 @@ export const noticeSchema = z.discriminatedUnion('kind', [
     kind: z.literal('token_revoked_by_admin'),
     createdAt: timestamp,
     token: reportedTokenSchema.extend({ note: z.string().nullable() }),
+  }),
+  z.object({
+    id: z.string(),
+    /** `tokens_revoked_idle`: `tokens` were revoked because none was used for `idleDays` days (the instance policy). */
+    kind: z.literal('tokens_revoked_idle'),
+    createdAt: timestamp,
+    tokens: z.array(reportedTokenSchema),
+    idleDays: z.number().int(),
   }),
 ]);
 export type NoticeView = z.infer<typeof noticeSchema>;

@@ -20,6 +20,7 @@ import {
   ADMIN_SCOPES,
   DEFAULT_TOKEN_SCOPES,
   MAX_ALLOWED_IPS,
+  TOKEN_SCOPES,
   canonicalNamespacePatterns,
   canonicalScopes,
   effectiveScopes,
@@ -260,7 +261,12 @@ export function createTokenService(deps: {
 
     lifetimeSettings() {
       const maxDays = settings.maxLifetimeDays;
-      return { maxLifetimeDays: maxDays, defaultLifetimeDays: defaultLifetime(maxDays), lifetimeChoices: allowedLifetimes(maxDays) };
+      return {
+        maxLifetimeDays: maxDays,
+        defaultLifetimeDays: defaultLifetime(maxDays),
+        lifetimeChoices: allowedLifetimes(maxDays),
+        allowedScopes: [...TOKEN_SCOPES],
+      };
     },
 
     async introspect(presented) {
