@@ -6,6 +6,14 @@ import {
   CSRF_HEADER,
   NDJSON_MEDIA_TYPE,
   type AdminAccountList,
+  type AdminCreateServiceAccountRequest,
+  type AdminCreateServiceTokenRequest,
+  type AdminServiceAccountList,
+  type AdminServiceAccountView,
+  type AdminServiceAccountsQuery,
+  type AdminThrottleList,
+  type AdminUpdatePolicyRequest,
+  type PolicyView,
   type AdminAccountsQuery,
   type AdminAccountView,
   type AdminAuditList,
@@ -190,6 +198,21 @@ export const api = {
     revokeToken: (id: string) => request<void>('DELETE', `/api/v1/admin/tokens/${encodeURIComponent(id)}`),
     listAudit: (query: AdminAuditQuery) => request<AdminAuditList>('GET', `/api/v1/admin/audit${queryString(query)}`),
     exportAudit: auditExport,
+
+    listServiceAccounts: (query: AdminServiceAccountsQuery) =>
+      request<AdminServiceAccountList>('GET', `/api/v1/admin/service-accounts${queryString(query)}`),
+    createServiceAccount: (input: AdminCreateServiceAccountRequest) =>
+      request<AdminServiceAccountView>('POST', '/api/v1/admin/service-accounts', input),
+    deleteServiceAccount: (id: string) => request<void>('DELETE', `/api/v1/admin/service-accounts/${encodeURIComponent(id)}`),
+    /** A new token for a service account: the secret is in this answer only. */
+    mintServiceToken: (id: string, input: AdminCreateServiceTokenRequest) =>
+      request<CreateTokenResponse>('POST', `/api/v1/admin/service-accounts/${encodeURIComponent(id)}/tokens`, input),
+
+    getPolicy: () => request<PolicyView>('GET', '/api/v1/admin/policy'),
+    setPolicy: (policy: AdminUpdatePolicyRequest) => request<PolicyView>('PUT', '/api/v1/admin/policy', policy),
+
+    listThrottles: () => request<AdminThrottleList>('GET', '/api/v1/admin/throttles'),
+    liftThrottle: (address: string) => request<void>('DELETE', `/api/v1/admin/throttles/${encodeURIComponent(address)}`),
   },
 
   listNamespaces: () => request<{ namespaces: NamespaceView[] }>('GET', '/api/v1/namespaces'),

@@ -12,6 +12,9 @@ import { ReportedTokensNotices } from './components/reported-tokens-notice.js';
 import { AdminAccountsPage } from './pages/admin/admin-accounts-page.js';
 import { AdminAuditPage } from './pages/admin/admin-audit-page.js';
 import { ADMIN_PATHS } from './pages/admin/admin-common.js';
+import { AdminPolicyPage } from './pages/admin/admin-policy-page.js';
+import { AdminServiceAccountsPage } from './pages/admin/admin-service-accounts-page.js';
+import { AdminThrottlesPage } from './pages/admin/admin-throttles-page.js';
 import { AdminTokensPage } from './pages/admin/admin-tokens-page.js';
 import { NamespacesPage } from './pages/namespaces-page.js';
 import { OverviewPage } from './pages/overview-page.js';
@@ -135,6 +138,12 @@ function adminRouteFor(path: string, me: MeResponse): Route {
       return page('Admin · Tokens', 'tokens', <AdminTokensPage />);
     case ADMIN_PATHS.audit:
       return page('Admin · Audit log', 'audit', <AdminAuditPage />);
+    case ADMIN_PATHS.serviceAccounts:
+      return page('Admin · Service accounts', 'serviceAccounts', <AdminServiceAccountsPage />);
+    case ADMIN_PATHS.policy:
+      return page('Admin · Policy', 'policy', <AdminPolicyPage />);
+    case ADMIN_PATHS.throttles:
+      return page('Admin · Throttled addresses', 'throttles', <AdminThrottlesPage />);
     default:
       return page('Admin · Accounts', 'accounts', <AdminAccountsPage selfId={me.account.id} />);
   }
@@ -284,6 +293,9 @@ const ADMIN_NAV: { key: keyof typeof ADMIN_PATHS; label: string }[] = [
   { key: 'accounts', label: 'Accounts' },
   { key: 'tokens', label: 'Tokens' },
   { key: 'audit', label: 'Audit log' },
+  { key: 'serviceAccounts', label: 'Service accounts' },
+  { key: 'policy', label: 'Policy' },
+  { key: 'throttles', label: 'Throttled addresses' },
 ];
 
 function AdminLayout({ current, children }: { current: keyof typeof ADMIN_PATHS; children: ReactNode }) {

@@ -30,6 +30,9 @@ export const CONSOLE_PATHS = [
   '/admin/accounts',
   '/admin/tokens',
   '/admin/audit',
+  '/admin/service-accounts',
+  '/admin/policy',
+  '/admin/throttles',
 ] as const;
 
 const ONE_YEAR_S = 31_536_000;

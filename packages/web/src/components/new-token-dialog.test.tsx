@@ -446,3 +446,33 @@ describe('NewTokenDialog', () => {
     });
   });
 });
+
+describe('NewTokenDialog: the instance policy', () => {
+  const radio = (name: string) => screen.getByRole('radio', { name }) as HTMLInputElement;
+
+  it('offers only the allowed scopes in Custom, and disables a preset needing a disallowed scope with a note', async () => {
+    const create = vi.fn(async (input: CreateTokenRequest) => created('reader', input));
+    await renderDialog(create, { ...DEFAULT_SETTINGS, allowedScopes: ['namespaces:read', 'tokens:read', 'introspect'] });
+    expect(radio('Full access').disabled).toBe(true);
+    expect(radio('Preview environments').disabled).toBe(true);
+    expect(radio('Read only').disabled).toBe(false);
+    // The first allowed preset is chosen.
+    expect(radio('Read only').checked).toBe(true);
+    expect(screen.getByText(/policy does not allow namespaces:write, tokens:write on personal tokens/)).toBeTruthy();
+
+    fireEvent.click(radio('Custom'));
+    const offered = screen.getAllByRole('checkbox').map((box) => box.parentElement!.querySelector('code')!.textContent);
+    expect(offered).toEqual(['namespaces:read', 'tokens:read', 'introspect']);
+
+    fireEvent.change(screen.getByLabelText('Name'), { target: { value: 'reader' } });
+    await act(async () => fireEvent.click(screen.getByRole('button', { name: 'Generate' })));
+    expect(create.mock.calls[0]![0].scopes).toEqual(['namespaces:read', 'tokens:read']);
+  });
+
+  it('offers at most the policy\'s maximum lifetime', async () => {
+    await renderDialog(vi.fn(), { maxLifetimeDays: 30, defaultLifetimeDays: 30, lifetimeChoices: [7, 30], allowedScopes: [...DEFAULT_TOKEN_SCOPES] });
+    const options = [...(screen.getByLabelText('Expiration') as HTMLSelectElement).options].map((option) => option.value);
+    expect(options).toEqual(['7', '30', 'date']);
+    expect(radio('Full access').checked).toBe(true);
+  });
+});

@@ -19,6 +19,7 @@ import {
   type CreateTokenRequest,
   type CreateTokenResponse,
   type TokenScope,
+  type TokenSettingsView,
 } from '@latchkey/contract';
 import { useId, useState, type FormEvent, type ReactNode } from 'react';
 import { ApiError, api, errorMessage } from '../api.js';
@@ -38,11 +39,19 @@ export interface NewTokenDialogProps {
   onCreated: (created: CreateTokenResponse) => void;
   /** For tests: the clock the expiration preview uses. */
   now?: number;
-  create?: typeof api.createToken;
-  loadSettings?: typeof api.tokenSettings;
+  create?: (input: CreateTokenRequest) => Promise<CreateTokenResponse>;
+  /** The lifetimes and scopes on offer; without `allowedScopes` (an older server) every scope. */
+  loadSettings?: () => Promise<DialogSettings>;
+  /** The settings' query key (another key for another kind of token, such as a service account's). */
+  settingsKey?: string;
+  /** The dialog's titles, for a token that is not a personal one. */
+  title?: string;
+  createdTitle?: string;
 }
 
 export const TOKEN_SETTINGS_KEY = 'token-settings';
+
+export type DialogSettings = Omit<TokenSettingsView, 'allowedScopes'> & { allowedScopes?: TokenScope[] };
 
 export type PresetId = 'full' | 'read' | 'preview' | 'custom';
 
@@ -98,6 +107,9 @@ export function NewTokenDialog({
   now = Date.now(),
   create = api.createToken,
   loadSettings = api.tokenSettings,
+  settingsKey = TOKEN_SETTINGS_KEY,
+  title = 'New personal access token',
+  createdTitle = 'Your new personal access token',
 }: NewTokenDialogProps) {
   const nameId = useId();
   const nameErrorId = useId();
@@ -105,12 +117,16 @@ export function NewTokenDialog({
   const noteId = useId();
   const noteErrorId = useId();
   const [note, setNote] = useState('');
-  const [preset, setPreset] = useState<PresetId>('full');
-  const [customScopes, setCustomScopes] = useState<readonly TokenScope[]>(DEFAULT_TOKEN_SCOPES);
+  const [chosenPreset, setPreset] = useState<PresetId>();
+  const [chosenScopes, setCustomScopes] = useState<readonly TokenScope[]>();
   const [advancedOpen, setAdvancedOpen] = useState(false);
   const [namespaces, setNamespaces] = useState('');
   const [allowedIps, setAllowedIps] = useState('');
-  const settings = useQuery(TOKEN_SETTINGS_KEY, loadSettings);
+  const settings = useQuery(settingsKey, loadSettings);
+  // The server's policy may allow only some scopes: only those are offered.
+  const allowedScopes = settings.data?.allowedScopes ?? TOKEN_SCOPES;
+  const preset = chosenPreset ?? firstAllowedPreset(allowedScopes);
+  const customScopes = chosenScopes ?? DEFAULT_TOKEN_SCOPES.filter((scope) => allowedScopes.includes(scope));
   const [chosen, setExpiration] = useState<Expiration>();
   // Until the person picks one: the server's default (without settings, the server picks it).
   const expiration = chosen ?? (settings.data && defaultExpiration(settings.data));
@@ -133,7 +149,7 @@ export function NewTokenDialog({
     const previous = presetOf(preset);
     const next = presetOf(id);
     // Custom starts from what was chosen so far.
-    if (id === 'custom' && previous) setCustomScopes(previous.scopes);
+    if (id === 'custom' && previous) setCustomScopes(previous.scopes.filter((scope) => allowedScopes.includes(scope)));
     // A preset's namespaces replace the previous preset's, never what the person typed.
     const untouched = namespaces.trim() === '' || namespaces === (previous?.namespaces ?? []).join(', ');
     if (untouched && id !== 'custom') setNamespaces((next?.namespaces ?? []).join(', '));
@@ -141,7 +157,7 @@ export function NewTokenDialog({
   };
 
   const toggleScope = (scope: TokenScope, on: boolean) =>
-    setCustomScopes((current) => TOKEN_SCOPES.filter((candidate) => (candidate === scope ? on : current.includes(candidate))));
+    setCustomScopes(TOKEN_SCOPES.filter((candidate) => (candidate === scope ? on : customScopes.includes(candidate))));
 
   const namespaceList = listEntries(namespaces);
   const allowedIpList = listEntries(allowedIps, /[,\s]+/);
@@ -175,7 +191,7 @@ export function NewTokenDialog({
 
   if (created) {
     return (
-      <Modal title="Your new personal access token" onClose={requestClose}>
+      <Modal title={createdTitle} onClose={requestClose}>
         <p className="modal-body">
           <strong className="token-name-text">{created.token.name}</strong> expires on {formatDate(created.token.expiresAt)}.
         </p>
@@ -204,7 +220,7 @@ export function NewTokenDialog({
   }
 
   return (
-    <Modal title="New personal access token" onClose={requestClose}>
+    <Modal title={title} onClose={requestClose}>
       <form onSubmit={generate} noValidate>
         <div className="field">
           <label htmlFor={nameId}>Name</label>
@@ -233,6 +249,7 @@ export function NewTokenDialog({
           customScopes={customScopes}
           onScope={toggleScope}
           isAdmin={isAdmin}
+          allowedScopes={allowedScopes}
           error={errors.scopes}
         />
         {settings.data && expiration ? (
@@ -306,6 +323,7 @@ function Permissions({
   customScopes,
   onScope,
   isAdmin,
+  allowedScopes,
   error,
 }: {
   preset: PresetId;
@@ -313,13 +331,14 @@ function Permissions({
   customScopes: readonly TokenScope[];
   onScope: (scope: TokenScope, on: boolean) => void;
   isAdmin: boolean;
+  allowedScopes: readonly TokenScope[];
   error: string | undefined;
 }) {
   const id = useId();
   const errorId = `${id}-error`;
-  const offered = TOKEN_SCOPES.filter((scope) => isAdmin || !ADMIN_SCOPES.includes(scope));
-  const choices: Array<{ id: PresetId; label: string; description: string }> = [
-    ...PRESETS,
+  const offered = TOKEN_SCOPES.filter((scope) => (isAdmin || !ADMIN_SCOPES.includes(scope)) && allowedScopes.includes(scope));
+  const choices: Array<{ id: PresetId; label: string; description: string; disallowed?: readonly TokenScope[] }> = [
+    ...PRESETS.map((choice) => ({ ...choice, disallowed: disallowedScopes(choice, allowedScopes) })),
     { id: 'custom', label: 'Custom', description: 'Choose the scopes yourself.' },
   ];
   return (
@@ -333,12 +352,19 @@ function Permissions({
             name={`${id}-preset`}
             value={choice.id}
             checked={preset === choice.id}
+            disabled={(choice.disallowed?.length ?? 0) > 0}
             aria-describedby={`${id}-${choice.id}-hint`}
             onChange={() => onPreset(choice.id)}
           />
           <label htmlFor={`${id}-${choice.id}`}>{choice.label}</label>
           <p id={`${id}-${choice.id}-hint`} className="hint">
             {choice.description}
+            {(choice.disallowed?.length ?? 0) > 0 && (
+              <>
+                {' '}
+                <span className="policy-note">Not available: this server’s policy does not allow {choice.disallowed!.join(', ')} on personal tokens.</span>
+              </>
+            )}
           </p>
         </div>
       ))}
@@ -371,6 +397,16 @@ function Permissions({
       )}
     </fieldset>
   );
+}
+
+/** The scopes a preset needs that the policy does not allow (none: the preset may be chosen). */
+export function disallowedScopes(preset: Preset, allowedScopes: readonly TokenScope[]): TokenScope[] {
+  return preset.scopes.filter((scope) => !allowedScopes.includes(scope));
+}
+
+/** The first preset the policy allows, else Custom. */
+function firstAllowedPreset(allowedScopes: readonly TokenScope[]): PresetId {
+  return PRESETS.find((preset) => disallowedScopes(preset, allowedScopes).length === 0)?.id ?? 'custom';
 }
 
 function TextAreaField({

@@ -154,3 +154,32 @@ describe('ReportedTokensNotices: a token an administrator revoked', () => {
     expect(adminRegion()!.textContent).toContain(`An administrator revoked your token ${markup}`);
   });
 });
+
+describe('ReportedTokensNotices: tokens revoked as unused', () => {
+  it('names the tokens and the idle days, and is dismissed by its id', async () => {
+    const onDismiss = vi.fn(async () => {});
+    render(
+      <ReportedTokensNotices
+        notices={[
+          {
+            id: 'idle1',
+            kind: 'tokens_revoked_idle',
+            createdAt: '2026-03-01T12:00:00.000Z',
+            idleDays: 90,
+            tokens: [
+              { id: 't1', name: 'old-ci', last4: 'AbCd' },
+              { id: 't2', name: 'laptop', last4: 'WxYz' },
+            ],
+          },
+        ]}
+        onDismiss={onDismiss}
+      />,
+    );
+    const text = screen.getByRole('region', { name: 'Tokens revoked as unused' }).textContent!;
+    expect(text).toContain('2 tokens were revoked because they were not used for 90 days');
+    expect(text).toContain('old-ci');
+    expect(text).toContain('lk_pat_1…WxYz');
+    await act(async () => fireEvent.click(screen.getByRole('button', { name: 'Dismiss' })));
+    expect(onDismiss).toHaveBeenCalledWith('idle1');
+  });
+});

@@ -18,6 +18,7 @@ export const TOKENS_PATH = '/settings/tokens';
 type ReportedNotice = Extract<NoticeView, { kind: 'tokens_reported' }>;
 type OutsideAllowlistNotice = Extract<NoticeView, { kind: 'token_outside_allowlist' }>;
 type RevokedByAdminNotice = Extract<NoticeView, { kind: 'token_revoked_by_admin' }>;
+type RevokedIdleNotice = Extract<NoticeView, { kind: 'tokens_revoked_idle' }>;
 
 /** "1 token was revoked" / "3 tokens were revoked": the sentence the notice opens with. */
 export function reportedTokensSummary(count: number): string {
@@ -36,6 +37,7 @@ export function ReportedTokensNotices({
   const reported = notices.filter((notice): notice is ReportedNotice => notice.kind === 'tokens_reported');
   const outside = notices.filter((notice): notice is OutsideAllowlistNotice => notice.kind === 'token_outside_allowlist');
   const byAdmin = notices.filter((notice): notice is RevokedByAdminNotice => notice.kind === 'token_revoked_by_admin');
+  const idle = notices.filter((notice): notice is RevokedIdleNotice => notice.kind === 'tokens_revoked_idle');
   return (
     <>
       {reported.length > 0 && (
@@ -65,6 +67,15 @@ export function ReportedTokensNotices({
           </ul>
         </section>
       )}
+      {idle.length > 0 && (
+        <section className="banner alert-banner" role="region" aria-label="Tokens revoked as unused">
+          <ul>
+            {idle.map((notice) => (
+              <RevokedIdleNoticeItem key={notice.id} notice={notice} onDismiss={onDismiss} />
+            ))}
+          </ul>
+        </section>
+      )}
     </>
   );
 }
@@ -88,6 +99,40 @@ function RevokedByAdminNoticeItem({ notice, onDismiss }: { notice: RevokedByAdmi
       <p>
         Scripts using it now fail. If you still need one, <Link href={`${TOKENS_PATH}?new=1`}>create a replacement</Link>; ask
         your administrator why it was revoked.
+      </p>
+      <FormError message={error} />
+      <button type="button" className="secondary small" onClick={dismiss} disabled={busy}>
+        Dismiss
+      </button>
+    </li>
+  );
+}
+
+/** "2 tokens were revoked because they were not used for 90 days". */
+export function idleTokensSummary(count: number, idleDays: number): string {
+  const days = `${idleDays} ${idleDays === 1 ? 'day' : 'days'}`;
+  return count === 1 ? `1 token was revoked because it was not used for ${days}` : `${count} tokens were revoked because they were not used for ${days}`;
+}
+
+function RevokedIdleNoticeItem({ notice, onDismiss }: { notice: RevokedIdleNotice; onDismiss: (id: string) => Promise<void> }) {
+  const { busy, error, run: dismiss } = useAction(() => onDismiss(notice.id));
+  const one = notice.tokens.length === 1;
+  return (
+    <li className="notice">
+      <p>
+        <strong>{idleTokensSummary(notice.tokens.length, notice.idleDays)}</strong> (
+        <time dateTime={notice.createdAt}>{formatDateTime(notice.createdAt)}</time>):
+      </p>
+      <ul className="notice-tokens">
+        {notice.tokens.map((token) => (
+          <li key={token.id}>
+            <span className="token-name-text">{token.name}</span> <code>{maskToken(token.last4)}</code>
+          </li>
+        ))}
+      </ul>
+      <p>
+        This server’s policy revokes tokens left unused that long. If you still need {one ? 'it' : 'them'},{' '}
+        <Link href={`${TOKENS_PATH}?new=1`}>create a replacement</Link>.
       </p>
       <FormError message={error} />
       <button type="button" className="secondary small" onClick={dismiss} disabled={busy}>

@@ -10,6 +10,9 @@ export const ADMIN_PATHS = {
   accounts: '/admin/accounts',
   tokens: '/admin/tokens',
   audit: '/admin/audit',
+  serviceAccounts: '/admin/service-accounts',
+  policy: '/admin/policy',
+  throttles: '/admin/throttles',
 } as const;
 
 /** The key of one filtered list (the filters, in a stable order). */
