@@ -20,7 +20,7 @@ export interface ApiClientOptions {
 }
 
 export interface ApiRequest {
-  method: 'GET' | 'POST' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   path: string;
   body?: unknown;
   /** Send no Authorization header (the browser-login exchange). */

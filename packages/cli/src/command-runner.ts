@@ -11,7 +11,7 @@
  *   value and a missing or surplus argument throw a `UsageError` (exit 2), worded as before;
  * - `-h`/`--help` anywhere and `help [command…]` print the help of the deepest command named,
  *   laid out as commander did, examples (`meta.examples`) and notes (`meta.notes`) last; a
- *   command with sub-commands run on its own prints its help on stderr (exit 2);
+ *   command with sub-commands and nothing of its own to run prints its help on stderr (exit 2);
  * - `-V`/`--version` anywhere prints the root's `meta.version`;
  * - `commandShape` walks the tree for the shell completion scripts.
  *
@@ -134,7 +134,8 @@ export async function resolveInvocation(root: AnyCommand, argv: readonly string[
   if (mistake) throw new UsageError(mistake.message);
 
   const leaf = path.at(-1)!;
-  if (leaf.command.subCommands) return { kind: 'help', path, incomplete: true };
+  // A group runs on its own only when it has something to do then (`admin policy` shows the policy).
+  if (leaf.command.subCommands && !leaf.command.run) return { kind: 'help', path, incomplete: true };
   const expected = positionalArgs(leaf.args);
   const missing = expected.find(([, def], position) => isRequired(def) && positionals[position] === undefined);
   if (missing) throw new UsageError(`missing required argument '${kebab(missing[0])}'`);

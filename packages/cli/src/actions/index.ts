@@ -18,3 +18,6 @@ export { listTokens } from './token/list.js';
 export { listAccounts, changeAccount } from './admin/accounts.js';
 export { listAdminTokens, revokeAdminToken } from './admin/tokens.js';
 export { showAudit } from './admin/audit.js';
+export { listServiceAccounts, createServiceAccount, deleteServiceAccount, mintServiceToken } from './admin/service-accounts.js';
+export { showPolicy, setPolicy } from './admin/policy.js';
+export { listThrottles, liftThrottle } from './admin/throttles.js';

@@ -1,0 +1,35 @@
+import { adminThrottleListSchema } from '@latchkey/contract';
+import { UsageError } from '../../cli-errors.js';
+import { connect } from '../../connect.js';
+import type { GlobalOptions } from '../../credentials.js';
+import type { CliIo } from '../../io.js';
+import { formatDate, renderTable, writeJson, type OutputFormat } from '../../output.js';
+import { escapeTerminalText } from '../../terminal-text.js';
+
+const PATH = '/api/v1/admin/throttles';
+
+/** `latchkey admin throttles list` (admin:read): addresses slowed down for refused tokens, most failures first. */
+export async function listThrottles(io: CliIo, options: GlobalOptions & { output?: OutputFormat }): Promise<void> {
+  const { client } = await connect(io, options);
+  const { throttles } = await client.send({ method: 'GET', path: PATH }, adminThrottleListSchema);
+  if (options.output === 'json') return writeJson(io.stdout, { throttles });
+  if (throttles.length === 0) {
+    io.stderr.write('No address is throttled.\n');
+    return;
+  }
+  io.stdout.write(
+    renderTable(
+      ['ADDRESS', 'FAILURES', 'SINCE', 'RELEASED AT'],
+      throttles.map((throttle) => [throttle.address, String(throttle.failures), formatDate(throttle.since), formatDate(throttle.until)]),
+    ),
+  );
+}
+
+/** `latchkey admin throttles lift ADDRESS` (admin:write): forgets the address's failures. */
+export async function liftThrottle(io: CliIo, options: GlobalOptions & { address?: string }): Promise<void> {
+  const address = options.address?.trim();
+  if (!address) throw new UsageError('Name the address to lift (`latchkey admin throttles list` shows them).');
+  const { client } = await connect(io, options);
+  await client.send({ method: 'DELETE', path: `${PATH}/${encodeURIComponent(address)}` });
+  io.stdout.write(`Lifted the throttle on ${escapeTerminalText(address)}.\n`);
+}
