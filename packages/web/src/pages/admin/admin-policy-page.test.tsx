@@ -69,7 +69,11 @@ describe('AdminPolicyPage', () => {
       idleRevokeDays: 90,
     });
     await settle();
+    expect(screen.getByRole('status').textContent).toBe('Policy saved.');
     expect(screen.getByTestId('saved-max-lifetime').textContent).toBe('at most 30 days');
+    expect((screen.getByLabelText('Maximum lifetime of personal tokens (days)') as HTMLInputElement).value).toBe('30');
+    fireEvent.change(screen.getByLabelText('Maximum lifetime of personal tokens (days)'), { target: { value: '31' } });
+    expect(screen.getByRole('status').textContent).toBe('');
     expect(screen.getByTestId('saved-idle-revoke').textContent).toBe('revoked after 90 days unused');
   });
 

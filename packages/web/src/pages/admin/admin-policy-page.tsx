@@ -5,7 +5,7 @@
  * checks each field before sending the whole policy (PUT /api/v1/admin/policy).
  */
 import { ADMIN_SCOPES, SCOPE_DESCRIPTIONS, TOKEN_LIFETIME_LIMIT_DAYS, TOKEN_SCOPES, type PolicyView, type TokenScope } from '@latchkey/contract';
-import { useEffect, useId, useState, type FormEvent } from 'react';
+import { useId, useState, type FormEvent } from 'react';
 import { ApiError, api, errorMessage } from '../../api.js';
 import { FormError } from '../../components/form-parts.js';
 import { LoadError, Loading } from '../../components/list-states.js';
@@ -73,6 +73,8 @@ export function validatePolicy(draft: Draft): { policy?: Omit<PolicyView, 'updat
 
 export function AdminPolicyPage({ client = api.admin }: { client?: AdminPolicyClient }) {
   const policy = useQuery(`${ADMIN_KEY}/policy`, client.getPolicy);
+  // Here, not in the form: the form starts afresh from each saved policy (keyed by updatedAt).
+  const [status, setStatus] = useState('');
   return (
     <>
       <h1>Policy</h1>
@@ -80,7 +82,7 @@ export function AdminPolicyPage({ client = api.admin }: { client?: AdminPolicyCl
       {policy.data ? (
         <>
           <SavedPolicy policy={policy.data} />
-          <PolicyForm key={policy.data.updatedAt ?? 'defaults'} saved={policy.data} client={client} />
+          <PolicyForm key={policy.data.updatedAt ?? 'defaults'} saved={policy.data} client={client} status={status} onStatus={setStatus} />
         </>
       ) : policy.status === 'error' ? (
         <LoadError what="the policy" error={policy.error} onRetry={policy.reload} />
@@ -117,21 +119,33 @@ function SavedPolicy({ policy }: { policy: PolicyView }) {
   );
 }
 
-function PolicyForm({ saved, client }: { saved: PolicyView; client: AdminPolicyClient }) {
+function PolicyForm({
+  saved,
+  client,
+  status,
+  onStatus: setStatus,
+}: {
+  saved: PolicyView;
+  client: AdminPolicyClient;
+  /** "Policy saved." after a save, until the next change. */
+  status: string;
+  onStatus: (status: string) => void;
+}) {
   const id = useId();
   const [draft, setDraft] = useState<Draft>(() => draftOf(saved));
   const [errors, setErrors] = useState<Errors>({});
   const [busy, setBusy] = useState(false);
-  const [status, setStatus] = useState('');
 
-  useEffect(() => setStatus(''), [draft]);
-
-  const set = (field: Field, value: Draft[Field]) => setDraft((current) => ({ ...current, [field]: value }));
+  const set = (field: Field, value: Draft[Field]) => {
+    setStatus('');
+    setDraft((current) => ({ ...current, [field]: value }));
+  };
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     const { policy, errors: found } = validatePolicy(draft);
     setErrors(found);
+    setStatus('');
     if (!policy) return;
     setBusy(true);
     try {
