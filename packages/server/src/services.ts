@@ -7,6 +7,15 @@ import type { Logger } from 'pino';
 import { createAccountService, type AccountService } from './accounts/account-service.js';
 import { createAdminService, type AdminService } from './admin/admin-service.js';
 import { createKyselyAccountStore } from './accounts/kysely-account-store.js';
+import { createAuditWriter } from './admin/kysely-admin-audit.js';
+import { createKyselyPolicyStore } from './admin/kysely-policy-store.js';
+import { createKyselyServiceAccountStore } from './admin/kysely-service-account-store.js';
+import { createPolicyService, type PolicyService } from './admin/policy-service.js';
+import { createServiceAccountService, type ServiceAccountService } from './admin/service-account-service.js';
+import { createThrottleService, type ThrottleService } from './admin/throttle-service.js';
+import { createFailureThrottle } from './auth-failures/failure-throttle.js';
+import { createIdleTokenRevoker } from './retention/idle-token-revoker.js';
+import { createKyselyIdleTokenStore } from './retention/kysely-idle-token-store.js';
 import type { FailureLimiter } from './auth-failures/failure-limiter.js';
 import { createCredentialReports, type CredentialReports } from './credential-reports/credential-report-service.js';
 import { createKyselyReportStore } from './credential-reports/kysely-report-store.js';
@@ -52,6 +61,12 @@ export interface Services {
   notices: NoticeService;
   /** The administration API: every account, token and audit event, for administrators. */
   admin: AdminService;
+  /** Service accounts: created by administrators, tokens minted for them, never signing in. */
+  serviceAccounts: ServiceAccountService;
+  /** The instance policy, read at each token creation (every instance sees a change at once). */
+  policy: PolicyService;
+  /** Throttled client addresses, listed and lifted by administrators. */
+  throttles: ThrottleService;
   /** Leaked-token reports, stored before their 202 and processed by a worker main.ts starts (tests await `idle()`). */
   credentialReports: CredentialReports;
   /** The call budget of the leaked-token report endpoint. */
@@ -97,11 +112,15 @@ export function createServices(deps: ServiceDeps): Services {
   const notices = createNoticeService({ store: createKyselyNoticeStore(database), clock });
   const auditStore = createKyselyAuditStore(database);
   const tokenStore = createKyselyTokenStore(database, { tokenCache: deps.tokenCache });
+  const policy = createPolicyService({ store: createKyselyPolicyStore(database), clock, defaultMaxLifetimeDays: settings.maxLifetimeDays });
+  const failureThrottle = deps.failureLimiter && createFailureThrottle({ limiter: deps.failureLimiter, clock });
   const tokens = createTokenService({
     store: tokenStore,
     clock,
     settings,
     failureLimiter: deps.failureLimiter,
+    failureThrottle,
+    policy: () => policy.current(),
     onBackgroundError: (error) => logger.warn({ err: error }, 'background write failed'),
     onOutsideAllowlist: (token, ip) =>
       notices.tokenUsedOutsideAllowlist(token.accountId, {
@@ -125,7 +144,11 @@ export function createServices(deps: ServiceDeps): Services {
   const reportLimiter = deps.reportLimiter ?? createMemoryReportLimiter({ clock });
   const anonymousWriteLimiter = deps.anonymousWriteLimiter ?? createMemoryAnonymousWriteLimiter();
   const retention = createRetentionService({
-    pruners: expiredRowPruners({ sessions: sessionStore, signIn: signInStore }),
+    pruners: [
+      ...expiredRowPruners({ sessions: sessionStore, signIn: signInStore }),
+      // The instance policy's idle rule (off unless an administrator sets idleRevokeDays).
+      createIdleTokenRevoker({ store: createKyselyIdleTokenStore(database), policy, clock }),
+    ],
     clock,
     onPruned: (counts) => logger.info({ event: 'expired_rows_pruned', ...counts }, 'expired rows pruned'),
     onError: (error) => logger.warn({ err: error }, 'pruning expired rows failed; will retry'),
@@ -150,6 +173,15 @@ export function createServices(deps: ServiceDeps): Services {
     namespaces: createNamespaceService({ store: createKyselyNamespaceStore(database), clock, settings: deps.namespaceSettings }),
     notices,
     admin: createAdminService({ accounts, accountStore, tokenStore, auditStore, clock }),
+    serviceAccounts: createServiceAccountService({
+      store: createKyselyServiceAccountStore(database),
+      accountStore,
+      tokenStore,
+      tokens,
+      clock,
+    }),
+    policy,
+    throttles: createThrottleService({ limiter: deps.failureLimiter, throttle: failureThrottle, clock, audit: createAuditWriter(database) }),
     credentialReports,
     reportLimiter,
     readiness: createReadinessService({ database }),

@@ -1,4 +1,6 @@
-/** An account: a person (or, later, a service) that signs in and owns tokens and namespaces. */
+export type AccountKind = 'person' | 'service';
+
+/** An account: a person that signs in, or a service account (never signs in), owning tokens and namespaces. */
 export interface AccountRecord {
   id: string;
   email: string | null;
@@ -7,6 +9,8 @@ export interface AccountRecord {
   createdAt: number;
   /** Set while the account is disabled: its tokens and sessions are refused meanwhile. */
   disabledAt: number | null;
+  /** 'service' for a service account (created by an administrator, never signs in); absent or 'person' otherwise. */
+  kind?: AccountKind;
 }
 
 /** An identity at an OpenID Connect provider. */

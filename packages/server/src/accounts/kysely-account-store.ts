@@ -1,10 +1,11 @@
+import type { Selectable } from 'kysely';
 import { writeWithAudit } from '../audit/kysely-audit-store.js';
 import type { Database } from '../database/database.js';
 import { ACCOUNT_COLUMNS, nullableNumber, type AccountsTable } from '../database/schema.js';
 import type { AccountListFilter, AccountRecord, AccountSummary } from './account.js';
 import type { AccountStore } from './account-store.js';
 
-type AccountRow = Pick<AccountsTable, (typeof ACCOUNT_COLUMNS)[number]>;
+type AccountRow = Selectable<Pick<AccountsTable, (typeof ACCOUNT_COLUMNS)[number]>>;
 
 export function createKyselyAccountStore(database: Database): AccountStore {
   const { kysely, authenticationChanges } = database;
@@ -67,6 +68,7 @@ export function createKyselyAccountStore(database: Database): AccountStore {
             is_admin: account.isAdmin ? 1 : 0,
             created_at: account.createdAt,
             disabled_at: account.disabledAt,
+            kind: account.kind ?? 'person',
             oidc_issuer: identity?.issuer ?? null,
             oidc_subject: identity?.subject ?? null,
           })
@@ -187,6 +189,8 @@ export function toAccount(row: AccountRow): AccountRecord {
     isAdmin: Number(row.is_admin) === 1,
     createdAt: Number(row.created_at),
     disabledAt: nullableNumber(row.disabled_at),
+    // Only a service account says so: a person's record stays as it was before service accounts.
+    ...(row.kind === 'service' ? { kind: 'service' as const } : {}),
   };
 }
 
@@ -202,5 +206,6 @@ export function toOwner(row: OwnerRow): AccountRecord {
     is_admin: row.owner_is_admin,
     created_at: row.owner_created_at,
     disabled_at: row.owner_disabled_at,
+    kind: row.owner_kind,
   });
 }

@@ -14,7 +14,18 @@ import {
   adminTokenListSchema,
   adminTokensQuerySchema,
   adminUpdateAccountRequestSchema,
+  adminCreateServiceAccountRequestSchema,
+  adminCreateServiceTokenRequestSchema,
+  adminServiceAccountListSchema,
+  adminServiceAccountSchema,
+  adminServiceAccountsQuerySchema,
+  adminThrottleListSchema,
+  adminUpdatePolicyRequestSchema,
+  createTokenResponseSchema,
+  policySchema,
   NDJSON_MEDIA_TYPE,
+  type AdminServiceAccountView,
+  type PolicyView,
   type AdminAccountView,
   type AdminAuditEventView,
 } from '@latchkey/contract';
@@ -27,6 +38,9 @@ import { iso, isoOrNull } from '../http/timestamps.js';
 import type { ZodApp } from '../http/zod-app.js';
 import { presentToken } from '../tokens/token-view.js';
 import type { AdminService } from './admin-service.js';
+import type { Policy, PolicyService } from './policy-service.js';
+import type { ServiceAccountRecord, ServiceAccountService } from './service-account-service.js';
+import type { ThrottleService } from './throttle-service.js';
 
 const idParams = z.object({ id: z.string() });
 
@@ -39,6 +53,27 @@ function presentAdminAccount(account: AccountSummary): AdminAccountView {
     disabledAt: isoOrNull(account.disabledAt),
     lastSignInAt: isoOrNull(account.lastSignInAt),
     activeTokens: account.activeTokens,
+  };
+}
+
+function presentServiceAccount(account: ServiceAccountRecord): AdminServiceAccountView {
+  return {
+    id: account.id,
+    name: account.name,
+    description: account.description,
+    createdAt: iso(account.createdAt),
+    createdBy: account.createdBy,
+    activeTokens: account.activeTokens,
+  };
+}
+
+function presentPolicy(policy: Policy): PolicyView {
+  return {
+    maxLifetimeDays: policy.maxLifetimeDays,
+    serviceMaxLifetimeDays: policy.serviceMaxLifetimeDays,
+    personalScopes: [...policy.personalScopes],
+    idleRevokeDays: policy.idleRevokeDays,
+    updatedAt: isoOrNull(policy.updatedAt),
   };
 }
 
@@ -60,7 +95,13 @@ function wantsNdjson(accept: string | undefined): boolean {
     .some((range) => range.split(';')[0]!.trim().toLowerCase() === NDJSON_MEDIA_TYPE);
 }
 
-export function registerAdminRoutes(app: ZodApp, { admin }: { admin: AdminService }): void {
+export function registerAdminRoutes(
+  app: ZodApp,
+  services: { admin: AdminService; serviceAccounts: ServiceAccountService; policy: PolicyService; throttles: ThrottleService },
+): void {
+  const { admin } = services;
+  registerSlice2Routes(app, services);
+
   app.get(
     '/api/v1/admin/accounts',
     {
@@ -203,6 +244,135 @@ export function registerAdminRoutes(app: ZodApp, { admin }: { admin: AdminServic
       }
       const { items, nextCursor } = await admin.listAudit(request.query);
       return { events: items.map(presentAuditEvent), nextCursor };
+    },
+  );
+}
+
+/** Service accounts, the instance policy and throttled addresses (administration, slice 2). */
+function registerSlice2Routes(
+  app: ZodApp,
+  { serviceAccounts, policy, throttles }: { serviceAccounts: ServiceAccountService; policy: PolicyService; throttles: ThrottleService },
+): void {
+  app.post(
+    '/api/v1/admin/service-accounts',
+    {
+      config: WRITE,
+      schema: {
+        summary: 'Create a service account: a non-human account that holds tokens an administrator mints and never signs in',
+        tags: ['admin'],
+        body: adminCreateServiceAccountRequestSchema,
+        response: { 201: adminServiceAccountSchema },
+      },
+    },
+    async (request, reply) => {
+      const created = await serviceAccounts.create(request.body, actorOf(request));
+      return reply.code(201).send(presentServiceAccount(created));
+    },
+  );
+
+  app.get(
+    '/api/v1/admin/service-accounts',
+    {
+      config: READ,
+      schema: {
+        summary: 'Service accounts, newest first, with their creator, a page at a time',
+        tags: ['admin'],
+        querystring: adminServiceAccountsQuerySchema,
+        response: { 200: adminServiceAccountListSchema },
+      },
+    },
+    async (request) => {
+      const { items, nextCursor } = await serviceAccounts.list(request.query);
+      return { serviceAccounts: items.map(presentServiceAccount), nextCursor };
+    },
+  );
+
+  app.delete(
+    '/api/v1/admin/service-accounts/:id',
+    {
+      config: WRITE,
+      schema: {
+        summary: 'Delete a service account; its tokens are refused at once, on every instance',
+        tags: ['admin'],
+        params: idParams,
+      },
+    },
+    async (request, reply) => {
+      await serviceAccounts.delete(request.params.id, actorOf(request));
+      return reply.code(204).send();
+    },
+  );
+
+  app.post(
+    '/api/v1/admin/service-accounts/:id/tokens',
+    {
+      config: WRITE,
+      schema: {
+        summary: "Mint a token for a service account under the service policy; the secret is in this response only",
+        tags: ['admin'],
+        params: idParams,
+        body: adminCreateServiceTokenRequestSchema,
+        response: { 201: createTokenResponseSchema },
+      },
+    },
+    async (request, reply) => {
+      const { token, secret } = await serviceAccounts.createToken(request.params.id, request.body, actorOf(request));
+      reply.code(201).header('cache-control', 'no-store');
+      return { token: presentToken(token, token.createdAt), secret };
+    },
+  );
+
+  app.get(
+    '/api/v1/admin/policy',
+    {
+      config: READ,
+      schema: { summary: 'The instance policy for new tokens and idle tokens', tags: ['admin'], response: { 200: policySchema } },
+    },
+    async () => presentPolicy(await policy.current()),
+  );
+
+  app.put(
+    '/api/v1/admin/policy',
+    {
+      config: WRITE,
+      schema: {
+        summary: 'Replace the instance policy: applies to new tokens at once, on every instance',
+        tags: ['admin'],
+        body: adminUpdatePolicyRequestSchema,
+        response: { 200: policySchema },
+      },
+    },
+    async (request) => presentPolicy(await policy.update(request.body, actorOf(request))),
+  );
+
+  app.get(
+    '/api/v1/admin/throttles',
+    {
+      config: READ,
+      schema: {
+        summary: 'Client addresses throttled for refused tokens, with their failure counts',
+        tags: ['admin'],
+        response: { 200: adminThrottleListSchema },
+      },
+    },
+    async () => ({
+      throttles: (await throttles.list()).map((throttle) => ({ ...throttle, since: iso(throttle.since), until: iso(throttle.until) })),
+    }),
+  );
+
+  app.delete(
+    '/api/v1/admin/throttles/:address',
+    {
+      config: WRITE,
+      schema: {
+        summary: "Lift an address's throttle (its failure count forgotten); an IPv6 /64 percent-encodes its slash",
+        tags: ['admin'],
+        params: z.object({ address: z.string().max(64) }),
+      },
+    },
+    async (request, reply) => {
+      await throttles.lift(request.params.address, actorOf(request));
+      return reply.code(204).send();
     },
   );
 }

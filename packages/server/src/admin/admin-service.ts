@@ -210,13 +210,13 @@ function scopesGranting(scope: TokenScope): TokenScope[] {
 }
 
 /** `limit + 1` rows were asked for: the extra one only says a next page exists. */
-function page<T>(rows: T[], limit: number, cursorOf: (last: T) => string): Page<T> {
+export function page<T>(rows: T[], limit: number, cursorOf: (last: T) => string): Page<T> {
   const items = rows.slice(0, limit);
   const last = items.at(-1);
   return { items, nextCursor: rows.length > limit && last !== undefined ? cursorOf(last) : null };
 }
 
-function encodeCursor(parts: Array<string | number>): string {
+export function encodeCursor(parts: Array<string | number>): string {
   return Buffer.from(JSON.stringify(parts)).toString('base64url');
 }
 
@@ -237,7 +237,7 @@ function decodeCursor(cursor: string): unknown[] {
   }
 }
 
-function decodePosition(cursor: string): { createdAt: number; id: string } {
+export function decodePosition(cursor: string): { createdAt: number; id: string } {
   const [createdAt, id, ...rest] = decodeCursor(cursor);
   if (typeof createdAt !== 'number' || !Number.isSafeInteger(createdAt) || typeof id !== 'string' || !isId(id) || rest.length > 0) {
     throw badCursor();

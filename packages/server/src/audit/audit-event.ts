@@ -17,7 +17,11 @@ export type AuditAction =
   | 'account.admin_revoked'
   | 'account.updated'
   | 'account.signed_in'
-  | 'invite.created';
+  | 'invite.created'
+  | 'service_account.created'
+  | 'service_account.deleted'
+  | 'policy.updated'
+  | 'throttle.lifted';
 
 /** Who is acting, from where: recorded with every audited change. */
 export interface Actor {

@@ -24,6 +24,16 @@ export function createDatabaseFailureLimiter(options: {
         return undefined;
       }
     },
+    async failuresOf(clientKey) {
+      try {
+        return await store.countAuthFailures(clientKey, failureWindowAt(clock.now()).oldestBucket);
+      } catch (error) {
+        onError(error);
+        return undefined;
+      }
+    },
+    listCounted: (threshold, limit) => store.listAuthFailures(failureWindowAt(clock.now()).oldestBucket, threshold, limit),
+    forget: (clientKey) => store.deleteAuthFailures(clientKey),
     async close() {},
   };
 }

@@ -38,6 +38,15 @@ export function failureWindowAt(now: number): { bucket: number; oldestBucket: nu
   return { bucket, oldestBucket: bucket - FAILURE_BUCKETS_BEHIND };
 }
 
+/** A client key's failures in the window, as the administration API lists throttled addresses. */
+export interface CountedKey {
+  clientKey: string;
+  failures: number;
+  /** The oldest and newest bucket counted. */
+  oldestBucket: number;
+  newestBucket: number;
+}
+
 /** The failure count of client keys (kernel/client-key.ts), shared or not. */
 export interface FailureLimiter {
   /**
@@ -47,5 +56,11 @@ export interface FailureLimiter {
    * checked in full).
    */
   recordFailure(clientKey: string): Promise<number | undefined>;
+  /** The key's failures in the window now, without counting one; undefined when unreachable. */
+  failuresOf(clientKey: string): Promise<number | undefined>;
+  /** Keys with at least `threshold` failures in the window, most failures first (at most `limit`). */
+  listCounted(threshold: number, limit: number): Promise<CountedKey[]>;
+  /** Forgets every failure counted against the key (the administrator lifts its throttle); false when none was counted. */
+  forget(clientKey: string): Promise<boolean>;
   close(): Promise<void>;
 }

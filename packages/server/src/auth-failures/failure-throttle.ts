@@ -13,6 +13,12 @@
  * - per throttled address, when its next lookup is allowed: one per THROTTLED_LOOKUP_INTERVAL_MS,
  *   taken by whichever request comes first, so a valid token not verified here yet is answered
  *   after a short wait. The rest are refused without a lookup, with `Retry-After` until then.
+ *
+ * An administrator lifting an address's throttle deletes its shared count and this instance's
+ * view at once; another instance notices at its next lookup from that address (at most a second
+ * away while requests come): a refused token records a failure and reads the count, now low; a
+ * verified one re-reads it. With the memory limiter each instance has its own count, so a lift
+ * reaches only the instance that answered it (docs/api.md).
  */
 import type { Clock } from '../kernel/clock.js';
 import { LruMap } from '../kernel/lru-map.js';
@@ -37,8 +43,15 @@ export interface FailureThrottle {
   admit(clientIp: string, digest: Buffer): Admission;
   /** A lookup refused the token: counts the failure against the address (shared) and learns its standing. */
   recordFailure(clientIp: string, digest: Buffer): Promise<void>;
-  /** A lookup verified the token: it keeps its lookup should its address be throttled. */
-  recordVerified(digest: Buffer): void;
+  /**
+   * A lookup verified the token: it keeps its lookup should its address be throttled. When the
+   * address is held as throttled here, the shared count is read once more (in the background):
+   * an administrator may have lifted the throttle on another instance (DELETE
+   * /api/v1/admin/throttles/:address), and then this instance forgets it too.
+   */
+  recordVerified(digest: Buffer, clientIp?: string): void;
+  /** Forgets the address's throttle on this instance (the administrator lifted it). */
+  forget(clientKey: string): void;
   /** Addresses this instance currently holds as throttled. */
   readonly throttledCount: number;
 }
@@ -100,8 +113,21 @@ export function createFailureThrottle(options: {
       throttled.touch(key, { until: now + FAILURE_WINDOW_MS + FAILURE_BUCKET_MS, nextLookupAt });
     },
 
-    recordVerified(digest) {
+    recordVerified(digest, clientIp) {
       verified.touch(digestKey(digest), true);
+      if (clientIp === undefined || throttled.size === 0) return;
+      const key = clientKeyOf(clientIp);
+      if (!throttled.peek(key)) return;
+      limiter
+        .failuresOf(key)
+        .then((failures) => {
+          if (failures !== undefined && failures < FAILURE_THRESHOLD) throttled.delete(key);
+        })
+        .catch(() => undefined); // the limiter reports its own errors; the view stays as it was
+    },
+
+    forget(clientKey) {
+      throttled.delete(clientKey);
     },
   };
 }

@@ -31,5 +31,44 @@ export function createKyselyAuthFailureStore(database: Database): AuthFailureSto
       }
       return Number(failures);
     },
+
+    async countAuthFailures(clientKey, oldestBucket) {
+      const { failures } = await kysely
+        .selectFrom('auth_failures')
+        .select((eb) => eb.fn.coalesce(eb.fn.sum<number | string>('failures'), sql<number>`0`).as('failures'))
+        .where('client_key', '=', clientKey)
+        .where('bucket', '>=', oldestBucket)
+        .executeTakeFirstOrThrow();
+      return Number(failures);
+    },
+
+    async listAuthFailures(oldestBucket, threshold, limit) {
+      const rows = await kysely
+        .selectFrom('auth_failures')
+        .select((eb) => [
+          'client_key',
+          eb.fn.sum<number | string>('failures').as('failures'),
+          eb.fn.min<number | string>('bucket').as('oldest'),
+          eb.fn.max<number | string>('bucket').as('newest'),
+        ])
+        .where('bucket', '>=', oldestBucket)
+        .groupBy('client_key')
+        .having((eb) => eb.fn.sum('failures'), '>=', threshold)
+        .orderBy('failures', 'desc')
+        .orderBy('client_key')
+        .limit(limit)
+        .execute();
+      return rows.map((row) => ({
+        clientKey: row.client_key,
+        failures: Number(row.failures),
+        oldestBucket: Number(row.oldest),
+        newestBucket: Number(row.newest),
+      }));
+    },
+
+    async deleteAuthFailures(clientKey) {
+      const result = await kysely.deleteFrom('auth_failures').where('client_key', '=', clientKey).executeTakeFirst();
+      return result.numDeletedRows > 0n;
+    },
   };
 }

@@ -1,7 +1,22 @@
 /** The failure count in Redis, shared by every instance (when REDIS_URL is set). */
 import { systemClock, type Clock } from '../kernel/clock.js';
 import { openLimiterRedis } from '../kernel/limiter-redis.js';
-import { FAILURE_BUCKET_MS, FAILURE_WINDOW_MS, failureWindowAt, type FailureLimiter } from './failure-limiter.js';
+import { FAILURE_BUCKET_MS, FAILURE_WINDOW_MS, failureWindowAt, type CountedKey, type FailureLimiter } from './failure-limiter.js';
+
+/** A key's hash (bucket → count) summed from `oldestBucket` on. */
+function sumFrom(fields: Record<string, string>, oldestBucket: number): Omit<CountedKey, 'clientKey'> {
+  let failures = 0;
+  let oldest = Number.POSITIVE_INFINITY;
+  let newest = Number.NEGATIVE_INFINITY;
+  for (const [bucketText, count] of Object.entries(fields)) {
+    const bucket = Number(bucketText);
+    if (bucket < oldestBucket) continue;
+    failures += Number(count);
+    oldest = Math.min(oldest, bucket);
+    newest = Math.max(newest, bucket);
+  }
+  return { failures, oldestBucket: oldest, newestBucket: newest };
+}
 
 /**
  * One hash per client key, a field per bucket: counts the failure, drops the buckets that aged
@@ -52,6 +67,30 @@ export function createRedisFailureLimiter(options: {
         );
         return Number(total);
       }),
+    failuresOf: (clientKey) =>
+      redis.orStepAside(undefined, async (client) => {
+        const { oldestBucket } = failureWindowAt(clock.now());
+        return sumFrom(await client.hgetall(`${prefix}window:${clientKey}`), oldestBucket).failures;
+      }),
+    // The administration API's listing: a SCAN of this deployment's keys (a few per throttled
+    // address, each expiring with its window), not the request path.
+    async listCounted(threshold, limit) {
+      return redis.orStepAside([], async (client) => {
+        const { oldestBucket } = failureWindowAt(clock.now());
+        const found: CountedKey[] = [];
+        let cursor = '0';
+        do {
+          const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}window:*`, 'COUNT', 500);
+          cursor = next;
+          for (const key of keys) {
+            const counted = sumFrom(await client.hgetall(key), oldestBucket);
+            if (counted.failures >= threshold) found.push({ clientKey: key.slice(`${prefix}window:`.length), ...counted });
+          }
+        } while (cursor !== '0');
+        return found.sort((a, b) => b.failures - a.failures).slice(0, limit);
+      });
+    },
+    forget: (clientKey) => redis.orStepAside(false, async (client) => (await client.del(`${prefix}window:${clientKey}`)) > 0),
     async close() {
       redis.close();
     },

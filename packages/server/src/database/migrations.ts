@@ -289,6 +289,33 @@ const tokenScopes: MigrationFactory = () => ({
   },
 });
 
+/**
+ * Administration, slice 2: service accounts (`kind` 'service': non-human, created by an
+ * administrator — `created_by`, kept as a plain id so deleting that administrator keeps the
+ * record —, with a `description`; they never sign in), and the instance policy, one row (id 1)
+ * read at each token creation: lifetimes in days (null: no maximum for service tokens), the
+ * personal scopes space-separated, the idle rule (null: off). No row: the environment's defaults.
+ */
+const adminSlice2: MigrationFactory = () => ({
+  async up(db: Kysely<unknown>) {
+    await db.schema.alterTable('accounts').addColumn('kind', 'text', (c) => c.notNull().defaultTo('person')).execute();
+    await db.schema.alterTable('accounts').addColumn('description', 'text').execute();
+    await db.schema.alterTable('accounts').addColumn('created_by', 'text').execute();
+    await db.schema.createIndex('accounts_kind_created').on('accounts').columns(['kind', 'created_at']).execute();
+    await db.schema
+      .createTable('policy')
+      .addColumn('id', 'integer', (c) => c.primaryKey())
+      .addColumn('max_lifetime_days', 'integer', (c) => c.notNull())
+      .addColumn('service_max_lifetime_days', 'integer')
+      .addColumn('personal_scopes', 'text', (c) => c.notNull())
+      .addColumn('idle_revoke_days', 'integer')
+      .addColumn('updated_at', 'bigint', (c) => c.notNull())
+      .execute();
+    // The idle job looks for unrevoked tokens by last use.
+    await db.schema.createIndex('tokens_idle').on('tokens').columns(['revoked_at', 'last_used_at']).execute();
+  },
+});
+
 const MIGRATIONS: Record<string, MigrationFactory> = {
   '0001_initial_schema': initialSchema,
   '0002_sign_in': signIn,
@@ -301,6 +328,7 @@ const MIGRATIONS: Record<string, MigrationFactory> = {
   '0009_auth_failure_window': authFailureWindow,
   '0010_token_note': tokenNote,
   '0011_token_scopes': tokenScopes,
+  '0012_service_accounts_and_policy': adminSlice2,
 };
 
 export function createMigrationProvider(dialect: Dialect): MigrationProvider {

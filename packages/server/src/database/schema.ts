@@ -17,6 +17,12 @@ export interface AccountsTable {
   oidc_issuer?: string | null;
   oidc_subject?: string | null;
   last_sign_in_at?: number | null;
+  /** 'person' or 'service' (0012, default 'person'): a service account never signs in. */
+  kind: Generated<string>;
+  /** A service account's description (0012). */
+  description?: string | null;
+  /** The administrator who created a service account (0012); a plain id, kept after their deletion. */
+  created_by?: string | null;
 }
 
 export interface TokensTable {
@@ -141,6 +147,19 @@ export interface PendingCredentialReportsTable {
   next_attempt_at: number;
 }
 
+/** The instance policy (0012): one row, id 1; absent until an administrator first saves it. */
+export interface PolicyTable {
+  id: number;
+  max_lifetime_days: number;
+  /** Null: service tokens have no maximum (up to TOKEN_LIFETIME_LIMIT_DAYS). */
+  service_max_lifetime_days: number | null;
+  /** Space-separated scope names. */
+  personal_scopes: string;
+  /** Null: idle tokens are never revoked. */
+  idle_revoke_days: number | null;
+  updated_at: number;
+}
+
 export interface Tables {
   accounts: AccountsTable;
   tokens: TokensTable;
@@ -154,10 +173,11 @@ export interface Tables {
   notices: NoticesTable;
   pending_credential_reports: PendingCredentialReportsTable;
   auth_failures: AuthFailuresTable;
+  policy: PolicyTable;
 }
 
 /** The columns every read of a table selects (the digest and sign-in bookkeeping stay out). */
-export const ACCOUNT_COLUMNS = ['id', 'email', 'name', 'is_admin', 'created_at', 'disabled_at'] as const satisfies ReadonlyArray<
+export const ACCOUNT_COLUMNS = ['id', 'email', 'name', 'is_admin', 'created_at', 'disabled_at', 'kind'] as const satisfies ReadonlyArray<
   keyof AccountsTable
 >;
 export const TOKEN_COLUMNS = [

@@ -4,7 +4,13 @@ import { z } from 'zod';
 import { principalOf } from '../http/principal.js';
 import { iso } from '../http/timestamps.js';
 import type { ZodApp } from '../http/zod-app.js';
-import type { NoticeRecord, OutsideAllowlistNoticeDetail, ReportedTokensNoticeDetail, RevokedByAdminNoticeDetail } from './notice.js';
+import type {
+  NoticeRecord,
+  OutsideAllowlistNoticeDetail,
+  ReportedTokensNoticeDetail,
+  RevokedByAdminNoticeDetail,
+  RevokedIdleNoticeDetail,
+} from './notice.js';
 import type { NoticeService } from './notice-service.js';
 
 const noticeIdParams = z.object({ id: z.string() });
@@ -17,6 +23,10 @@ function presentNotice(notice: NoticeRecord): NoticeView {
   if (notice.kind === 'token_revoked_by_admin') {
     const { token } = notice.detail as unknown as RevokedByAdminNoticeDetail;
     return { id: notice.id, kind: notice.kind, createdAt: iso(notice.createdAt), token };
+  }
+  if (notice.kind === 'tokens_revoked_idle') {
+    const { tokens, idleDays } = notice.detail as unknown as RevokedIdleNoticeDetail;
+    return { id: notice.id, kind: notice.kind, createdAt: iso(notice.createdAt), tokens, idleDays };
   }
   const { tokens } = notice.detail as unknown as ReportedTokensNoticeDetail;
   return { id: notice.id, kind: notice.kind, createdAt: iso(notice.createdAt), tokens };

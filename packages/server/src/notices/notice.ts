@@ -1,5 +1,5 @@
 /** What a notice is about; the console words each kind. */
-export type NoticeKind = 'tokens_reported' | 'token_outside_allowlist' | 'token_revoked_by_admin';
+export type NoticeKind = 'tokens_reported' | 'token_outside_allowlist' | 'token_revoked_by_admin' | 'tokens_revoked_idle';
 
 /**
  * A message for an account's owner, shown in the console until dismissed. For
@@ -26,6 +26,12 @@ export interface ReportedTokensNoticeDetail {
 export interface OutsideAllowlistNoticeDetail {
   token: { id: string; name: string; last4: string; note: string | null };
   ip: string;
+}
+
+/** The detail of a `tokens_revoked_idle` notice: the owner's tokens the idle rule revoked in one pass. */
+export interface RevokedIdleNoticeDetail {
+  tokens: Array<{ id: string; name: string; last4: string }>;
+  idleDays: number;
 }
 
 /** The detail of a `token_revoked_by_admin` notice: which token an administrator revoked. */

@@ -85,6 +85,11 @@ export function createSignInService(deps: {
       if (!account || account.disabledAt !== null) {
         throw new AppError('FORBIDDEN', 'This account is disabled.');
       }
+      // Every way in (sign-in link, OpenID Connect, and the CLI login, which needs a console
+      // session) ends here: a service account holds tokens an administrator mints, never a session.
+      if (account.kind === 'service') {
+        throw new AppError('FORBIDDEN', 'Service accounts cannot sign in; an administrator mints their tokens.');
+      }
       const audit = auditEvent(clock.now(), 'account.signed_in', { ...actor, accountId }, accountId);
       const session = await sessions.start(accountId, { replacing: previousSessionId, audit });
       return { sessionId: session.sessionId, expiresAt: session.expiresAt };

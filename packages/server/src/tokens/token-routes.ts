@@ -3,7 +3,7 @@
  * / `tokens:write` (never creating one broader than itself); any token may read or revoke itself.
  */
 import {
-  createTokenRequestSchemaFor,
+  createTokenRequestSchema,
   createTokenResponseSchema,
   listTokensQuerySchema,
   tokenListSchema,
@@ -46,8 +46,10 @@ export function registerTokenRoutes(app: ZodApp, { tokens }: { tokens: TokenServ
       schema: {
         summary: 'Create a token; the secret is in this response only',
         tags: ['tokens'],
-        // The operator's lifetime choices, so the OpenAPI document lists exactly what is accepted.
-        body: createTokenRequestSchemaFor(tokens.lifetimeSettings().lifetimeChoices),
+        // The lifetime choices follow the instance policy, which may change at run time: the
+        // service checks expiresInDays against it (R-422 naming /expiresInDays), and
+        // GET /api/v1/token-settings lists them.
+        body: createTokenRequestSchema,
         response: { 201: createTokenResponseSchema },
       },
     },
@@ -63,7 +65,7 @@ export function registerTokenRoutes(app: ZodApp, { tokens }: { tokens: TokenServ
     {
       config: { auth: 'either', scope: 'any' },
       schema: {
-        summary: 'The token lifetimes this server allows',
+        summary: 'The token lifetimes and scopes the instance policy allows now',
         tags: ['tokens'],
         response: { 200: tokenSettingsSchema },
       },

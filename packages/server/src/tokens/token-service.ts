@@ -7,6 +7,7 @@ import {
   DAY_MS,
   DEFAULT_TOKEN_LIFETIME_DAYS,
   EXPIRING_WINDOW_DAYS,
+  TOKEN_LIFETIME_LIMIT_DAYS,
   TOKEN_LIFETIME_PRESETS_DAYS,
   normalizeTokenName,
   normalizeTokenNote,
@@ -32,7 +33,7 @@ import { generateToken, hasValidChecksum, hashToken } from '@latchkey/contract/t
 import type { AccountRecord } from '../accounts/account.js';
 import { auditEvent, type Actor, type AuditEventRecord } from '../audit/audit-event.js';
 import type { FailureLimiter } from '../auth-failures/failure-limiter.js';
-import { createFailureThrottle } from '../auth-failures/failure-throttle.js';
+import { createFailureThrottle, type FailureThrottle } from '../auth-failures/failure-throttle.js';
 import { AppError, fieldError, insufficientScope } from '../kernel/app-error.js';
 import { allowlistAdmits, allowlistCovers, canonicalAllowlistEntry } from '../kernel/ip-allowlist.js';
 import { LruMap } from '../kernel/lru-map.js';
@@ -52,6 +53,19 @@ export interface TokenSettings {
   maxTokensPerAccount: number;
 }
 
+/**
+ * What the instance policy (admin/policy-service.ts) says of new tokens, read at each create so
+ * a change applies at once on every instance. Without one (most tests): the settings' maximum,
+ * every scope, service tokens up to TOKEN_LIFETIME_LIMIT_DAYS.
+ */
+export interface TokenPolicy {
+  maxLifetimeDays: number;
+  /** Null: a service account's token may live up to TOKEN_LIFETIME_LIMIT_DAYS. */
+  serviceMaxLifetimeDays: number | null;
+  /** The scopes a personal token may carry. */
+  personalScopes: readonly TokenScope[];
+}
+
 export interface AuthenticatedToken {
   account: AccountRecord;
   token: TokenRecord;
@@ -68,6 +82,11 @@ export interface TokenGrantor {
    * scopes, namespaces, expiry and allowlist within its own, never an admin scope.
    */
   token?: TokenRecord;
+  /**
+   * An administrator minting a token for a service account: the service policy's lifetime (any
+   * whole number of days up to serviceMaxLifetimeDays), any non-admin scope, never an admin scope.
+   */
+  service?: boolean;
 }
 
 /** A token's page: where it was used, and what it did. */
@@ -93,8 +112,8 @@ export interface TokenService {
   revoke(accountId: string, tokenId: string, actor: Actor): Promise<void>;
   /** The token's recent distinct addresses and audited actions; NOT_FOUND for another's. */
   activity(accountId: string, tokenId: string): Promise<TokenActivity>;
-  /** The lifetimes `create` accepts, and the one it gives when none is asked for. */
-  lifetimeSettings(): TokenSettingsView;
+  /** The lifetimes and scopes `create` accepts for a personal token now (the policy), and the lifetime it gives when none is asked for. */
+  lifetimeSettings(): Promise<TokenSettingsView>;
   /**
    * Checks a presented token: format and checksum first (no database, never counted), then one
    * lookup by digest. Throws INVALID_TOKEN (malformed, unknown, revoked, owner disabled — one
@@ -120,22 +139,42 @@ export function createTokenService(deps: {
   settings: TokenSettings;
   /** Where failed authentications are counted per client address; no throttling when absent (most tests). */
   failureLimiter?: FailureLimiter;
+  /** This instance's throttle over `failureLimiter`, when the composition root shares it (the administration API lifts throttles). */
+  failureThrottle?: FailureThrottle;
   /** Told about a failed last-used write; such a failure never fails the request. */
   onBackgroundError?: (error: unknown) => void;
   /** Told when a valid token is presented from outside its allowlist (and refused): the owner's notice. */
   onOutsideAllowlist?: (token: TokenRecord, ip: string) => Promise<void>;
   /** The audit trail, read for a token's page. */
   auditEvents?: (filter: { tokenId: string; limit: number }) => Promise<AuditEventRecord[]>;
+  /** The instance policy, read at each create and settings request; the settings' maximum and every scope when absent. */
+  policy?: () => Promise<TokenPolicy>;
 }): TokenService {
   const { store, clock, settings } = deps;
-  const throttle = deps.failureLimiter && createFailureThrottle({ limiter: deps.failureLimiter, clock });
+  const throttle = deps.failureThrottle ?? (deps.failureLimiter && createFailureThrottle({ limiter: deps.failureLimiter, clock }));
   /** Tokens whose last-used write is in flight: concurrent requests skip theirs. */
   const touching = new Set<string>();
   /** When this instance last recorded each (token, address) pair: recorded at most once a minute. */
   const addressesRecorded = new LruMap<string, number>(10_000);
 
-  function lifetimeEnd(input: CreateTokenRequest, now: number): number {
-    const maxDays = settings.maxLifetimeDays;
+  function currentPolicy(): Promise<TokenPolicy> {
+    if (deps.policy) return deps.policy();
+    return Promise.resolve({ maxLifetimeDays: settings.maxLifetimeDays, serviceMaxLifetimeDays: null, personalScopes: TOKEN_SCOPES });
+  }
+
+  /** A service account's token: any whole number of days up to the service maximum (default 180, or the maximum when lower). */
+  function serviceLifetimeEnd(input: CreateTokenRequest, now: number, policy: TokenPolicy): number {
+    const maxDays = policy.serviceMaxLifetimeDays ?? TOKEN_LIFETIME_LIMIT_DAYS;
+    if (input.expiresAt !== undefined) throw fieldError('/expiresAt', 'give expiresInDays for a service account token');
+    const days = input.expiresInDays ?? defaultLifetime(maxDays);
+    if (!Number.isInteger(days) || days < 1 || days > maxDays) {
+      throw fieldError('/expiresInDays', `must be a whole number of days from 1 to ${maxDays} (the service account policy)`);
+    }
+    return now + days * DAY_MS;
+  }
+
+  function lifetimeEnd(input: CreateTokenRequest, now: number, policy: TokenPolicy): number {
+    const maxDays = policy.maxLifetimeDays;
     if (input.expiresInDays !== undefined && input.expiresAt !== undefined) {
       throw fieldError('/expiresAt', 'give either expiresInDays or expiresAt, not both');
     }
@@ -185,11 +224,14 @@ export function createTokenService(deps: {
       if (problem) throw fieldError('/name', problem);
       const noteProblem = typeof input.note === 'string' ? tokenNoteProblem(input.note) : undefined;
       if (noteProblem) throw fieldError('/note', noteProblem);
-      const scopes = scopesFor(input.scopes, grantor);
+      const policy = await currentPolicy();
+      const scopes = grantor.service ? serviceScopesFor(input.scopes) : withinPolicy(scopesFor(input.scopes, grantor), input.scopes, policy);
       const namespaces = namespacesFor(input.namespaces, grantor.token);
       const allowedIps = allowlistFor(input.allowedIps, grantor.token);
       const now = clock.now();
-      const expiresAt = lifetimeWithin(lifetimeEnd(input, now), input, grantor.token);
+      const expiresAt = grantor.service
+        ? serviceLifetimeEnd(input, now, policy)
+        : lifetimeWithin(lifetimeEnd(input, now, policy), input, grantor.token);
       const generated = generateToken();
       const token: TokenRecord = {
         id: newId(),
@@ -259,13 +301,14 @@ export function createTokenService(deps: {
       return { addresses, events };
     },
 
-    lifetimeSettings() {
-      const maxDays = settings.maxLifetimeDays;
+    async lifetimeSettings() {
+      const policy = await currentPolicy();
+      const maxDays = policy.maxLifetimeDays;
       return {
         maxLifetimeDays: maxDays,
         defaultLifetimeDays: defaultLifetime(maxDays),
         lifetimeChoices: allowedLifetimes(maxDays),
-        allowedScopes: [...TOKEN_SCOPES],
+        allowedScopes: TOKEN_SCOPES.filter((scope) => policy.personalScopes.includes(scope)),
       };
     },
 
@@ -292,7 +335,7 @@ export function createTokenService(deps: {
         throw refusal;
       }
       const { account, dbNow, ...token } = found!;
-      throttle?.recordVerified(digest);
+      throttle?.recordVerified(digest, clientIp);
       touchLastUsed(found!, clientIp);
       return { account, token, dbNow };
     },
@@ -314,6 +357,29 @@ function scopesFor(requested: readonly TokenScope[] | undefined, grantor: TokenG
   if (admin && !grantor.isAdmin) throw fieldError('/scopes', 'admin scopes are only for administrators’ tokens');
   const missing = held && requested.find((scope) => !held.has(scope));
   if (missing) throw insufficientScope(missing);
+  return canonicalScopes(requested);
+}
+
+/**
+ * A personal token's scopes within the policy's personalScopes: asked-for scopes outside it are
+ * refused (R-422 at /scopes naming them); the default scopes are narrowed to it.
+ */
+function withinPolicy(scopes: TokenScope[], requested: readonly TokenScope[] | undefined, policy: TokenPolicy): TokenScope[] {
+  const outside = scopes.filter((scope) => !policy.personalScopes.includes(scope));
+  if (outside.length === 0) return scopes;
+  if (requested !== undefined) {
+    throw fieldError('/scopes', `the instance policy does not allow personal tokens to carry ${outside.join(', ')}`);
+  }
+  const allowed = scopes.filter((scope) => policy.personalScopes.includes(scope));
+  if (allowed.length === 0) throw fieldError('/scopes', 'the instance policy allows none of the default scopes; name the scopes');
+  return allowed;
+}
+
+/** A service account's token: as asked or the defaults, never an admin scope (a service account is never an administrator). */
+function serviceScopesFor(requested: readonly TokenScope[] | undefined): TokenScope[] {
+  if (requested === undefined) return canonicalScopes(DEFAULT_TOKEN_SCOPES);
+  const admin = requested.filter((scope) => ADMIN_SCOPES.includes(scope));
+  if (admin.length > 0) throw fieldError('/scopes', `a service account's token cannot carry admin scopes (${admin.join(', ')})`);
   return canonicalScopes(requested);
 }
 

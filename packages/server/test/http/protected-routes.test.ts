@@ -5,9 +5,12 @@
  * here fails the run.
  */
 import { randomUUID } from 'node:crypto';
-import type { NoticeView } from '@latchkey/contract';
+import { TOKEN_SCOPES, type NoticeView } from '@latchkey/contract';
 import { expect } from 'vitest';
 import { SYSTEM_ACTOR } from '../../src/audit/audit-event.js';
+import { FAILURE_THRESHOLD } from '../../src/auth-failures/failure-limiter.js';
+import { createMemoryFailureLimiter } from '../../src/auth-failures/memory-failure-limiter.js';
+import { systemClock } from '../../src/kernel/clock.js';
 import { bearer, type TestApp, type TestSession } from '../support/app.js';
 import {
   describeProtectedRoutes,
@@ -100,6 +103,33 @@ const adminAccountRoute = (method: 'GET' | 'PATCH' | 'POST' | 'DELETE', suffix =
     };
   },
 });
+
+/** A service account's route (`suffix` after its id): a fresh service account; 404 for missing and malformed ids, and for a person's account. */
+const serviceAccountRoute = (method: 'POST' | 'DELETE', suffix = ''): RouteSetup => ({
+  auth: 'either',
+  scope: 'admin:write',
+  successStatus: method === 'POST' ? 201 : 204,
+  admin: true,
+  async prepare(app) {
+    const target = await app.services.serviceAccounts.create({ name: `svc-${randomUUID().slice(0, 8)}` }, SYSTEM_ACTOR);
+    const person = await prepareCaller(app);
+    return {
+      url: `/api/v1/admin/service-accounts/${target.id}${suffix}`,
+      ...(method === 'POST' ? { payload: { name: `deploy-${randomUUID().slice(0, 8)}` } } : {}),
+      foreign: {
+        url: `/api/v1/admin/service-accounts/${person.session.account.id}${suffix}`,
+        missingUrls: [`/api/v1/admin/service-accounts/${randomUUID()}${suffix}`, `/api/v1/admin/service-accounts/not-a-uuid${suffix}`],
+        async untouched() {
+          const me = await app.http.inject({ url: '/api/v1/me', headers: bearer(person.token) });
+          expect(me.statusCode).toBe(200);
+        },
+      },
+    };
+  },
+});
+
+/** The memory failure limiter of the throttle route's current app. */
+let throttleLimiter: ReturnType<typeof createMemoryFailureLimiter> | undefined;
 
 /** Per protected route: the credentials it must take, the status it succeeds with, its request. */
 const ROUTES: RouteSetupTable = {
@@ -210,6 +240,56 @@ const ROUTES: RouteSetupTable = {
     },
   },
   'GET /api/v1/admin/audit': { auth: 'either', scope: 'admin:read', successStatus: 200, admin: true },
+  // Administration, slice 2: service accounts, the instance policy, throttled addresses.
+  'POST /api/v1/admin/service-accounts': {
+    auth: 'either',
+    scope: 'admin:write',
+    successStatus: 201,
+    admin: true,
+    prepare: () => ({ payload: { name: `svc-${randomUUID().slice(0, 8)}` } }),
+  },
+  'GET /api/v1/admin/service-accounts': { auth: 'either', scope: 'admin:read', successStatus: 200, admin: true },
+  'DELETE /api/v1/admin/service-accounts/:id': serviceAccountRoute('DELETE'),
+  'POST /api/v1/admin/service-accounts/:id/tokens': serviceAccountRoute('POST', '/tokens'),
+  'GET /api/v1/admin/policy': { auth: 'either', scope: 'admin:read', successStatus: 200, admin: true },
+  'PUT /api/v1/admin/policy': {
+    auth: 'either',
+    scope: 'admin:write',
+    successStatus: 200,
+    admin: true,
+    // The defaults (as the test app's environment gives them): nothing the other routes need changes.
+    prepare: () => ({
+      payload: { maxLifetimeDays: 180, serviceMaxLifetimeDays: null, personalScopes: [...TOKEN_SCOPES], idleRevokeDays: null },
+    }),
+  },
+  'GET /api/v1/admin/throttles': { auth: 'either', scope: 'admin:read', successStatus: 200, admin: true },
+  'DELETE /api/v1/admin/throttles/:address': {
+    auth: 'either',
+    scope: 'admin:write',
+    successStatus: 204,
+    admin: true,
+    appOptions: () => {
+      throttleLimiter = createMemoryFailureLimiter({ clock: systemClock });
+      return { failureLimiter: throttleLimiter };
+    },
+    async prepare() {
+      // An address (not the harness's own) with failures counted against it.
+      const address = `198.51.100.${Math.floor(Math.random() * 250) + 1}`;
+      for (let i = 0; i < FAILURE_THRESHOLD; i++) await throttleLimiter!.recordFailure(address);
+      const bystander = '203.0.113.9';
+      await throttleLimiter!.recordFailure(bystander);
+      return {
+        url: `/api/v1/admin/throttles/${address}`,
+        foreign: {
+          url: '/api/v1/admin/throttles/192.0.2.77',
+          missingUrls: ['/api/v1/admin/throttles/192.0.2.78', '/api/v1/admin/throttles/not-an-address'],
+          async untouched() {
+            expect(await throttleLimiter!.failuresOf(bystander)).toBe(1);
+          },
+        },
+      };
+    },
+  },
 };
 
 describeProtectedRoutes(await listProtectedRoutes(), ROUTES);

@@ -57,6 +57,14 @@ describe('service routes', () => {
         'GET /api/v1/admin/tokens',
         'DELETE /api/v1/admin/tokens/{id}',
         'GET /api/v1/admin/audit',
+        'POST /api/v1/admin/service-accounts',
+        'GET /api/v1/admin/service-accounts',
+        'DELETE /api/v1/admin/service-accounts/{id}',
+        'POST /api/v1/admin/service-accounts/{id}/tokens',
+        'GET /api/v1/admin/policy',
+        'PUT /api/v1/admin/policy',
+        'GET /api/v1/admin/throttles',
+        'DELETE /api/v1/admin/throttles/{address}',
       ].sort(),
     );
     const patch = document.paths['/api/v1/admin/accounts/{id}']!.patch as {

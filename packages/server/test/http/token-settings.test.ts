@@ -3,7 +3,10 @@
  * which the console offers in its New Token dialog. Every choice it lists is one that
  * POST /api/v1/tokens accepts, and its default is what a token gets when none is asked for.
  */
-import { DAY_MS, tokenSettingsSchema, type TokenSettingsView } from '@latchkey/contract';
+import { DAY_MS, TOKEN_SCOPES, tokenSettingsSchema, type TokenSettingsView } from '@latchkey/contract';
+
+/** Without a saved policy every scope is allowed. */
+const allowedScopes = [...TOKEN_SCOPES];
 import { afterEach, describe, expect, it } from 'vitest';
 import { bearer, createMemoryApp, type TestApp, type TestSession } from '../support/app.js';
 
@@ -21,21 +24,22 @@ async function settingsFor(maxLifetimeDays: number): Promise<{ session: TestSess
 describe('GET /api/v1/token-settings', () => {
   it('with the default maximum: the five presets, 180 days by default', async () => {
     const { settings } = await settingsFor(180);
-    expect(settings).toEqual({ maxLifetimeDays: 180, defaultLifetimeDays: 180, lifetimeChoices: [7, 30, 60, 90, 180] });
+    expect(settings).toEqual({ maxLifetimeDays: 180, defaultLifetimeDays: 180, lifetimeChoices: [7, 30, 60, 90, 180], allowedScopes });
   });
 
   it('with TOKEN_MAX_LIFETIME_DAYS=30: only 7 and 30, and 30 by default', async () => {
     const { settings } = await settingsFor(30);
-    expect(settings).toEqual({ maxLifetimeDays: 30, defaultLifetimeDays: 30, lifetimeChoices: [7, 30] });
+    expect(settings).toEqual({ maxLifetimeDays: 30, defaultLifetimeDays: 30, lifetimeChoices: [7, 30], allowedScopes });
   });
 
   it('with a maximum between presets or above 180: the maximum is a choice, the default stays 180 or less', async () => {
-    expect((await settingsFor(45)).settings).toEqual({ maxLifetimeDays: 45, defaultLifetimeDays: 45, lifetimeChoices: [7, 30, 45] });
+    expect((await settingsFor(45)).settings).toEqual({ maxLifetimeDays: 45, defaultLifetimeDays: 45, lifetimeChoices: [7, 30, 45], allowedScopes });
     await app.close();
     expect((await settingsFor(365)).settings).toEqual({
       maxLifetimeDays: 365,
       defaultLifetimeDays: 180,
       lifetimeChoices: [7, 30, 60, 90, 180, 365],
+      allowedScopes,
     });
   });
 

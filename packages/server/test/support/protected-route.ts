@@ -28,7 +28,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { RegisteredRoute } from '../../src/app.js';
 import { SYSTEM_ACTOR } from '../../src/audit/audit-event.js';
 import { openDatabase } from '../../src/database/open-database.js';
-import { bearer, comparable, createTestApp, type TestApp, type TestSession } from './app.js';
+import { bearer, comparable, createTestApp, type TestApp, type TestAppOptions, type TestSession } from './app.js';
 import { describeEachBackend, type BackendContext } from './databases.js';
 
 export const PROBLEM_BASE = '/docs/errors';
@@ -242,6 +242,8 @@ export interface RouteSetup {
    * and malformed ids only (`foreign.url` names a missing one too).
    */
   admin?: boolean;
+  /** Options for the route's app (a failure limiter for the throttle routes); none by default. */
+  appOptions?: () => TestAppOptions;
   /** The scopes the caller's token holds on this route (default: the default scopes, or ADMIN_CALLER_SCOPES on admin routes). */
   callerScopes?: readonly Scope[];
   prepare?(app: TestApp, caller: Caller): Promise<PreparedRequest> | PreparedRequest;
@@ -377,7 +379,7 @@ function describeRoute(route: RegisteredRoute, setup: RouteSetup, backend: Backe
   describe(key, () => {
     let app: TestApp | undefined;
     const setUp = async (): Promise<Fixture> => {
-      app = await createTestApp(backend.database);
+      app = await createTestApp(backend.database, setup.appOptions?.());
       const caller = await prepareCaller(app, { isAdmin: setup.admin, scopes: setup.callerScopes ?? (route.admin ? ADMIN_CALLER_SCOPES : undefined) });
       const prepared = (await setup.prepare?.(app, caller)) ?? {};
       const url = prepared.url ?? route.url;
@@ -459,7 +461,7 @@ function describeRoute(route: RegisteredRoute, setup: RouteSetup, backend: Backe
     if (setup.auth !== 'session') {
       it('answers tokens of every scope set as the route\'s scope says (item 44)', async () => {
         const needed = setup.scope!;
-        app = await createTestApp(backend.database);
+        app = await createTestApp(backend.database, setup.appOptions?.());
         // An administrator, so tokens holding admin scopes can be made too.
         const caller = await prepareCaller(app, { isAdmin: true });
         for (const set of SCOPE_SETS) {
