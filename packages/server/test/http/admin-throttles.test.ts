@@ -15,12 +15,16 @@ import { createDatabaseFailureLimiter } from '../../src/auth-failures/database-f
 import { FAILURE_THRESHOLD, THROTTLED_LOOKUP_INTERVAL_MS, type FailureLimiter } from '../../src/auth-failures/failure-limiter.js';
 import { createKyselyAuthFailureStore } from '../../src/auth-failures/kysely-auth-failure-store.js';
 import { createMemoryFailureLimiter } from '../../src/auth-failures/memory-failure-limiter.js';
+import { createRedisFailureLimiter } from '../../src/auth-failures/redis-failure-limiter.js';
 import type { Database } from '../../src/database/database.js';
 import { openDatabase } from '../../src/database/open-database.js';
 import { createManualClock, type Clock } from '../../src/kernel/clock.js';
 import { bearer, createTestApp, type TestApp, type TestSession } from '../support/app.js';
 import { createTestPostgresDatabase, describeEachBackend, postgresAvailable } from '../support/databases.js';
 import { expectResponseCode } from '../support/protected-route.js';
+import { REDIS_URL, testRedisUp } from '../support/redis.js';
+
+const redisUp = await testRedisUp('admin-throttles.test.ts: the Redis limiter case');
 
 function databaseLimiter(database: Database, clock: Clock): FailureLimiter {
   return createDatabaseFailureLimiter({
@@ -181,6 +185,49 @@ describe('lifting a throttle on two instances over one PostgreSQL (database limi
       expectLimited(await me(app, '203.0.113.60', bearer(tokens[1]!.secret)));
     } finally {
       await app.close();
+      await database.close();
+    }
+  });
+});
+
+describe('lifting a throttle on two instances sharing Redis', () => {
+  it('lists from Redis and lifts on every instance', async (context) => {
+    if (!redisUp) return context.skip();
+    const database = openDatabase('sqlite::memory:');
+    await database.migrate();
+    const clock = createManualClock(Date.now());
+    const prefix = `latchkey-test:${randomUUID().slice(0, 12)}:`;
+    const errors: unknown[] = [];
+    const apps: TestApp[] = [];
+    try {
+      for (let i = 0; i < 2; i++) {
+        apps.push(
+          await createTestApp(database, {
+            clock,
+            failureLimiter: createRedisFailureLimiter({ url: REDIS_URL, prefix, clock, onError: (error: unknown) => errors.push(error) }),
+          }),
+        );
+      }
+      const [a, b] = apps as [TestApp, TestApp];
+      const admin = await adminOf(a);
+      const owner = await a.signIn();
+      const tokens = [await a.createToken(owner, 'one'), await a.createToken(owner, 'two')];
+      await throttle(b, '203.0.113.70');
+      const { throttles } = (await a.http.inject({ url: '/api/v1/admin/throttles', headers: admin.headers })).json<AdminThrottleList>();
+      expect(throttles).toMatchObject([{ address: '203.0.113.70', failures: FAILURE_THRESHOLD }]);
+      expectLimited(await me(b, '203.0.113.70', bearer(tokens[0]!.secret)));
+      expect((await a.http.inject({ method: 'DELETE', url: '/api/v1/admin/throttles/203.0.113.70', headers: admin.headers })).statusCode).toBe(204);
+      clock.advance(THROTTLED_LOOKUP_INTERVAL_MS);
+      expect((await me(b, '203.0.113.70', bearer(tokens[0]!.secret))).statusCode).toBe(200);
+      let answer = await me(b, '203.0.113.70', bearer(tokens[1]!.secret));
+      for (let tries = 0; answer.statusCode === 429 && tries < 50; tries++) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        answer = await me(b, '203.0.113.70', bearer(tokens[1]!.secret));
+      }
+      expect(answer.statusCode).toBe(200);
+      expect(errors).toEqual([]);
+    } finally {
+      for (const instance of apps) await instance.close();
       await database.close();
     }
   });
