@@ -332,6 +332,41 @@ describe('latchkey (built binary) against latchkey-server', () => {
     expect(memberList.stderr).toContain('Only administrators');
   });
 
+  it('admin slice 2: a service account is created and minted a token (printed once) that works; the policy is set; throttles are listed', async () => {
+    const adminAccount = await services.accounts.create({ email: 'root2@example.test', isAdmin: true }, SYSTEM_ACTOR);
+    const { secret: adminSecret } = await services.tokens.create(adminAccount.id, { name: 'admin', scopes: ['admin:read', 'admin:write'] }, SYSTEM_ACTOR, { isAdmin: true });
+    secrets.push(adminSecret);
+    const home = freshHome('admin-2');
+    const env = { LATCHKEY_URL: baseUrl, LATCHKEY_TOKEN: adminSecret };
+
+    const created = await runLatchkey(['admin', 'service-accounts', 'create', 'nightly-backup', '--output', 'json'], { home, env });
+    expect(created, created.stderr).toMatchObject({ code: 0, stderr: '' });
+    const account = JSON.parse(created.stdout) as { id: string };
+    const minted = await runLatchkey(['admin', 'service-accounts', 'mint', 'nightly-backup', '--name', 'backup', '--scope', 'namespaces:read'], { home, env });
+    expect(minted.code, minted.stderr).toBe(0);
+    const secret = minted.stdout.trim();
+    expect(minted.stderr).toContain('it is not shown again');
+    const me = await fetch(`${baseUrl}/api/v1/me`, { headers: { authorization: `Bearer ${secret}` } });
+    expect(me.status).toBe(200);
+    expect(((await me.json()) as { account: { id: string } }).account.id).toBe(account.id);
+    secrets.push(secret);
+
+    const policy = await runLatchkey(['admin', 'policy', 'set', '--max-lifetime', '45', '--output', 'json'], { home, env });
+    expect(policy, policy.stderr).toMatchObject({ code: 0, stderr: '' });
+    expect(JSON.parse(policy.stdout)).toMatchObject({ maxLifetimeDays: 45 });
+    const shown = await runLatchkey(['admin', 'policy'], { home, env });
+    expect(shown.stdout).toMatch(/Personal token max lifetime:\s+45 days/);
+    await runLatchkey(['admin', 'policy', 'set', '--max-lifetime', '180'], { home, env });
+
+    const throttles = await runLatchkey(['admin', 'throttles', 'list', '--output', 'json'], { home, env });
+    expect(throttles, throttles.stderr).toMatchObject({ code: 0 });
+    expect(JSON.parse(throttles.stdout)).toEqual({ throttles: expect.any(Array) });
+
+    const deleted = await runLatchkey(['admin', 'service-accounts', 'delete', account.id, '--yes'], { home, env });
+    expect(deleted, deleted.stderr).toMatchObject({ code: 0 });
+    expect((await fetch(`${baseUrl}/api/v1/me`, { headers: { authorization: `Bearer ${secret}` } })).status).toBe(401);
+  });
+
   it('completion offers the scope names after --scope', async () => {
     const home = freshHome('scope-completion');
     const completion = await runLatchkey(['completion', 'bash'], { home });
