@@ -38,10 +38,10 @@ function stopChild(child, exited) {
  * migrations, and /readyz checks the database). Its stdout (which may carry a first-admin
  * sign-in link) is kept in memory only and never printed.
  */
-export async function startLatchkey({ databaseUrl, logLevel = 'silent' }) {
+export async function startLatchkey({ databaseUrl, logLevel = 'silent', nodeArgs = [] }) {
   const port = await freePort();
   const child = track(
-    spawn(process.execPath, [serverBinary, 'serve'], {
+    spawn(process.execPath, [...nodeArgs, serverBinary, 'serve'], {
       env: {
         PATH: process.env.PATH ?? '/usr/bin:/bin',
         PORT: String(port),

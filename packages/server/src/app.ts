@@ -31,6 +31,7 @@ import { registerSignInOptionsRoutes } from './sessions/sign-in-options-routes.j
 import { registerSignInRoutes } from './sessions/sign-in-routes.js';
 import { registerTokenRoutes } from './tokens/token-routes.js';
 import { registerIntrospectionRoutes } from './verification/introspection-routes.js';
+import { registerRevocationRoutes } from './verification/revocation-routes.js';
 import { registerVerifyRoutes } from './verification/verify-routes.js';
 
 /** The methods whose requests may carry a body. */
@@ -45,6 +46,8 @@ export interface AppDeps {
   /** The origin the console is served from; cookie-authenticated mutations must come from it. */
   publicUrl: string;
   trustProxy?: boolean | string[];
+  /** How often an idle revocation stream sends a keep-alive (tests shorten it). */
+  revocationHeartbeatMs?: number;
   /** False until the database has answered and is migrated; until then everything but /healthz is 503. */
   isReady?: () => boolean;
 }
@@ -155,6 +158,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   registerTokenRoutes(http, services);
   registerNamespaceRoutes(http, services);
   registerVerifyRoutes(http);
+  registerRevocationRoutes(http, { feed: services.revocations, heartbeatMs: deps.revocationHeartbeatMs });
   await http.register(async (scope) => registerIntrospectionRoutes(scope.withTypeProvider<ZodTypeProvider>(), services));
   registerNoticeRoutes(http, services);
   registerAdminRoutes(http, services);

@@ -28,6 +28,8 @@ import { createRetentionService, type RetentionService } from './retention/reten
 import { createKyselyNamespaceStore } from './namespaces/kysely-namespace-store.js';
 import { createNamespaceService, type NamespaceService, type NamespaceSettings } from './namespaces/namespace-service.js';
 import { createKyselyAuditStore } from './audit/kysely-audit-store.js';
+import { createKyselyRevocationStore } from './verification/kysely-revocation-store.js';
+import { createRevocationFeed, type RevocationFeed } from './verification/revocation-feed.js';
 import { createKyselyNoticeStore } from './notices/kysely-notice-store.js';
 import { createNoticeService, type NoticeService } from './notices/notice-service.js';
 import { createCliLoginService, type CliLoginService } from './sessions/cli-login-service.js';
@@ -59,6 +61,8 @@ export interface Services {
   cliLogin: CliLoginService;
   namespaces: NamespaceService;
   notices: NoticeService;
+  /** Every revocation from every instance, for the revocation stream. */
+  revocations: RevocationFeed;
   /** The administration API: every account, token and audit event, for administrators. */
   admin: AdminService;
   /** Service accounts: created by administrators, tokens minted for them, never signing in. */
@@ -143,9 +147,16 @@ export function createServices(deps: ServiceDeps): Services {
   });
   const reportLimiter = deps.reportLimiter ?? createMemoryReportLimiter({ clock });
   const anonymousWriteLimiter = deps.anonymousWriteLimiter ?? createMemoryAnonymousWriteLimiter();
+  const revocationStore = createKyselyRevocationStore(database);
+  const revocations = createRevocationFeed({
+    store: revocationStore,
+    clock,
+    wake: (poll) => subscribeToRevocations(database, poll, (error) => logger.warn({ err: error }, 'listening for revocations failed; retrying')),
+    onError: (error) => logger.warn({ err: error }, 'reading the revocation feed failed; will retry'),
+  });
   const retention = createRetentionService({
     pruners: [
-      ...expiredRowPruners({ sessions: sessionStore, signIn: signInStore }),
+      ...expiredRowPruners({ sessions: sessionStore, signIn: signInStore, revocations: revocationStore }),
       // The instance policy's idle rule (off unless an administrator sets idleRevokeDays).
       createIdleTokenRevoker({ store: createKyselyIdleTokenStore(database), policy, clock }),
     ],
@@ -187,7 +198,9 @@ export function createServices(deps: ServiceDeps): Services {
     readiness: createReadinessService({ database }),
     anonymousWriteLimiter,
     retention,
+    revocations,
     async close() {
+      await revocations.stop();
       await retention.stop();
       await deps.failureLimiter?.close();
       await Promise.race([
@@ -197,5 +210,37 @@ export function createServices(deps: ServiceDeps): Services {
       await reportLimiter.close();
       await anonymousWriteLimiter.close();
     },
+  };
+}
+
+/**
+ * What wakes the revocation feed: a local write that can change authentication, and on
+ * PostgreSQL a notification from any instance (listened for again until it works).
+ */
+function subscribeToRevocations(database: Database, poll: () => void, onError: (error: unknown) => void): () => Promise<void> {
+  const unsubscribe = database.authenticationChanges.subscribe(() => poll());
+  let stopped = false;
+  let unlisten: (() => Promise<void>) | undefined;
+  let retry: NodeJS.Timeout | undefined;
+  const listen = () => {
+    if (!database.listen || stopped) return;
+    database.listen('latchkey_revocations', poll).then(
+      async (stop) => {
+        if (stopped) await stop();
+        else unlisten = stop;
+      },
+      (error: unknown) => {
+        onError(error);
+        retry = setTimeout(listen, 1_000);
+        retry.unref();
+      },
+    );
+  };
+  listen();
+  return async () => {
+    stopped = true;
+    if (retry) clearTimeout(retry);
+    unsubscribe();
+    await unlisten?.();
   };
 }

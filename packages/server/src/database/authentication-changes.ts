@@ -14,10 +14,11 @@ export class AuthenticationChanges {
   private readonly listeners = new Set<(change: AuthenticationChange) => void>();
   private bypassed = false;
 
-  /** A listener that arrives after raw SQL was handed out hears of it at once. */
-  subscribe(listener: (change: AuthenticationChange) => void): void {
+  /** A listener that arrives after raw SQL was handed out hears of it at once. Returns the unsubscribe. */
+  subscribe(listener: (change: AuthenticationChange) => void): () => void {
     this.listeners.add(listener);
     if (this.bypassed) listener('bypassed');
+    return () => this.listeners.delete(listener);
   }
 
   /**

@@ -36,6 +36,13 @@ export interface Database {
    */
   readonly foreignCommitVersion: (() => number) | undefined;
   readonly authenticationChanges: AuthenticationChanges;
+  /**
+   * PostgreSQL only: calls `onNotify` for every NOTIFY on `channel` (from any instance), on a
+   * connection of its own that reconnects by itself — and calls it once after each reconnect, as
+   * notifications sent meanwhile are lost. Resolves to the function that stops listening.
+   * Undefined on SQLite, where every writer is in this process or seen by polling.
+   */
+  readonly listen: ((channel: string, onNotify: () => void) => Promise<() => Promise<void>>) | undefined;
   /** Applies every pending migration. Idempotent; safe to run from several instances. */
   migrate(): Promise<void>;
   /** Resolves when the database answers a trivial query; rejects with StoreUnavailableError. */
@@ -53,6 +60,7 @@ export function createDatabase(parts: {
   nowSql: RawBuilder<number>;
   runHotQuery: HotQueryRunner;
   foreignCommitVersion?: () => number;
+  listen?: (channel: string, onNotify: () => void) => Promise<() => Promise<void>>;
   /** Closes the connections (see withErrorTranslation). */
   close(): Promise<void>;
 }): Database {
@@ -67,6 +75,7 @@ export function createDatabase(parts: {
     nowSql,
     runHotQuery: parts.runHotQuery,
     foreignCommitVersion: parts.foreignCommitVersion,
+    listen: parts.listen,
     authenticationChanges: new AuthenticationChanges(),
     async migrate() {
       const migrator = new Migrator({ db: kysely, provider: createMigrationProvider(dialect) });

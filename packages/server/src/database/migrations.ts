@@ -316,6 +316,72 @@ const adminSlice2: MigrationFactory = () => ({
   },
 });
 
+/**
+ * The revocation feed (docs/forward-auth.md): one row, in order, for every token that stops
+ * working — revoked, or deleted with its account — and every account disabled or deleted,
+ * written by triggers in the same transaction as the change itself, so no write path can forget
+ * it. `seq` only grows (AUTOINCREMENT on SQLite: a pruned feed never reuses a number), which is
+ * what a client resumes from. On PostgreSQL each change also notifies `latchkey_revocations`,
+ * delivered to every instance at commit.
+ */
+const revocationEvents: MigrationFactory = (dialect) => ({
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('revocation_events')
+      .addColumn('seq', dialect === 'postgres' ? 'bigserial' : 'integer', (c) =>
+        dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement(),
+      )
+      .addColumn('kind', 'text', (c) => c.notNull())
+      .addColumn('subject_id', 'text', (c) => c.notNull())
+      .addColumn('occurred_at', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('revocation_events_occurred_at').on('revocation_events').column('occurred_at').execute();
+
+    const changes: Array<{ name: string; table: string; kind: string; event: string; when: string; subject: string }> = [
+      { name: 'token_revoked', table: 'tokens', kind: 'token', event: 'update of revoked_at', when: 'old.revoked_at is null and new.revoked_at is not null', subject: 'new.id' },
+      { name: 'token_deleted', table: 'tokens', kind: 'token', event: 'delete', when: 'old.revoked_at is null', subject: 'old.id' },
+      { name: 'account_disabled', table: 'accounts', kind: 'account', event: 'update of disabled_at', when: 'old.disabled_at is null and new.disabled_at is not null', subject: 'new.id' },
+      { name: 'account_deleted', table: 'accounts', kind: 'account', event: 'delete', when: 'true', subject: 'old.id' },
+    ];
+    if (dialect === 'postgres') {
+      await sql`
+        create function latchkey_revocation_notify() returns trigger language plpgsql as $$
+        begin
+          perform pg_notify('latchkey_revocations', new.seq::text);
+          return null;
+        end $$`.execute(db);
+      await sql`create trigger revocation_events_notify after insert on revocation_events for each row execute function latchkey_revocation_notify()`.execute(db);
+      for (const change of changes) {
+        await sql
+          .raw(
+            `create function latchkey_${change.name}() returns trigger language plpgsql as $$
+             begin
+               insert into revocation_events (kind, subject_id, occurred_at)
+               values ('${change.kind}', ${change.subject}, (extract(epoch from clock_timestamp()) * 1000)::bigint);
+               return null;
+             end $$`,
+          )
+          .execute(db);
+        await sql
+          .raw(`create trigger ${change.name} after ${change.event} on ${change.table} for each row when (${change.when}) execute function latchkey_${change.name}()`)
+          .execute(db);
+      }
+    } else {
+      for (const change of changes) {
+        await sql
+          .raw(
+            `create trigger ${change.name} after ${change.event} on ${change.table} for each row when ${change.when}
+             begin
+               insert into revocation_events (kind, subject_id, occurred_at)
+               values ('${change.kind}', ${change.subject}, cast(unixepoch('subsec') * 1000 as integer));
+             end`,
+          )
+          .execute(db);
+      }
+    }
+  },
+});
+
 const MIGRATIONS: Record<string, MigrationFactory> = {
   '0001_initial_schema': initialSchema,
   '0002_sign_in': signIn,
@@ -329,6 +395,7 @@ const MIGRATIONS: Record<string, MigrationFactory> = {
   '0010_token_note': tokenNote,
   '0011_token_scopes': tokenScopes,
   '0012_service_accounts_and_policy': adminSlice2,
+  '0013_revocation_events': revocationEvents,
 };
 
 export function createMigrationProvider(dialect: Dialect): MigrationProvider {

@@ -39,8 +39,75 @@ export function openPostgresDatabase(url: string, options: OpenDatabaseOptions):
     // clock_timestamp(), not now(): the time of the statement, not of its transaction's start.
     nowSql: sql<number>`(extract(epoch from clock_timestamp()) * 1000)::bigint`,
     runHotQuery: postgresHotQueryRunner(pool, options.onQuery),
+    listen: (channel, onNotify) => listenOn(url, channel, onNotify, options),
     close: () => dialect.close(),
   });
 }
 
 function ignoreCheckedOutClientError(): void {}
+
+/** Seconds between attempts to get the listening connection back. */
+const RELISTEN_DELAY_MS = 1_000;
+
+/**
+ * LISTEN on a connection of its own (a pooled one would be handed to queries). When it breaks
+ * (PostgreSQL restarted), it is opened again until it works, and `onNotify` is called then:
+ * notifications sent while it was down are lost, so the listener reads what it missed.
+ */
+async function listenOn(url: string, channel: string, onNotify: () => void, options: OpenDatabaseOptions): Promise<() => Promise<void>> {
+  if (!/^[a-z_][a-z0-9_]*$/.test(channel)) throw new Error(`not a channel name: ${channel}`);
+  let client: pg.Client | undefined;
+  let stopped = false;
+  let retry: NodeJS.Timeout | undefined;
+
+  const connect = async (): Promise<void> => {
+    const fresh = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+    fresh.on('notification', () => onNotify());
+    fresh.on('error', (error) => {
+      options.onBackgroundError?.(error);
+      reconnectLater(fresh);
+    });
+    fresh.on('end', () => reconnectLater(fresh));
+    try {
+      await fresh.connect();
+      await fresh.query(`listen ${channel}`);
+    } catch (error) {
+      fresh.removeAllListeners('end');
+      await fresh.end().catch(() => undefined);
+      throw error;
+    }
+    if (stopped) {
+      await fresh.end().catch(() => undefined);
+      return;
+    }
+    client = fresh;
+  };
+
+  const reconnectLater = (broken: pg.Client) => {
+    if (stopped || client !== broken) return;
+    client = undefined;
+    broken.removeAllListeners('end');
+    void broken.end().catch(() => undefined);
+    const attempt = () => {
+      retry = undefined;
+      if (stopped) return;
+      connect().then(
+        () => onNotify(),
+        () => (retry = setTimeout(attempt, RELISTEN_DELAY_MS)),
+      );
+    };
+    retry = setTimeout(attempt, RELISTEN_DELAY_MS);
+  };
+
+  await connect();
+  return async () => {
+    stopped = true;
+    if (retry) clearTimeout(retry);
+    const open = client;
+    client = undefined;
+    if (open) {
+      open.removeAllListeners('end');
+      await open.end().catch(() => undefined);
+    }
+  };
+}

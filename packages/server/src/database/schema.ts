@@ -160,6 +160,15 @@ export interface PolicyTable {
   updated_at: number;
 }
 
+/** The revocation feed, written by triggers (0013_revocation_events). */
+export interface RevocationEventsTable {
+  seq: Generated<number>;
+  /** `token` (revoked, or deleted with its account) or `account` (disabled or deleted). */
+  kind: string;
+  subject_id: string;
+  occurred_at: number;
+}
+
 export interface Tables {
   accounts: AccountsTable;
   tokens: TokensTable;
@@ -174,6 +183,7 @@ export interface Tables {
   pending_credential_reports: PendingCredentialReportsTable;
   auth_failures: AuthFailuresTable;
   policy: PolicyTable;
+  revocation_events: RevocationEventsTable;
 }
 
 /** The columns every read of a table selects (the digest and sign-in bookkeeping stay out). */

@@ -77,10 +77,13 @@ describeEachBackend('Pruning expired rows', (ctx) => {
     await insertFlow('flow-just-expired', justDead);
     await insertGrant('grant-expired', owner.id, dead);
     await insertGrant('grant-live', owner.id, live);
+    // Revocation events are kept a day for the stream's clients to resume from.
+    await ctx.exec(sql`insert into revocation_events (kind, subject_id, occurred_at) values ('token', 'gone', ${NOW - 2 * DAY}), ('token', 'recent', ${NOW - HOUR})`);
 
     const counts = await pruner().pruneOnce();
 
-    expect(counts).toEqual({ sessions: 2, signin_links: 2, login_flows: 1, cli_grants: 1 });
+    expect(counts).toEqual({ sessions: 2, signin_links: 2, login_flows: 1, cli_grants: 1, revocation_events: 1 });
+    expect(((await ctx.exec(sql`select subject_id from revocation_events`)) as Array<{ subject_id: string }>).map((row) => row.subject_id)).toEqual(['recent']);
     expect(await keysLeft('sessions', ['session-expired', 'session-idle', 'session-live', 'session-just-ended'])).toEqual([
       'session-just-ended',
       'session-live',
@@ -92,9 +95,9 @@ describeEachBackend('Pruning expired rows', (ctx) => {
     expect(await count('accounts')).toBe(1);
 
     // Pruning again is a no-op, and a later pass takes what has died since.
-    expect(await pruner().pruneOnce()).toEqual({ sessions: 0, signin_links: 0, login_flows: 0, cli_grants: 0 });
+    expect(await pruner().pruneOnce()).toEqual({ sessions: 0, signin_links: 0, login_flows: 0, cli_grants: 0, revocation_events: 0 });
     const later = createManualClock(NOW + 2 * DAY);
-    expect(await pruner(later).pruneOnce()).toEqual({ sessions: 2, signin_links: 1, login_flows: 2, cli_grants: 1 });
+    expect(await pruner(later).pruneOnce()).toEqual({ sessions: 2, signin_links: 1, login_flows: 2, cli_grants: 1, revocation_events: 1 });
   });
 
   it('works through a backlog larger than one batch in one pass', async () => {

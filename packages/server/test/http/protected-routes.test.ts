@@ -146,6 +146,7 @@ const ROUTES: RouteSetupTable = {
   'DELETE /api/v1/tokens/self': { auth: 'token', scope: 'any', successStatus: 204 },
   'GET /api/v1/token-settings': { auth: 'either', scope: 'any', successStatus: 200 },
   'GET /api/v1/verify': { auth: 'token', scope: 'any', successStatus: 204 },
+  'GET /api/v1/revocations': { auth: 'token', scope: 'introspect', successStatus: 200, stream: true, callerScopes: ['introspect'] },
   'POST /api/v1/introspect': {
     auth: 'token',
     scope: 'introspect',

@@ -36,6 +36,7 @@ describe('service routes', () => {
         'GET /api/v1/tokens/{id}/activity',
         'GET /api/v1/verify',
         'POST /api/v1/introspect',
+        'GET /api/v1/revocations',
         'DELETE /api/v1/tokens/{id}',
         'GET /api/v1/token-settings',
         'GET /api/v1/namespaces',

@@ -37,6 +37,8 @@ export interface TestAppOptions {
   failureLimiter?: FailureLimiter;
   reportLimiter?: ReportLimiter;
   trustProxy?: boolean | string[];
+  /** How often an idle revocation stream sends a keep-alive. */
+  revocationHeartbeatMs?: number;
   tokenCache?: boolean | { maxEntries: number };
   /** Namespaces one account may hold (default 100). */
   maxNamespacesPerAccount?: number;
@@ -75,7 +77,13 @@ export async function createTestApp(database: Database, options: TestAppOptions 
     namespaceSettings: options.maxNamespacesPerAccount ? { maxPerAccount: options.maxNamespacesPerAccount } : undefined,
     anonymousWriteLimiter: options.anonymousWriteLimiter,
   });
-  const app = await createApp({ services, logger, publicUrl: TEST_PUBLIC_URL, trustProxy: options.trustProxy });
+  const app = await createApp({
+    services,
+    logger,
+    publicUrl: TEST_PUBLIC_URL,
+    trustProxy: options.trustProxy,
+    revocationHeartbeatMs: options.revocationHeartbeatMs,
+  });
 
   const testApp: TestApp = {
     ...app,

@@ -244,6 +244,8 @@ export interface RouteSetup {
   admin?: boolean;
   /** Options for the route's app (a failure limiter for the throttle routes); none by default. */
   appOptions?: () => TestAppOptions;
+  /** The route answers success with an endless stream (Server-Sent Events). */
+  stream?: boolean;
   /** The scopes the caller's token holds on this route (default: the default scopes, or ADMIN_CALLER_SCOPES on admin routes). */
   callerScopes?: readonly Scope[];
   prepare?(app: TestApp, caller: Caller): Promise<PreparedRequest> | PreparedRequest;
@@ -316,6 +318,8 @@ interface Fixture {
   url: string;
   payload?: Record<string, unknown>;
   foreign?: ForeignResource;
+  /** The route answers success with a stream that does not end (Server-Sent Events). */
+  stream?: boolean;
 }
 
 /** `expires_at` one second before the database clock: the token has just expired. */
@@ -362,13 +366,30 @@ export function withChecksum(checked: string): string {
   return checked + out;
 }
 
-function send(fixture: Fixture, headers: Record<string, string>, url = fixture.url): Promise<LightMyRequestResponse> {
+async function send(fixture: Fixture, headers: Record<string, string>, url = fixture.url): Promise<LightMyRequestResponse> {
+  if (fixture.stream) return sendToStream(fixture, headers, url);
   return fixture.app.http.inject({
     method: fixture.method,
     url,
     headers,
     ...(fixture.payload ? { payload: fixture.payload } : {}),
   });
+}
+
+/**
+ * A route that answers with an endless stream: the answer is taken as soon as its head arrives;
+ * a success's stream is dropped (the app's close ends it), a refusal's body is read whole.
+ */
+async function sendToStream(fixture: Fixture, headers: Record<string, string>, url: string): Promise<LightMyRequestResponse> {
+  const response = await fixture.app.http.inject({ method: fixture.method, url, headers, payloadAsStream: true });
+  const stream = response.stream();
+  let body = '';
+  if (response.statusCode < 300) {
+    stream.destroy();
+  } else {
+    for await (const chunk of stream) body += String(chunk);
+  }
+  return { statusCode: response.statusCode, headers: response.headers, body } as unknown as LightMyRequestResponse;
 }
 
 /** The suite for one route; each test builds a new app over the test's empty database. */
@@ -385,7 +406,7 @@ function describeRoute(route: RegisteredRoute, setup: RouteSetup, backend: Backe
       const url = prepared.url ?? route.url;
       if (url.includes('/:')) throw new Error(`${key}: prepare() must fill the path parameters (got ${url})`);
       if (namesResource && !prepared.foreign) throw new Error(`${key} names a resource: prepare() must give \`foreign\``);
-      return { app, backend, caller, method: route.method as HTTPMethods, url, payload: prepared.payload, foreign: prepared.foreign };
+      return { app, backend, caller, method: route.method as HTTPMethods, url, payload: prepared.payload, foreign: prepared.foreign, stream: setup.stream };
     };
     afterEach(async () => {
       await app?.close();
@@ -475,6 +496,7 @@ function describeRoute(route: RegisteredRoute, setup: RouteSetup, backend: Backe
             url: prepared.url ?? route.url,
             payload: prepared.payload,
             foreign: prepared.foreign,
+            stream: setup.stream,
           };
           const response = await send(f, bearer(secret));
           const label = `${key} with [${set.join(' ')}]`;

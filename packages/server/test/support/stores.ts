@@ -10,6 +10,8 @@ import { createKyselySessionStore } from '../../src/sessions/kysely-session-stor
 import { createKyselySignInStore } from '../../src/sessions/kysely-sign-in-store.js';
 import { createKyselyTokenStore, type TokenStoreOptions } from '../../src/tokens/kysely-token-store.js';
 
+import { createKyselyRevocationStore } from '../../src/verification/kysely-revocation-store.js';
+
 export function createStores(database: Database, options: TokenStoreOptions = {}) {
   return {
     accounts: createKyselyAccountStore(database),
@@ -21,6 +23,7 @@ export function createStores(database: Database, options: TokenStoreOptions = {}
     sessions: createKyselySessionStore(database),
     signIn: createKyselySignInStore(database),
     tokens: createKyselyTokenStore(database, options),
+    revocations: createKyselyRevocationStore(database),
   };
 }
 
