@@ -2,7 +2,7 @@
  * The console's Admin › Service accounts, Policy and Throttled addresses in real headless
  * Chromium against the built server: the first administrator creates a service account, mints
  * it a token (shown once, copied) that then works as that account (GET /api/v1/me); the service
- * account has no way into the console; the administrator sets a policy maximum of 30 days and a
+ * account cannot sign in (a sign-in link made for it is refused, without a session); the administrator sets a policy maximum of 30 days and a
  * member's New Token dialog then offers nothing longer; a member never sees these pages.
  */
 import { SESSION_COOKIE, type AccountView } from '@latchkey/contract';
@@ -10,6 +10,7 @@ import { generateToken } from '@latchkey/contract/token';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { signInAsFirstAdministrator } from './support/admin-session.js';
+import { signInLinkForAccount } from './support/sign-in-link.js';
 import { describeInBrowser, openContext } from './support/chromium.js';
 import { consoleServerAndBrowser, screenshot, signInInBrowser } from './support/console-session.js';
 import type { RunningServer } from './support/server.js';
@@ -97,11 +98,19 @@ describeInBrowser('Admin › Service accounts, Policy and Throttled addresses (C
     expect(me.status).toBe(200);
     expect(((await me.json()) as { account: AccountView }).account.id).toBe(serviceAccountId);
 
-    // The service account has no way into the console: its token opens no session.
+    // The service account never signs in: a sign-in link made for it (no route or host command
+    // makes one) is refused without a session, and its token opens none either.
     const context = await openContext(browser, server.origin);
     try {
-      await context.setExtraHTTPHeaders({ authorization: `Bearer ${secret}` });
       const page2 = await context.newPage();
+      await page2.goto(await signInLinkForAccount(server, serviceAccountId));
+      const signIn = page2.getByRole('button', { name: 'Sign in' });
+      if (await signIn.count()) await signIn.click();
+      await expect.poll(async () => (await page2.textContent('body')) ?? '').toMatch(/Service accounts cannot sign in/);
+      expect((await context.cookies()).some((cookie) => cookie.name === SESSION_COOKIE)).toBe(false);
+      await screenshot(page2, 'admin-service-account-sign-in');
+
+      await context.setExtraHTTPHeaders({ authorization: `Bearer ${secret}` });
       await page2.goto('/auth/sign-in');
       expect((await context.cookies()).some((cookie) => cookie.name === SESSION_COOKIE)).toBe(false);
       const sessionOnly = await bearer(secret, '/api/v1/notices');

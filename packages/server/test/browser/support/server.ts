@@ -53,6 +53,8 @@ export interface RunningServer {
   firstSignInLink: string;
   /** A fresh one-time sign-in link for `email` (the account is created if needed). */
   signInLink(email: string): string;
+  /** The server's database (a SQLite file), for what no route does (sign-in-link.ts). */
+  databaseUrl: string;
   output(): string;
   stop(): Promise<void>;
 }
@@ -72,6 +74,7 @@ export async function startConsoleServer(settings: Record<string, string> = {}):
       origin,
       firstSignInLink: server.signInLink!,
       signInLink: (email) => issueSignInLink(env, email),
+      databaseUrl: env.DATABASE_URL,
       output: server.output,
       async stop() {
         await server.stop();
