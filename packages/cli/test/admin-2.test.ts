@@ -4,6 +4,7 @@
  * token (the secret printed once) that works, deletes it (its token then refused); reads and
  * changes the instance policy (token-settings follows it); lists and lifts a throttled address.
  */
+import { spawnSync } from 'node:child_process';
 import { generateToken } from '@latchkey/contract/token';
 import { createMemoryFailureLimiter } from '../../server/src/auth-failures/memory-failure-limiter.js';
 import { systemClock } from '../../server/src/kernel/clock.js';
@@ -120,6 +121,38 @@ describe('admin service-accounts', () => {
   });
 });
 
+describe('admin service-accounts token create', () => {
+  it('does what mint does: the secret alone on stdout, once, working as the service account; --output json; a bad scope refused before any request', async () => {
+    const account = JSON.parse((await ok(['admin', 'service-accounts', 'create', 'ci-deploy', '--output', 'json'])).stdout) as { id: string };
+    const created = await ok(['admin', 'service-accounts', 'token', 'create', 'ci-deploy', '--name', 'deploy', '--scope', 'namespaces:read,tokens:read', '--expires-in', '30', '--note', 'from CI']);
+    const secret = created.stdout.trimEnd();
+    expect(created.stdout).toBe(`${secret}\n`);
+    expect(secret).toMatch(/^lk_pat_1/);
+    expect(created.stderr).toContain('Minted token "deploy" for service account "ci-deploy" (namespaces:read, tokens:read;');
+    expect(created.stderr).toContain('it is not shown again');
+    const answer = await me(secret);
+    expect(answer.status).toBe(200);
+    expect(answer.body.account?.id).toBe(account.id);
+
+    const json = JSON.parse((await ok(['admin', 'service-accounts', 'token', 'create', account.id, '--name', 'reader', '--namespace', 'preview-*', '--allow-ip', '10.0.0.0/8', '--output', 'json'])).stdout);
+    expect(json.secret).toMatch(/^lk_pat_1/);
+    expect(json.token).toMatchObject({ name: 'reader', namespaces: ['preview-*'], allowedIps: ['10.0.0.0/8'] });
+    const listed = JSON.parse((await ok(['admin', 'service-accounts', 'list', '--output', 'json'])).stdout);
+    expect(listed.serviceAccounts[0]).toMatchObject({ id: account.id, activeTokens: 2 });
+
+    const before = api.requests.length;
+    const typo = await run(['admin', 'service-accounts', 'token', 'create', account.id, '--name', 'x', '--scope', 'namespace:read']);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain('unknown scope "namespace:read"');
+    expect((await run(['admin', 'service-accounts', 'token', 'create', account.id])).code).toBe(2);
+    expect(api.requests.length).toBe(before);
+    expect((await run(['admin', 'service-accounts', 'token', 'create', 'nope', '--name', 'x'])).stderr).toContain('No service account "nope"');
+
+    const help = (await ok(['admin', 'service-accounts', 'token', 'create', '--help'])).stdout;
+    for (const option of ['--name', '--scope', '--namespace', '--allow-ip', '--expires-in', '--note', '--output']) expect(help).toContain(option);
+  });
+});
+
 describe('admin policy', () => {
   it('shows the policy (bare and with show), sets fields one at a time, and token-settings follows it', async () => {
     const shown = (await ok(['admin', 'policy'])).stdout;
@@ -183,7 +216,16 @@ describe('admin throttles', () => {
     const json = JSON.parse((await ok(['admin', 'throttles', 'list', '--output', 'json'])).stdout);
     expect(json.throttles[0]).toMatchObject({ address: '203.0.113.9' });
 
-    expect((await ok(['admin', 'throttles', 'lift', '203.0.113.9'])).stdout).toBe('Lifted the throttle on 203.0.113.9.\n');
+    const refused = await run(['admin', 'throttles', 'lift', '203.0.113.9']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('Lift the throttle on 203.0.113.9?');
+    expect(refused.stderr).toContain('pass --yes to confirm');
+    const declined = await run(['admin', 'throttles', 'lift', '203.0.113.9'], { tty: true, stdin: 'n\n' });
+    expect(declined.code).toBe(1);
+    expect(declined.stderr).toContain('error: Not lifted.');
+    expect((await ok(['admin', 'throttles', 'list'])).stdout).toContain('203.0.113.9');
+    const lifted = await ok(['admin', 'throttles', 'lift', '203.0.113.9'], { tty: true, stdin: 'y\n' });
+    expect(lifted.stdout).toBe('Lifted the throttle on 203.0.113.9.\n');
     expect((await run(['admin', 'throttles', 'list'])).stderr).toContain('No address is throttled.');
   });
 });
@@ -193,7 +235,8 @@ describe('completion of the new admin commands', () => {
     const shape = await commandShape(root);
     const adminShape = shape.commands.find((command) => command.name === 'admin')!;
     const verbs = Object.fromEntries(adminShape.commands.map((command) => [command.name, command.commands.map((verb) => verb.name)]));
-    expect(verbs['service-accounts']).toEqual(['list', 'create', 'delete', 'mint']);
+    expect(verbs['service-accounts']).toEqual(['list', 'create', 'delete', 'mint', 'token']);
+    expect(verbs.accounts).toEqual(['list', 'show', 'disable', 'enable', 'delete']);
     expect(verbs.policy).toEqual(['show', 'set']);
     expect(verbs.throttles).toEqual(['list', 'lift']);
     const mint = adminShape.commands.find((command) => command.name === 'service-accounts')!.commands.find((verb) => verb.name === 'mint')!;
@@ -203,5 +246,25 @@ describe('completion of the new admin commands', () => {
     const script = completionScript('bash', shape);
     expect(script).toContain('admin service-accounts mint');
     expect(script).toContain('admin policy set');
+  });
+
+  it('bash completes four words deep: admin service-accounts token create, its options and the scopes', async () => {
+    const script = completionScript('bash', await commandShape(root));
+    const complete = (line: string) => {
+      const words = line.split(' ').flatMap((word) => word.split(/(:)/)).filter((word, index, all) => word !== '' || index === all.length - 1);
+      return spawnSync(
+        'bash',
+        ['-c', `eval "$SCRIPT"; COMP_LINE="$LINE"; COMP_POINT=\${#LINE}; COMP_WORDS=(${words.map((word) => `"${word}"`).join(' ')}); COMP_CWORD=${words.length - 1}; _latchkey; echo "\${COMPREPLY[*]}"`],
+        { env: { PATH: process.env.PATH ?? '', SCRIPT: script, LINE: line }, encoding: 'utf8' },
+      ).stdout.trim();
+    };
+    expect(complete('latchkey admin service-accounts ')).toBe('list create delete mint token');
+    expect(complete('latchkey admin service-accounts token ')).toBe('create');
+    expect(complete('latchkey admin service-accounts token create ci --n').split(' ')).toEqual(['--name', '--namespace', '--note']);
+    expect(complete('latchkey admin service-accounts token create ci --scope namespaces:')).toBe('read write');
+    expect(complete('latchkey admin accounts sh')).toBe('show');
+    expect(complete('latchkey admin accounts show bob --o').split(' ')).toEqual(['--output']);
+    expect(complete('latchkey admin throttles lift 203.0.113.9 --y')).toBe('--yes');
+    expect(complete('latchkey admin service-accounts mint ci --scope tokens:')).toBe('read write');
   });
 });

@@ -111,6 +111,30 @@ describe('admin accounts', () => {
     expect(await statusOf(adminToken)).toBe(200);
   });
 
+  it('shows one account by email (table) and by id (JSON); a disabled one says since when; an unknown email is named', async () => {
+    const table = (await ok(['admin', 'accounts', 'show', 'BOB@example.test'])).stdout;
+    const fields = Object.fromEntries(table.trimEnd().split('\n').map((line) => line.split(/:\s+/, 2) as [string, string]));
+    expect(Object.keys(fields)).toEqual(['Email', 'Name', 'Role', 'State', 'Active tokens', 'Last sign-in', 'Created', 'ID']);
+    expect(fields).toMatchObject({ Email: 'bob@example.test', Role: 'member', State: 'active', 'Active tokens': '1', ID: bob.account.id });
+    expect(fields.Created).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d UTC$/);
+    expect(api.requests.some((request) => request.url.includes('/api/v1/admin/accounts?') && request.url.includes('search=BOB%40example.test'))).toBe(true);
+
+    await ok(['admin', 'accounts', 'disable', bob.account.id, '--yes']);
+    const before = api.requests.length;
+    const json = JSON.parse((await ok(['admin', 'accounts', 'show', bob.account.id, '--output', 'json'])).stdout);
+    expect(json).toMatchObject({ id: bob.account.id, email: 'bob@example.test', isAdmin: false, activeTokens: 1, disabledAt: expect.any(String) });
+    expect(api.requests.slice(before).map((request) => request.url)).toEqual([expect.stringMatching(new RegExp(`/api/v1/admin/accounts/${bob.account.id}$`))]);
+    expect((await ok(['admin', 'accounts', 'show', bob.account.id])).stdout).toMatch(/^State:\s+disabled \(since \d{4}-.* UTC\)$/m);
+    expect((await ok(['admin', 'accounts', 'show', 'admin@example.test'])).stdout).toMatch(/^Role:\s+admin$/m);
+
+    const unknown = await run(['admin', 'accounts', 'show', 'nobody@example.test']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('No account has the email "nobody@example.test"');
+    expect((await run(['admin', 'accounts', 'show'])).code).toBe(2);
+    const member = await run(['admin', 'accounts', 'show', 'admin@example.test'], { token: bobToken.secret });
+    expect(member.code).toBe(1);
+  });
+
   it('needs an account to name', async () => {
     const result = await run(['admin', 'accounts', 'disable']);
     expect(result.code).toBe(2);
@@ -196,6 +220,13 @@ describe('admin audit', () => {
     const result = await ok(['admin', 'audit', '--limit', '1', '--output', 'json']);
     expect(JSON.parse(result.stdout).events).toHaveLength(1);
     expect(result.stderr).toContain('Showing the newest 1 events');
+  });
+
+  it('--help explains --token-id in one entry: --token is the credential', async () => {
+    const help = (await ok(['admin', 'audit', '--help'])).stdout;
+    // The entry's description, its wrapped continuation (80 columns) joined back.
+    const entry = help.match(/^ {2}--token-id <id>\s+(.*(?:\n {6,}\S.*)*)/m)![1]!.replace(/\s+/g, ' ');
+    expect(entry).toBe('only events made with this token (--token is the credential to use)');
   });
 
   it('refuses a malformed --since or --until before any request', async () => {

@@ -367,6 +367,37 @@ describe('latchkey (built binary) against latchkey-server', () => {
     expect((await fetch(`${baseUrl}/api/v1/me`, { headers: { authorization: `Bearer ${secret}` } })).status).toBe(401);
   });
 
+  it('admin accounts show and admin service-accounts token create, built: one account\'s fields by email and by id; a service account\'s token printed once that works', async () => {
+    const adminAccount = await services.accounts.create({ email: 'root3@example.test', isAdmin: true }, SYSTEM_ACTOR);
+    const { secret: adminSecret } = await services.tokens.create(adminAccount.id, { name: 'admin', scopes: ['admin:read', 'admin:write'] }, SYSTEM_ACTOR, { isAdmin: true });
+    secrets.push(adminSecret);
+    const member = await newToken('shown@example.test');
+    const home = freshHome('admin-3');
+    const env = { LATCHKEY_URL: baseUrl, LATCHKEY_TOKEN: adminSecret };
+
+    const shown = await runLatchkey(['admin', 'accounts', 'show', 'shown@example.test'], { home, env });
+    expect(shown, shown.stderr).toMatchObject({ code: 0, stderr: '' });
+    expect(shown.stdout).toMatch(/^Email:\s+shown@example\.test$/m);
+    expect(shown.stdout).toMatch(/^Role:\s+member$/m);
+    expect(shown.stdout).toMatch(/^State:\s+active$/m);
+    expect(shown.stdout).toMatch(new RegExp(`^ID:\\s+${member.accountId}$`, 'm'));
+    const json = await runLatchkey(['admin', 'accounts', 'show', member.accountId, '--output', 'json'], { home, env });
+    expect(JSON.parse(json.stdout)).toMatchObject({ id: member.accountId, email: 'shown@example.test', isAdmin: false, disabledAt: null });
+
+    const created = await runLatchkey(['admin', 'service-accounts', 'create', 'ci-deploy-3', '--output', 'json'], { home, env });
+    const account = JSON.parse(created.stdout) as { id: string };
+    const minted = await runLatchkey(['admin', 'service-accounts', 'token', 'create', 'ci-deploy-3', '--name', 'deploy', '--scope', 'namespaces:read', '--expires-in', '30'], { home, env });
+    expect(minted.code, minted.stderr).toBe(0);
+    const secret = minted.stdout.trimEnd();
+    expect(minted.stdout).toBe(`${secret}\n`);
+    secrets.push(secret);
+    expect(minted.stderr).toContain('it is not shown again');
+    const me = await fetch(`${baseUrl}/api/v1/me`, { headers: { authorization: `Bearer ${secret}` } });
+    expect(me.status).toBe(200);
+    expect(((await me.json()) as { account: { id: string } }).account.id).toBe(account.id);
+    expect((await runLatchkey(['admin', 'service-accounts', 'delete', account.id, '--yes'], { home, env })).code).toBe(0);
+  });
+
   it('completion offers the scope names after --scope', async () => {
     const home = freshHome('scope-completion');
     const completion = await runLatchkey(['completion', 'bash'], { home });

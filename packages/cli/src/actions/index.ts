@@ -15,7 +15,7 @@ export { showToken } from './token/show.js';
 export { revokeToken } from './token/revoke.js';
 export { createToken } from './token/create.js';
 export { listTokens } from './token/list.js';
-export { listAccounts, changeAccount } from './admin/accounts.js';
+export { listAccounts, showAccount, changeAccount } from './admin/accounts.js';
 export { listAdminTokens, revokeAdminToken } from './admin/tokens.js';
 export { showAudit } from './admin/audit.js';
 export { listServiceAccounts, createServiceAccount, deleteServiceAccount, mintServiceToken } from './admin/service-accounts.js';

@@ -1,10 +1,10 @@
 import { adminAccountListSchema, type AdminAccountView } from '@latchkey/contract';
-import { CliError } from '../../cli-errors.js';
+import { CliError, UsageError } from '../../cli-errors.js';
 import { confirmOrRefuse } from '../../confirm.js';
 import { connect } from '../../connect.js';
 import type { GlobalOptions } from '../../credentials.js';
 import type { CliIo } from '../../io.js';
-import { accountLabel, formatDate, renderTable, writeJson, type OutputFormat } from '../../output.js';
+import { accountLabel, formatDate, renderFields, renderTable, writeJson, type OutputFormat } from '../../output.js';
 import { escapeTerminalText } from '../../terminal-text.js';
 import { findAccount } from './find-account.js';
 
@@ -43,6 +43,29 @@ export async function listAccounts(
         account.id,
       ]),
     ),
+  );
+}
+
+/**
+ * `latchkey admin accounts show ACCOUNT`: one account by id (GET /api/v1/admin/accounts/:id) or
+ * exact email (found through the list's search), admin:read.
+ */
+export async function showAccount(io: CliIo, options: GlobalOptions & { account?: string; output?: OutputFormat }): Promise<void> {
+  if (!options.account) throw new UsageError('Name the account to show: its id or email.');
+  const { client } = await connect(io, options);
+  const account = await findAccount(client, options.account);
+  if (options.output === 'json') return writeJson(io.stdout, account);
+  io.stdout.write(
+    renderFields([
+      ['Email', account.email ?? '-'],
+      ['Name', account.name ?? '-'],
+      ['Role', account.isAdmin ? 'admin' : 'member'],
+      ['State', account.disabledAt ? `disabled (since ${formatDate(account.disabledAt)})` : 'active'],
+      ['Active tokens', String(account.activeTokens)],
+      ['Last sign-in', account.lastSignInAt ? formatDate(account.lastSignInAt) : 'never'],
+      ['Created', formatDate(account.createdAt)],
+      ['ID', account.id],
+    ]),
   );
 }
 

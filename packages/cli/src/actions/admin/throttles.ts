@@ -1,5 +1,6 @@
 import { adminThrottleListSchema } from '@latchkey/contract';
-import { UsageError } from '../../cli-errors.js';
+import { CliError, UsageError } from '../../cli-errors.js';
+import { confirmOrRefuse } from '../../confirm.js';
 import { connect } from '../../connect.js';
 import type { GlobalOptions } from '../../credentials.js';
 import type { CliIo } from '../../io.js';
@@ -25,11 +26,13 @@ export async function listThrottles(io: CliIo, options: GlobalOptions & { output
   );
 }
 
-/** `latchkey admin throttles lift ADDRESS` (admin:write): forgets the address's failures. */
-export async function liftThrottle(io: CliIo, options: GlobalOptions & { address?: string }): Promise<void> {
+/** `latchkey admin throttles lift ADDRESS [--yes]` (admin:write): forgets the address's failures, once confirmed. */
+export async function liftThrottle(io: CliIo, options: GlobalOptions & { address?: string; yes?: boolean }): Promise<void> {
   const address = options.address?.trim();
   if (!address) throw new UsageError('Name the address to lift (`latchkey admin throttles list` shows them).');
   const { client } = await connect(io, options);
+  const question = `Lift the throttle on ${escapeTerminalText(address)}? Its refused tokens are forgotten and it may try tokens at full speed again.`;
+  if (!(await confirmOrRefuse(io, question, options.yes))) throw new CliError('Not lifted.');
   await client.send({ method: 'DELETE', path: `${PATH}/${encodeURIComponent(address)}` });
   io.stdout.write(`Lifted the throttle on ${escapeTerminalText(address)}.\n`);
 }

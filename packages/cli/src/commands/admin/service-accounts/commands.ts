@@ -42,22 +42,43 @@ export const deleteCommand = defineCommand({
 const scopeWidth = Math.max(...TOKEN_SCOPES.map((scope) => scope.length));
 const mintArgs = { id: serviceAccount, ...createTokenArgs } as const;
 
-export const mintCommand = defineCommand({
+/** The options of `mint` and `token create`, and what they do: one definition for both. */
+function mintTokenCommand(description: string, examples: string[]) {
+  return defineCommand({
+    meta: {
+      description,
+      examples,
+      notes: `Lifetime: up to the policy's service maximum (\`latchkey admin policy\`). Admin scopes are refused.\nScopes:\n${TOKEN_SCOPES.map((scope) => `  ${scope.padEnd(scopeWidth)}  ${SCOPE_DESCRIPTIONS[scope]}`).join('\n')}`,
+      optionValues: { scope: TOKEN_SCOPES },
+    },
+    args: mintArgs,
+    run: async (context) =>
+      (await loadActions()).mintServiceToken(ioOf(context), {
+        ...context.args,
+        scopes: repeatedOptionValues(context.rawArgs, mintArgs, 'scope'),
+        namespaces: repeatedOptionValues(context.rawArgs, mintArgs, 'namespace'),
+        allowedIps: repeatedOptionValues(context.rawArgs, mintArgs, 'allowIp'),
+      }),
+  });
+}
+
+export const mintCommand = mintTokenCommand('mint a token for a service account and print its secret, once (the short form of `token create`)', [
+  'latchkey admin service-accounts mint ci-deploy --name deploy-2026 --scope namespaces:write --expires-in 90',
+  'latchkey admin service-accounts mint ci-deploy --name reader --scope namespaces:read --output json',
+]);
+
+export const tokenCreateCommand = mintTokenCommand('create a token for a service account and print its secret, once (`mint` does the same)', [
+  'latchkey admin service-accounts token create ci-deploy --name deploy-2026 --scope namespaces:write --expires-in 90',
+  'latchkey admin service-accounts token create ci-deploy --name reader --scope namespaces:read --output json',
+]);
+
+/** `latchkey admin service-accounts token create SA …`: the issue's spelling of `mint`. */
+export const tokenCommand = defineCommand({
   meta: {
-    description: 'mint a token for a service account and print its secret, once',
-    examples: [
-      'latchkey admin service-accounts mint ci-deploy --name deploy-2026 --scope namespaces:write --expires-in 90',
-      'latchkey admin service-accounts mint ci-deploy --name reader --scope namespaces:read --output json',
-    ],
-    notes: `Lifetime: up to the policy's service maximum (\`latchkey admin policy\`). Admin scopes are refused.\nScopes:\n${TOKEN_SCOPES.map((scope) => `  ${scope.padEnd(scopeWidth)}  ${SCOPE_DESCRIPTIONS[scope]}`).join('\n')}`,
-    optionValues: { scope: TOKEN_SCOPES },
+    description: 'a service account’s tokens: create one (as `mint`)',
+    examples: ['latchkey admin service-accounts token create ci-deploy --name deploy-2026 --expires-in 90'],
   },
-  args: mintArgs,
-  run: async (context) =>
-    (await loadActions()).mintServiceToken(ioOf(context), {
-      ...context.args,
-      scopes: repeatedOptionValues(context.rawArgs, mintArgs, 'scope'),
-      namespaces: repeatedOptionValues(context.rawArgs, mintArgs, 'namespace'),
-      allowedIps: repeatedOptionValues(context.rawArgs, mintArgs, 'allowIp'),
-    }),
+  subCommands: {
+    create: () => Promise.resolve(tokenCreateCommand),
+  },
 });

@@ -13,5 +13,6 @@ export default defineCommand({
     create: () => import('./commands.js').then((module) => module.createCommand),
     delete: () => import('./commands.js').then((module) => module.deleteCommand),
     mint: () => import('./commands.js').then((module) => module.mintCommand),
+    token: () => import('./commands.js').then((module) => module.tokenCommand),
   },
 });

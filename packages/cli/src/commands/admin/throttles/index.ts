@@ -1,5 +1,5 @@
 import { defineCommand } from 'citty';
-import { globalArgs, outputArg } from '../../common-args.js';
+import { globalArgs, outputArg, yesArg } from '../../common-args.js';
 import { ioOf, loadActions } from '../../load-actions.js';
 
 export const listCommand = defineCommand({
@@ -14,11 +14,12 @@ export const listCommand = defineCommand({
 export const liftCommand = defineCommand({
   meta: {
     description: 'lift the throttle on an address: its refused tokens are forgotten',
-    examples: ['latchkey admin throttles lift 203.0.113.9', 'latchkey admin throttles lift 2001:db8:1:2::/64'],
+    examples: ['latchkey admin throttles lift 203.0.113.9', 'latchkey admin throttles lift 2001:db8:1:2::/64 --yes'],
   },
   args: {
     address: { type: 'positional', required: true, description: 'the address as `throttles list` shows it' },
     ...globalArgs,
+    yes: yesArg,
   },
   run: async (context) => (await loadActions()).liftThrottle(ioOf(context), context.args),
 });
