@@ -403,6 +403,18 @@ export const noticeSchema = z.discriminatedUnion('kind', [
     tokens: z.array(reportedTokenSchema),
     idleDays: z.number().int(),
   }),
+  z.object({
+    id: z.string(),
+    /**
+     * `account_changed_by_admin`: an administrator re-enabled the account (`enabled`), made it an
+     * administrator (`admin_granted`), removed that role (`admin_revoked`) or changed its name
+     * (`renamed`, with the new `name`; null when it was cleared).
+     */
+    kind: z.literal('account_changed_by_admin'),
+    createdAt: timestamp,
+    change: z.enum(['enabled', 'admin_granted', 'admin_revoked', 'renamed']),
+    name: z.string().nullable().optional(),
+  }),
 ]);
 export type NoticeView = z.infer<typeof noticeSchema>;
 

@@ -1,4 +1,5 @@
 import type { AuditEventInput } from '../audit/audit-event.js';
+import type { NoticeInput } from '../notices/notice.js';
 import type { AccountChanges, AccountListFilter, AccountRecord, AccountSummary, OidcIdentity } from './account.js';
 
 /** Where accounts are kept. Every write that changes an account records its audit event with it. */
@@ -25,8 +26,10 @@ export interface AccountStore {
    * Disables (`disabledAt` set) or re-enables (`null`) an account, with its audit event, in one
    * transaction. Tokens and sessions of a disabled account stop authenticating at once because
    * every lookup joins the account. Returns false when the account does not exist.
+   * With `enabledNotice` (an administrator's re-enable), the owner's notice is written in the same
+   * transaction, and only when the account was disabled until then.
    */
-  setAccountDisabled(id: string, disabledAt: number | null, audit: AuditEventInput): Promise<boolean>;
+  setAccountDisabled(id: string, disabledAt: number | null, audit: AuditEventInput, enabledNotice?: NoticeInput): Promise<boolean>;
   /**
    * Deletes the account and, by cascade in the same transaction, its tokens, sessions and
    * namespaces; the audit event (kept) records how many tokens died with it.
@@ -45,7 +48,8 @@ export interface AccountStore {
   /**
    * Applies the changes with their audit events in one transaction (an authentication change:
    * whether the account is an administrator decides what its sessions and tokens may call).
-   * Returns false when the account does not exist.
+   * Returns false when the account does not exist. `notices` (for the account's owner) are written
+   * in the same transaction when the account exists.
    */
-  updateAccount(id: string, changes: AccountChanges, audit: readonly AuditEventInput[]): Promise<boolean>;
+  updateAccount(id: string, changes: AccountChanges, audit: readonly AuditEventInput[], notices?: readonly NoticeInput[]): Promise<boolean>;
 }

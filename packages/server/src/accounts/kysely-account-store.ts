@@ -1,6 +1,7 @@
 import type { Selectable } from 'kysely';
 import { writeWithAudit } from '../audit/kysely-audit-store.js';
 import type { Database } from '../database/database.js';
+import { noticeRow } from '../notices/kysely-notice-store.js';
 import { ACCOUNT_COLUMNS, nullableNumber, type AccountsTable } from '../database/schema.js';
 import type { AccountListFilter, AccountRecord, AccountSummary } from './account.js';
 import type { AccountStore } from './account-store.js';
@@ -124,11 +125,18 @@ export function createKyselyAccountStore(database: Database): AccountStore {
       return row !== undefined;
     },
 
-    setAccountDisabled(id, disabledAt, audit) {
+    setAccountDisabled(id, disabledAt, audit, enabledNotice) {
       return authenticationChanges.around(() =>
         writeWithAudit(database, async (trx) => {
+          // Only a re-enable after a disable tells the owner: the row as it was, read in this transaction.
+          const before = enabledNotice
+            ? await trx.selectFrom('accounts').select('disabled_at').where('id', '=', id).$if(database.dialect === 'postgres', (query) => query.forUpdate()).executeTakeFirst()
+            : undefined;
           const result = await trx.updateTable('accounts').set({ disabled_at: disabledAt }).where('id', '=', id).executeTakeFirst();
           const changed = result.numUpdatedRows > 0n;
+          if (changed && enabledNotice && disabledAt === null && before !== undefined && before.disabled_at !== null) {
+            await trx.insertInto('notices').values(noticeRow(enabledNotice)).execute();
+          }
           return { result: changed, audit: changed ? audit : null };
         }),
       );
@@ -141,7 +149,7 @@ export function createKyselyAccountStore(database: Database): AccountStore {
       return row && { ...toAccount(row), lastSignInAt: nullableNumber(row.last_sign_in_at ?? null), activeTokens: Number(row.active_tokens ?? 0) };
     },
 
-    updateAccount(id, changes, audit) {
+    updateAccount(id, changes, audit, notices = []) {
       return authenticationChanges.around(() =>
         writeWithAudit(database, async (trx) => {
           const set: { is_admin?: number; name?: string | null } = {};
@@ -155,6 +163,7 @@ export function createKyselyAccountStore(database: Database): AccountStore {
             result !== undefined
               ? result.numUpdatedRows > 0n
               : (await trx.selectFrom('accounts').select('id').where('id', '=', id).executeTakeFirst()) !== undefined;
+          if (changed && notices.length > 0) await trx.insertInto('notices').values(notices.map(noticeRow)).execute();
           return { result: changed, audit: changed ? audit : null };
         }),
       );

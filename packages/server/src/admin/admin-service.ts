@@ -26,7 +26,7 @@ import type { AuditStore } from '../audit/audit-store.js';
 import { AppError } from '../kernel/app-error.js';
 import type { Clock } from '../kernel/clock.js';
 import { isId, newId } from '../kernel/ids.js';
-import type { RevokedByAdminNoticeDetail } from '../notices/notice.js';
+import type { ChangedByAdminNoticeDetail, NoticeInput, RevokedByAdminNoticeDetail } from '../notices/notice.js';
 import type { TokenWithOwner } from '../tokens/token.js';
 import type { TokenStore } from '../tokens/token-store.js';
 
@@ -107,20 +107,27 @@ export function createAdminService(deps: {
       const current = await summary(id);
       const changes: AccountChanges = {};
       const events: AuditEventInput[] = [];
+      const details: ChangedByAdminNoticeDetail[] = [];
       const now = clock.now();
       if (request.isAdmin !== undefined && request.isAdmin !== current.isAdmin) {
         if (!request.isAdmin) refuseSelf(id, actor, 'remove administration from');
         changes.isAdmin = request.isAdmin;
         events.push(auditEvent(now, request.isAdmin ? 'account.admin_granted' : 'account.admin_revoked', actor, id));
+        details.push({ change: request.isAdmin ? 'admin_granted' : 'admin_revoked' });
       }
       if (request.name !== undefined) {
         const name = request.name === null ? null : request.name.trim().normalize('NFC') || null;
         if (name !== current.name) {
           changes.name = name;
           events.push(auditEvent(now, 'account.updated', actor, id, { name: { from: current.name, to: name } }));
+          details.push({ change: 'renamed', name });
         }
       }
-      if (events.length > 0 && !(await accountStore.updateAccount(id, changes, events))) throw noSuchAccount();
+      // The owner is told, unless they cannot read it (a disabled account, a service account: no
+      // console) or made the change themselves.
+      const tell = current.disabledAt === null && canReadNotices(current) && actor.accountId !== id;
+      const notices = tell ? details.map((detail) => changedNotice(id, now, detail)) : [];
+      if (events.length > 0 && !(await accountStore.updateAccount(id, changes, events, notices))) throw noSuchAccount();
       return summary(id);
     },
 
@@ -131,8 +138,12 @@ export function createAdminService(deps: {
     },
 
     async enableAccount(id, actor) {
-      if (!isId(id)) throw noSuchAccount();
-      await accounts.enable(id, actor);
+      const current = await summary(id);
+      const now = clock.now();
+      // Through the store rather than accounts.enable: the owner's notice goes in the same
+      // transaction, and only when the account was disabled until then (the store checks).
+      const notice = canReadNotices(current) ? changedNotice(id, now, { change: 'enabled' }) : undefined;
+      if (!(await accountStore.setAccountDisabled(id, null, auditEvent(now, 'account.enabled', actor, id), notice))) throw noSuchAccount();
     },
 
     async deleteAccount(id, actor) {
@@ -197,6 +208,15 @@ export function createAdminService(deps: {
       }
     },
   };
+}
+
+/** Only a person signs in to the console, where notices are read. */
+function canReadNotices(account: AccountSummary): boolean {
+  return account.kind !== 'service';
+}
+
+function changedNotice(accountId: string, now: number, detail: ChangedByAdminNoticeDetail): NoticeInput {
+  return { id: newId(), accountId, kind: 'account_changed_by_admin', createdAt: now, detail: { ...detail } };
 }
 
 /** An actor or token filter that is no id matches nothing (and is not sent to the database). */

@@ -5,6 +5,7 @@ import { principalOf } from '../http/principal.js';
 import { iso } from '../http/timestamps.js';
 import type { ZodApp } from '../http/zod-app.js';
 import type {
+  ChangedByAdminNoticeDetail,
   NoticeRecord,
   OutsideAllowlistNoticeDetail,
   ReportedTokensNoticeDetail,
@@ -27,6 +28,12 @@ function presentNotice(notice: NoticeRecord): NoticeView {
   if (notice.kind === 'tokens_revoked_idle') {
     const { tokens, idleDays } = notice.detail as unknown as RevokedIdleNoticeDetail;
     return { id: notice.id, kind: notice.kind, createdAt: iso(notice.createdAt), tokens, idleDays };
+  }
+  if (notice.kind === 'account_changed_by_admin') {
+    const { change, name } = notice.detail as unknown as ChangedByAdminNoticeDetail;
+    return change === 'renamed'
+      ? { id: notice.id, kind: notice.kind, createdAt: iso(notice.createdAt), change, name: name ?? null }
+      : { id: notice.id, kind: notice.kind, createdAt: iso(notice.createdAt), change };
   }
   const { tokens } = notice.detail as unknown as ReportedTokensNoticeDetail;
   return { id: notice.id, kind: notice.kind, createdAt: iso(notice.createdAt), tokens };

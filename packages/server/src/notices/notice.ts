@@ -1,5 +1,10 @@
 /** What a notice is about; the console words each kind. */
-export type NoticeKind = 'tokens_reported' | 'token_outside_allowlist' | 'token_revoked_by_admin' | 'tokens_revoked_idle';
+export type NoticeKind =
+  | 'tokens_reported'
+  | 'token_outside_allowlist'
+  | 'token_revoked_by_admin'
+  | 'tokens_revoked_idle'
+  | 'account_changed_by_admin';
 
 /**
  * A message for an account's owner, shown in the console until dismissed. For
@@ -37,4 +42,14 @@ export interface RevokedIdleNoticeDetail {
 /** The detail of a `token_revoked_by_admin` notice: which token an administrator revoked. */
 export interface RevokedByAdminNoticeDetail {
   token: { id: string; name: string; last4: string; note: string | null };
+}
+
+/**
+ * The detail of an `account_changed_by_admin` notice: what an administrator changed about the
+ * account (PATCH /api/v1/admin/accounts/:id, or re-enabling it after a disable). `name` is the new
+ * name of a `renamed` change (null when it was cleared).
+ */
+export interface ChangedByAdminNoticeDetail {
+  change: 'enabled' | 'admin_granted' | 'admin_revoked' | 'renamed';
+  name?: string | null;
 }

@@ -142,6 +142,58 @@ describeEachBackend('administration API', (ctx) => {
       expect(events[0]!.detail).toMatchObject({ tokensRevoked: 1 });
       expect(events.find((event) => event.action === 'account.updated')!.detail).toEqual({ name: { from: 'Carol', to: null } });
     });
+    it('re-enabling, granting and removing the administrator role and renaming tell the account; a disable, a delete, a no-op and a self-rename tell nobody', async () => {
+      const dave = await app.signIn();
+      const id = dave.account.id;
+      const account = `/api/v1/admin/accounts/${id}`;
+      // Enabling an account that is not disabled changes nothing the owner needs to hear about.
+      await ok(call(app, 'POST', `${account}/enable`, admin.headers), 204);
+      expect(await noticesOf(dave)).toEqual([]);
+
+      await ok(call(app, 'POST', `${account}/disable`, admin.headers), 204);
+      await ok(call(app, 'POST', `${account}/enable`, bearer(adminToken.secret)), 204);
+      await ok(call(app, 'PATCH', account, admin.headers, { isAdmin: true, name: '  Dave  ' }));
+      await ok(call(app, 'PATCH', account, admin.headers, { isAdmin: true, name: 'Dave' })); // no change
+      await ok(call(app, 'PATCH', account, bearer(adminToken.secret), { isAdmin: false }));
+      await ok(call(app, 'PATCH', account, admin.headers, { name: null }));
+
+      const notices = await noticesOf(dave);
+      const changes = notices.map((notice) => (notice.kind === 'account_changed_by_admin' ? { change: notice.change, name: notice.name } : notice.kind));
+      // Newest first; the grant and the rename of one PATCH share a time, so compare them as a set.
+      expect(changes.slice(0, 2)).toEqual([
+        { change: 'renamed', name: null },
+        { change: 'admin_revoked', name: undefined },
+      ]);
+      expect(changes.slice(2, 4)).toEqual(
+        expect.arrayContaining([
+          { change: 'admin_granted', name: undefined },
+          { change: 'renamed', name: 'Dave' },
+        ]),
+      );
+      expect(changes.slice(4)).toEqual([{ change: 'enabled', name: undefined }]);
+      expect(notices.every((notice) => !Number.isNaN(Date.parse(notice.createdAt)))).toBe(true);
+
+      // Each is dismissable by its owner.
+      await ok(call(app, 'POST', `/api/v1/notices/${notices[0]!.id}/dismiss`, dave.headers), 204);
+      expect(await noticesOf(dave)).toHaveLength(4);
+
+      // Renaming oneself tells nobody; the administrator got none of Dave's.
+      await ok(call(app, 'PATCH', `/api/v1/admin/accounts/${admin.account.id}`, admin.headers, { name: 'Me' }));
+      expect(await noticesOf(admin)).toEqual([]);
+
+      // A disabled account is told nothing (it cannot read notices), nor is it told of the disable.
+      await ok(call(app, 'POST', `${account}/disable`, admin.headers), 204);
+      await ok(call(app, 'PATCH', account, admin.headers, { name: 'Hidden' }));
+      const rows = () =>
+        ctx.database.kysely.selectFrom('notices').select(['kind', 'detail']).where('account_id', '=', id).where('dismissed_at', 'is', null).execute();
+      expect(await rows()).toHaveLength(4);
+      // Re-enabled: that one notice, written with the enable.
+      await ok(call(app, 'POST', `${account}/enable`, admin.headers), 204);
+      expect((await rows()).map((row) => JSON.parse(row.detail) as unknown)).toContainEqual({ change: 'enabled' });
+      expect(await rows()).toHaveLength(5);
+      await ok(call(app, 'DELETE', account, admin.headers), 204);
+      expect(await rows()).toHaveLength(0);
+    });
   });
 
   describe('self-protection, 404s, strict bodies and bounded queries', () => {

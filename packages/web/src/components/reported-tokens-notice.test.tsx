@@ -183,3 +183,56 @@ describe('ReportedTokensNotices: tokens revoked as unused', () => {
     expect(onDismiss).toHaveBeenCalledWith('idle1');
   });
 });
+
+describe('ReportedTokensNotices: an administrator changed the account', () => {
+  type Changed = Extract<NoticeView, { kind: 'account_changed_by_admin' }>;
+  const changed = (id: string, change: Changed['change'], name?: string | null): Changed => ({
+    id,
+    kind: 'account_changed_by_admin',
+    createdAt: '2026-03-01T12:00:00.000Z',
+    change,
+    ...(name === undefined ? {} : { name }),
+  });
+  const region = () => screen.getByRole('region', { name: 'Account changes by an administrator' });
+
+  it('words each change, with when', () => {
+    render(
+      <ReportedTokensNotices
+        notices={[
+          changed('c1', 'admin_granted'),
+          changed('c2', 'enabled'),
+          changed('c3', 'admin_revoked'),
+          changed('c4', 'renamed', 'Ada Lovelace'),
+          changed('c5', 'renamed', null),
+        ]}
+        onDismiss={vi.fn()}
+      />,
+    );
+    const items = [...region().querySelectorAll('li.notice strong')].map((strong) => strong.textContent);
+    expect(items).toEqual([
+      'An administrator made you an administrator',
+      'An administrator re-enabled your account',
+      'An administrator removed your administrator role',
+      'An administrator changed your name to Ada Lovelace',
+      'An administrator removed your name',
+    ]);
+    expect(region().querySelector('time')!.getAttribute('dateTime')).toBe('2026-03-01T12:00:00.000Z');
+    expect(screen.getAllByRole('button', { name: 'Dismiss' })).toHaveLength(5);
+  });
+
+  it('is dismissed by its id, beside the other kinds', async () => {
+    const onDismiss = vi.fn(async () => {});
+    render(<ReportedTokensNotices notices={[notice('n1', [{ id: 't1', name: 'x', last4: 'ZZZZ' }]), changed('c9', 'admin_granted')]} onDismiss={onDismiss} />);
+    const button = region().querySelector('button')!;
+    await act(async () => fireEvent.click(button));
+    expect(onDismiss).toHaveBeenCalledWith('c9');
+    expect(onDismiss).toHaveBeenCalledTimes(1);
+  });
+
+  it('renders a new name carrying markup as text', () => {
+    const name = '<img src=x onerror=alert(1)>';
+    render(<ReportedTokensNotices notices={[changed('c1', 'renamed', name)]} onDismiss={vi.fn()} />);
+    expect(region().querySelector('strong')!.textContent).toBe(`An administrator changed your name to ${name}`);
+    expect(region().querySelector('img')).toBeNull();
+  });
+});

@@ -3,7 +3,8 @@
  * leaked (POST /api/v1/credentials/revoke), which tokens were revoked, when, and what to do; and
  * after one of their tokens was presented from an address outside its allowlist (and refused),
  * which token, from where; and after an administrator revoked one of their tokens (Admin ›
- * Tokens), which one. Each stays, on every page and visit, until the owner dismisses it
+ * Tokens), which one; and after an administrator changed their account (re-enabled it, made them
+ * an administrator or removed that role, changed their name), what. Each stays, on every page and visit, until the owner dismisses it
  * (like GitHub's security banners): a revocation they never saw would leave them wondering why
  * their scripts broke, and a refused use from elsewhere may mean the token has leaked.
  */
@@ -19,6 +20,7 @@ type ReportedNotice = Extract<NoticeView, { kind: 'tokens_reported' }>;
 type OutsideAllowlistNotice = Extract<NoticeView, { kind: 'token_outside_allowlist' }>;
 type RevokedByAdminNotice = Extract<NoticeView, { kind: 'token_revoked_by_admin' }>;
 type RevokedIdleNotice = Extract<NoticeView, { kind: 'tokens_revoked_idle' }>;
+type ChangedByAdminNotice = Extract<NoticeView, { kind: 'account_changed_by_admin' }>;
 
 /** "1 token was revoked" / "3 tokens were revoked": the sentence the notice opens with. */
 export function reportedTokensSummary(count: number): string {
@@ -38,6 +40,7 @@ export function ReportedTokensNotices({
   const outside = notices.filter((notice): notice is OutsideAllowlistNotice => notice.kind === 'token_outside_allowlist');
   const byAdmin = notices.filter((notice): notice is RevokedByAdminNotice => notice.kind === 'token_revoked_by_admin');
   const idle = notices.filter((notice): notice is RevokedIdleNotice => notice.kind === 'tokens_revoked_idle');
+  const changed = notices.filter((notice): notice is ChangedByAdminNotice => notice.kind === 'account_changed_by_admin');
   return (
     <>
       {reported.length > 0 && (
@@ -76,6 +79,15 @@ export function ReportedTokensNotices({
           </ul>
         </section>
       )}
+      {changed.length > 0 && (
+        <section className="banner alert-banner" role="region" aria-label="Account changes by an administrator">
+          <ul>
+            {changed.map((notice) => (
+              <ChangedByAdminNoticeItem key={notice.id} notice={notice} onDismiss={onDismiss} />
+            ))}
+          </ul>
+        </section>
+      )}
     </>
   );
 }
@@ -100,6 +112,39 @@ function RevokedByAdminNoticeItem({ notice, onDismiss }: { notice: RevokedByAdmi
         Scripts using it now fail. If you still need one, <Link href={`${TOKENS_PATH}?new=1`}>create a replacement</Link>; ask
         your administrator why it was revoked.
       </p>
+      <FormError message={error} />
+      <button type="button" className="secondary small" onClick={dismiss} disabled={busy}>
+        Dismiss
+      </button>
+    </li>
+  );
+}
+
+/** "An administrator made you an administrator", "… changed your name to Ada": the notice's sentence. */
+export function changedByAdminSummary(change: ChangedByAdminNotice['change'], name?: string | null): string {
+  switch (change) {
+    case 'enabled':
+      return 'An administrator re-enabled your account';
+    case 'admin_granted':
+      return 'An administrator made you an administrator';
+    case 'admin_revoked':
+      return 'An administrator removed your administrator role';
+    case 'renamed':
+      return name ? `An administrator changed your name to ${name}` : 'An administrator removed your name';
+  }
+}
+
+function ChangedByAdminNoticeItem({ notice, onDismiss }: { notice: ChangedByAdminNotice; onDismiss: (id: string) => Promise<void> }) {
+  const { busy, error, run: dismiss } = useAction(() => onDismiss(notice.id));
+  return (
+    <li className="notice">
+      <p>
+        <strong>{changedByAdminSummary(notice.change, notice.name)}</strong> (
+        <time dateTime={notice.createdAt}>{formatDateTime(notice.createdAt)}</time>).
+      </p>
+      {notice.change === 'enabled' && <p>Your tokens work again, unless they expired or were revoked meanwhile.</p>}
+      {notice.change === 'admin_granted' && <p>You can now manage every account, token and the audit trail under Admin.</p>}
+      {notice.change === 'admin_revoked' && <p>Admin is no longer available to you; your own tokens are unchanged.</p>}
       <FormError message={error} />
       <button type="button" className="secondary small" onClick={dismiss} disabled={busy}>
         Dismiss
