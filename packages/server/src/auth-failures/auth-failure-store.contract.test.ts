@@ -52,4 +52,31 @@ describeEachBackend('Auth-failure store contract', (ctx) => {
     const rows = (await ctx.exec(sql`select count(*) as n from auth_failures where bucket < ${later - FAILURE_BUCKETS_BEHIND}`)) as Array<{ n: number | string }>;
     expect(Number(rows[0]!.n)).toBe(0);
   });
+  it('counts without recording, lists keys at the threshold with their oldest and newest bucket, and deletes one key', async () => {
+    const store = ctx.stores.authFailures;
+    const loud = client();
+    const louder = client();
+    const quiet = client();
+    for (let i = 0; i < 3; i++) await store.recordAuthFailure(loud, at(START));
+    await store.recordAuthFailure(loud, at(START + 2));
+    for (let i = 0; i < 5; i++) await store.recordAuthFailure(louder, at(START + 1));
+    await store.recordAuthFailure(quiet, at(START + 2));
+    // An aged-out bucket is not counted.
+    await store.recordAuthFailure(quiet, at(START - FAILURE_BUCKETS_BEHIND - 5));
+
+    const oldest = START + 2 - FAILURE_BUCKETS_BEHIND;
+    expect(await store.countAuthFailures(loud, oldest)).toBe(4);
+    expect(await store.countAuthFailures(loud, oldest)).toBe(4);
+    expect(await store.countAuthFailures(client(), oldest)).toBe(0);
+    expect(await store.listAuthFailures(oldest, 4, 10)).toEqual([
+      { clientKey: louder, failures: 5, oldestBucket: START + 1, newestBucket: START + 1 },
+      { clientKey: loud, failures: 4, oldestBucket: START, newestBucket: START + 2 },
+    ]);
+    expect(await store.listAuthFailures(oldest, 4, 1)).toHaveLength(1);
+
+    expect(await store.deleteAuthFailures(loud)).toBe(true);
+    expect(await store.deleteAuthFailures(loud)).toBe(false);
+    expect(await store.countAuthFailures(loud, oldest)).toBe(0);
+    expect((await store.listAuthFailures(oldest, 1, 10)).map((entry) => entry.clientKey).sort()).toEqual([louder, quiet].sort());
+  });
 });
