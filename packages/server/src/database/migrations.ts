@@ -337,50 +337,74 @@ const revocationEvents: MigrationFactory = (dialect) => ({
       .execute();
     await db.schema.createIndex('revocation_events_occurred_at').on('revocation_events').column('occurred_at').execute();
 
-    const changes: Array<{ name: string; table: string; kind: string; event: string; when: string; subject: string }> = [
-      { name: 'token_revoked', table: 'tokens', kind: 'token', event: 'update of revoked_at', when: 'old.revoked_at is null and new.revoked_at is not null', subject: 'new.id' },
-      { name: 'token_deleted', table: 'tokens', kind: 'token', event: 'delete', when: 'old.revoked_at is null', subject: 'old.id' },
-      { name: 'account_disabled', table: 'accounts', kind: 'account', event: 'update of disabled_at', when: 'old.disabled_at is null and new.disabled_at is not null', subject: 'new.id' },
-      { name: 'account_deleted', table: 'accounts', kind: 'account', event: 'delete', when: 'true', subject: 'old.id' },
-    ];
-    if (dialect === 'postgres') {
-      await sql`
-        create function latchkey_revocation_notify() returns trigger language plpgsql as $$
-        begin
-          perform pg_notify('latchkey_revocations', new.seq::text);
-          return null;
-        end $$`.execute(db);
-      await sql`create trigger revocation_events_notify after insert on revocation_events for each row execute function latchkey_revocation_notify()`.execute(db);
-      for (const change of changes) {
-        await sql
-          .raw(
-            `create function latchkey_${change.name}() returns trigger language plpgsql as $$
-             begin
-               insert into revocation_events (kind, subject_id, occurred_at)
-               values ('${change.kind}', ${change.subject}, (extract(epoch from clock_timestamp()) * 1000)::bigint);
-               return null;
-             end $$`,
-          )
-          .execute(db);
-        await sql
-          .raw(`create trigger ${change.name} after ${change.event} on ${change.table} for each row when (${change.when}) execute function latchkey_${change.name}()`)
-          .execute(db);
-      }
-    } else {
-      for (const change of changes) {
-        await sql
-          .raw(
-            `create trigger ${change.name} after ${change.event} on ${change.table} for each row when ${change.when}
-             begin
-               insert into revocation_events (kind, subject_id, occurred_at)
-               values ('${change.kind}', ${change.subject}, cast(unixepoch('subsec') * 1000 as integer));
-             end`,
-          )
-          .execute(db);
-      }
+    for (const statement of dialect === 'postgres' ? REVOCATION_TRIGGERS_POSTGRES : REVOCATION_TRIGGERS_SQLITE) {
+      await sql.raw(statement).execute(db);
     }
   },
 });
+
+
+/**
+ * The triggers of 0013_revocation_events, written out (SQL is never built from strings here): a
+ * token revoked, a live token deleted (with its account), an account disabled, an account
+ * deleted. On PostgreSQL every event also notifies `latchkey_revocations`.
+ */
+const REVOCATION_TRIGGERS_SQLITE = [
+  `create trigger token_revoked after update of revoked_at on tokens for each row
+     when old.revoked_at is null and new.revoked_at is not null
+   begin
+     insert into revocation_events (kind, subject_id, occurred_at) values ('token', new.id, cast(unixepoch('subsec') * 1000 as integer));
+   end`,
+  `create trigger token_deleted after delete on tokens for each row
+     when old.revoked_at is null
+   begin
+     insert into revocation_events (kind, subject_id, occurred_at) values ('token', old.id, cast(unixepoch('subsec') * 1000 as integer));
+   end`,
+  `create trigger account_disabled after update of disabled_at on accounts for each row
+     when old.disabled_at is null and new.disabled_at is not null
+   begin
+     insert into revocation_events (kind, subject_id, occurred_at) values ('account', new.id, cast(unixepoch('subsec') * 1000 as integer));
+   end`,
+  `create trigger account_deleted after delete on accounts for each row
+   begin
+     insert into revocation_events (kind, subject_id, occurred_at) values ('account', old.id, cast(unixepoch('subsec') * 1000 as integer));
+   end`,
+];
+
+const REVOCATION_TRIGGERS_POSTGRES = [
+  `create function latchkey_revocation_notify() returns trigger language plpgsql as $$
+   begin
+     perform pg_notify('latchkey_revocations', new.seq::text);
+     return null;
+   end $$`,
+  `create trigger revocation_events_notify after insert on revocation_events for each row execute function latchkey_revocation_notify()`,
+  `create function latchkey_token_revoked() returns trigger language plpgsql as $$
+   begin
+     insert into revocation_events (kind, subject_id, occurred_at) values ('token', new.id, (extract(epoch from clock_timestamp()) * 1000)::bigint);
+     return null;
+   end $$`,
+  `create trigger token_revoked after update of revoked_at on tokens for each row
+     when (old.revoked_at is null and new.revoked_at is not null) execute function latchkey_token_revoked()`,
+  `create function latchkey_token_deleted() returns trigger language plpgsql as $$
+   begin
+     insert into revocation_events (kind, subject_id, occurred_at) values ('token', old.id, (extract(epoch from clock_timestamp()) * 1000)::bigint);
+     return null;
+   end $$`,
+  `create trigger token_deleted after delete on tokens for each row when (old.revoked_at is null) execute function latchkey_token_deleted()`,
+  `create function latchkey_account_disabled() returns trigger language plpgsql as $$
+   begin
+     insert into revocation_events (kind, subject_id, occurred_at) values ('account', new.id, (extract(epoch from clock_timestamp()) * 1000)::bigint);
+     return null;
+   end $$`,
+  `create trigger account_disabled after update of disabled_at on accounts for each row
+     when (old.disabled_at is null and new.disabled_at is not null) execute function latchkey_account_disabled()`,
+  `create function latchkey_account_deleted() returns trigger language plpgsql as $$
+   begin
+     insert into revocation_events (kind, subject_id, occurred_at) values ('account', old.id, (extract(epoch from clock_timestamp()) * 1000)::bigint);
+     return null;
+   end $$`,
+  `create trigger account_deleted after delete on accounts for each row execute function latchkey_account_deleted()`,
+];
 
 const MIGRATIONS: Record<string, MigrationFactory> = {
   '0001_initial_schema': initialSchema,

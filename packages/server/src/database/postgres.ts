@@ -46,7 +46,10 @@ export function openPostgresDatabase(url: string, options: OpenDatabaseOptions):
 
 function ignoreCheckedOutClientError(): void {}
 
-/** Seconds between attempts to get the listening connection back. */
+/** The channels notified by the database's own triggers, and the statement listening to each. */
+const LISTEN_STATEMENTS = { latchkey_revocations: 'listen latchkey_revocations' } as const;
+
+/** Milliseconds between attempts to get the listening connection back. */
 const RELISTEN_DELAY_MS = 1_000;
 
 /**
@@ -55,7 +58,8 @@ const RELISTEN_DELAY_MS = 1_000;
  * notifications sent while it was down are lost, so the listener reads what it missed.
  */
 async function listenOn(url: string, channel: string, onNotify: () => void, options: OpenDatabaseOptions): Promise<() => Promise<void>> {
-  if (!/^[a-z_][a-z0-9_]*$/.test(channel)) throw new Error(`not a channel name: ${channel}`);
+  const listenStatement = LISTEN_STATEMENTS[channel as keyof typeof LISTEN_STATEMENTS];
+  if (!listenStatement) throw new Error(`not a channel this server listens on: ${channel}`);
   let client: pg.Client | undefined;
   let stopped = false;
   let retry: NodeJS.Timeout | undefined;
@@ -70,7 +74,7 @@ async function listenOn(url: string, channel: string, onNotify: () => void, opti
     fresh.on('end', () => reconnectLater(fresh));
     try {
       await fresh.connect();
-      await fresh.query(`listen ${channel}`);
+      await fresh.query(listenStatement);
     } catch (error) {
       fresh.removeAllListeners('end');
       await fresh.end().catch(() => undefined);
