@@ -111,6 +111,11 @@ export function createAdminService(deps: {
       const now = clock.now();
       if (request.isAdmin !== undefined && request.isAdmin !== current.isAdmin) {
         if (!request.isAdmin) refuseSelf(id, actor, 'remove administration from');
+        // A service account never signs in and its tokens never hold admin scopes: an
+        // administrator's role would mean nothing, or something unintended later.
+        if (request.isAdmin && current.kind === 'service') {
+          throw new AppError('CONFLICT', 'A service account cannot be an administrator.');
+        }
         changes.isAdmin = request.isAdmin;
         events.push(auditEvent(now, request.isAdmin ? 'account.admin_granted' : 'account.admin_revoked', actor, id));
         details.push({ change: request.isAdmin ? 'admin_granted' : 'admin_revoked' });

@@ -10,7 +10,6 @@
  * never stored (only the code's SHA-256 is, for 60 seconds).
  */
 import type { CliTokenRequest } from '@latchkey/contract';
-import { DEFAULT_TOKEN_SCOPES } from '@latchkey/contract/scopes';
 import type { Actor } from '../audit/audit-event.js';
 import { AppError } from '../kernel/app-error.js';
 import type { Clock } from '../kernel/clock.js';
@@ -156,6 +155,7 @@ async function createWithFreeName(tokens: TokenService, accountId: string, base:
   const taken = new Set(existing.map((token) => token.name));
   let name = base;
   for (let suffix = 2; taken.has(name); suffix++) name = `${base}-${suffix}`;
-  // The CLI login makes an explicit choice: the default scopes, as the console's default preset.
-  return tokens.create(accountId, { name, scopes: [...DEFAULT_TOKEN_SCOPES] }, actor);
+  // The server's default scopes, as the console's default preset: the default scopes the
+  // instance policy allows personal tokens (naming them all would fail under a narrower policy).
+  return tokens.create(accountId, { name }, actor);
 }

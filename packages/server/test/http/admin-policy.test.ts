@@ -5,7 +5,7 @@
  * scopes), followed by GET /api/v1/token-settings; and the idle rule, revoking tokens unused for
  * N days with an audit event and the owner's notice.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import {
   TOKEN_SCOPES,
   type AdminAuditList,
@@ -117,6 +117,27 @@ describeEachBackend('instance policy', (ctx) => {
     const body = expectResponseCode(await call('POST', '/api/v1/tokens', { name: 'plain' }), 'R-422');
     expect(JSON.stringify(body.errors)).toContain('/scopes');
     await ok(call('POST', '/api/v1/tokens', { name: 'gateway', scopes: ['introspect'] }), 201);
+  });
+
+  it("the CLI's browser login still works under a narrower policy: its token gets the default scopes the policy allows", async () => {
+    await put({ personalScopes: ['namespaces:read', 'namespaces:write', 'introspect'] });
+    const verifier = randomBytes(32).toString('base64url');
+    const redirectUri = 'http://127.0.0.1:4567/callback';
+    const target = await app.services.cliLogin.approve(admin.account.id, {
+      redirectUri,
+      codeChallenge: createHash('sha256').update(verifier).digest('base64url'),
+      state: 'state',
+      clientName: 'laptop',
+    });
+    const code = new URL(target).searchParams.get('code')!;
+    const exchange = await app.http.inject({
+      method: 'POST',
+      url: '/auth/cli/token',
+      payload: { code, code_verifier: verifier, redirect_uri: redirectUri },
+    });
+    expect(exchange.statusCode, exchange.body).toBe(200);
+    const self = await app.http.inject({ url: '/api/v1/tokens/self', headers: bearer(exchange.json<{ token: string }>().token) });
+    expect(self.json<{ scopes: string[] }>().scopes).toEqual(['namespaces:read', 'namespaces:write']);
   });
 
   describe('the idle rule', () => {

@@ -22,7 +22,7 @@ import { expectResponseCode } from '../support/protected-route.js';
 
 const DAY_MS = 86_400_000;
 
-type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
+type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 describeEachBackend('service accounts', (ctx) => {
   let app: TestApp;
@@ -89,13 +89,17 @@ describeEachBackend('service accounts', (ctx) => {
     expect((await ok<AdminServiceAccountList>(call('GET', '/api/v1/admin/service-accounts'))).serviceAccounts[0]!.activeTokens).toBe(1);
   });
 
-  it('refuses admin scopes for a service account (R-422 at /scopes) and a person\'s account or an unknown id (R-404)', async () => {
+  it('refuses admin scopes for a service account (R-422 at /scopes), its promotion to administrator (R-409), and a person\'s account or an unknown id (R-404)', async () => {
     const svc = await create('no-admin');
     for (const scopes of [['admin:read'], ['namespaces:read', 'admin:write']]) {
       const refused = await mint(svc.id, { name: `t-${randomUUID().slice(0, 6)}`, scopes });
       const body = expectResponseCode(refused, 'R-422');
       expect(JSON.stringify(body.errors)).toContain('/scopes');
     }
+    // Nor can it be made an administrator (R-409), which would mean nothing for an account that never signs in.
+    const promoted = await call('PATCH', `/api/v1/admin/accounts/${svc.id}`, { isAdmin: true });
+    expectResponseCode(promoted, 'R-409');
+    expect(promoted.json().detail).toBe('A service account cannot be an administrator.');
     expectResponseCode(await mint(admin.account.id, { name: 'mine' }), 'R-404');
     expectResponseCode(await mint(randomUUID(), { name: 'nobody' }), 'R-404');
     expectResponseCode(await mint('not-a-uuid', { name: 'nobody' }), 'R-404');
