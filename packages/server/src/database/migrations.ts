@@ -406,6 +406,46 @@ const REVOCATION_TRIGGERS_POSTGRES = [
   `create trigger account_deleted after delete on accounts for each row execute function latchkey_account_deleted()`,
 ];
 
+/**
+ * 0014_jobs: the durable job runner's queue (jobs/). A job is claimed by setting its lease
+ * (`locked_by`, `locked_until`); `dedupe_key` makes an enqueue idempotent (NULLs never clash).
+ * On PostgreSQL every insert notifies `latchkey_jobs`, so idle runners on other instances wake.
+ */
+const jobs: MigrationFactory = (dialect) => ({
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('jobs')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('kind', 'text', (c) => c.notNull())
+      .addColumn('payload', 'text', (c) => c.notNull())
+      .addColumn('dedupe_key', 'text', (c) => c.unique())
+      .addColumn('state', 'text', (c) => c.notNull())
+      .addColumn('run_at', 'bigint', (c) => c.notNull())
+      .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('locked_by', 'text')
+      .addColumn('locked_until', 'bigint')
+      .addColumn('last_error', 'text')
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('finished_at', 'bigint')
+      .execute();
+    // Claiming reads due pending jobs by run_at and running ones by their lease.
+    await db.schema.createIndex('jobs_claim').on('jobs').columns(['state', 'run_at']).execute();
+    await db.schema.createIndex('jobs_lease').on('jobs').columns(['state', 'locked_until']).execute();
+    await db.schema.createIndex('jobs_finished_at').on('jobs').column('finished_at').execute();
+    if (dialect === 'postgres') for (const statement of JOBS_NOTIFY_POSTGRES) await sql.raw(statement).execute(db);
+  },
+});
+
+/** 0014's PostgreSQL trigger, written out: one notification per inserting statement, sent at commit. */
+const JOBS_NOTIFY_POSTGRES = [
+  `create function latchkey_jobs_notify() returns trigger language plpgsql as $$
+   begin
+     perform pg_notify('latchkey_jobs', '');
+     return null;
+   end $$`,
+  `create trigger jobs_notify after insert on jobs for each statement execute function latchkey_jobs_notify()`,
+];
+
 const MIGRATIONS: Record<string, MigrationFactory> = {
   '0001_initial_schema': initialSchema,
   '0002_sign_in': signIn,
@@ -420,6 +460,7 @@ const MIGRATIONS: Record<string, MigrationFactory> = {
   '0011_token_scopes': tokenScopes,
   '0012_service_accounts_and_policy': adminSlice2,
   '0013_revocation_events': revocationEvents,
+  '0014_jobs': jobs,
 };
 
 export function createMigrationProvider(dialect: Dialect): MigrationProvider {

@@ -169,6 +169,26 @@ export interface RevocationEventsTable {
   occurred_at: number;
 }
 
+/** The job runner's queue (0014_jobs); see jobs/job.ts. */
+export interface JobsTable {
+  id: string;
+  kind: string;
+  /** JSON; never a secret. */
+  payload: string;
+  /** Unique when set: a second enqueue with the same key does nothing. */
+  dedupe_key: string | null;
+  /** pending | running | done | failed */
+  state: string;
+  run_at: number;
+  attempts: number;
+  /** The runner holding the lease, until `locked_until`. */
+  locked_by: string | null;
+  locked_until: number | null;
+  last_error: string | null;
+  created_at: number;
+  finished_at: number | null;
+}
+
 export interface Tables {
   accounts: AccountsTable;
   tokens: TokensTable;
@@ -184,6 +204,7 @@ export interface Tables {
   auth_failures: AuthFailuresTable;
   policy: PolicyTable;
   revocation_events: RevocationEventsTable;
+  jobs: JobsTable;
 }
 
 /** The columns every read of a table selects (the digest and sign-in bookkeeping stay out). */
@@ -222,6 +243,21 @@ export const AUDIT_EVENT_COLUMNS = [
   'target_id',
   'detail',
 ] as const satisfies ReadonlyArray<keyof AuditEventsTable>;
+
+export const JOB_COLUMNS = [
+  'id',
+  'kind',
+  'payload',
+  'dedupe_key',
+  'state',
+  'run_at',
+  'attempts',
+  'locked_by',
+  'locked_until',
+  'last_error',
+  'created_at',
+  'finished_at',
+] as const satisfies ReadonlyArray<keyof JobsTable>;
 
 /** `[alias.column, …]`, typed, for a select over a joined (aliased) table. */
 export function qualified<A extends string, C extends string>(alias: A, columns: readonly C[]): Array<`${A}.${C}`> {
