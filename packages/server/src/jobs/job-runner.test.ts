@@ -1,0 +1,197 @@
+/**
+ * The job runner over the real Kysely store on SQLite and PostgreSQL, with an injected clock:
+ * the retry timeline, dedupe, a dead runner's lease reclaimed, slot-scheduled jobs run once
+ * across instances, graceful stop; and on PostgreSQL two runners sharing 200 jobs.
+ */
+import { sql } from 'kysely';
+import { expect, it } from 'vitest';
+import { describeEachBackend } from '../../test/support/databases.js';
+import { createManualClock } from '../kernel/clock.js';
+import { nextAttemptAt, type RetryPolicy } from './job.js';
+import { createJobRunner } from './job-runner.js';
+import { createKyselyJobStore } from './kysely-job-store.js';
+
+const T0 = Date.UTC(2026, 5, 1);
+const POLICY: RetryPolicy = { maxAttempts: 10, retryForMs: 60 * 60_000, baseDelayMs: 60_000, maxDelayMs: 16 * 60_000 };
+
+/** Polls `condition` (generously) instead of assuming a speed. */
+async function eventually(condition: () => Promise<boolean> | boolean, timeoutMs = 20_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > until) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+it('backs off exponentially with equal jitter, capped, and gives up by attempts or by deadline', () => {
+  const job = { attempts: 1, createdAt: T0 };
+  expect(nextAttemptAt(POLICY, job, T0, 0)).toBe(T0 + 30_000);
+  expect(nextAttemptAt(POLICY, job, T0, 0.999999)).toBe(T0 + 60_000);
+  expect(nextAttemptAt(POLICY, { attempts: 4, createdAt: T0 }, T0, 1)).toBe(T0 + 8 * 60_000);
+  expect(nextAttemptAt(POLICY, { attempts: 9, createdAt: T0 }, T0, 1)).toBe(T0 + 16 * 60_000);
+  expect(nextAttemptAt(POLICY, { attempts: 10, createdAt: T0 }, T0, 0)).toBeNull();
+  expect(nextAttemptAt(POLICY, { attempts: 2, createdAt: T0 }, T0 + 59 * 60_000, 0.5)).toBeNull();
+});
+
+describeEachBackend('Job runner', (ctx) => {
+  const store = () => createKyselyJobStore(ctx.database);
+
+  it('retries a failing handler on the back-off timeline, then completes it, storing the last error', async () => {
+    const clock = createManualClock(T0);
+    const runner = createJobRunner({ store: store(), clock, random: () => 1 });
+    const attempts: Array<{ attempt: number; at: number }> = [];
+    runner.register(
+      'flaky',
+      async ({ attempt, clock: handlerClock }) => {
+        attempts.push({ attempt, at: handlerClock.now() - T0 });
+        if (attempt < 4) throw new Error(`receiver down (attempt ${attempt})`);
+      },
+      { retry: POLICY },
+    );
+    const [isNew] = await runner.enqueue({ kind: 'flaky', payload: {} });
+    expect(isNew).toBe(true);
+    // Step the clock a second at a time for 20 minutes; a pass runs whatever is due.
+    for (let second = 0; second < 20 * 60; second += 1) {
+      await runner.runDue();
+      clock.advance(1_000);
+    }
+    // random() = 1 takes the full step: 1, 2, then 4 minutes after each failure.
+    expect(attempts).toEqual([
+      { attempt: 1, at: 0 },
+      { attempt: 2, at: 60_000 },
+      { attempt: 3, at: 180_000 },
+      { attempt: 4, at: 420_000 },
+    ]);
+    const [row] = (await ctx.exec(sqlJobs())) as Array<{ state: string; attempts: number; last_error: string }>;
+    expect(row).toMatchObject({ state: 'done', last_error: 'Error: receiver down (attempt 3)' });
+    expect(Number(row!.attempts)).toBe(4);
+  });
+
+  it('marks a job failed once the policy gives up, and never runs it again', async () => {
+    const clock = createManualClock(T0);
+    const runner = createJobRunner({ store: store(), clock, random: () => 0 });
+    let runs = 0;
+    runner.register(
+      'doomed',
+      async () => {
+        runs += 1;
+        throw new Error('always');
+      },
+      { retry: { ...POLICY, maxAttempts: 3 } },
+    );
+    await runner.enqueue({ kind: 'doomed', payload: null });
+    for (let minute = 0; minute < 120; minute += 1) {
+      await runner.runDue();
+      clock.advance(60_000);
+    }
+    expect(runs).toBe(3);
+    const [row] = (await ctx.exec(sqlJobs())) as Array<{ state: string }>;
+    expect(row!.state).toBe('failed');
+  });
+
+  it('runs a job enqueued twice with one dedupe key once', async () => {
+    const clock = createManualClock(T0);
+    const runner = createJobRunner({ store: store(), clock });
+    const seen: unknown[] = [];
+    runner.register('once', async ({ payload }) => void seen.push(payload));
+    expect(await runner.enqueue([{ kind: 'once', payload: 1, dedupeKey: 'x' }, { kind: 'once', payload: 2, dedupeKey: 'x' }])).toEqual([true, false]);
+    await runner.runDue();
+    expect(await runner.enqueue({ kind: 'once', payload: 3, dedupeKey: 'x' })).toEqual([false]);
+    await runner.runDue();
+    expect(seen).toEqual([1]);
+  });
+
+  it('reclaims the job of a runner that died holding it once its lease runs out', async () => {
+    const clock = createManualClock(T0);
+    const dead = createJobRunner({ store: store(), clock, owner: 'dead' });
+    // The dead runner's handler never returns: as if the process were killed mid-job.
+    dead.register('work', () => new Promise<void>(() => undefined), { leaseMs: 60_000 });
+    await dead.enqueue({ kind: 'work', payload: { n: 7 } });
+    void dead.runDue();
+    await eventually(async () => ((await ctx.exec(sqlJobs())) as Array<{ state: string }>)[0]?.state === 'running');
+
+    const alive = createJobRunner({ store: store(), clock, owner: 'alive' });
+    const ran: Array<{ attempt: number; payload: unknown }> = [];
+    alive.register('work', async ({ attempt, payload }) => void ran.push({ attempt, payload }), { leaseMs: 60_000 });
+    clock.advance(59_999);
+    expect(await alive.runDue()).toBe(0);
+    clock.advance(1);
+    expect(await alive.runDue()).toBe(1);
+    expect(ran).toEqual([{ attempt: 2, payload: { n: 7 } }]);
+    const [row] = (await ctx.exec(sqlJobs())) as Array<{ state: string }>;
+    expect(row!.state).toBe('done');
+  });
+
+  it('runs a scheduled kind once per slot across two runners, and the current slot at start-up', async () => {
+    const clock = createManualClock(T0 + 30_000);
+    const runs: number[] = [];
+    const runners = ['a', 'b'].map((owner) => {
+      const runner = createJobRunner({ store: store(), clock, owner });
+      runner.register('scan', async ({ payload }) => void runs.push((payload as { slot: number }).slot - T0));
+      runner.schedule('scan', 60_000);
+      return runner;
+    });
+    for (let step = 0; step < 5; step += 1) {
+      for (const runner of runners) await runner.runDue();
+      clock.advance(20_000);
+    }
+    // From T0+30s to T0+110s: slots T0 (at start-up) and T0+60s, each run once.
+    expect(runs).toEqual([0, 60_000]);
+  });
+
+  it('started, wakes at once on an in-process enqueue and waits for a running handler when stopped', async () => {
+    const runner = createJobRunner({ store: store(), clock: createManualClock(T0), pollMs: 60_000 });
+    let release!: () => void;
+    let finished = false;
+    const started: string[] = [];
+    runner.register('slow', async ({ jobId }) => {
+      started.push(jobId);
+      await new Promise<void>((resolve) => (release = resolve));
+      finished = true;
+    });
+    runner.start();
+    await runner.enqueue({ kind: 'slow', payload: null });
+    await eventually(() => started.length === 1);
+    const stopping = runner.stop(30_000);
+    setTimeout(() => release(), 50);
+    await stopping;
+    expect(finished).toBe(true);
+    const [row] = (await ctx.exec(sqlJobs())) as Array<{ state: string }>;
+    expect(row!.state).toBe('done');
+  });
+
+  it('two runners on one database share 200 jobs without running any twice', async () => {
+    const clock = createManualClock(T0);
+    const runs = new Map<number, string[]>();
+    const runners = ['a', 'b'].map((owner) => {
+      const runner = createJobRunner({ store: store(), clock, owner, pollMs: 10 });
+      runner.register(
+        'share',
+        async ({ payload }) => {
+          const n = (payload as { n: number }).n;
+          runs.set(n, [...(runs.get(n) ?? []), owner]);
+          await new Promise((resolve) => setTimeout(resolve, 1));
+        },
+        { concurrency: 8 },
+      );
+      return runner;
+    });
+    await runners[0]!.enqueue(Array.from({ length: 200 }, (_, n) => ({ kind: 'share', payload: { n }, dedupeKey: `share:${n}` })));
+    for (const runner of runners) runner.start();
+    await eventually(() => runs.size === 200);
+    await Promise.all(runners.map((runner) => runner.stop(10_000)));
+    const twice = [...runs].filter(([, owners]) => owners.length > 1);
+    expect(twice).toEqual([]);
+    const done = (await ctx.exec(sqlJobs())) as Array<{ state: string }>;
+    expect(done.filter((row) => row.state === 'done')).toHaveLength(200);
+    if (ctx.dialect === 'postgres') {
+      // Both took part (each claims at most 8 at a time, so one cannot take all 200 at once).
+      const owners = new Set([...runs.values()].flat());
+      expect(owners.size).toBe(2);
+    }
+  });
+});
+
+function sqlJobs() {
+  return sql`select state, attempts, last_error, dedupe_key from jobs order by created_at, id`;
+}
