@@ -16,6 +16,7 @@ export default defineConfig({
     alias: [
       { find: /^@latchkey\/contract\/([a-z-]+)$/, replacement: contractSource('$1.ts') },
       { find: /^@latchkey\/contract$/, replacement: contractSource('index.ts') },
+      { find: /^@latchkey\/verify$/, replacement: fileURLToPath(new URL('./packages/verify/src/index.ts', import.meta.url)) },
     ],
   },
   test: {
