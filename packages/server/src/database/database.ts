@@ -31,6 +31,13 @@ export interface Database {
   /** See hot-query.ts. */
   readonly runHotQuery: HotQueryRunner;
   /**
+   * PostgreSQL only: a hot statement's every row (the batched token lookup, which answers
+   * several requests with one round trip). Undefined on SQLite, where a lookup is a local read.
+   */
+  readonly runHotQueryRows: ((sql: string, parameters: readonly unknown[]) => Promise<unknown[]>) | undefined;
+  /** PostgreSQL only: connections in the pool (how many batched lookups may be out at once). */
+  readonly poolSize: number | undefined;
+  /**
    * SQLite only: `PRAGMA data_version` of the writing connection, which changes when another
    * connection (another process included) commits. Undefined on PostgreSQL.
    */
@@ -59,6 +66,8 @@ export function createDatabase(parts: {
   kysely: Kysely<Tables>;
   nowSql: RawBuilder<number>;
   runHotQuery: HotQueryRunner;
+  runHotQueryRows?: (sql: string, parameters: readonly unknown[]) => Promise<unknown[]>;
+  poolSize?: number;
   foreignCommitVersion?: () => number;
   listen?: (channel: string, onNotify: () => void) => Promise<() => Promise<void>>;
   /** Closes the connections (see withErrorTranslation). */
@@ -74,6 +83,8 @@ export function createDatabase(parts: {
     kysely,
     nowSql,
     runHotQuery: parts.runHotQuery,
+    runHotQueryRows: parts.runHotQueryRows,
+    poolSize: parts.poolSize,
     foreignCommitVersion: parts.foreignCommitVersion,
     listen: parts.listen,
     authenticationChanges: new AuthenticationChanges(),

@@ -38,9 +38,9 @@ export function sqliteHotQueryRunner(reader: SQLite.Database, onQuery?: QueryObs
 
 /**
  * PostgreSQL: a named prepared statement, so each pooled connection parses and plans it once,
- * then only binds the parameters.
+ * then only binds the parameters. Answers every row (the batched token lookup reads several).
  */
-export function postgresHotQueryRunner(pool: pg.Pool, onQuery?: QueryObserver): HotQueryRunner {
+export function postgresHotRowsRunner(pool: pg.Pool, onQuery?: QueryObserver): (text: string, parameters: readonly unknown[]) => Promise<unknown[]> {
   const names = new Map<string, string>();
   return async (text, parameters) => {
     onQuery?.(text, parameters);
@@ -51,7 +51,7 @@ export function postgresHotQueryRunner(pool: pg.Pool, onQuery?: QueryObserver): 
     }
     const query = { name, text, values: parameters as unknown[] };
     try {
-      return (await pool.query(query)).rows[0];
+      return (await pool.query(query)).rows;
     } catch (error) {
       // A pooled connection the server dropped (a restart, pg_terminate_backend) fails the
       // first query sent on it; the pool has now discarded it. These lookups only read, so one
@@ -59,10 +59,15 @@ export function postgresHotQueryRunner(pool: pg.Pool, onQuery?: QueryObserver): 
       const translated = translateDriverError(error);
       if (!(translated instanceof StoreUnavailableError)) throw translated;
       try {
-        return (await pool.query(query)).rows[0];
+        return (await pool.query(query)).rows;
       } catch (retryError) {
         throw translateDriverError(retryError);
       }
     }
   };
+}
+
+/** PostgreSQL: the first row of a hot statement (see postgresHotRowsRunner). */
+export function postgresHotQueryRunner(rows: (text: string, parameters: readonly unknown[]) => Promise<unknown[]>): HotQueryRunner {
+  return async (text, parameters) => (await rows(text, parameters))[0];
 }

@@ -3,7 +3,7 @@ import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { createDatabase, type Database, type OpenDatabaseOptions } from './database.js';
 import { withErrorTranslation } from './driver-errors.js';
-import { postgresHotQueryRunner } from './hot-query.js';
+import { postgresHotQueryRunner, postgresHotRowsRunner } from './hot-query.js';
 import { queryLog } from './query-log.js';
 import type { Tables } from './schema.js';
 
@@ -33,12 +33,15 @@ export function openPostgresDatabase(url: string, options: OpenDatabaseOptions):
   pool.on('connect', (client) => client.on('error', ignoreCheckedOutClientError));
   const dialect = withErrorTranslation(new PostgresDialect({ pool }));
   const kysely = new Kysely<Tables>({ dialect, log: queryLog(options.onQuery) });
+  const runHotQueryRows = postgresHotRowsRunner(pool, options.onQuery);
   return createDatabase({
     dialect: 'postgres',
     kysely,
     // clock_timestamp(), not now(): the time of the statement, not of its transaction's start.
     nowSql: sql<number>`(extract(epoch from clock_timestamp()) * 1000)::bigint`,
-    runHotQuery: postgresHotQueryRunner(pool, options.onQuery),
+    runHotQuery: postgresHotQueryRunner(runHotQueryRows),
+    runHotQueryRows,
+    poolSize: POSTGRES_POOL_SIZE,
     listen: (channel, onNotify) => listenOn(url, channel, onNotify, options),
     close: () => dialect.close(),
   });
