@@ -13,36 +13,28 @@
  * Without nginx or Caddy the test fails under CI (.ci/run installs both) and is skipped loudly
  * otherwise.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { consoleHeaders, issueSignInPath, revokeToken, signIn, sleep, type Session } from './support.js';
-import { ensureServerBuilt, freePort, killOnExit, repositoryRoot, startServer, type ServerProcess } from '../support/server-process.mjs';
+import {
+  consoleHeaders,
+  forwardAuthCaddySite,
+  forwardAuthNginxSite,
+  issueSignInPath,
+  revokeToken,
+  signIn,
+  type ForwardAuthPorts,
+  type Session,
+} from './support.js';
+import { findCaddy, findNginx, startCaddy, startNginx, type RunningProxy } from '../support/proxy-process.mjs';
+import { ensureServerBuilt, freePort, repositoryRoot, startServer, type ServerProcess } from '../support/server-process.mjs';
 
 const NGINX_CONFIG = join(repositoryRoot, 'deploy/nginx/forward-auth.conf');
 const CADDY_CONFIG = join(repositoryRoot, 'deploy/caddy/Caddyfile');
 const IDENTITY = ['latchkey-account-id', 'latchkey-account-email', 'latchkey-token-id', 'latchkey-token-scopes', 'latchkey-token-expires-at'];
-
-function findBinary(name: string, candidates: string[]): string | undefined {
-  const onPath = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).stdout.trim();
-  return onPath || candidates.find((path) => existsSync(path));
-}
-
-/** The shipped file with each pattern replaced; each must match exactly once. */
-function substituted(file: string, replacements: Array<[RegExp, string]>): string {
-  const shipped = readFileSync(file, 'utf8');
-  let config = shipped;
-  for (const [pattern, replacement] of replacements) {
-    const count = shipped.match(new RegExp(pattern.source, 'gm'))?.length ?? 0;
-    if (count !== 1) throw new Error(`${file}: expected one line matching ${pattern}, found ${count}`);
-    config = config.replace(pattern, replacement);
-  }
-  return config;
-}
 
 /** The service behind the proxy: answers 200 and remembers the headers of every request it got. */
 function startService(): Promise<{ server: Server; port: number; seen: IncomingHttpHeaders[] }> {
@@ -54,107 +46,22 @@ function startService(): Promise<{ server: Server; port: number; seen: IncomingH
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, port: (server.address() as { port: number }).port, seen })));
 }
 
-interface Proxy {
-  name: string;
-  base: string;
-  stop(): Promise<void>;
-  output(): string;
-}
+type Proxy = RunningProxy;
 
-async function startProcess(name: string, child: ChildProcess, base: string): Promise<Proxy> {
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill('SIGTERM');
-    const killer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-    await exited;
-    clearTimeout(killer);
-  };
+async function startShippedNginx(binary: string, dir: string, latchkeyPort: number, servicePort: number): Promise<Proxy> {
+  const ports: ForwardAuthPorts = { listen: await freePort(), latchkey: latchkeyPort, service: servicePort };
+  const site = forwardAuthNginxSite(NGINX_CONFIG, readFileSync(NGINX_CONFIG, 'utf8'), ports);
   // Up once it answers at all (without a token: Latchkey's 401, passed on).
-  for (let attempt = 0; ; attempt++) {
-    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}:\n${output}`);
-    try {
-      await fetch(`${base}/`, { signal: AbortSignal.timeout(2_000) });
-      break;
-    } catch {
-      if (attempt > 300) {
-        await stop();
-        throw new Error(`${name} did not answer on ${base}:\n${output}`);
-      }
-      await sleep(100);
-    }
-  }
-  return { name, base, stop, output: () => output };
+  return startNginx({ binary, home: join(dir, 'nginx'), site, port: ports.listen });
 }
 
-async function startNginx(binary: string, dir: string, latchkeyPort: number, servicePort: number): Promise<Proxy> {
-  const port = await freePort();
-  const site = substituted(NGINX_CONFIG, [
-    [/^(\s*)listen 8080;$/m, `$1listen 127.0.0.1:${port};`],
-    [/^(\s*)server 127\.0\.0\.1:8081;$/m, `$1server 127.0.0.1:${latchkeyPort};`],
-    [/^(\s*)server 127\.0\.0\.1:9000;$/m, `$1server 127.0.0.1:${servicePort};`],
-  ]);
-  const home = join(dir, 'nginx');
-  mkdirSync(home, { recursive: true });
-  writeFileSync(join(home, 'forward-auth.conf'), site);
-  for (const temp of ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(home, temp), { recursive: true });
-  // What Debian's /etc/nginx/nginx.conf provides around conf.d/*.conf, with every path in the temp dir.
-  writeFileSync(
-    join(home, 'nginx.conf'),
-    `worker_processes 1;
-events { worker_connections 256; }
-http {
-    client_body_temp_path ${home}/client_body;
-    proxy_temp_path ${home}/proxy;
-    fastcgi_temp_path ${home}/fastcgi;
-    uwsgi_temp_path ${home}/uwsgi;
-    scgi_temp_path ${home}/scgi;
-    access_log off;
-    include ${home}/forward-auth.conf;
-}
-`,
-  );
-  chmodSync(dir, 0o755);
-  chmodSync(home, 0o755);
-  const child = killOnExit(
-    spawn(binary, ['-e', 'stderr', '-p', `${home}/`, '-c', join(home, 'nginx.conf'), '-g', `daemon off; pid ${home}/nginx.pid; error_log stderr;`], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    }),
-    'SIGTERM',
-  );
-  return startProcess('nginx', child, `http://127.0.0.1:${port}`);
+async function startShippedCaddy(binary: string, dir: string, latchkeyPort: number, servicePort: number): Promise<Proxy> {
+  const ports: ForwardAuthPorts = { listen: await freePort(), latchkey: latchkeyPort, service: servicePort };
+  const site = forwardAuthCaddySite(CADDY_CONFIG, readFileSync(CADDY_CONFIG, 'utf8'), ports);
+  return startCaddy({ binary, home: join(dir, 'caddy'), site, port: ports.listen });
 }
 
-async function startCaddy(binary: string, dir: string, latchkeyPort: number, servicePort: number): Promise<Proxy> {
-  const port = await freePort();
-  const site = substituted(CADDY_CONFIG, [
-    [/^http:\/\/:8080 \{$/m, `http://127.0.0.1:${port} {`],
-    [/^(\t+)forward_auth @namespaced 127\.0\.0\.1:8081 \{$/m, `$1forward_auth @namespaced 127.0.0.1:${latchkeyPort} {`],
-    [/^(\t+)forward_auth @other 127\.0\.0\.1:8081 \{$/m, `$1forward_auth @other 127.0.0.1:${latchkeyPort} {`],
-    [/^(\t+)reverse_proxy 127\.0\.0\.1:9000$/m, `$1reverse_proxy 127.0.0.1:${servicePort}`],
-  ]);
-  const home = join(dir, 'caddy');
-  mkdirSync(home, { recursive: true });
-  // A throw-away Caddy: no admin endpoint (it would take :2019), nothing kept in the home directory.
-  const config = join(home, 'Caddyfile');
-  writeFileSync(config, `{\n\tadmin off\n}\n\n${site}`);
-  const child = killOnExit(
-    spawn(binary, ['run', '--config', config, '--adapter', 'caddyfile'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { PATH: process.env.PATH ?? '', HOME: home, XDG_DATA_HOME: home, XDG_CONFIG_HOME: home },
-    }),
-    'SIGTERM',
-  );
-  return startProcess('caddy', child, `http://127.0.0.1:${port}`);
-}
-
-const binaries = {
-  nginx: findBinary('nginx', ['/usr/sbin/nginx', '/usr/local/sbin/nginx']),
-  caddy: findBinary('caddy', ['/usr/bin/caddy', '/usr/local/bin/caddy']),
-};
+const binaries = { nginx: findNginx(), caddy: findCaddy() };
 
 interface Setup {
   latchkey: ServerProcess;
@@ -192,9 +99,9 @@ beforeAll(async () => {
     const me = (await (await fetch(`${latchkey.base}/api/v1/me`, { headers: { cookie: session.cookie } })).json()) as { account: { id: string } };
     const service = await startService();
     cleanups.unshift(() => new Promise<void>((resolve) => service.server.close(() => resolve())));
-    const nginx = await startNginx(binaries.nginx!, dir, latchkeyPort, service.port);
+    const nginx = await startShippedNginx(binaries.nginx!, dir, latchkeyPort, service.port);
     cleanups.unshift(() => nginx.stop());
-    const caddy = await startCaddy(binaries.caddy!, dir, latchkeyPort, service.port);
+    const caddy = await startShippedCaddy(binaries.caddy!, dir, latchkeyPort, service.port);
     cleanups.unshift(() => caddy.stop());
     setup = { latchkey, databasePath: join(dir, 'latchkey.db'), publicUrl, session, accountId: me.account.id, service, proxies: [nginx, caddy] };
   } catch (error) {

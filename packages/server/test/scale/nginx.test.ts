@@ -7,8 +7,7 @@
  *
  * Without nginx the test is skipped with a loud line, unless CI is set (then it fails).
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,111 +15,37 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestPostgresDatabase, postgresAvailable } from '../support/databases.js';
 import { createToken, issueSignInPath, revokeToken, signIn, sleep, useToken } from './support.js';
-import { ensureServerBuilt, freePort, killOnExit, repositoryRoot, startServer, type ServerProcess } from '../support/server-process.mjs';
+import { findNginx, startNginx, substitutedFile, type RunningProxy } from '../support/proxy-process.mjs';
+import { ensureServerBuilt, freePort, repositoryRoot, startServer, type ServerProcess } from '../support/server-process.mjs';
 
 const SHIPPED_CONFIG = join(repositoryRoot, 'deploy/nginx/latchkey.conf');
 
-function findNginx(): string | undefined {
-  const onPath = spawnSync('sh', ['-c', 'command -v nginx'], { encoding: 'utf8' }).stdout.trim();
-  if (onPath) return onPath;
-  return ['/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/local/nginx/sbin/nginx'].find((path) => existsSync(path));
-}
-
-/**
- * The shipped site file with only the loopback ports substituted. Each replaced line must occur
- * exactly once, so an edit to the shipped file cannot make the test quietly run something else.
- */
-function siteConfigFor(shipped: string, ports: { listen: number; upstreams: [number, number] }): string {
-  const replacements: Array<[RegExp, string]> = [
+/** The shipped site file with only the loopback ports substituted. */
+function siteConfigFor(ports: { listen: number; upstreams: [number, number] }): string {
+  return substitutedFile(SHIPPED_CONFIG, [
     [/^(\s*)listen 80;$/m, `$1listen 127.0.0.1:${ports.listen};`],
     [/^(\s*)server 127\.0\.0\.1:8081 /m, `$1server 127.0.0.1:${ports.upstreams[0]} `],
     [/^(\s*)server 127\.0\.0\.1:8082 /m, `$1server 127.0.0.1:${ports.upstreams[1]} `],
-  ];
-  let config = shipped;
-  for (const [pattern, replacement] of replacements) {
-    const global = new RegExp(pattern.source, 'gm');
-    const count = shipped.match(global)?.length ?? 0;
-    if (count !== 1) throw new Error(`deploy/nginx/latchkey.conf: expected one line matching ${pattern}, found ${count}`);
-    config = config.replace(pattern, replacement);
-  }
-  return config;
+  ]);
 }
 
-interface Nginx {
-  child: ChildProcess;
-  port: number;
-  base: string;
-  accessLog: string;
-  output(): string;
-  stop(): Promise<void>;
-}
+type Nginx = RunningProxy & { accessLog: string };
 
-async function startNginx(
-  binary: string,
-  dir: string,
-  port: number,
-  upstreams: [number, number],
-): Promise<Nginx> {
-  const site = siteConfigFor(readFileSync(SHIPPED_CONFIG, 'utf8'), { listen: port, upstreams });
-  writeFileSync(join(dir, 'latchkey.conf'), site);
-  const accessLog = join(dir, 'access.log');
-  for (const temp of ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(dir, temp), { recursive: true });
-  // What Debian's /etc/nginx/nginx.conf provides around conf.d/*.conf, with every path in the
-  // temp dir (Debian's compiled-in ones are under /var) and an access log naming the upstream.
-  writeFileSync(
-    join(dir, 'nginx.conf'),
-    `worker_processes 1;
-events { worker_connections 512; }
-http {
-    client_body_temp_path ${dir}/client_body;
-    proxy_temp_path ${dir}/proxy;
-    fastcgi_temp_path ${dir}/fastcgi;
-    uwsgi_temp_path ${dir}/uwsgi;
-    scgi_temp_path ${dir}/scgi;
-    log_format upstreams '$request_method $request_uri $status $upstream_addr';
-    access_log ${accessLog} upstreams;
-    include ${dir}/latchkey.conf;
-}
-`,
-  );
-  // Worker processes drop root to `nobody`; let them into the directory.
-  chmodSync(dir, 0o755);
-  const child = killOnExit(
-    spawn(
-      binary,
-      ['-e', 'stderr', '-p', `${dir}/`, '-c', join(dir, 'nginx.conf'), '-g', `daemon off; pid ${dir}/nginx.pid; error_log stderr;`],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    ),
-    // SIGTERM, not SIGKILL, from the exit hook: the master then stops its workers too.
-    'SIGTERM',
-  );
-  let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill('SIGTERM'); // fast shutdown: the master stops its workers and exits
-    const killer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-    await exited;
-    clearTimeout(killer);
-  };
-  const base = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`nginx exited with ${child.exitCode}:\n${output}`);
-    try {
-      if ((await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(1_000) })).status === 200) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`nginx did not answer on ${base}:\n${output}`);
-    }
-    await sleep(100);
-  }
-  return { child, port, base, accessLog, output: () => output, stop };
+async function startNginxFor(binary: string, dir: string, port: number, upstreams: [number, number]): Promise<Nginx> {
+  const home = join(dir, 'nginx');
+  const accessLog = join(home, 'access.log');
+  // An access log naming the upstream each request went to.
+  const proxy = await startNginx({
+    binary,
+    home,
+    site: siteConfigFor({ listen: port, upstreams }),
+    port,
+    workerConnections: 512,
+    httpDirectives: `log_format upstreams '$request_method $request_uri $status $upstream_addr';\n    access_log ${accessLog} upstreams;`,
+    readyPath: '/healthz',
+    ready: (status) => status === 200,
+  });
+  return { ...proxy, accessLog };
 }
 
 /** A GET from a chosen loopback source address (so nginx sees a client other than itself). */
@@ -180,7 +105,7 @@ beforeAll(async () => {
     cleanups.unshift(() => a.stop());
     const b = await startServer({ name: 'B', env });
     cleanups.unshift(() => b.stop());
-    const nginx = await startNginx(nginxBinary, dir, nginxPort, [a.port, b.port]);
+    const nginx = await startNginxFor(nginxBinary, dir, nginxPort, [a.port, b.port]);
     cleanups.unshift(() => nginx.stop());
     const db = new pg.Client({ connectionString: database.url });
     await db.connect();
