@@ -6,6 +6,8 @@ import type { Transaction } from 'kysely';
 import { chunks } from '../database/chunks.js';
 import type { Database } from '../database/database.js';
 import { AUDIT_EVENT_COLUMNS, type Tables } from '../database/schema.js';
+import { auditEventJob } from '../jobs/events.js';
+import { enqueueJobsIn } from '../jobs/kysely-job-store.js';
 import type { AuditEventInput, AuditEventRecord, SequencedAuditEvent } from './audit-event.js';
 import type { AuditStore } from './audit-store.js';
 
@@ -25,9 +27,15 @@ export function writeWithAudit<T>(
   });
 }
 
-/** Multi-row inserts: a report revoking 1,000 tokens is two statements, not 1,000. */
+/**
+ * Multi-row inserts: a report revoking 1,000 tokens is two statements, not 1,000. Events whose
+ * action is a lifecycle event (jobs/events.ts) are enqueued for the notification channels in
+ * the same transaction: committed with the change, or not at all.
+ */
 async function insertAuditEvents(trx: Transaction<Tables>, events: readonly AuditEventInput[]): Promise<void> {
   for (const chunk of chunks(events)) await trx.insertInto('audit_events').values(chunk.map(auditRow)).execute();
+  const jobs = events.map(auditEventJob).filter((job) => job !== undefined);
+  if (jobs.length > 0) await enqueueJobsIn(trx, jobs, jobs[0]!.runAt);
 }
 
 function auditRow(event: AuditEventInput) {

@@ -6,6 +6,9 @@
  */
 import { expect, it } from 'vitest';
 import { describeEachBackend } from '../../test/support/databases.js';
+import { auditEvent, SYSTEM_ACTOR } from '../audit/audit-event.js';
+import { writeWithAudit } from '../audit/kysely-audit-store.js';
+import { EVENT_JOB_KIND } from './events.js';
 import { createKyselyJobStore, enqueueJobsIn } from './kysely-job-store.js';
 
 const T0 = Date.UTC(2026, 5, 1);
@@ -110,5 +113,22 @@ describeEachBackend('Job store contract', (ctx) => {
       }),
     );
     expect(seen.size).toBe(300);
+  });
+
+  it('writeWithAudit enqueues an event job for each audit event that is a lifecycle event, in the same transaction', async () => {
+    const created = auditEvent(T0, 'token.created', SYSTEM_ACTOR, 'token-1', { name: 'ci' });
+    const other = auditEvent(T0, 'namespace.created', SYSTEM_ACTOR, 'ns-1');
+    await expect(
+      writeWithAudit(ctx.database, async () => {
+        throw new Error('rolled back');
+      }),
+    ).rejects.toThrow('rolled back');
+    await writeWithAudit(ctx.database, async () => ({ result: undefined, audit: [created, other] }));
+    const claimed = await store().claim('a', [EVENT_JOB_KIND], T0, T0 + 1000, 10);
+    expect(claimed).toHaveLength(1);
+    expect(claimed[0]).toMatchObject({
+      dedupeKey: `audit:${created.id}`,
+      payload: { event: 'token.created', key: `audit:${created.id}`, tokenId: 'token-1', occurredAt: T0, detail: { name: 'ci' } },
+    });
   });
 });
