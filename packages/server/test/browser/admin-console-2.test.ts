@@ -9,7 +9,7 @@ import { SESSION_COOKIE, type AccountView } from '@latchkey/contract';
 import { generateToken } from '@latchkey/contract/token';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { signInAsFirstAdministrator } from './support/admin-session.js';
+import { bearer as bearerCall, openAdmin, signInAsFirstAdministrator } from './support/admin-session.js';
 import { signInLinkForAccount } from './support/sign-in-link.js';
 import { describeInBrowser, openContext } from './support/chromium.js';
 import { consoleServerAndBrowser, screenshot, signInInBrowser } from './support/console-session.js';
@@ -19,19 +19,7 @@ let server: RunningServer;
 let browser: Browser;
 let admin: { context: BrowserContext; page: Page; account: AccountView; sessionId: string };
 
-function bearer(secret: string, path: string) {
-  return fetch(`${server.origin}${path}`, { headers: { authorization: `Bearer ${secret}` } });
-}
-
-type AdminSection = 'Service accounts' | 'Policy' | 'Throttled addresses';
-
-async function openAdmin(page: Page, section: AdminSection) {
-  await page.goto('/');
-  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Admin' }).click();
-  await page.waitForURL('**/admin/accounts');
-  await page.getByRole('navigation', { name: 'Admin' }).getByRole('link', { name: section }).click();
-  await page.getByRole('heading', { level: 1, name: section }).waitFor();
-}
+const bearer = (secret: string, path: string) => bearerCall(server.origin, secret, path);
 
 describeInBrowser('Admin › Service accounts, Policy and Throttled addresses (Chromium)', () => {
   consoleServerAndBrowser((started) => ({ server, browser } = started));

@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { SESSION_COOKIE, type AccountView } from '@latchkey/contract';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { accountOf, signInAsFirstAdministrator } from './support/admin-session.js';
+import { accountOf, bearer as bearerCall, openAdmin, signInAsFirstAdministrator } from './support/admin-session.js';
 import { describeInBrowser } from './support/chromium.js';
 import { consoleServerAndBrowser, screenshot, signInInBrowser } from './support/console-session.js';
 import type { RunningServer } from './support/server.js';
@@ -20,16 +20,7 @@ let admin: { context: BrowserContext; page: Page; account: AccountView };
 
 const label = (account: AccountView) => account.email ?? account.name ?? account.id;
 
-function bearer(secret: string, path: string) {
-  return fetch(`${server.origin}${path}`, { headers: { authorization: `Bearer ${secret}` } });
-}
-
-async function openAdmin(page: Page, section: 'Accounts' | 'Tokens' | 'Audit log') {
-  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Admin' }).click();
-  await page.waitForURL('**/admin/accounts');
-  if (section !== 'Accounts') await page.getByRole('navigation', { name: 'Admin' }).getByRole('link', { name: section }).click();
-  await page.getByRole('heading', { level: 1, name: section }).waitFor();
-}
+const bearer = (secret: string, path: string) => bearerCall(server.origin, secret, path);
 
 describeInBrowser('the Admin section of the console (Chromium)', () => {
   consoleServerAndBrowser((started) => ({ server, browser } = started));
@@ -68,7 +59,6 @@ describeInBrowser('the Admin section of the console (Chromium)', () => {
       expect((await bearer(secret, '/api/v1/me')).status).toBe(200);
 
       const { page } = admin;
-      await page.goto('/');
       await openAdmin(page, 'Accounts');
       await page.getByLabel('Search').fill(account.email!);
       await page.getByRole('button', { name: 'Apply filters' }).click();
@@ -112,7 +102,6 @@ describeInBrowser('the Admin section of the console (Chromium)', () => {
       const { secret, token } = await owner.api.createToken('laptop');
 
       const { page } = admin;
-      await page.goto('/');
       await openAdmin(page, 'Tokens');
       await page.getByLabel('Owner').fill(account.email!);
       await page.getByRole('button', { name: 'Apply filters' }).click();

@@ -1,9 +1,10 @@
 /**
  * The first administrator in the browser: the one-time link the server printed at its first
- * start, used once per server, in a context of its own; with the account (from /api/v1/me).
+ * start, used once per server, in a context of its own; with the account (from /api/v1/me). And
+ * what the Admin console suites share: opening an Admin section, calling the API with a token.
  */
 import { SESSION_COOKIE, type AccountView } from '@latchkey/contract';
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { openContext } from './chromium.js';
 import type { RunningServer } from './server.js';
 
@@ -24,4 +25,22 @@ export async function signInAsFirstAdministrator(browser: Browser, server: Runni
 export async function accountOf(origin: string, sessionId: string): Promise<AccountView> {
   const response = await fetch(`${origin}/api/v1/me`, { headers: { cookie: `${SESSION_COOKIE}=${sessionId}` } });
   return ((await response.json()) as { account: AccountView }).account;
+}
+
+export type AdminSection = 'Accounts' | 'Tokens' | 'Service accounts' | 'Audit log' | 'Policy' | 'Throttled addresses';
+
+/** From the overview, Admin in the main nav (which lands on Accounts), then `section` in the Admin nav. */
+export async function openAdmin(page: Page, section: AdminSection): Promise<void> {
+  await page.goto('/');
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Admin' }).click();
+  await page.waitForURL('**/admin/accounts');
+  if (section !== 'Accounts') await page.getByRole('navigation', { name: 'Admin' }).getByRole('link', { name: section }).click();
+  await page.getByRole('heading', { level: 1, name: section }).waitFor();
+}
+
+/** A call to the server with a personal access token, as a script would make it. */
+export function bearer(origin: string, secret: string, path: string, init: { method?: string; body?: unknown } = {}): Promise<Response> {
+  const headers: Record<string, string> = { authorization: `Bearer ${secret}` };
+  if (init.body !== undefined) headers['content-type'] = 'application/json';
+  return fetch(`${origin}${path}`, { method: init.method, headers, body: init.body === undefined ? undefined : JSON.stringify(init.body) });
 }

@@ -1,0 +1,85 @@
+/**
+ * The built `latchkey` binary against a real `latchkey-server` on a throw-away SQLite file, for a
+ * test file's `describe` block: the server and the CLI bundle are built first, and the test gets
+ * the server's services over the same file (to make accounts and tokens as an operator's script
+ * would) and a way to run the binary with a token.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
+import type { Database } from '../../../server/src/database/database.js';
+import { openDatabase } from '../../../server/src/database/open-database.js';
+import { createLogger } from '../../../server/src/http/logging.js';
+import { systemClock } from '../../../server/src/kernel/clock.js';
+import { createServices, type Services } from '../../../server/src/services.js';
+import { ensureServerBuilt, freePort, repositoryRoot, startServer, type ServerProcess } from '../../../server/test/support/server-process.mjs';
+
+export interface BuiltCliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface BuiltCliAgainstServer {
+  baseUrl: string;
+  services: Services;
+  /** Runs the binary with LATCHKEY_URL set to the server and LATCHKEY_TOKEN to `token`, in an empty HOME. */
+  run(args: string[], token: string): Promise<BuiltCliRun>;
+}
+
+/** Registers the setup and teardown; the returned object is filled in once `beforeAll` has run. */
+export function builtCliAgainstServer(): BuiltCliAgainstServer {
+  const binary = join(repositoryRoot, 'node_modules/.bin/latchkey');
+  let directory: string | undefined;
+  let server: ServerProcess | undefined;
+  let database: Database | undefined;
+  const harness = {
+    baseUrl: '',
+    services: undefined as unknown as Services,
+    run(args: string[], token: string) {
+      return new Promise<BuiltCliRun>((resolve, reject) => {
+        const child = spawn(binary, args, {
+          env: { PATH: process.env.PATH ?? '', HOME: directory!, LATCHKEY_URL: harness.baseUrl, LATCHKEY_TOKEN: token },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+        child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+        child.on('error', reject);
+        child.on('close', (code) => resolve({ code, stdout, stderr }));
+      });
+    },
+  };
+
+  beforeAll(async () => {
+    ensureServerBuilt();
+    // The CLI bundle is rebuilt (esbuild, well under a second) so the binary runs today's sources.
+    const build = spawnSync(process.execPath, ['packages/cli/scripts/build.mjs'], { cwd: repositoryRoot, encoding: 'utf8' });
+    if (build.status !== 0) throw new Error(`the CLI build failed:\n${build.stdout}\n${build.stderr}`);
+    directory = mkdtempSync(join(tmpdir(), 'latchkey-built-cli-'));
+    const databaseUrl = `sqlite:${join(directory, 'latchkey.db')}`;
+    const port = await freePort();
+    harness.baseUrl = `http://127.0.0.1:${port}`;
+    server = await startServer({ name: 'latchkey-server', port, env: { PUBLIC_URL: harness.baseUrl, DATABASE_URL: databaseUrl }, expectSignInLink: true });
+    database = openDatabase(databaseUrl);
+    harness.services = createServices({
+      database,
+      clock: systemClock,
+      logger: createLogger({ level: 'silent' }),
+      settings: { maxLifetimeDays: 180, maxTokensPerAccount: 100 },
+      publicUrl: harness.baseUrl,
+    });
+  }, 180_000);
+
+  afterAll(async () => {
+    await server?.stop();
+    await harness.services?.close();
+    await database?.close();
+    if (directory) rmSync(directory, { recursive: true, force: true });
+  });
+
+  return harness;
+}
