@@ -1,8 +1,9 @@
 /**
- * Two of the administrator's errands with the built `latchkey` binary against a real server:
+ * The administrator's errands with the built `latchkey` binary against a real server:
  * `admin tokens list --expiring-within 7` finds every account's token that really expires this
  * week and not one that lives for 90 days; `admin audit --token-id ID --output ndjson` prints
- * exactly what that one token did, one JSON event a line.
+ * exactly what that one token did, one JSON event a line; `admin tokens revoke` stops a token at
+ * once; `admin policy set --max-lifetime` tightens what a member's next token may be given.
  */
 import { describe, expect, it } from 'vitest';
 import { SYSTEM_ACTOR } from '../../server/src/audit/audit-event.js';
@@ -10,7 +11,7 @@ import { builtCliAgainstServer } from './support/built-cli.js';
 
 const DAY_MS = 86_400_000;
 
-describe('latchkey admin (built binary): tokens expiring this week, one token\'s audit trail', () => {
+describe('latchkey admin (built binary) against latchkey-server', () => {
   const cli = builtCliAgainstServer();
 
   async function administratorToken(email: string): Promise<string> {
@@ -80,5 +81,36 @@ describe('latchkey admin (built binary): tokens expiring this week, one token\'s
 
     const otherTrail = await cli.run(['admin', 'audit', '--token-id', other.token.id, '--output', 'ndjson'], adminSecret);
     expect(otherTrail.stdout.trimEnd().split('\n').map((line) => (JSON.parse(line) as { action: string }).action)).toEqual(['namespace.created']);
+  });
+
+  it('admin tokens revoke ID --yes revokes another account\'s token: it is refused at once', async () => {
+    const adminSecret = await administratorToken('root-revoke@example.test');
+    const member = await cli.services.accounts.create({ email: 'dave@example.test' }, SYSTEM_ACTOR);
+    const leaked = await cli.services.tokens.create(member.id, { name: 'leaked' }, SYSTEM_ACTOR);
+    expect((await cli.run(['namespace', 'list'], leaked.secret)).code).toBe(0);
+
+    const revoked = await cli.run(['admin', 'tokens', 'revoke', leaked.token.id, '--yes'], adminSecret);
+    expect(revoked, revoked.stderr).toMatchObject({ code: 0, stdout: `Revoked token ${leaked.token.id}.\n` });
+    expect((await cli.run(['namespace', 'list'], leaked.secret)).code).toBe(1);
+  });
+
+  // Last: it changes the policy every later token creation on this server follows.
+  it('admin policy set --max-lifetime 30 tightens the maximum: a member\'s token create for 90 days is then refused, 30 days accepted', async () => {
+    const adminSecret = await administratorToken('root-policy@example.test');
+    const member = await cli.services.accounts.create({ email: 'erin@example.test' }, SYSTEM_ACTOR);
+    const memberSecret = (await cli.services.tokens.create(member.id, { name: 'laptop' }, SYSTEM_ACTOR)).secret;
+    const create = (days: string) => cli.run(['token', 'create', '--name', `for-${days}-days`, '--expires-in', days], memberSecret);
+    expect((await create('90')).code).toBe(0);
+
+    const set = await cli.run(['admin', 'policy', 'set', '--max-lifetime', '30'], adminSecret);
+    expect(set, set.stderr).toMatchObject({ code: 0 });
+    expect(set.stdout).toMatch(/Personal token max lifetime:\s+30 days/);
+
+    const refused = await create('90');
+    expect(refused).toMatchObject({ code: 1, stdout: '' });
+    expect(refused.stderr).toBe('error: the server refused the request: /expiresInDays must be one of 7, 30\n');
+    const accepted = await create('30');
+    expect(accepted, accepted.stderr).toMatchObject({ code: 0 });
+    expect(accepted.stdout).toMatch(/^lk_pat_1/);
   });
 });
