@@ -131,6 +131,8 @@ async function main(argv: string[]): Promise<number> {
       services.retention.start();
       // Reports stored but not processed (a crash, another instance's) are picked up now and on a timer.
       services.credentialReports.start();
+      // Jobs (notifications, the expiry scan) left by a crash or another instance are claimed now.
+      services.jobs.start();
       await printFirstAdminLink();
     } catch (error) {
       if (!(error instanceof StoreUnavailableError)) throw error;

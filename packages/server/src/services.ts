@@ -40,6 +40,12 @@ import { createSessionService, type SessionService } from './sessions/session-se
 import { createSignInLinkService, type SignInLinkService } from './sessions/sign-in-link-service.js';
 import { createSignInService, type SignInService } from './sessions/sign-in-service.js';
 import type { Clock } from './kernel/clock.js';
+import { createEventChannels, type EventChannels } from './jobs/events.js';
+import { createExpiryScan, EXPIRY_SCAN_INTERVAL_MS, EXPIRY_SCAN_KIND } from './jobs/expiry-scan.js';
+import { FINISHED_JOB_RETENTION_MS } from './jobs/job.js';
+import { createJobRunner, type JobRunner } from './jobs/job-runner.js';
+import { createKyselyExpiryScanStore } from './jobs/kysely-expiry-scan-store.js';
+import { createKyselyJobStore } from './jobs/kysely-job-store.js';
 import { createKyselyTokenStore, type TokenStoreOptions } from './tokens/kysely-token-store.js';
 import { createTokenService, type TokenService, type TokenSettings } from './tokens/token-service.js';
 
@@ -80,6 +86,10 @@ export interface Services {
   anonymousWriteLimiter: AnonymousWriteLimiter;
   /** Prunes dead sessions, sign-in links, sign-in flows and CLI grants; main.ts starts it. */
   retention: RetentionService;
+  /** The durable job runner (docs/jobs.md); main.ts starts it, close() stops it. */
+  jobs: JobRunner;
+  /** Lifecycle events fanned out to notification channels (email, webhooks) registered here. */
+  events: EventChannels;
   /** Stops the report worker (reports not processed yet stay stored for the next start) and lets the limiters go. */
   close(): Promise<void>;
 }
@@ -101,10 +111,14 @@ export interface ServiceDeps {
   anonymousWriteLimiter?: AnonymousWriteLimiter;
   /** The per-account namespace limit; the default (100) when absent. */
   namespaceSettings?: NamespaceSettings;
+  /** Milliseconds between the job runner's polls; its default (1 s) when absent. */
+  jobPollMs?: number;
 }
 
 /** How long closing waits for the report in hand; reports still pending are stored for the next start. */
 const REPORTS_CLOSE_GRACE_MS = 5_000;
+/** How long closing waits for running jobs; one still running is run again after its lease. */
+const JOBS_CLOSE_GRACE_MS = 5_000;
 
 export function createServices(deps: ServiceDeps): Services {
   const { database, clock, logger, settings } = deps;
@@ -148,6 +162,21 @@ export function createServices(deps: ServiceDeps): Services {
   const reportLimiter = deps.reportLimiter ?? createMemoryReportLimiter({ clock });
   const anonymousWriteLimiter = deps.anonymousWriteLimiter ?? createMemoryAnonymousWriteLimiter();
   const revocationStore = createKyselyRevocationStore(database);
+  const jobStore = createKyselyJobStore(database);
+  const jobs = createJobRunner({
+    store: jobStore,
+    clock,
+    pollMs: deps.jobPollMs,
+    wake: (poll) => listenUntilStopped(database, 'latchkey_jobs', poll, (error) => logger.warn({ err: error }, 'listening for jobs failed; retrying')),
+    onError: (error, context) => logger.warn({ err: error, ...context }, 'a job failed'),
+  });
+  const events = createEventChannels(jobs);
+  const expiryScan = createExpiryScan({ store: createKyselyExpiryScanStore(database), clock, enqueue: (list) => jobs.enqueue(list) });
+  jobs.register(EXPIRY_SCAN_KIND, async () => {
+    const count = await expiryScan();
+    if (count > 0) logger.info({ event: 'token_expiry_events', count }, 'tokens crossed an expiry threshold');
+  });
+  jobs.schedule(EXPIRY_SCAN_KIND, EXPIRY_SCAN_INTERVAL_MS);
   const revocations = createRevocationFeed({
     store: revocationStore,
     clock,
@@ -159,6 +188,7 @@ export function createServices(deps: ServiceDeps): Services {
       ...expiredRowPruners({ sessions: sessionStore, signIn: signInStore, revocations: revocationStore }),
       // The instance policy's idle rule (off unless an administrator sets idleRevokeDays).
       createIdleTokenRevoker({ store: createKyselyIdleTokenStore(database), policy, clock }),
+      { name: 'jobs', prune: (now, limit) => jobStore.pruneFinished(now - FINISHED_JOB_RETENTION_MS, limit) },
     ],
     clock,
     onPruned: (counts) => logger.info({ event: 'expired_rows_pruned', ...counts }, 'expired rows pruned'),
@@ -199,7 +229,10 @@ export function createServices(deps: ServiceDeps): Services {
     anonymousWriteLimiter,
     retention,
     revocations,
+    jobs,
+    events,
     async close() {
+      await jobs.stop(JOBS_CLOSE_GRACE_MS);
       await revocations.stop();
       await retention.stop();
       await deps.failureLimiter?.close();
@@ -219,12 +252,21 @@ export function createServices(deps: ServiceDeps): Services {
  */
 function subscribeToRevocations(database: Database, poll: () => void, onError: (error: unknown) => void): () => Promise<void> {
   const unsubscribe = database.authenticationChanges.subscribe(() => poll());
+  const unlisten = listenUntilStopped(database, 'latchkey_revocations', poll, onError);
+  return async () => {
+    unsubscribe();
+    await unlisten();
+  };
+}
+
+/** On PostgreSQL, calls `poll` on every NOTIFY on `channel`, listening again until it works; a no-op on SQLite. */
+function listenUntilStopped(database: Database, channel: string, poll: () => void, onError: (error: unknown) => void): () => Promise<void> {
   let stopped = false;
   let unlisten: (() => Promise<void>) | undefined;
   let retry: NodeJS.Timeout | undefined;
   const listen = () => {
     if (!database.listen || stopped) return;
-    database.listen('latchkey_revocations', poll).then(
+    database.listen(channel, poll).then(
       async (stop) => {
         if (stopped) await stop();
         else unlisten = stop;
@@ -240,7 +282,6 @@ function subscribeToRevocations(database: Database, poll: () => void, onError: (
   return async () => {
     stopped = true;
     if (retry) clearTimeout(retry);
-    unsubscribe();
     await unlisten?.();
   };
 }

@@ -35,7 +35,7 @@ describeEachBackend('Job store contract', (ctx) => {
     const [claimed] = await store().claim('a', ['test.kind'], T0, T0 + 1000, 1);
     expect(await store().complete(claimed!.id, 'a', T0 + 5)).toBe(true);
     expect(await store().enqueue([job({ dedupeKey: 'once' })], T0 + 10)).toEqual([false]);
-    expect(await store().pruneFinished(T0 + 6)).toBe(1);
+    expect(await store().pruneFinished(T0 + 6, 100)).toBe(1);
     expect(await store().enqueue([job({ dedupeKey: 'once' })], T0 + 10)).toEqual([true]);
   });
 
@@ -86,13 +86,20 @@ describeEachBackend('Job store contract', (ctx) => {
     expect(await store().claim('a', ['test.kind'], T0 + 10_000, T0 + 20_000, 1)).toEqual([]);
   });
 
+  it('prunes at most the limit per call', async () => {
+    await store().enqueue([job(), job(), job()], T0);
+    for (const row of await store().claim('a', ['test.kind'], T0, T0 + 1000, 3)) await store().complete(row.id, 'a', T0 + 1);
+    expect(await store().pruneFinished(T0 + 2, 2)).toBe(2);
+    expect(await store().pruneFinished(T0 + 2, 2)).toBe(1);
+  });
+
   it('prunes done and failed jobs finished before the cut-off, never pending or running ones', async () => {
     await store().enqueue([job(), job(), job(), job({ runAt: T0 + 1 })], T0);
     const [a, b, c] = await store().claim('a', ['test.kind'], T0, T0 + 1000, 3);
     await store().complete(a!.id, 'a', T0 + 10);
     await store().fail(b!.id, 'a', 'gave up', null, T0 + 20);
-    expect(await store().pruneFinished(T0 + 15)).toBe(1);
-    expect(await store().pruneFinished(T0 + 1_000_000)).toBe(1);
+    expect(await store().pruneFinished(T0 + 15, 100)).toBe(1);
+    expect(await store().pruneFinished(T0 + 1_000_000, 100)).toBe(1);
     expect(await store().findJob(c!.id)).toMatchObject({ state: 'running' });
     expect(await store().claim('a', ['test.kind'], T0 + 1, T0 + 1000, 5)).toHaveLength(1);
   });

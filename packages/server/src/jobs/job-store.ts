@@ -21,8 +21,8 @@ export interface JobStore {
    * failed for good when `retryAt` is null. `error` is stored as is: never put a secret in it.
    */
   fail(id: string, owner: string, error: string, retryAt: number | null, now: number): Promise<boolean>;
-  /** Deletes done and failed jobs finished before `before`; answers how many. */
-  pruneFinished(before: number): Promise<number>;
+  /** Deletes at most `limit` done and failed jobs finished before `before`; answers how many. */
+  pruneFinished(before: number, limit: number): Promise<number>;
   /** One job by id (tests, tools). */
   findJob(id: string): Promise<JobRecord | undefined>;
 }

@@ -33,6 +33,14 @@ export interface JobRecord {
   finishedAt: number | null;
 }
 
+/**
+ * Done and failed jobs are kept this long, and their dedupe keys with them. It must outlast the
+ * longest time a producer may enqueue the same key again: the expiry scan re-enqueues a
+ * threshold's event for as long as the token stays in that threshold's window (the 30-day one
+ * lasts 23 days), so a shorter retention would send it twice.
+ */
+export const FINISHED_JOB_RETENTION_MS = 35 * 86_400_000;
+
 /** How a kind is retried after its handler throws. */
 export interface RetryPolicy {
   /** Give up after this many attempts. */

@@ -117,12 +117,14 @@ export function createKyselyJobStore(database: Database): JobStore {
       return row !== undefined;
     },
 
-    async pruneFinished(before) {
-      const result = await kysely
-        .deleteFrom('jobs')
+    async pruneFinished(before, limit) {
+      const batch = kysely
+        .selectFrom('jobs')
+        .select('id')
         .where('state', 'in', ['done', 'failed'])
         .where('finished_at', '<', before)
-        .executeTakeFirst();
+        .limit(limit);
+      const result = await kysely.deleteFrom('jobs').where('id', 'in', batch).executeTakeFirst();
       return Number(result.numDeletedRows);
     },
 
