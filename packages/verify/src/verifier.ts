@@ -119,6 +119,9 @@ interface IntrospectionAnswer {
   allowed_ips?: string[] | null;
 }
 
+/** Events remembered per subject while answers are in flight; past this, all in flight are suspect. */
+const MAX_NAMED = 10_000;
+
 const refused = (code: ErrorCode, extra: Omit<RefusedToken, 'ok' | 'code'> = {}): RefusedToken => ({ ok: false, code, ...extra });
 
 export function createVerifier(options: VerifierOptions): Verifier {
@@ -131,19 +134,39 @@ export function createVerifier(options: VerifierOptions): Verifier {
 
   let closed = false;
   let synced = false;
-  /** Bumped by everything that can make a cached or in-flight answer stale. */
+  /** Bumped by every event, and by anything after which nothing in flight may be cached. */
   let generation = 0;
+  /** Bumped when every answer still in flight is suspect (reset, a lost or fresh stream). */
+  let epoch = 0;
+  /** The generation of the latest event per `token:<id>` / `account:<id>`, while answers are in flight. */
+  const namedAt = new Map<string, number>();
   let lastEventId: string | undefined;
   let stream: AbortController | undefined;
   let wakeReconnect: (() => void) | undefined;
   const waiters = new Set<() => void>();
   const inFlight = new Map<string, { generation: number; answer: Promise<ActiveToken | null | 'unavailable'> }>();
+  /** Introspections under way (shared or not): `namedAt` is kept while there are any. */
+  let running = 0;
   let cacheHits = 0;
   let introspections = 0;
 
-  function invalidated(): void {
+  /** An event: answers in flight are no longer shared, and none about `subject` is cached. */
+  function invalidated(subject?: string): void {
     generation++;
     inFlight.clear();
+    if (subject === undefined || namedAt.size >= MAX_NAMED) {
+      epoch++;
+      namedAt.clear();
+    } else {
+      namedAt.set(subject, generation);
+    }
+  }
+
+  /** Whether an answer asked for at `started` (generation, epoch) may go into the cache. */
+  function cacheable(token: ActiveToken, started: { generation: number; epoch: number }): boolean {
+    if (closed || epoch !== started.epoch) return false;
+    const named = Math.max(namedAt.get(`token:${token.tokenId}`) ?? -1, namedAt.get(`account:${token.accountId}`) ?? -1);
+    return named <= started.generation;
   }
 
   function onStreamEvent(event: ServerSentEvent, resumed: boolean): void {
@@ -153,7 +176,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
       if (subject?.kind === 'token') cache.dropToken(subject.id);
       else if (subject?.kind === 'account') cache.dropAccount(subject.id);
       else cache.clear(); // an event this version does not understand: trust nothing
-      invalidated();
+      invalidated(subject?.kind === 'token' || subject?.kind === 'account' ? `${subject.kind}:${subject.id}` : undefined);
     } else if (event.event === 'reset') {
       cache.clear();
       invalidated();
@@ -252,16 +275,20 @@ export function createVerifier(options: VerifierOptions): Verifier {
 
   /** One introspection per secret at a time, shared by the calls that arrive while it runs. */
   function lookUp(secret: string, digest: string): Promise<ActiveToken | null | 'unavailable'> {
-    const running = inFlight.get(digest);
-    if (running && running.generation === generation) return running.answer;
-    const started = generation;
+    const shared = inFlight.get(digest);
+    if (shared && shared.generation === generation) return shared.answer;
+    const started = { generation, epoch };
+    running++;
     const answer = introspect(secret).then((found) => {
+      running--;
       if (inFlight.get(digest)?.answer === answer) inFlight.delete(digest);
-      // Cached only if no event arrived meanwhile: it might concern this very token.
-      if (found && found !== 'unavailable' && generation === started && !closed) cache.set(digest, found, Date.now());
+      // Not cached if an event about this token or its account arrived meanwhile: the answer
+      // may predate it.
+      if (found && found !== 'unavailable' && cacheable(found, started)) cache.set(digest, found, Date.now());
+      if (running === 0) namedAt.clear();
       return found;
     });
-    inFlight.set(digest, { generation: started, answer });
+    inFlight.set(digest, { generation, answer });
     return answer;
   }
 
