@@ -30,10 +30,19 @@ export interface LifecycleEvent {
   /** Expiry events: `30d`, `7d`, `1d` or `0d` (the day it expires), and when it expires. */
   threshold?: string;
   expiresAt?: number;
+  /** `token.new_address` (and any event about one request): the client address. */
+  ip?: string;
   /** Audit events: who acted, and the audit detail (never a secret). */
   actor?: Actor;
   detail?: Record<string, unknown>;
 }
+
+/**
+ * A token used from an address it had not been used from before (the notification service
+ * enqueues it when the address is first recorded; key `token-new-address:<tokenId>:<ip>`). Email
+ * sends it to owners who opted in; webhooks ignore it.
+ */
+export const NEW_ADDRESS_EVENT = 'token.new_address';
 
 export function eventJob(event: LifecycleEvent): NewJob {
   return { kind: EVENT_JOB_KIND, payload: event, dedupeKey: event.key, runAt: event.occurredAt };
