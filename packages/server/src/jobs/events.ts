@@ -5,6 +5,7 @@
  * feeds email and webhooks alike, each exactly once, with retries of its own.
  */
 import type { Actor, AuditEventInput } from '../audit/audit-event.js';
+import { LruMap } from '../kernel/lru-map.js';
 import type { NewJob, RetryPolicy } from './job.js';
 import type { JobContext, JobRunner } from './job-runner.js';
 
@@ -43,6 +44,34 @@ export interface LifecycleEvent {
  * sends it to owners who opted in; webhooks ignore it.
  */
 export const NEW_ADDRESS_EVENT = 'token.new_address';
+
+/**
+ * A token presented from outside its IP allowlist and refused (webhooks send `token.ip_refused`).
+ * Keyed per token, address and hour (`token-ip-refused:<tokenId>:<ip>:<hour start>`): a burst of
+ * refusals is one event.
+ */
+export const IP_REFUSED_EVENT = 'token.ip_refused';
+const IP_REFUSED_WINDOW_MS = 3_600_000;
+
+export function ipRefusedEvent(token: { id: string; accountId: string }, ip: string, now: number): LifecycleEvent {
+  const hour = Math.floor(now / IP_REFUSED_WINDOW_MS) * IP_REFUSED_WINDOW_MS;
+  return { event: IP_REFUSED_EVENT, key: `token-ip-refused:${token.id}:${ip}:${hour}`, occurredAt: now, tokenId: token.id, accountId: token.accountId, ip };
+}
+
+/**
+ * Enqueues `ipRefusedEvent` for each refusal, skipping (in memory) a token and address already
+ * enqueued this hour, so a flood of refused requests is not a flood of inserts.
+ */
+export function createIpRefusedEvents(deps: { enqueue: (job: NewJob) => Promise<unknown>; clock: { now(): number } }) {
+  const recent = new LruMap<string, string>(10_000);
+  return async (token: { id: string; accountId: string }, ip: string): Promise<void> => {
+    const event = ipRefusedEvent(token, ip, deps.clock.now());
+    const seen = `${token.id} ${ip}`;
+    if (recent.peek(seen) === event.key) return;
+    recent.touch(seen, event.key);
+    await deps.enqueue(eventJob(event));
+  };
+}
 
 export function eventJob(event: LifecycleEvent): NewJob {
   return { kind: EVENT_JOB_KIND, payload: event, dedupeKey: event.key, runAt: event.occurredAt };
