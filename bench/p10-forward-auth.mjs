@@ -22,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { findNginx, startNginx, substituted } from '../packages/server/test/support/proxy-process.mjs';
+import { findNginx, forwardAuthNginxSite, startNginx } from '../packages/server/test/support/proxy-process.mjs';
 import { startLatchkey, stopAll } from './lib/processes.mjs';
 import { markLoadTokensUsed } from './lib/seed.mjs';
 import { seedInWorker } from './lib/seed-worker.mjs';
@@ -56,14 +56,6 @@ async function startUpstream() {
   };
 }
 
-function authSite(listen, latchkeyPort, upstreamPort) {
-  return substituted(SHIPPED, readFileSync(SHIPPED, 'utf8'), [
-    [/^(\s*)listen 8000;$/m, `$1listen 127.0.0.1:${listen};`],
-    [/^(\s*)server 127\.0\.0\.1:8080;$/m, `$1server 127.0.0.1:${latchkeyPort};`],
-    [/^(\s*)server 127\.0\.0\.1:9000;$/m, `$1server 127.0.0.1:${upstreamPort};`],
-  ]);
-}
-
 function plainSite(listen, upstreamPort) {
   return `upstream protected_service {
     server 127.0.0.1:${upstreamPort};
@@ -94,7 +86,7 @@ export async function measureP10({ database, rounds, warmupSeconds, measureSecon
         const latchkey = await startLatchkey({ databaseUrl: database.url });
         const upstream = await startUpstream();
         const listen = await freePort();
-        const site = authSite(listen, Number(new URL(latchkey.base).port), upstream.port);
+        const site = forwardAuthNginxSite(SHIPPED, readFileSync(SHIPPED, 'utf8'), { listen, latchkey: Number(new URL(latchkey.base).port), service: upstream.port });
         return { listen, site, processes: [latchkey, upstream], measured: latchkey, measuredName: 'latchkey' };
       },
     },

@@ -19,17 +19,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { consoleHeaders, issueSignInPath, revokeToken, signIn, type Session } from './support.js';
 import {
-  consoleHeaders,
+  findCaddy,
+  findNginx,
   forwardAuthCaddySite,
   forwardAuthNginxSite,
-  issueSignInPath,
-  revokeToken,
-  signIn,
+  startCaddy,
+  startNginx,
   type ForwardAuthPorts,
-  type Session,
-} from './support.js';
-import { findCaddy, findNginx, startCaddy, startNginx, type RunningProxy } from '../support/proxy-process.mjs';
+  type RunningProxy,
+} from '../support/proxy-process.mjs';
 import { ensureServerBuilt, freePort, repositoryRoot, startServer, type ServerProcess } from '../support/server-process.mjs';
 
 const NGINX_CONFIG = join(repositoryRoot, 'deploy/nginx/forward-auth.conf');

@@ -21,18 +21,17 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { consoleHeaders, issueSignInPath, revokeToken, signIn, sleep, type Session } from './support.js';
 import {
-  consoleHeaders,
+  findCaddy,
+  findNginx,
   forwardAuthCaddySite,
   forwardAuthNginxSite,
-  issueSignInPath,
-  revokeToken,
-  signIn,
-  sleep,
+  startCaddy,
+  startNginx,
   type ForwardAuthPorts,
-  type Session,
-} from './support.js';
-import { findCaddy, findNginx, startCaddy, startNginx, type RunningProxy } from '../support/proxy-process.mjs';
+  type RunningProxy,
+} from '../support/proxy-process.mjs';
 import { ensureServerBuilt, freePort, killOnExit, repositoryRoot, startServer, withBuildLock, type ServerProcess } from '../support/server-process.mjs';
 
 const SECTION = 'Protect a service with Latchkey tokens';

@@ -5,7 +5,6 @@
  */
 import { randomInt } from 'node:crypto';
 import type { MeResponse } from '@latchkey/contract';
-import { substituted } from '../support/proxy-process.mjs';
 import { issueSignInLink } from '../support/server-process.mjs';
 
 /** A fresh sign-in path for the first administrator (or `email`), from `latchkey-server signin-link`. */
@@ -90,32 +89,3 @@ export function randomTestNetAddress(): string {
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** Where the proxy in front of a service listens, and where Latchkey and the service answer. */
-export interface ForwardAuthPorts {
-  listen: number;
-  latchkey: number;
-  service: number;
-}
-
-/**
- * deploy/nginx/forward-auth.conf (or the README's copy of it, `label` naming which) with only
- * its three addresses replaced by loopback ports.
- */
-export function forwardAuthNginxSite(label: string, text: string, ports: ForwardAuthPorts): string {
-  return substituted(label, text, [
-    [/^(\s*)listen 8000;$/m, `$1listen 127.0.0.1:${ports.listen};`],
-    [/^(\s*)server 127\.0\.0\.1:8080;$/m, `$1server 127.0.0.1:${ports.latchkey};`],
-    [/^(\s*)server 127\.0\.0\.1:9000;$/m, `$1server 127.0.0.1:${ports.service};`],
-  ]);
-}
-
-/** deploy/caddy/Caddyfile (or the README's copy) with only its site address and upstreams replaced. */
-export function forwardAuthCaddySite(label: string, text: string, ports: ForwardAuthPorts): string {
-  return substituted(label, text, [
-    [/^http:\/\/:8001 \{$/m, `http://127.0.0.1:${ports.listen} {`],
-    [/^(\t+)forward_auth @namespaced 127\.0\.0\.1:8080 \{$/m, `$1forward_auth @namespaced 127.0.0.1:${ports.latchkey} {`],
-    [/^(\t+)forward_auth @other 127\.0\.0\.1:8080 \{$/m, `$1forward_auth @other 127.0.0.1:${ports.latchkey} {`],
-    [/^(\t+)reverse_proxy 127\.0\.0\.1:9000$/m, `$1reverse_proxy 127.0.0.1:${ports.service}`],
-  ]);
-}

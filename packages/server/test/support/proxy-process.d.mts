@@ -6,6 +6,15 @@ export function findCaddy(): string | undefined;
 export function substituted(label: string, text: string, replacements: Array<[RegExp, string]>): string;
 export function substitutedFile(file: string, replacements: Array<[RegExp, string]>): string;
 
+/** Where the proxy in front of a service listens, and where Latchkey and the service answer. */
+export interface ForwardAuthPorts {
+  listen: number;
+  latchkey: number;
+  service: number;
+}
+export function forwardAuthNginxSite(label: string, text: string, ports: ForwardAuthPorts): string;
+export function forwardAuthCaddySite(label: string, text: string, ports: ForwardAuthPorts): string;
+
 export interface RunningProxy {
   name: string;
   /** http://127.0.0.1:<port> */

@@ -36,6 +36,29 @@ export function substitutedFile(file, replacements) {
   return substituted(file, readFileSync(file, 'utf8'), replacements);
 }
 
+/**
+ * deploy/nginx/forward-auth.conf's text (or the README's copy of it, `label` naming which) with
+ * only its three addresses (nginx 8000, Latchkey 127.0.0.1:8080, the service 127.0.0.1:9000)
+ * replaced by loopback ports: { listen, latchkey, service }.
+ */
+export function forwardAuthNginxSite(label, text, ports) {
+  return substituted(label, text, [
+    [/^(\s*)listen 8000;$/m, `$1listen 127.0.0.1:${ports.listen};`],
+    [/^(\s*)server 127\.0\.0\.1:8080;$/m, `$1server 127.0.0.1:${ports.latchkey};`],
+    [/^(\s*)server 127\.0\.0\.1:9000;$/m, `$1server 127.0.0.1:${ports.service};`],
+  ]);
+}
+
+/** deploy/caddy/Caddyfile (or the README's copy) with only its site address (8001) and upstreams replaced. */
+export function forwardAuthCaddySite(label, text, ports) {
+  return substituted(label, text, [
+    [/^http:\/\/:8001 \{$/m, `http://127.0.0.1:${ports.listen} {`],
+    [/^(\t+)forward_auth @namespaced 127\.0\.0\.1:8080 \{$/m, `$1forward_auth @namespaced 127.0.0.1:${ports.latchkey} {`],
+    [/^(\t+)forward_auth @other 127\.0\.0\.1:8080 \{$/m, `$1forward_auth @other 127.0.0.1:${ports.latchkey} {`],
+    [/^(\t+)reverse_proxy 127\.0\.0\.1:9000$/m, `$1reverse_proxy 127.0.0.1:${ports.service}`],
+  ]);
+}
+
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
