@@ -114,6 +114,7 @@ export interface FastifyLikeReply {
 }
 
 export interface FastifyLikeInstance {
+  hasRequestDecorator(name: 'latchkey'): boolean;
   decorateRequest(name: 'latchkey', value: null): unknown;
   addHook(name: 'onRequest', hook: (request: never, reply: never) => Promise<unknown>): unknown;
 }
@@ -125,7 +126,8 @@ export interface FastifyLikeInstance {
  */
 export function latchkeyFastify<Request extends FastifyLikeRequest>(verifier: Verifier, options: ProtectOptions<Request> = {}) {
   const plugin = async (fastify: FastifyLikeInstance): Promise<void> => {
-    fastify.decorateRequest('latchkey', null);
+    // Registered again in a nested scope (a route demanding more): decorated once.
+    if (!fastify.hasRequestDecorator('latchkey')) fastify.decorateRequest('latchkey', null);
     const hook = async (request: Request, reply: FastifyLikeReply): Promise<unknown> => {
       const outcome = await authorize(verifier, request, request.headers.authorization, request.ip, options);
       if ('ok' in outcome) {

@@ -5,10 +5,9 @@
  * and database.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import { createTestPostgresDatabase, postgresAvailable } from '../../server/test/support/databases.js';
@@ -36,14 +35,13 @@ export interface Latchkey {
   close(): Promise<void>;
 }
 
-export const verifyDist = fileURLToPath(new URL('../dist/index.js', import.meta.url));
-
-/** Builds @latchkey/verify (and contract) if its build output is missing, as in a fresh clone. */
-export function ensureVerifyBuilt(): void {
+/**
+ * Builds @latchkey/verify (tsc -b: incremental, quick when nothing changed), for tests that run
+ * it as a package in another process. Parallel workers share one build through a lock.
+ */
+export function buildVerify(): void {
   ensureServerBuilt();
-  if (existsSync(verifyDist)) return;
   withBuildLock('latchkey-verify-build.lock', () => {
-    if (existsSync(verifyDist)) return;
     const build = spawnSync('npx', ['tsc', '-b', 'packages/verify'], { cwd: repositoryRoot, stdio: 'inherit' });
     if (build.status !== 0) throw new Error('building @latchkey/verify (tsc -b packages/verify) failed');
   });
