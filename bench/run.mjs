@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `npm run bench`: the performance goals P1–P10 of docs/performance.md, each a ratio measured side
+ * `npm run bench`: the performance goals P1–P11 of docs/performance.md, each a ratio measured side
  * by side in this one run.
  *
  *   npm run bench                 5 rounds, 3 s warm-up + 10 s measured per run, P9 over 120 s
@@ -37,6 +37,7 @@ import { seedInWorker } from './lib/seed-worker.mjs';
 import { cpuMicros, fmt, median, memoryKb, sleep } from './lib/util.mjs';
 import { checkWrk, runWrk } from './lib/wrk.mjs';
 import { measureP10 } from './p10-forward-auth.mjs';
+import { measureP11 } from './p11-revocation.mjs';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 
@@ -89,6 +90,7 @@ const GOALS = {
   P8: { op: '≤', limit: 200, text: '200 MB', digits: 1 },
   P9: { op: '≤', limit: 3, text: '3', digits: 0 },
   P10: { op: '≥', limit: 0.5, text: '0.50', digits: 2 },
+  P11: { op: '≤', limit: 50, text: '50 ms', digits: 1 },
 };
 
 const log = (line = '') => process.stdout.write(`${line}\n`);
@@ -483,6 +485,12 @@ async function main() {
   if (p10.ratios) log(`  P10 per round: [${p10.ratios.map((value) => value.toFixed(3)).join(' ')}]`);
   for (const error of p10.errors ?? []) warnings.push(`P10 ${error}`);
 
+  // --- P11: revoke → first refusal by a warm @latchkey/verify in another process (bench/p11-revocation.mjs)
+  log();
+  log('P11: revoke 204 → first refusal by a warm verifier in another process, ~1,000 verifications/s …');
+  const p11 = await measureP11({ trials: Number(process.env.LATCHKEY_P11_TRIALS) || (quick ? 200 : 1_000), log: (line) => log(`  ${line}`) });
+  for (const error of p11.errors ?? []) warnings.push(`P11 ${error}`);
+
   // --- P6: CLI start-up (bench/cli-startup.mjs, owned by the CLI work; only called here)
   log();
   log(`P6: bench/cli-startup.mjs (ROUNDS=${config.cliRounds}) …`);
@@ -530,6 +538,7 @@ async function main() {
     P8: endurance.rssKb / 1024,
     P9: p9Writes,
     P10: p10.ratio,
+    P11: p11.p99,
   };
   const notMeasured = {
     P3: pgNote,
@@ -538,6 +547,7 @@ async function main() {
     P6: 'bench/cli-startup.mjs printed no P6 line',
     P7: 'console not built',
     P10: p10.skipped,
+    P11: p11.skipped,
   };
   log();
   log(`P5 detail: SQLite ${fmt.fixed(median(ratios['P5 SQLite']), 2)}` +
@@ -583,6 +593,7 @@ async function main() {
     p6: { value: p6, exitCode: cli.code },
     p7: { kB: p7, files: p7Files },
     p10: { ratios: p10.ratios, runs: p10.runs, skipped: p10.skipped },
+    p11: { p50Ms: p11.p50, p99Ms: p11.p99, maxMs: p11.max, trials: p11.trials, verificationsPerSecond: p11.verificationsPerSecond, skipped: p11.skipped },
     goals,
     verdicts,
     warnings,
