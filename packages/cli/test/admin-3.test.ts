@@ -81,6 +81,11 @@ describe('latchkey admin (built binary) against latchkey-server', () => {
 
     const otherTrail = await cli.run(['admin', 'audit', '--token-id', other.token.id, '--output', 'ndjson'], adminSecret);
     expect(otherTrail.stdout.trimEnd().split('\n').map((line) => (JSON.parse(line) as { action: string }).action)).toEqual(['namespace.created']);
+
+    // A mistyped id is said to be one, rather than answered with no events.
+    const typo = await cli.run(['admin', 'audit', '--token-id', traced.token.id.slice(1), '--output', 'ndjson'], adminSecret);
+    expect(typo).toMatchObject({ code: 1, stdout: '' });
+    expect(typo.stderr).toContain('token is not a token id');
   });
 
   it('admin tokens revoke ID --yes revokes another account\'s token: it is refused at once', async () => {

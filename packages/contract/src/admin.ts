@@ -57,7 +57,13 @@ export const adminAccountsQuerySchema = z.object({
 });
 export type AdminAccountsQuery = z.infer<typeof adminAccountsQuerySchema>;
 
+/** A person signs in; a service account never does and holds tokens an administrator mints. */
+export const ACCOUNT_KINDS = ['person', 'service'] as const;
+export type AccountKindView = (typeof ACCOUNT_KINDS)[number];
+
 export const adminAccountSchema = accountSchema.extend({
+  /** person, or service for a service account. */
+  kind: z.enum(ACCOUNT_KINDS),
   /** When the account was disabled, or null while it may sign in. */
   disabledAt: timestamp.nullable(),
   /** The last sign-in, or null when it never signed in. */

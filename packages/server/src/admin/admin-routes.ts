@@ -50,6 +50,7 @@ const WRITE = { auth: 'either', scope: 'admin:write', admin: true } as const;
 function presentAdminAccount(account: AccountSummary): AdminAccountView {
   return {
     ...presentAccount(account),
+    kind: account.kind ?? 'person',
     disabledAt: isoOrNull(account.disabledAt),
     lastSignInAt: isoOrNull(account.lastSignInAt),
     activeTokens: account.activeTokens,

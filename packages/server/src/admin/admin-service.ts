@@ -47,7 +47,10 @@ export interface AdminService {
   /** Revokes any account's token, audited with the administrator as actor; the owner gets a notice. */
   revokeToken(id: string, actor: Actor): Promise<void>;
   listAudit(query: AdminAuditQuery): Promise<Page<SequencedAuditEvent>>;
-  /** Every event the filters match, newest first, read a page at a time (the NDJSON export). */
+  /**
+   * Every event the filters match, newest first, read a page at a time (the NDJSON export). The
+   * filters are checked when it is called (AppError), before anything is read.
+   */
   exportAudit(query: AdminAuditQuery): AsyncIterable<SequencedAuditEvent>;
 }
 
@@ -159,8 +162,9 @@ export function createAdminService(deps: {
 
     async listTokens(query) {
       const limit = query.limit ?? ADMIN_PAGE_LIMIT_DEFAULT;
-      // No account has a malformed id (a NUL byte would not even reach PostgreSQL): nothing matches.
-      if (query.owner !== undefined && !isId(query.owner)) return { items: [], nextCursor: null, dbNow: await tokenStore.now() };
+      // A malformed id is a mistake to name (a typo would otherwise read as "no tokens"); it never
+      // reaches the database (a NUL byte would not even reach PostgreSQL).
+      if (query.owner !== undefined && !isId(query.owner)) throw malformedIdFilter('owner', 'an account id');
       const { tokens, dbNow } = await tokenStore.listAllTokens({
         ownerId: query.owner,
         state: query.state ?? 'unrevoked',
@@ -191,7 +195,7 @@ export function createAdminService(deps: {
 
     async listAudit(query) {
       const limit = query.limit ?? ADMIN_PAGE_LIMIT_DEFAULT;
-      if (!idFiltersWellFormed(query)) return { items: [], nextCursor: null };
+      refuseMalformedIdFilters(query);
       const events = await auditStore.listAuditPage({
         ...auditFilter(query),
         beforeSeq: query.cursor === undefined ? undefined : decodeSeq(query.cursor),
@@ -200,17 +204,21 @@ export function createAdminService(deps: {
       return page(events, limit, (last) => encodeCursor([last.seq]));
     },
 
-    async *exportAudit(query) {
-      if (!idFiltersWellFormed(query)) return;
+    exportAudit(query) {
+      // Checked at the call, not at the first read: a refusal is an R-422, not a broken stream.
+      refuseMalformedIdFilters(query);
       const filter = auditFilter(query);
-      let beforeSeq = query.cursor === undefined ? undefined : decodeSeq(query.cursor);
-      for (;;) {
-        const events = await auditStore.listAuditPage({ ...filter, beforeSeq, limit: EXPORT_BATCH });
-        yield* events;
-        const last = events.at(-1);
-        if (events.length < EXPORT_BATCH || !last) return;
-        beforeSeq = last.seq;
-      }
+      const start = query.cursor === undefined ? undefined : decodeSeq(query.cursor);
+      return (async function* () {
+        let beforeSeq = start;
+        for (;;) {
+          const events = await auditStore.listAuditPage({ ...filter, beforeSeq, limit: EXPORT_BATCH });
+          yield* events;
+          const last = events.at(-1);
+          if (events.length < EXPORT_BATCH || !last) return;
+          beforeSeq = last.seq;
+        }
+      })();
     },
   };
 }
@@ -224,9 +232,16 @@ function changedNotice(accountId: string, now: number, detail: ChangedByAdminNot
   return { id: newId(), accountId, kind: 'account_changed_by_admin', createdAt: now, detail: { ...detail } };
 }
 
-/** An actor or token filter that is no id matches nothing (and is not sent to the database). */
-function idFiltersWellFormed(query: AdminAuditQuery): boolean {
-  return (query.actor === undefined || isId(query.actor)) && (query.token === undefined || isId(query.token));
+/** An actor or token filter that is no id is refused (R-422 naming it) before the database is asked. */
+function refuseMalformedIdFilters(query: AdminAuditQuery): void {
+  if (query.actor !== undefined && !isId(query.actor)) throw malformedIdFilter('actor', 'an account id');
+  if (query.token !== undefined && !isId(query.token)) throw malformedIdFilter('token', 'a token id');
+}
+
+function malformedIdFilter(parameter: string, what: string): AppError {
+  return new AppError('VALIDATION_FAILED', 'The request has invalid fields.', {
+    errors: [{ parameter, detail: `is not ${what} (a UUID such as 0b6e5a4c-8f1d-4c2a-9e3b-7d5f1a2c4e6b)` }],
+  });
 }
 
 /** The scopes that grant `scope`: itself, and the write scope that includes a read scope. */

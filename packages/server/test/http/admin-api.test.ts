@@ -274,9 +274,24 @@ describeEachBackend('administration API', (ctx) => {
         expectResponseCode(await call(app, 'GET', url, admin.headers), 'R-422');
       }
       expect((await get<AdminAccountList>('/api/v1/admin/accounts?limit=200&color=blue')).accounts).toHaveLength(1);
-      // Ids that no account or token can have match nothing (and never reach the database as such).
-      expect((await get<AdminTokenList>('/api/v1/admin/tokens?owner=%00')).tokens).toEqual([]);
-      expect((await get<AdminAuditList>('/api/v1/admin/audit?actor=%00&token=x')).events).toEqual([]);
+    });
+
+    it('a filter by an id no account or token can have is R-422 naming it (not an empty list), the NDJSON export too', async () => {
+      const ndjson = 'application/x-ndjson';
+      for (const [url, parameter, what, accepts] of [
+        ['/api/v1/admin/tokens?owner=%00', 'owner', 'an account id', ['application/json']],
+        ['/api/v1/admin/tokens?owner=bob', 'owner', 'an account id', ['application/json']],
+        ['/api/v1/admin/audit?actor=bob', 'actor', 'an account id', ['application/json', ndjson]],
+        [`/api/v1/admin/audit?actor=${randomUUID()}&token=x`, 'token', 'a token id', ['application/json', ndjson]],
+      ] as const) {
+        for (const accept of accepts) {
+          const body = expectResponseCode(await call(app, 'GET', url, { ...admin.headers, accept }), 'R-422');
+          expect(body.errors, `${url} (${accept})`).toEqual([{ parameter, detail: expect.stringMatching(new RegExp(`^is not ${what} \\(a UUID`)) }]);
+        }
+      }
+      // A well-formed id that matches nothing is an empty answer.
+      expect((await get<AdminTokenList>(`/api/v1/admin/tokens?owner=${randomUUID()}`)).tokens).toEqual([]);
+      expect((await get<AdminAuditList>(`/api/v1/admin/audit?token=${randomUUID()}`)).events).toEqual([]);
     });
   });
 

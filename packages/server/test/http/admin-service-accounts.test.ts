@@ -6,6 +6,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type {
+  AdminAccountList,
+  AdminAccountView,
   AdminAuditList,
   AdminServiceAccountList,
   AdminServiceAccountView,
@@ -69,6 +71,13 @@ describeEachBackend('service accounts', (ctx) => {
     expect(new Set(seen)).toEqual(new Set([ci.id, ...more.map((account) => account.id)]));
     // People are not service accounts.
     expect(seen).not.toContain(admin.account.id);
+
+    // The accounts list holds both, each saying which it is.
+    const accounts = (await ok<AdminAccountList>(call('GET', '/api/v1/admin/accounts?limit=200'))).accounts;
+    const kinds = new Map(accounts.map((account) => [account.id, account.kind]));
+    expect(kinds.get(admin.account.id)).toBe('person');
+    for (const account of [ci, ...more]) expect(kinds.get(account.id)).toBe('service');
+    expect((await ok<AdminAccountView>(call('GET', `/api/v1/admin/accounts/${ci.id}`))).kind).toBe('service');
   });
 
   it('mints a token for it, shown once, audited with the administrator as actor; the token works and belongs to the service account', async () => {

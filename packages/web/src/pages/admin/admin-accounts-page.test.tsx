@@ -13,6 +13,7 @@ function account(extra: Partial<AdminAccountView> = {}): AdminAccountView {
     email: 'bob@example.com',
     name: 'Bob',
     isAdmin: false,
+    kind: 'person',
     createdAt: '2026-01-01T00:00:00.000Z',
     disabledAt: null,
     lastSignInAt: null,
