@@ -160,6 +160,32 @@ describeEachBackend('Job runner', (ctx) => {
     expect(row!.state).toBe('done');
   });
 
+  it('wakes an idle runner for a job another instance enqueued: NOTIFY on PostgreSQL, its poll on SQLite', async () => {
+    const clock = createManualClock(T0);
+    const listen = ctx.database.listen;
+    // Listening before the enqueue (resolved once LISTEN ran), so no notification can be missed.
+    let wakeRunner = () => undefined as void;
+    const unlisten = listen ? await listen('latchkey_jobs', () => wakeRunner()) : undefined;
+    // PostgreSQL: the poll is ten minutes away, so only the notification can wake it in time.
+    const runner = createJobRunner({
+      store: store(),
+      clock,
+      pollMs: listen ? 10 * 60_000 : 50,
+      wake: (poll) => {
+        wakeRunner = poll;
+        return async () => undefined;
+      },
+    });
+    const ran: unknown[] = [];
+    runner.register('elsewhere', async ({ payload }) => void ran.push(payload));
+    runner.start();
+    await store().enqueue([{ kind: 'elsewhere', payload: 'from another instance', runAt: T0 }], T0);
+    await eventually(() => ran.length === 1, 30_000);
+    await runner.stop();
+    await unlisten?.();
+    expect(ran).toEqual(['from another instance']);
+  });
+
   it('two runners on one database share 200 jobs without running any twice', async () => {
     const clock = createManualClock(T0);
     const runs = new Map<number, string[]>();
