@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { consoleHeaders, issueSignInPath, revokeToken, signIn, type Session } from './support.js';
+import { createToken as createTokenWith, revokeToken, startSignedInLatchkey, type Session } from './support.js';
 import {
   findCaddy,
   findNginx,
@@ -30,7 +30,7 @@ import {
   type ForwardAuthPorts,
   type RunningProxy,
 } from '../support/proxy-process.mjs';
-import { ensureServerBuilt, freePort, repositoryRoot, startServer, type ServerProcess } from '../support/server-process.mjs';
+import { ensureServerBuilt, freePort, repositoryRoot, type ServerProcess } from '../support/server-process.mjs';
 
 const NGINX_CONFIG = join(repositoryRoot, 'deploy/nginx/forward-auth.conf');
 const CADDY_CONFIG = join(repositoryRoot, 'deploy/caddy/Caddyfile');
@@ -89,21 +89,17 @@ beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'latchkey-forward-auth-'));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   try {
-    const latchkeyPort = await freePort();
-    const publicUrl = `http://127.0.0.1:${latchkeyPort}`;
     // The proxies, on 127.0.0.1, tell Latchkey the client's address.
-    const env = { DATABASE_URL: `sqlite:${join(dir, 'latchkey.db')}`, PUBLIC_URL: publicUrl, TRUST_PROXY: '127.0.0.1' };
-    const latchkey = await startServer({ name: 'latchkey', env, port: latchkeyPort });
+    const { latchkey, publicUrl, session, accountId } = await startSignedInLatchkey(dir, ADMIN_EMAIL);
+    const latchkeyPort = latchkey.port;
     cleanups.unshift(() => latchkey.stop());
-    const session = await signIn(latchkey.base, issueSignInPath(env, ADMIN_EMAIL));
-    const me = (await (await fetch(`${latchkey.base}/api/v1/me`, { headers: { cookie: session.cookie } })).json()) as { account: { id: string } };
     const service = await startService();
     cleanups.unshift(() => new Promise<void>((resolve) => service.server.close(() => resolve())));
     const nginx = await startShippedNginx(binaries.nginx!, dir, latchkeyPort, service.port);
     cleanups.unshift(() => nginx.stop());
     const caddy = await startShippedCaddy(binaries.caddy!, dir, latchkeyPort, service.port);
     cleanups.unshift(() => caddy.stop());
-    setup = { latchkey, databasePath: join(dir, 'latchkey.db'), publicUrl, session, accountId: me.account.id, service, proxies: [nginx, caddy] };
+    setup = { latchkey, databasePath: join(dir, 'latchkey.db'), publicUrl, session, accountId, service, proxies: [nginx, caddy] };
   } catch (error) {
     await runCleanups();
     throw error;
@@ -116,16 +112,8 @@ async function runCleanups(): Promise<void> {
 
 afterAll(runCleanups, 30_000);
 
-async function createToken(body: Record<string, unknown>): Promise<{ id: string; secret: string; expiresAt: string }> {
-  const { latchkey, session, publicUrl } = setup!;
-  const response = await fetch(`${latchkey.base}/api/v1/tokens`, {
-    method: 'POST',
-    headers: { ...consoleHeaders(session, publicUrl), 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  if (response.status !== 201) throw new Error(`create token answered ${response.status}: ${await response.text()}`);
-  const created = (await response.json()) as { token: { id: string; expiresAt: string }; secret: string };
-  return { id: created.token.id, secret: created.secret, expiresAt: created.token.expiresAt };
+function createToken({ name, ...fields }: { name: string } & Record<string, unknown>): Promise<{ id: string; secret: string; expiresAt: string }> {
+  return createTokenWith(setup!.latchkey.base, setup!.session, setup!.publicUrl, name, fields);
 }
 
 /** A request through `proxy`; the service's hits during it are returned with the answer. */

@@ -21,7 +21,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { consoleHeaders, issueSignInPath, revokeToken, signIn, sleep, type Session } from './support.js';
+import { createToken as createTokenWith, revokeToken, sleep, startSignedInLatchkey, type Session } from './support.js';
 import {
   findCaddy,
   findNginx,
@@ -32,7 +32,7 @@ import {
   type ForwardAuthPorts,
   type RunningProxy,
 } from '../support/proxy-process.mjs';
-import { ensureServerBuilt, freePort, killOnExit, repositoryRoot, startServer, withBuildLock, type ServerProcess } from '../support/server-process.mjs';
+import { ensureServerBuilt, freePort, killOnExit, repositoryRoot, withBuildLock, type ServerProcess } from '../support/server-process.mjs';
 
 const SECTION = 'Protect a service with Latchkey tokens';
 
@@ -200,17 +200,12 @@ beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'latchkey-readme-'));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   try {
-    const latchkeyPort = await freePort();
-    const publicUrl = `http://127.0.0.1:${latchkeyPort}`;
     // As the README starts it: TRUST_PROXY=127.0.0.1.
-    const env = { DATABASE_URL: `sqlite:${join(dir, 'latchkey.db')}`, PUBLIC_URL: publicUrl, TRUST_PROXY: '127.0.0.1' };
-    const latchkey = await startServer({ name: 'latchkey', env, port: latchkeyPort });
+    const { latchkey, publicUrl, session, accountId } = await startSignedInLatchkey(dir);
     cleanups.unshift(() => latchkey.stop());
-    const session = await signIn(latchkey.base, issueSignInPath(env));
-    const me = (await (await fetch(`${latchkey.base}/api/v1/me`, { headers: { cookie: session.cookie } })).json()) as { account: { id: string } };
     const servicePort = await freePort();
     await startReadmeService(servicePort);
-    setup = { dir, latchkey, publicUrl, session, accountId: me.account.id, servicePort };
+    setup = { dir, latchkey, publicUrl, session, accountId, servicePort };
   } catch (error) {
     await runCleanups();
     throw error;
@@ -220,16 +215,8 @@ beforeAll(async () => {
 afterAll(runCleanups, 30_000);
 
 /** A token made as the README says (console › New Token), with the server's default scopes unless told. */
-async function createToken(name: string, scopes?: string[]): Promise<{ id: string; secret: string }> {
-  const { latchkey, session, publicUrl } = setup!;
-  const response = await fetch(`${latchkey.base}/api/v1/tokens`, {
-    method: 'POST',
-    headers: { ...consoleHeaders(session, publicUrl), 'content-type': 'application/json' },
-    body: JSON.stringify(scopes ? { name, scopes } : { name }),
-  });
-  if (response.status !== 201) throw new Error(`create token answered ${response.status}: ${await response.text()}`);
-  const created = (await response.json()) as { token: { id: string }; secret: string };
-  return { id: created.token.id, secret: created.secret };
+function createToken(name: string, scopes?: string[]): Promise<{ id: string; secret: string }> {
+  return createTokenWith(setup!.latchkey.base, setup!.session, setup!.publicUrl, name, scopes ? { scopes } : {});
 }
 
 async function revoke(id: string): Promise<void> {

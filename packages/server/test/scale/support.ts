@@ -4,8 +4,9 @@
  * built-in sign-in link, driven over HTTP on 127.0.0.1.
  */
 import { randomInt } from 'node:crypto';
+import { join } from 'node:path';
 import type { MeResponse } from '@latchkey/contract';
-import { issueSignInLink } from '../support/server-process.mjs';
+import { freePort, issueSignInLink, startServer, type ServerProcess } from '../support/server-process.mjs';
 
 /** A fresh sign-in path for the first administrator (or `email`), from `latchkey-server signin-link`. */
 export function issueSignInPath(env: Record<string, string>, email?: string): string {
@@ -41,20 +42,22 @@ export function consoleHeaders(session: Session, publicUrl: string): Record<stri
   return { cookie: session.cookie, 'x-csrf-token': session.csrfToken, origin: publicUrl };
 }
 
+/** POST /api/v1/tokens from the console session; `fields` adds to the body (scopes, namespaces …). */
 export async function createToken(
   base: string,
   session: Session,
   publicUrl: string,
   name: string,
-): Promise<{ id: string; secret: string }> {
+  fields: Record<string, unknown> = {},
+): Promise<{ id: string; secret: string; expiresAt: string }> {
   const response = await fetch(`${base}/api/v1/tokens`, {
     method: 'POST',
     headers: { ...consoleHeaders(session, publicUrl), 'content-type': 'application/json' },
-    body: JSON.stringify({ name }),
+    body: JSON.stringify({ ...fields, name }),
   });
   if (response.status !== 201) throw new Error(`create token answered ${response.status}: ${await response.text()}`);
-  const body = (await response.json()) as { token: { id: string }; secret: string };
-  return { id: body.token.id, secret: body.secret };
+  const body = (await response.json()) as { token: { id: string; expiresAt: string }; secret: string };
+  return { id: body.token.id, secret: body.secret, expiresAt: body.token.expiresAt };
 }
 
 /** DELETE /api/v1/tokens/:id; returns the status (204 expected). */
@@ -89,3 +92,27 @@ export function randomTestNetAddress(): string {
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The built server on a SQLite database in `dir`, trusting the proxies on 127.0.0.1 to tell it the
+ * client's address (as the forward-auth recipes want), with a console session of the first
+ * administrator (`adminEmail`, if given) and that account's id. The caller stops `latchkey`.
+ */
+export async function startSignedInLatchkey(
+  dir: string,
+  adminEmail?: string,
+): Promise<{ latchkey: ServerProcess; publicUrl: string; session: Session; accountId: string }> {
+  const port = await freePort();
+  const publicUrl = `http://127.0.0.1:${port}`;
+  const env = { DATABASE_URL: `sqlite:${join(dir, 'latchkey.db')}`, PUBLIC_URL: publicUrl, TRUST_PROXY: '127.0.0.1' };
+  const latchkey = await startServer({ name: 'latchkey', env, port });
+  try {
+    const session = await signIn(latchkey.base, issueSignInPath(env, adminEmail));
+    const me = await fetch(`${latchkey.base}/api/v1/me`, { headers: { cookie: session.cookie } });
+    const { account } = (await me.json()) as MeResponse;
+    return { latchkey, publicUrl, session, accountId: account.id };
+  } catch (error) {
+    await latchkey.stop();
+    throw error;
+  }
+}
