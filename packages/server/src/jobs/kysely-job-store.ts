@@ -3,7 +3,7 @@
  * enqueues inside its own transaction, so a job is committed with the change that causes it
  * (or not at all): see docs/jobs.md.
  */
-import type { Kysely, Transaction } from 'kysely';
+import type { Kysely, Transaction, Updateable } from 'kysely';
 import { chunks } from '../database/chunks.js';
 import type { Database } from '../database/database.js';
 import { JOB_COLUMNS, type JobsTable, type Tables } from '../database/schema.js';
@@ -61,6 +61,19 @@ export function createKyselyJobStore(database: Database): JobStore {
       .orderBy('run_at')
       .limit(limit);
 
+  /** Updates the job only while `owner` holds its lease; answers whether it did. */
+  async function updateHeld(id: string, owner: string, changes: Updateable<JobsTable>): Promise<boolean> {
+    const row = await kysely
+      .updateTable('jobs')
+      .set(changes)
+      .where('id', '=', id)
+      .where('locked_by', '=', owner)
+      .where('state', '=', 'running')
+      .returning('id')
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
   return {
     enqueue: (jobs, now) => enqueueJobsIn(kysely, jobs, now),
 
@@ -88,33 +101,17 @@ export function createKyselyJobStore(database: Database): JobStore {
       });
     },
 
-    async complete(id, owner, now) {
-      const row = await kysely
-        .updateTable('jobs')
-        .set({ state: 'done', finished_at: now, locked_by: null, locked_until: null })
-        .where('id', '=', id)
-        .where('locked_by', '=', owner)
-        .where('state', '=', 'running')
-        .returning('id')
-        .executeTakeFirst();
-      return row !== undefined;
-    },
+    complete: (id, owner, now) => updateHeld(id, owner, { state: 'done', finished_at: now, locked_by: null, locked_until: null }),
 
-    async fail(id, owner, error, retryAt, now) {
+    fail(id, owner, error, retryAt, now) {
       const lastError = error.slice(0, LAST_ERROR_MAX);
-      const row = await kysely
-        .updateTable('jobs')
-        .set(
-          retryAt === null
-            ? { state: 'failed', finished_at: now, locked_by: null, locked_until: null, last_error: lastError }
-            : { state: 'pending', run_at: retryAt, locked_by: null, locked_until: null, last_error: lastError },
-        )
-        .where('id', '=', id)
-        .where('locked_by', '=', owner)
-        .where('state', '=', 'running')
-        .returning('id')
-        .executeTakeFirst();
-      return row !== undefined;
+      return updateHeld(
+        id,
+        owner,
+        retryAt === null
+          ? { state: 'failed', finished_at: now, locked_by: null, locked_until: null, last_error: lastError }
+          : { state: 'pending', run_at: retryAt, locked_by: null, locked_until: null, last_error: lastError },
+      );
     },
 
     async pruneFinished(before, limit) {
