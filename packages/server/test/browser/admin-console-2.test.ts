@@ -7,29 +7,22 @@
  */
 import { SESSION_COOKIE, type AccountView } from '@latchkey/contract';
 import { generateToken } from '@latchkey/contract/token';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { bearer as bearerCall, openAdmin, signInAsFirstAdministrator } from './support/admin-session.js';
+import type { Browser, Page } from 'playwright-core';
+import { expect, it } from 'vitest';
+import { bearer as bearerCall, consoleWithAdministrator, openAdmin, type Administrator } from './support/admin-session.js';
 import { signInLinkForAccount } from './support/sign-in-link.js';
 import { describeInBrowser, openContext } from './support/chromium.js';
-import { consoleServerAndBrowser, screenshot, signInInBrowser } from './support/console-session.js';
+import { screenshot, signInInBrowser } from './support/console-session.js';
 import type { RunningServer } from './support/server.js';
 
 let server: RunningServer;
 let browser: Browser;
-let admin: { context: BrowserContext; page: Page; account: AccountView; sessionId: string };
+let admin: Administrator;
 
 const bearer = (secret: string, path: string) => bearerCall(server.origin, secret, path);
 
 describeInBrowser('Admin › Service accounts, Policy and Throttled addresses (Chromium)', () => {
-  consoleServerAndBrowser((started) => ({ server, browser } = started));
-
-  beforeAll(async () => {
-    admin = await signInAsFirstAdministrator(browser, server);
-  }, 60_000);
-  afterAll(async () => {
-    await admin?.context.close().catch(() => {});
-  });
+  consoleWithAdministrator((started) => ({ server, browser, admin } = started));
 
   it('a member never sees these pages: no Admin nav, Page not found at each path, 403 from their routes', async () => {
     const { context, page, sessionId } = await signInInBrowser(browser, server);

@@ -6,19 +6,18 @@
  * events as NDJSON.
  */
 import { readFile } from 'node:fs/promises';
-import type { AccountView } from '@latchkey/contract';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { bearer, openAdmin, signInAsFirstAdministrator } from './support/admin-session.js';
+import type { Browser, Page } from 'playwright-core';
+import { expect, it } from 'vitest';
+import { bearer, consoleWithAdministrator, openAdmin, type Administrator } from './support/admin-session.js';
 import { describeInBrowser } from './support/chromium.js';
-import { consoleServerAndBrowser, screenshot, signInInBrowser } from './support/console-session.js';
+import { screenshot, signInInBrowser } from './support/console-session.js';
 import type { RunningServer } from './support/server.js';
 
 const DAY_MS = 86_400_000;
 
 let server: RunningServer;
 let browser: Browser;
-let admin: { context: BrowserContext; page: Page; account: AccountView };
+let admin: Administrator;
 
 /** The token ids the Tokens or Audit log table shows, sorted. */
 const rowIds = (page: Page, attribute: string) =>
@@ -27,14 +26,7 @@ const rowIds = (page: Page, attribute: string) =>
     .evaluateAll((rows, name) => rows.map((row) => row.getAttribute(name)!).sort(), attribute);
 
 describeInBrowser('Admin › Tokens expiring this week and one token\'s audit trail (Chromium)', () => {
-  consoleServerAndBrowser((started) => ({ server, browser } = started));
-
-  beforeAll(async () => {
-    admin = await signInAsFirstAdministrator(browser, server);
-  }, 60_000);
-  afterAll(async () => {
-    await admin?.context.close().catch(() => {});
-  });
+  consoleWithAdministrator((started) => ({ server, browser, admin } = started));
 
   it('Tokens filtered to expiring within 7 days lists every account\'s token expiring this week, and not those expiring in 90 days', async () => {
     const alice = await signInInBrowser(browser, server);

@@ -7,30 +7,23 @@
  */
 import { readFile } from 'node:fs/promises';
 import { SESSION_COOKIE, type AccountView } from '@latchkey/contract';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { accountOf, bearer as bearerCall, openAdmin, signInAsFirstAdministrator } from './support/admin-session.js';
+import type { Browser, Page } from 'playwright-core';
+import { expect, it } from 'vitest';
+import { accountOf, bearer as bearerCall, consoleWithAdministrator, openAdmin, type Administrator } from './support/admin-session.js';
 import { describeInBrowser } from './support/chromium.js';
-import { consoleServerAndBrowser, screenshot, signInInBrowser } from './support/console-session.js';
+import { screenshot, signInInBrowser } from './support/console-session.js';
 import type { RunningServer } from './support/server.js';
 
 let server: RunningServer;
 let browser: Browser;
-let admin: { context: BrowserContext; page: Page; account: AccountView };
+let admin: Administrator;
 
 const label = (account: AccountView) => account.email ?? account.name ?? account.id;
 
 const bearer = (secret: string, path: string) => bearerCall(server.origin, secret, path);
 
 describeInBrowser('the Admin section of the console (Chromium)', () => {
-  consoleServerAndBrowser((started) => ({ server, browser } = started));
-
-  beforeAll(async () => {
-    admin = await signInAsFirstAdministrator(browser, server);
-  }, 60_000);
-  afterAll(async () => {
-    await admin?.context.close().catch(() => {});
-  });
+  consoleWithAdministrator((started) => ({ server, browser, admin } = started));
 
   it('a member never sees the Admin nav, finds no page at /admin/accounts, and gets 403 from the administration API', async () => {
     const { context, page, sessionId, api } = await signInInBrowser(browser, server);

@@ -5,7 +5,9 @@
  */
 import { SESSION_COOKIE, type AccountView } from '@latchkey/contract';
 import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 import { openContext } from './chromium.js';
+import { consoleServerAndBrowser } from './console-session.js';
 import type { RunningServer } from './server.js';
 
 export async function signInAsFirstAdministrator(browser: Browser, server: RunningServer) {
@@ -43,4 +45,24 @@ export function bearer(origin: string, secret: string, path: string, init: { met
   const headers: Record<string, string> = { authorization: `Bearer ${secret}` };
   if (init.body !== undefined) headers['content-type'] = 'application/json';
   return fetch(`${origin}${path}`, { method: init.method, headers, body: init.body === undefined ? undefined : JSON.stringify(init.body) });
+}
+
+export type Administrator = Awaited<ReturnType<typeof signInAsFirstAdministrator>>;
+
+/**
+ * Inside a `describeInBrowser` block: the console server and Chromium (`consoleServerAndBrowser`),
+ * then the first administrator signed in, all handed to `use` before the block's tests; the
+ * administrator's context is closed after them.
+ */
+export function consoleWithAdministrator(use: (started: { server: RunningServer; browser: Browser; admin: Administrator }) => void): void {
+  let started: { server: RunningServer; browser: Browser } | undefined;
+  let admin: Administrator | undefined;
+  consoleServerAndBrowser((both) => (started = both));
+  beforeAll(async () => {
+    admin = await signInAsFirstAdministrator(started!.browser, started!.server);
+    use({ ...started!, admin });
+  }, 60_000);
+  afterAll(async () => {
+    await admin?.context.close().catch(() => {});
+  });
 }
