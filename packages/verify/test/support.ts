@@ -25,6 +25,10 @@ export interface Latchkey {
   readonly base: string;
   readonly server: ServerProcess;
   createToken(body: Record<string, unknown>): Promise<CreatedToken>;
+  /** Another account (created by signing it in), and a way to make its tokens. */
+  signInAs(email: string): Promise<{ accountId: string; createToken(body: Record<string, unknown>): Promise<CreatedToken> }>;
+  /** POST /api/v1/admin/accounts/:id/disable as the administrator; the status (204). */
+  disableAccount(id: string): Promise<number>;
   /** DELETE /api/v1/tokens/:id through the API; the status (204). */
   revoke(id: string): Promise<number>;
   /** Revokes a token in the database itself, as another instance would (the triggers write its event). */
@@ -79,20 +83,31 @@ export async function startLatchkey(backend: Backend): Promise<Latchkey> {
     throw error;
   }
   const base = server.base;
+  const createToken = async (as: Session, body: Record<string, unknown>): Promise<CreatedToken> => {
+    const response = await fetch(`${base}/api/v1/tokens`, {
+      method: 'POST',
+      headers: { ...consoleHeaders(as, publicUrl), 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    if (response.status !== 201) throw new Error(`create token answered ${response.status}: ${await response.text()}`);
+    const created = (await response.json()) as { token: { id: string }; secret: string };
+    return { id: created.token.id, secret: created.secret };
+  };
   return {
     base,
     get server() {
       return server;
     },
-    async createToken(body) {
-      const response = await fetch(`${base}/api/v1/tokens`, {
-        method: 'POST',
-        headers: { ...consoleHeaders(session, publicUrl), 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      });
-      if (response.status !== 201) throw new Error(`create token answered ${response.status}: ${await response.text()}`);
-      const created = (await response.json()) as { token: { id: string }; secret: string };
-      return { id: created.token.id, secret: created.secret };
+    createToken: (body) => createToken(session, body),
+    async signInAs(email) {
+      const theirs = await signIn(base, issueSignInPath(env, email));
+      const me = (await (await fetch(`${base}/api/v1/me`, { headers: { cookie: theirs.cookie } })).json()) as { account: { id: string } };
+      return { accountId: me.account.id, createToken: (body) => createToken(theirs, body) };
+    },
+    async disableAccount(id) {
+      const response = await fetch(`${base}/api/v1/admin/accounts/${id}/disable`, { method: 'POST', headers: consoleHeaders(session, publicUrl) });
+      await response.arrayBuffer();
+      return response.status;
     },
     revoke: (id) => revokeToken(base, session, publicUrl, id),
     async revokeInDatabase(id) {

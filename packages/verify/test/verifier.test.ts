@@ -190,6 +190,21 @@ describe.each<Backend>(['sqlite', 'postgres'])('@latchkey/verify against latchke
     expect(cachedBeforeRevoke).toBeGreaterThan(TRIALS / 2);
   }, 600_000);
 
+  it("drops every cached token of an account when it is disabled", async (context) => {
+    const server = ready(context);
+    const { verifier } = verifierOn(server.base);
+    await verifier.ready();
+    const member = await server.signInAs(`member-${backend}@example.test`);
+    const tokens = [await member.createToken({ name: 'one' }), await member.createToken({ name: 'two' })];
+    for (const token of [...tokens, ...tokens]) expect(await verifier.verify(token.secret)).toMatchObject({ ok: true, accountId: member.accountId });
+    const hits = verifier.stats().cacheHits;
+    expect(hits).toBeGreaterThanOrEqual(2);
+
+    expect(await server.disableAccount(member.accountId)).toBe(204);
+    await waitFor(async () => !(await verifier.verify(tokens[0]!.secret)).ok, 'the disabled account to be refused');
+    for (const token of tokens) expect(await verifier.verify(token.secret)).toEqual({ ok: false, code: 'INVALID_TOKEN' });
+  });
+
   it('trusts no cached answer while the stream is cut, and none after it went silent', async (context) => {
     const server = ready(context);
     const proxy = await startCutProxy(server.server.port);
