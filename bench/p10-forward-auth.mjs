@@ -23,6 +23,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { findNginx, forwardAuthNginxSite, startNginx } from '../packages/server/test/support/proxy-process.mjs';
+import { killOnExit } from '../packages/server/test/support/server-process.mjs';
 import { startLatchkey, stopAll } from './lib/processes.mjs';
 import { markLoadTokensUsed } from './lib/seed.mjs';
 import { seedInWorker } from './lib/seed-worker.mjs';
@@ -36,7 +37,8 @@ const SHIPPED = `${root}deploy/nginx/forward-auth.conf`;
 async function startUpstream() {
   const port = await freePort();
   const code = `require('node:http').createServer((req, res) => res.end('ok')).listen(${port}, '127.0.0.1')`;
-  const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // Never outlives the bench, even one that fails half-way.
+  const child = killOnExit(spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'ignore', 'pipe'] }));
   const errors = tailBuffer();
   child.stderr.on('data', (chunk) => errors.push(chunk));
   const exited = new Promise((resolve) => child.on('exit', resolve));
