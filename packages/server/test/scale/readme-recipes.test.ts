@@ -315,6 +315,8 @@ describe('the README\'s introspection recipe', () => {
     expect(active.code, active.stderr).toBe(0);
     const answer = JSON.parse(active.stdout) as Record<string, unknown>;
     expect(answer).toMatchObject({ active: true, sub: setup!.accountId, token_id: token.id });
+    // The README shows this answer for a token made with the console's defaults.
+    expect(readme).toContain(`{"active":true,"scope":"${String(answer.scope)}",`);
 
     await revoke(token.id);
     const inactive = await bash(introspect!.code, env, home);
