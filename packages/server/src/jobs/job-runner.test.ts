@@ -139,6 +139,25 @@ describeEachBackend('Job runner', (ctx) => {
     expect(runs).toEqual([0, 60_000]);
   });
 
+  it('enqueues a slot again at the next pass when storing it failed (the database away)', async () => {
+    const clock = createManualClock(T0);
+    const real = store();
+    let refuse = true;
+    const flaky = {
+      ...real,
+      enqueue: (...args: Parameters<typeof real.enqueue>) => (refuse ? Promise.reject(new Error('database unavailable')) : real.enqueue(...args)),
+    };
+    const runner = createJobRunner({ store: flaky, clock });
+    let runs = 0;
+    runner.register('scan', async () => void (runs += 1));
+    runner.schedule('scan', 60_000);
+    await expect(runner.runDue()).rejects.toThrow('database unavailable');
+    refuse = false;
+    await runner.runDue();
+    await runner.runDue();
+    expect(runs).toBe(1);
+  });
+
   it('started, wakes at once on an in-process enqueue and waits for a running handler when stopped', async () => {
     const runner = createJobRunner({ store: store(), clock: createManualClock(T0), pollMs: 60_000 });
     let release!: () => void;

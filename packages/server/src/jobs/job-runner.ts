@@ -112,14 +112,15 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
   /** The current slot's job for every schedule whose slot changed since this runner last enqueued it. */
   async function enqueueSchedules(): Promise<void> {
     const now = clock.now();
-    const due: JobToEnqueue[] = [];
+    const due: Array<{ entry: { lastSlot: number | undefined }; slot: number; job: JobToEnqueue }> = [];
     for (const [kind, entry] of schedules) {
       const slot = Math.floor(now / entry.everyMs) * entry.everyMs;
-      if (entry.lastSlot === slot) continue;
-      due.push({ kind, payload: { slot }, dedupeKey: `schedule:${kind}:${slot}`, runAt: slot });
-      entry.lastSlot = slot;
+      if (entry.lastSlot !== slot) due.push({ entry, slot, job: { kind, payload: { slot }, dedupeKey: `schedule:${kind}:${slot}`, runAt: slot } });
     }
-    if (due.length > 0) await enqueue(due);
+    if (due.length === 0) return;
+    await enqueue(due.map(({ job }) => job));
+    // Only once stored: a failed enqueue (the database away) is tried again at the next pass.
+    for (const { entry, slot } of due) entry.lastSlot = slot;
   }
 
   async function run(job: Awaited<ReturnType<JobStore['claim']>>[number], registration: Registration): Promise<void> {
