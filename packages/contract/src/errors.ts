@@ -41,6 +41,8 @@ export const ERRORS = {
   NOT_FOUND: problem(404, 'not-found', 'Not found'),
   /** R-409: a duplicate name, or a per-account limit reached. */
   CONFLICT: problem(409, 'conflict', 'Conflict'),
+  /** R-409: rotating a token already replaced by rotation, revoked or expired (`reason` says which). */
+  TOKEN_NOT_ROTATABLE: problem(409, 'token-not-rotatable', 'Token cannot be rotated'),
   /** An invite for an email that already has an account: that account signs in through its own identity. */
   ACCOUNT_EXISTS: problem(409, 'account-exists', 'Account exists'),
   /** An OpenID Connect sign-in whose email belongs to an account it may not be linked to. */
@@ -96,6 +98,8 @@ export interface ProblemDetails {
   requiredScope?: string;
   /** INSUFFICIENT_SCOPE: the namespace the token's restriction does not cover. */
   namespace?: string;
+  /** TOKEN_NOT_ROTATABLE: why — `rotated`, `revoked` or `expired`. */
+  reason?: string;
 }
 
 export function isErrorCode(value: unknown): value is ErrorCode {

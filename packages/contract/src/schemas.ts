@@ -98,7 +98,8 @@ export const TOKEN_LIFETIME_PRESETS_DAYS = [7, 30, 60, 90, 180] as const;
 export const EXPIRING_WINDOW_DAYS = 7;
 export const DAY_MS = 86_400_000;
 
-export const TOKEN_STATES = ['active', 'expiring', 'expired', 'revoked'] as const;
+/** `rotating`: replaced by rotation, its secret still valid until its grace window ends (then `expired`). */
+export const TOKEN_STATES = ['active', 'expiring', 'rotating', 'expired', 'revoked'] as const;
 export const tokenStateSchema = z.enum(TOKEN_STATES);
 export type TokenState = z.infer<typeof tokenStateSchema>;
 
@@ -106,9 +107,11 @@ export type TokenState = z.infer<typeof tokenStateSchema>;
  * A token's state at `now` (epoch ms): `expiring` once 7 days or less are left, `expired` from
  * `expiresAt` on (a token is valid iff now < expiresAt).
  */
-export function tokenStateAt(token: { expiresAt: number; revokedAt: number | null }, now: number): TokenState {
+export function tokenStateAt(token: { expiresAt: number; revokedAt: number | null; replacedBy?: string | null }, now: number): TokenState {
   if (token.revokedAt !== null) return 'revoked';
   if (token.expiresAt <= now) return 'expired';
+  // Rotation shortens the old token's expiry to the end of its grace window.
+  if (token.replacedBy) return 'rotating';
   if (token.expiresAt - now <= EXPIRING_WINDOW_DAYS * DAY_MS) return 'expiring';
   return 'active';
 }
@@ -196,6 +199,29 @@ export function createTokenRequestSchemaFor(lifetimeChoices: readonly number[]) 
   });
 }
 
+/** The longest grace window a rotation may leave the old secret: one day. */
+export const MAX_ROTATION_GRACE_SECONDS = 86_400;
+
+/**
+ * `POST /api/v1/tokens/:id/rotate` and `/tokens/self/rotate`: the old secret keeps working for
+ * `graceSeconds` (default 0: refused when the call returns); the new token gets a fresh lifetime.
+ */
+export const rotateTokenRequestSchema = z.strictObject({
+  graceSeconds: z
+    .number({ error: 'must be a number of seconds' })
+    .int('must be a whole number of seconds')
+    .min(0, 'must be at least 0')
+    .max(MAX_ROTATION_GRACE_SECONDS, `must be at most ${MAX_ROTATION_GRACE_SECONDS} (one day)`)
+    .optional()
+    .describe('How long the old secret keeps working, 0–86400 seconds. Default 0: refused when the call returns.'),
+  expiresInDays: z
+    .number({ error: 'must be a number of days' })
+    .int('must be a whole number of days')
+    .optional()
+    .describe('The new token’s lifetime in days, as at creation. Default 180, or the maximum when lower.'),
+});
+export type RotateTokenRequest = z.infer<typeof rotateTokenRequestSchema>;
+
 export const listTokensQuerySchema = z.object({
   state: z
     .enum([...TOKEN_STATES, 'all'])
@@ -253,6 +279,18 @@ export const tokenSchema = z.object({
   lastUsedAt: timestamp.nullable(),
   lastUsedIp: z.string().nullable(),
   revokedAt: timestamp.nullable(),
+  /** The token this one replaced by rotation, or null; a server from before rotation sends none. */
+  rotatedFrom: z.string().nullable().optional(),
+  /** The token that replaced this one by rotation, or null. */
+  replacedBy: z.string().nullable().optional(),
+  /** When it was rotated, or null. */
+  rotatedAt: timestamp.nullable().optional(),
+  /** Rotated: the end of its grace window (its expiry), after which its secret is refused. */
+  graceUntil: timestamp.nullable().optional(),
+  /** Rotated: how many times its secret was used since the rotation. */
+  usesSinceRotation: z.number().int().nullable().optional(),
+  /** Rotated: its last use since the rotation, or null when unused since. */
+  lastUseSinceRotation: z.object({ at: timestamp, ip: z.string().nullable() }).nullable().optional(),
 });
 export type TokenView = z.infer<typeof tokenSchema>;
 

@@ -3,7 +3,11 @@ import { tokenStateAt, type TokenState, type TokenView } from '@latchkey/contrac
 
 export function stateOf(token: TokenView, now: number): TokenState {
   return tokenStateAt(
-    { expiresAt: Date.parse(token.expiresAt), revokedAt: token.revokedAt === null ? null : Date.parse(token.revokedAt) },
+    {
+      expiresAt: Date.parse(token.expiresAt),
+      revokedAt: token.revokedAt === null ? null : Date.parse(token.revokedAt),
+      replacedBy: token.replacedBy ?? null,
+    },
     now,
   );
 }
@@ -11,6 +15,7 @@ export function stateOf(token: TokenView, now: number): TokenState {
 export const STATE_LABELS: Record<TokenState, string> = {
   active: 'Active',
   expiring: 'Expiring soon',
+  rotating: 'Rotating',
   expired: 'Expired',
   revoked: 'Revoked',
 };

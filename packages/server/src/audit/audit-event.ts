@@ -7,6 +7,7 @@ import { newId } from '../kernel/ids.js';
 export type AuditAction =
   | 'token.created'
   | 'token.revoked'
+  | 'token.rotated'
   | 'namespace.created'
   | 'namespace.deleted'
   | 'account.created'

@@ -446,6 +446,51 @@ const JOBS_NOTIFY_POSTGRES = [
   `create trigger jobs_notify after insert on jobs for each statement execute function latchkey_jobs_notify()`,
 ];
 
+/**
+ * 0015_token_rotation: a token replaced by rotation keeps its row with `replaced_by` (the new
+ * token's id), `rotated_at` and `grace_until` (its expiry is shortened to it); the new one names
+ * it in `rotated_from`. `rotation_uses` counts uses of the old secret since the rotation. A name
+ * is now unique among an account's tokens neither revoked nor replaced, so the new token takes
+ * the old one's name. Replacing a token emits a revocation-feed event (the verifier re-introspects
+ * and sees the shortened expiry).
+ */
+const tokenRotation: MigrationFactory = (dialect) => ({
+  async up(db: Kysely<unknown>) {
+    await db.schema.alterTable('tokens').addColumn('rotated_from', 'text').execute();
+    await db.schema.alterTable('tokens').addColumn('replaced_by', 'text').execute();
+    await db.schema.alterTable('tokens').addColumn('rotated_at', 'bigint').execute();
+    await db.schema.alterTable('tokens').addColumn('grace_until', 'bigint').execute();
+    await db.schema.alterTable('tokens').addColumn('rotation_uses', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+    await db.schema.dropIndex('tokens_account_id_name_unrevoked').execute();
+    await sql.raw(TOKEN_NAME_INDEX).execute(db);
+    for (const statement of dialect === 'postgres' ? ROTATION_TRIGGERS_POSTGRES : ROTATION_TRIGGERS_SQLITE) {
+      await sql.raw(statement).execute(db);
+    }
+  },
+});
+
+/** 0015: a name is unique among an account's current tokens (not revoked, not replaced by rotation). */
+const TOKEN_NAME_INDEX = `create unique index tokens_account_id_name_current on tokens (account_id, name)
+   where revoked_at is null and replaced_by is null`;
+
+const ROTATION_TRIGGERS_SQLITE = [
+  `create trigger token_rotated after update of replaced_by on tokens for each row
+     when old.replaced_by is null and new.replaced_by is not null
+   begin
+     insert into revocation_events (kind, subject_id, occurred_at) values ('token', new.id, cast(unixepoch('subsec') * 1000 as integer));
+   end`,
+];
+
+const ROTATION_TRIGGERS_POSTGRES = [
+  `create function latchkey_token_rotated() returns trigger language plpgsql as $$
+   begin
+     insert into revocation_events (kind, subject_id, occurred_at) values ('token', new.id, (extract(epoch from clock_timestamp()) * 1000)::bigint);
+     return null;
+   end $$`,
+  `create trigger token_rotated after update of replaced_by on tokens for each row
+     when (old.replaced_by is null and new.replaced_by is not null) execute function latchkey_token_rotated()`,
+];
+
 const MIGRATIONS: Record<string, MigrationFactory> = {
   '0001_initial_schema': initialSchema,
   '0002_sign_in': signIn,
@@ -461,6 +506,7 @@ const MIGRATIONS: Record<string, MigrationFactory> = {
   '0012_service_accounts_and_policy': adminSlice2,
   '0013_revocation_events': revocationEvents,
   '0014_jobs': jobs,
+  '0015_token_rotation': tokenRotation,
 };
 
 export function createMigrationProvider(dialect: Dialect): MigrationProvider {

@@ -45,6 +45,15 @@ export interface TokensTable {
   revoked_at: number | null;
   last_used_at: number | null;
   last_used_ip: string | null;
+  /** The token this one replaced by rotation (0015_token_rotation). */
+  rotated_from?: string | null;
+  /** The token that replaced this one by rotation. */
+  replaced_by?: string | null;
+  rotated_at?: number | null;
+  /** The end of the old secret's grace window (its expiry was shortened to it). */
+  grace_until?: number | null;
+  /** Uses of this (replaced) token's secret since the rotation. */
+  rotation_uses?: number;
 }
 
 /** The distinct addresses a token was used from, for its page (the last few are shown). */
@@ -225,6 +234,11 @@ export const TOKEN_COLUMNS = [
   'revoked_at',
   'last_used_at',
   'last_used_ip',
+  'rotated_from',
+  'replaced_by',
+  'rotated_at',
+  'grace_until',
+  'rotation_uses',
 ] as const satisfies ReadonlyArray<keyof TokensTable>;
 export const SESSION_COLUMNS = ['account_id', 'csrf_token', 'created_at', 'last_seen_at', 'expires_at'] as const satisfies ReadonlyArray<
   keyof SessionsTable

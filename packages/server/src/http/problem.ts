@@ -17,6 +17,8 @@ export interface ProblemOptions {
   /** INSUFFICIENT_SCOPE: the scope the route needs; the challenge names it. */
   requiredScope?: string;
   namespace?: string;
+  /** TOKEN_NOT_ROTATABLE: why the token cannot be rotated. */
+  reason?: string;
 }
 
 export function problemBody(code: ErrorCode, options: ProblemOptions = {}): ProblemDetails {
@@ -27,6 +29,7 @@ export function problemBody(code: ErrorCode, options: ProblemOptions = {}): Prob
   if (options.expiresAt) body.expiresAt = options.expiresAt;
   if (options.requiredScope) body.requiredScope = options.requiredScope;
   if (options.namespace) body.namespace = options.namespace;
+  if (options.reason) body.reason = options.reason;
   return body;
 }
 

@@ -5,6 +5,8 @@ export interface ProblemExtensions {
   expiresAt?: string;
   requiredScope?: string;
   namespace?: string;
+  /** TOKEN_NOT_ROTATABLE: why (`rotated`, `revoked` or `expired`). */
+  reason?: string;
 }
 
 /**

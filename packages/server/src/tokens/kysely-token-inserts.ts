@@ -104,6 +104,7 @@ async function liveTokenCounts(trx: Transaction<Tables>, accountIds: readonly st
     .select((eb) => ['account_id', eb.fn.countAll<number>().as('count')])
     .where('account_id', 'in', accountIds)
     .where('revoked_at', 'is', null)
+    .where('replaced_by', 'is', null)
     .groupBy('account_id')
     .execute();
   return new Map(rows.map((row) => [row.account_id, Number(row.count)]));
@@ -116,8 +117,11 @@ async function insertSkippingTakenNames(trx: Transaction<Tables>, inserts: reado
     const rows = await trx
       .insertInto('tokens')
       .values(chunk.map((insert) => tokenRow(insert.token)))
-      // The unique index on (account_id, name) among unrevoked tokens, also between rows of this insert.
-      .onConflict((conflict) => conflict.columns(['account_id', 'name']).where('revoked_at', 'is', null).doNothing())
+      // The unique index on (account_id, name) among current tokens (neither revoked nor replaced
+      // by rotation, 0015), also between rows of this insert.
+      .onConflict((conflict) =>
+        conflict.columns(['account_id', 'name']).where('revoked_at', 'is', null).where('replaced_by', 'is', null).doNothing(),
+      )
       .returning('id')
       .execute();
     for (const row of rows) inserted.add(row.id);

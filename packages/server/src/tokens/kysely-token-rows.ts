@@ -24,6 +24,19 @@ export function toToken(row: TokenRow): TokenRecord {
     revokedAt: nullableNumber(row.revoked_at),
     lastUsedAt: nullableNumber(row.last_used_at),
     lastUsedIp: row.last_used_ip,
+    ...rotationOf(row),
+  };
+}
+
+/** The rotation fields, present only on a token that replaced another or was replaced. */
+function rotationOf(row: TokenRow): Partial<TokenRecord> {
+  if (!row.rotated_from && !row.replaced_by) return {};
+  return {
+    rotatedFrom: row.rotated_from ?? null,
+    replacedBy: row.replaced_by ?? null,
+    rotatedAt: nullableNumber(row.rotated_at ?? null),
+    graceUntil: nullableNumber(row.grace_until ?? null),
+    rotationUses: Number(row.rotation_uses ?? 0),
   };
 }
 
@@ -47,6 +60,7 @@ export function tokenRow(token: NewToken): TokensTable {
     revoked_at: token.revokedAt,
     last_used_at: token.lastUsedAt,
     last_used_ip: token.lastUsedIp,
+    rotated_from: token.rotatedFrom ?? null,
   };
 }
 

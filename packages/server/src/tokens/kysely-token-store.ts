@@ -11,7 +11,8 @@ import { qualified, TOKEN_COLUMNS } from '../database/schema.js';
 import { noticeRow } from '../notices/kysely-notice-store.js';
 import { createTokenInserts } from './kysely-token-inserts.js';
 import { createTokenLookup } from './kysely-token-lookup.js';
-import { toToken } from './kysely-token-rows.js';
+import { toToken, tokenRow } from './kysely-token-rows.js';
+import type { RotationRefusal, TokenRecord } from './token.js';
 import type { TokenStore } from './token-store.js';
 import { DEFAULT_TOKEN_CACHE_ENTRIES, VerifiedTokenCache } from './verified-token-cache.js';
 
@@ -63,10 +64,17 @@ export function createKyselyTokenStore(database: Database, options: TokenStoreOp
           query = query.where('revoked_at', 'is', null);
           break;
         case 'active':
-          query = query.where('revoked_at', 'is', null).where('expires_at', '>', expiringFrom);
+          query = query.where('revoked_at', 'is', null).where('replaced_by', 'is', null).where('expires_at', '>', expiringFrom);
           break;
         case 'expiring':
-          query = query.where('revoked_at', 'is', null).where('expires_at', '>', dbNow).where('expires_at', '<=', expiringFrom);
+          query = query
+            .where('revoked_at', 'is', null)
+            .where('replaced_by', 'is', null)
+            .where('expires_at', '>', dbNow)
+            .where('expires_at', '<=', expiringFrom);
+          break;
+        case 'rotating':
+          query = query.where('revoked_at', 'is', null).where('replaced_by', 'is not', null).where('expires_at', '>', dbNow);
           break;
         case 'expired':
           query = query.where('revoked_at', 'is', null).where('expires_at', '<=', dbNow);
@@ -98,6 +106,45 @@ export function createKyselyTokenStore(database: Database, options: TokenStoreOp
       );
     },
 
+    rotateToken(accountId, tokenId, replacement, rotation, audit) {
+      return authenticationChanges.around(() =>
+        writeWithAudit<{ rotated: TokenRecord } | { refused: RotationRefusal }>(database, async (trx) => {
+          let oldQuery = trx.selectFrom('tokens').select(TOKEN_COLUMNS).where('id', '=', tokenId).where('account_id', '=', accountId);
+          // Two rotations of one token at once: the second waits, then sees it replaced.
+          if (database.dialect === 'postgres') oldQuery = oldQuery.forUpdate();
+          const row = await oldQuery.executeTakeFirst();
+          const { now: dbNowValue } = await trx.selectNoFrom(database.nowSql.as('now')).executeTakeFirstOrThrow();
+          const dbNow = Number(dbNowValue);
+          const old = row && toToken(row);
+          const refused = rotationRefusal(old, dbNow);
+          if (refused) return { result: { refused }, audit: null };
+          // No grace: ended by the database clock, which decides expiry on every instance.
+          const graceUntil = Math.min(old!.expiresAt, rotation.graceMs === 0 ? Math.min(rotation.rotatedAt, dbNow) : rotation.rotatedAt + rotation.graceMs);
+          const result = await trx
+            .updateTable('tokens')
+            .set({ replaced_by: replacement.id, rotated_at: rotation.rotatedAt, grace_until: graceUntil, expires_at: graceUntil })
+            .where('id', '=', tokenId)
+            .where('revoked_at', 'is', null)
+            .where('replaced_by', 'is', null)
+            .executeTakeFirst();
+          if (result.numUpdatedRows === 0n) return { result: { refused: 'rotated' as const }, audit: null };
+          await trx.insertInto('tokens').values(tokenRow(replacement)).execute();
+          const rotated = { ...old!, replacedBy: replacement.id, rotatedAt: rotation.rotatedAt, graceUntil, expiresAt: graceUntil };
+          return { result: { rotated }, audit: audit(graceUntil) };
+        }),
+      );
+    },
+
+    async recordRotatedTokenUses(tokenId, uses, usedAt, ip) {
+      await kysely
+        .updateTable('tokens')
+        .set((eb) => ({ rotation_uses: eb('rotation_uses', '+', uses), last_used_at: usedAt, last_used_ip: ip }))
+        .where('id', '=', tokenId)
+        .execute();
+      // The cached row's count is now behind: read it again next time (rotating tokens are few).
+      cache?.forget(tokenId);
+    },
+
     async findAnyToken(tokenId) {
       const row = await kysely.selectFrom('tokens').select(TOKEN_COLUMNS).where('id', '=', tokenId).executeTakeFirst();
       return row && toToken(row);
@@ -121,10 +168,17 @@ export function createKyselyTokenStore(database: Database, options: TokenStoreOp
           query = query.where('t.revoked_at', 'is', null);
           break;
         case 'active':
-          query = query.where('t.revoked_at', 'is', null).where('t.expires_at', '>', expiringFrom);
+          query = query.where('t.revoked_at', 'is', null).where('t.replaced_by', 'is', null).where('t.expires_at', '>', expiringFrom);
           break;
         case 'expiring':
-          query = query.where('t.revoked_at', 'is', null).where('t.expires_at', '>', dbNow).where('t.expires_at', '<=', expiringFrom);
+          query = query
+            .where('t.revoked_at', 'is', null)
+            .where('t.replaced_by', 'is', null)
+            .where('t.expires_at', '>', dbNow)
+            .where('t.expires_at', '<=', expiringFrom);
+          break;
+        case 'rotating':
+          query = query.where('t.revoked_at', 'is', null).where('t.replaced_by', 'is not', null).where('t.expires_at', '>', dbNow);
           break;
         case 'expired':
           query = query.where('t.revoked_at', 'is', null).where('t.expires_at', '<=', dbNow);
@@ -215,6 +269,15 @@ export function createKyselyTokenStore(database: Database, options: TokenStoreOp
     now: () => database.now(),
   };
 
+}
+
+/** Why a token may not be rotated now (against the database clock), or undefined when it may. */
+function rotationRefusal(token: TokenRecord | undefined, dbNow: number): RotationRefusal | undefined {
+  if (!token) return 'not_found';
+  if (token.revokedAt !== null) return 'revoked';
+  if (token.replacedBy) return 'rotated';
+  if (token.expiresAt <= dbNow) return 'expired';
+  return undefined;
 }
 
 /** Distinct addresses kept per token: its page shows five (as GitLab's does). */

@@ -129,7 +129,7 @@ export function allowlistFor(requested: readonly string[] | null | undefined, gr
 }
 
 /** A token created by a token expires no later than it: by default at its expiry, if sooner. */
-export function lifetimeWithin(expiresAt: number, input: CreateTokenRequest, grantor: TokenRecord | undefined): number {
+export function lifetimeWithin(expiresAt: number, input: Pick<CreateTokenRequest, 'expiresInDays' | 'expiresAt'>, grantor: TokenRecord | undefined): number {
   if (!grantor || expiresAt <= grantor.expiresAt) return expiresAt;
   const asked = input.expiresAt !== undefined || input.expiresInDays !== undefined;
   if (!asked) return grantor.expiresAt;

@@ -6,6 +6,7 @@ import {
   createTokenRequestSchema,
   createTokenResponseSchema,
   listTokensQuerySchema,
+  rotateTokenRequestSchema,
   tokenListSchema,
   tokenActivitySchema,
   tokenSchema,
@@ -98,6 +99,46 @@ export function registerTokenRoutes(app: ZodApp, { tokens }: { tokens: TokenServ
     },
   );
 
+  app.post(
+    '/api/v1/tokens/self/rotate',
+    {
+      config: { auth: 'token', scope: 'any' },
+      preValidation: emptyBodyAsObject,
+      schema: {
+        summary: 'Replace the token presented by a new one (same name, scopes, restrictions); the new secret is in this response only',
+        tags: ['tokens'],
+        body: rotateTokenRequestSchema,
+        response: { 201: createTokenResponseSchema },
+      },
+    },
+    async (request, reply) => {
+      const { account, token } = tokenPrincipalOf(request);
+      const rotated = await tokens.rotate(account.id, token.id, request.body, actorOf(request), grantorOf(request));
+      reply.code(201).header('cache-control', 'no-store');
+      return { token: presentToken(rotated.token, rotated.token.createdAt), secret: rotated.secret };
+    },
+  );
+
+  app.post(
+    '/api/v1/tokens/:id/rotate',
+    {
+      config: { auth: 'either', scope: 'tokens:write' },
+      preValidation: emptyBodyAsObject,
+      schema: {
+        summary: 'Replace one of the caller’s tokens by a new one (same name, scopes, restrictions); the new secret is in this response only',
+        tags: ['tokens'],
+        params: tokenIdParams,
+        body: rotateTokenRequestSchema,
+        response: { 201: createTokenResponseSchema },
+      },
+    },
+    async (request, reply) => {
+      const rotated = await tokens.rotate(principalOf(request).account.id, request.params.id, request.body, actorOf(request), grantorOf(request));
+      reply.code(201).header('cache-control', 'no-store');
+      return { token: presentToken(rotated.token, rotated.token.createdAt), secret: rotated.secret };
+    },
+  );
+
   app.get(
     '/api/v1/tokens/:id',
     {
@@ -149,10 +190,16 @@ export function registerTokenRoutes(app: ZodApp, { tokens }: { tokens: TokenServ
   );
 }
 
+/** A rotation asks nothing by default: `POST …/rotate` without a body is `{}` (no grace, the default lifetime). */
+async function emptyBodyAsObject(request: FastifyRequest): Promise<void> {
+  request.body ??= {};
+}
+
 /** What bounds a token the caller creates: the creating token when there is one, and whether the owner is an administrator. */
 function grantorOf(request: FastifyRequest): TokenGrantor {
   const principal = principalOf(request);
+  const service = principal.account.kind === 'service' ? { service: true } : {};
   return principal.kind === 'token'
-    ? { isAdmin: principal.account.isAdmin, token: principal.token }
-    : { isAdmin: principal.account.isAdmin };
+    ? { isAdmin: principal.account.isAdmin, token: principal.token, ...service }
+    : { isAdmin: principal.account.isAdmin, ...service };
 }

@@ -15,6 +15,7 @@ import {
   tokenNoteProblem,
   type CreateTokenRequest,
   type ListTokensQuery,
+  type RotateTokenRequest,
   type TokenSettingsView,
 } from '@latchkey/contract';
 import { TOKEN_SCOPES } from '@latchkey/contract/scopes';
@@ -29,7 +30,7 @@ import { LruMap } from '../kernel/lru-map.js';
 import type { Clock } from '../kernel/clock.js';
 import { isId, newId } from '../kernel/ids.js';
 import { StoreConflictError } from '../kernel/store-errors.js';
-import type { TokenAddress, TokenForAuth, TokenRecord } from './token.js';
+import type { RotationRefusal, TokenAddress, TokenForAuth, TokenRecord } from './token.js';
 import {
   allowlistFor,
   lifetimeWithin,
@@ -82,6 +83,22 @@ export interface TokenService {
   get(accountId: string, tokenId: string): Promise<{ token: TokenRecord; dbNow: number }>;
   /** Revokes one of the account's tokens; NOT_FOUND for a missing, foreign or revoked one. */
   revoke(accountId: string, tokenId: string, actor: Actor): Promise<void>;
+  /**
+   * Replaces one of the account's tokens by a new one with the same name, note, scopes,
+   * namespaces and allowlist and a fresh lifetime (`expiresInDays`, within the policy); the old
+   * secret keeps working for `graceSeconds` (default 0: refused when this returns, on every
+   * instance), its uses counted. NOT_FOUND for a missing or foreign token; TOKEN_NOT_ROTATABLE
+   * (reason `rotated`, `revoked` or `expired`) for one that is not current. A grantor token
+   * other than the rotated one bounds the new token as at create; a token rotating itself keeps
+   * exactly what it has (it cannot widen itself) and gets a fresh lifetime.
+   */
+  rotate(
+    accountId: string,
+    tokenId: string,
+    input: RotateTokenRequest,
+    actor: Actor,
+    grantor?: TokenGrantor,
+  ): Promise<{ token: TokenRecord; secret: string; replaced: TokenRecord }>;
   /** The token's recent distinct addresses and audited actions; NOT_FOUND for another's. */
   activity(accountId: string, tokenId: string): Promise<TokenActivity>;
   /** The lifetimes and scopes `create` accepts for a personal token now (the policy), and the lifetime it gives when none is asked for. */
@@ -126,6 +143,8 @@ export function createTokenService(deps: {
   const throttle = deps.failureThrottle ?? (deps.failureLimiter && createFailureThrottle({ limiter: deps.failureLimiter, clock }));
   /** Tokens whose last-used write is in flight: concurrent requests skip theirs. */
   const touching = new Set<string>();
+  /** Uses of replaced tokens' secrets not written yet, per token: coalesced while a write is in flight. */
+  const rotatedUses = new Map<string, { uses: number; at: number; ip: string | null }>();
   /** When this instance last recorded each (token, address) pair: recorded at most once a minute. */
   const addressesRecorded = new LruMap<string, number>(10_000);
 
@@ -135,7 +154,7 @@ export function createTokenService(deps: {
   }
 
   /** A service account's token: any whole number of days up to the service maximum (default 180, or the maximum when lower). */
-  function serviceLifetimeEnd(input: CreateTokenRequest, now: number, policy: TokenPolicy): number {
+  function serviceLifetimeEnd(input: Pick<CreateTokenRequest, 'expiresInDays' | 'expiresAt'>, now: number, policy: TokenPolicy): number {
     const maxDays = policy.serviceMaxLifetimeDays ?? TOKEN_LIFETIME_LIMIT_DAYS;
     if (input.expiresAt !== undefined) throw fieldError('/expiresAt', 'give expiresInDays for a service account token');
     const days = input.expiresInDays ?? defaultLifetime(maxDays);
@@ -145,7 +164,7 @@ export function createTokenService(deps: {
     return now + days * DAY_MS;
   }
 
-  function lifetimeEnd(input: CreateTokenRequest, now: number, policy: TokenPolicy): number {
+  function lifetimeEnd(input: Pick<CreateTokenRequest, 'expiresInDays' | 'expiresAt'>, now: number, policy: TokenPolicy): number {
     const maxDays = policy.maxLifetimeDays;
     if (input.expiresInDays !== undefined && input.expiresAt !== undefined) {
       throw fieldError('/expiresAt', 'give either expiresInDays or expiresAt, not both');
@@ -180,6 +199,34 @@ export function createTokenService(deps: {
       .touchTokenLastUsed(found.id, now, clientIp, LAST_USED_WRITE_INTERVAL_MS)
       .catch((error: unknown) => deps.onBackgroundError?.(error))
       .finally(() => touching.delete(found.id));
+  }
+
+  /**
+   * A replaced token's use during its grace window: every use counts ("used N times since
+   * rotation"), so these are not limited to one write a minute; uses arriving while a write is in
+   * flight are added up and written by the next one, so a busy old secret costs one write per
+   * round trip, not per request. Only tokens in their grace window take this path.
+   */
+  function countRotatedUse(found: TokenForAuth, clientIp: string | null): void {
+    const now = clock.now();
+    const pending = rotatedUses.get(found.id);
+    rotatedUses.set(found.id, { uses: (pending?.uses ?? 0) + 1, at: now, ip: clientIp });
+    if (clientIp !== null) recordAddress(found.id, clientIp, now);
+    writeRotatedUses(found.id);
+  }
+
+  function writeRotatedUses(tokenId: string): void {
+    const pending = rotatedUses.get(tokenId);
+    if (!pending || touching.has(tokenId)) return;
+    rotatedUses.delete(tokenId);
+    touching.add(tokenId);
+    store
+      .recordRotatedTokenUses(tokenId, pending.uses, pending.at, pending.ip)
+      .catch((error: unknown) => deps.onBackgroundError?.(error))
+      .finally(() => {
+        touching.delete(tokenId);
+        writeRotatedUses(tokenId);
+      });
   }
 
   function recordAddress(tokenId: string, ip: string, now: number): void {
@@ -263,6 +310,49 @@ export function createTokenService(deps: {
       if (!revoked) throw notFound();
     },
 
+    async rotate(accountId, tokenId, input, actor, grantor = {}) {
+      const old = isId(tokenId) ? await store.findToken(accountId, tokenId) : undefined;
+      if (!old) throw notFound();
+      const policy = await currentPolicy();
+      // A token rotating itself keeps what it has; another token may pass on only what it holds.
+      const bound = grantor.token && grantor.token.id !== old.id ? grantor.token : undefined;
+      const asked = { name: old.name, expiresInDays: input.expiresInDays };
+      const scopes = grantor.service
+        ? serviceScopesFor(old.scopes)
+        : withinPolicy(bound ? scopesFor(old.scopes, { ...grantor, token: bound }) : old.scopes, old.scopes, policy);
+      const now = clock.now();
+      const expiresAt = grantor.service
+        ? serviceLifetimeEnd(asked, now, policy)
+        : lifetimeWithin(lifetimeEnd(asked, now, policy), asked, bound);
+      const generated = generateToken();
+      const token: TokenRecord = {
+        id: newId(),
+        accountId,
+        name: old.name,
+        note: old.note,
+        scopes,
+        namespaces: namespacesFor(old.namespaces, bound),
+        allowedIps: allowlistFor(old.allowedIps, bound),
+        last4: generated.last4,
+        createdAt: now,
+        expiresAt,
+        revokedAt: null,
+        lastUsedAt: null,
+        lastUsedIp: null,
+        rotatedFrom: old.id,
+      };
+      const outcome = await store.rotateToken(
+        accountId,
+        old.id,
+        { ...token, digest: generated.digest },
+        { rotatedAt: now, graceMs: (input.graceSeconds ?? 0) * 1000 },
+        (graceUntil) =>
+          auditEvent(now, 'token.rotated', actor, old.id, { name: old.name, replacedBy: token.id, graceUntil, expiresAt, scopes }),
+      );
+      if ('refused' in outcome) throw notRotatable(outcome.refused);
+      return { token, secret: generated.token, replaced: outcome.rotated };
+    },
+
     async activity(accountId, tokenId) {
       const token = isId(tokenId) ? await store.findToken(accountId, tokenId) : undefined;
       if (!token) throw notFound();
@@ -308,7 +398,8 @@ export function createTokenService(deps: {
       }
       const { account, dbNow, ...token } = found!;
       throttle?.recordVerified(digest, clientIp);
-      touchLastUsed(found!, clientIp);
+      if (found!.replacedBy) countRotatedUse(found!, clientIp);
+      else touchLastUsed(found!, clientIp);
       return { account, token, dbNow };
     },
   };
@@ -323,7 +414,9 @@ function refusalOf(found: TokenForAuth | undefined, clientIp: string): AppError 
   // told, which would confirm it is real; only the log and the owner's notice say why.
   if (!allowlistAdmits(found.allowedIps, clientIp)) return invalidToken('ip_not_allowed');
   if (found.expiresAt <= found.dbNow) {
-    return new AppError('TOKEN_EXPIRED', 'The token expired; create a new one.', {
+    // A replaced token's grace window ended: its expiry was shortened to it, so it is refused alike.
+    const detail = found.replacedBy ? 'The token was replaced by rotation and its grace period ended; use the new token.' : 'The token expired; create a new one.';
+    return new AppError('TOKEN_EXPIRED', detail, {
       logReason: 'expired',
       extensions: { expiresAt: new Date(found.expiresAt).toISOString() },
     });
@@ -349,6 +442,18 @@ function tooManyFailures(retryAfterSeconds: number): AppError {
 
 function invalidToken(reason: string): AppError {
   return new AppError('INVALID_TOKEN', undefined, { logReason: reason });
+}
+
+const NOT_ROTATABLE: Record<Exclude<RotationRefusal, 'not_found'>, string> = {
+  rotated: 'This token was already replaced by rotation; rotate its replacement instead.',
+  revoked: 'This token is revoked; create a new one instead.',
+  expired: 'This token has expired; create a new one instead.',
+};
+
+/** R-409 TOKEN_NOT_ROTATABLE with `reason`, or R-404 for a token that is not there. */
+function notRotatable(reason: RotationRefusal): AppError {
+  if (reason === 'not_found') return notFound();
+  return new AppError('TOKEN_NOT_ROTATABLE', NOT_ROTATABLE[reason], { extensions: { reason } });
 }
 
 function notFound(): AppError {

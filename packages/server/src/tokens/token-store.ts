@@ -1,6 +1,6 @@
 import type { AuditEventInput } from '../audit/audit-event.js';
 import type { NoticeInput } from '../notices/notice.js';
-import type { AllTokensFilter, NewToken, TokenAddress, TokenForAuth, TokenListFilter, TokenRecord, TokenWithOwner } from './token.js';
+import type { AllTokensFilter, NewToken, RotationRefusal, TokenAddress, TokenForAuth, TokenListFilter, TokenRecord, TokenWithOwner } from './token.js';
 
 /** Where tokens are kept: by digest only; revocation and its audit event in one transaction. */
 export interface TokenStore {
@@ -24,6 +24,27 @@ export interface TokenStore {
    * With `notice` (an administrator's revoke), the owner's notice is written in the same transaction.
    */
   revokeToken(accountId: string, tokenId: string, revokedAt: number, audit: AuditEventInput, notice?: NoticeInput): Promise<boolean>;
+  /**
+   * Replaces a current token of this account by `replacement` in one transaction, with its audit
+   * event: the old row gets `replaced_by`, `rotated_at` and `grace_until`, and its expiry is
+   * shortened to the grace end — with no grace, to the database clock read in the transaction, so
+   * the old secret is refused by every instance when this returns. Refuses (writing nothing) a
+   * token that is missing or another account's, already replaced, revoked or expired (against the
+   * database clock). Announced as an authentication change; a revocation-feed event is written
+   * by trigger.
+   */
+  rotateToken(
+    accountId: string,
+    tokenId: string,
+    replacement: NewToken,
+    rotation: { rotatedAt: number; graceMs: number },
+    audit: (graceUntil: number) => AuditEventInput,
+  ): Promise<{ rotated: TokenRecord } | { refused: RotationRefusal }>;
+  /**
+   * Records `uses` uses of a replaced token's secret (during its grace window) with its last use,
+   * added to its count since the rotation.
+   */
+  recordRotatedTokenUses(tokenId: string, uses: number, usedAt: number, ip: string | null): Promise<void>;
   /** A token of any account (revoked ones included), or undefined. */
   findAnyToken(tokenId: string): Promise<TokenRecord | undefined>;
   /** A page of every account's tokens with their owners, newest first (created_at desc, id), after `filter.after`. */

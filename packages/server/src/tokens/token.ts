@@ -20,7 +20,19 @@ export interface TokenRecord {
   revokedAt: number | null;
   lastUsedAt: number | null;
   lastUsedIp: string | null;
+  /** The token this one replaced by rotation (absent or null: none). */
+  rotatedFrom?: string | null;
+  /** The token that replaced this one by rotation; its secret works until `graceUntil`. */
+  replacedBy?: string | null;
+  rotatedAt?: number | null;
+  /** The end of the grace window: `expiresAt` was shortened to it at the rotation. */
+  graceUntil?: number | null;
+  /** Uses of this token's secret since it was replaced (written with its last use). */
+  rotationUses?: number;
 }
+
+/** What a rotation does to the old token, and why it may be refused. */
+export type RotationRefusal = 'not_found' | 'rotated' | 'revoked' | 'expired';
 
 /** A token to insert: the record and the SHA-256 of its secret. */
 export interface NewToken extends TokenRecord {
@@ -36,7 +48,7 @@ export interface TokenForAuth extends TokenRecord {
 
 export interface TokenListFilter {
   /** `unrevoked` (the default view) is active + expiring + expired. */
-  state: 'active' | 'expiring' | 'expired' | 'revoked' | 'all' | 'unrevoked';
+  state: 'active' | 'expiring' | 'rotating' | 'expired' | 'revoked' | 'all' | 'unrevoked';
   /** Case-insensitive substring of the name; no wildcards. */
   search?: string;
   /** The width of the "expiring" window. */

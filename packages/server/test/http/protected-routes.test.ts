@@ -53,14 +53,17 @@ async function giveNotice(app: TestApp, session: TestSession): Promise<string> {
   return id;
 }
 
-const tokenById = (method: 'GET' | 'DELETE', suffix = ''): RouteSetup => ({
+const tokenById = (method: 'GET' | 'DELETE' | 'POST', suffix = ''): RouteSetup => ({
   auth: 'either',
   scope: method === 'GET' ? 'tokens:read' : 'tokens:write',
-  successStatus: method === 'GET' ? 200 : 204,
+  successStatus: { GET: 200, DELETE: 204, POST: 201 }[method],
   async prepare(app, caller) {
     const owner = await prepareCaller(app);
-    // A token of the caller's to read or revoke (not the one presented, which revoking would end).
-    const target = method === 'DELETE' ? (await app.createToken(caller.session, `target-${randomUUID().slice(0, 8)}`)).token.id : caller.tokenId;
+    // A token of the caller's to read, revoke or rotate (not the one presented, which revoking would end).
+    // One to rotate holds only tokens:write, which every token allowed to rotate it holds: a token
+    // may not rotate one broader than itself (it would get that token's new secret).
+    const extra = method === 'POST' ? { scopes: ['tokens:write'] } : {};
+    const target = method !== 'GET' ? (await app.createToken(caller.session, `target-${randomUUID().slice(0, 8)}`, extra)).token.id : caller.tokenId;
     return {
       url: `/api/v1/tokens/${target}${suffix}`,
       foreign: {
@@ -144,6 +147,7 @@ const ROUTES: RouteSetupTable = {
   },
   'GET /api/v1/tokens/self': { auth: 'token', scope: 'any', successStatus: 200 },
   'DELETE /api/v1/tokens/self': { auth: 'token', scope: 'any', successStatus: 204 },
+  'POST /api/v1/tokens/self/rotate': { auth: 'token', scope: 'any', successStatus: 201 },
   'GET /api/v1/token-settings': { auth: 'either', scope: 'any', successStatus: 200 },
   'GET /api/v1/verify': { auth: 'token', scope: 'any', successStatus: 204 },
   'GET /api/v1/revocations': { auth: 'token', scope: 'introspect', successStatus: 200, stream: true, callerScopes: ['introspect'] },
@@ -157,6 +161,7 @@ const ROUTES: RouteSetupTable = {
   'GET /api/v1/tokens/:id': tokenById('GET'),
   'GET /api/v1/tokens/:id/activity': tokenById('GET', '/activity'),
   'DELETE /api/v1/tokens/:id': tokenById('DELETE'),
+  'POST /api/v1/tokens/:id/rotate': tokenById('POST', '/rotate'),
   'GET /api/v1/namespaces': { auth: 'either', scope: 'namespaces:read', successStatus: 200 },
   'POST /api/v1/namespaces': {
     auth: 'either',

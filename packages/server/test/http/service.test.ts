@@ -32,6 +32,8 @@ describe('service routes', () => {
         'POST /api/v1/tokens',
         'GET /api/v1/tokens/self',
         'DELETE /api/v1/tokens/self',
+        'POST /api/v1/tokens/self/rotate',
+        'POST /api/v1/tokens/{id}/rotate',
         'GET /api/v1/tokens/{id}',
         'GET /api/v1/tokens/{id}/activity',
         'GET /api/v1/verify',

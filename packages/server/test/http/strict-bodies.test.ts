@@ -32,6 +32,21 @@ const BODY_CASES: Record<string, BodyCase> = {
     success: 201,
     prepare: async (app) => ({ url: '/api/v1/tokens', headers: (await app.signIn()).headers, body: { name: unique('t'), expiresInDays: 30 } }),
   },
+  'POST /api/v1/tokens/:id/rotate': {
+    success: 201,
+    prepare: async (app) => {
+      const session = await app.signIn();
+      const { token } = await app.createToken(session, unique('rotated'));
+      return { url: `/api/v1/tokens/${token.id}/rotate`, headers: session.headers, body: { graceSeconds: 60, expiresInDays: 30 } };
+    },
+  },
+  'POST /api/v1/tokens/self/rotate': {
+    success: 201,
+    prepare: async (app) => {
+      const { secret } = await app.createToken(await app.signIn(), unique('self-rotated'));
+      return { url: '/api/v1/tokens/self/rotate', headers: bearer(secret), body: { graceSeconds: 60 } };
+    },
+  },
   'POST /api/v1/namespaces': {
     success: 201,
     prepare: async (app) => ({ url: '/api/v1/namespaces', headers: (await app.signIn()).headers, body: { name: unique('ns') } }),

@@ -3,7 +3,7 @@ import { ioOf, loadActions } from '../load-actions.js';
 import { globalArgs, outputArg } from '../common-args.js';
 
 /** The contract's TOKEN_STATES and `all` (kept here so `--help` loads no zod; a test compares them). */
-export const TOKEN_STATE_FILTERS = ['active', 'expiring', 'expired', 'revoked', 'all'];
+export const TOKEN_STATE_FILTERS = ['active', 'expiring', 'rotating', 'expired', 'revoked', 'all'];
 
 export default defineCommand({
   meta: {
