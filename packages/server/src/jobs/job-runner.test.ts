@@ -50,10 +50,10 @@ describeEachBackend('Job runner', (ctx) => {
     );
     const [isNew] = await runner.enqueue({ kind: 'flaky', payload: {} });
     expect(isNew).toBe(true);
-    // Step the clock a second at a time for 20 minutes; a pass runs whatever is due.
-    for (let second = 0; second < 20 * 60; second += 1) {
+    // Step the clock ten seconds at a time for 20 minutes; a pass runs whatever is due.
+    for (let second = 0; second < 20 * 60; second += 10) {
       await runner.runDue();
-      clock.advance(1_000);
+      clock.advance(10_000);
     }
     // random() = 1 takes the full step: 1, 2, then 4 minutes after each failure.
     expect(attempts).toEqual([
