@@ -223,7 +223,7 @@ describeEachBackend('Job runner', (ctx) => {
     });
     await runners[0]!.enqueue(Array.from({ length: 200 }, (_, n) => ({ kind: 'share', payload: { n }, dedupeKey: `share:${n}` })));
     for (const runner of runners) runner.start();
-    await eventually(() => runs.size === 200);
+    await eventually(() => runs.size === 200, 90_000);
     await Promise.all(runners.map((runner) => runner.stop(10_000)));
     const twice = [...runs].filter(([, owners]) => owners.length > 1);
     expect(twice).toEqual([]);
@@ -234,7 +234,7 @@ describeEachBackend('Job runner', (ctx) => {
       const owners = new Set([...runs.values()].flat());
       expect(owners.size).toBe(2);
     }
-  });
+  }, 120_000);
 });
 
 function sqlJobs() {
