@@ -13,6 +13,7 @@ export { deleteNamespace } from './namespace/delete.js';
 export { useNamespace } from './namespace/use.js';
 export { showToken } from './token/show.js';
 export { revokeToken } from './token/revoke.js';
+export { rotateToken } from './token/rotate.js';
 export { createToken } from './token/create.js';
 export { listTokens } from './token/list.js';
 export { listAccounts, showAccount, changeAccount } from './admin/accounts.js';
