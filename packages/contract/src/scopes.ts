@@ -23,7 +23,7 @@ export const SCOPE_DESCRIPTIONS: Record<TokenScope, string> = {
   'tokens:write': "Create and revoke the owner's tokens, never broader than itself (includes tokens:read)",
   'admin:read': 'Read the admin API (administrators only)',
   'admin:write': 'Use the admin API (administrators only; includes admin:read)',
-  introspect: 'Check other tokens on behalf of a service (reserved for token verification; no route needs it yet)',
+  introspect: 'Check other tokens on behalf of a service: RFC 7662 introspection and the revocation stream',
 };
 
 /** Scopes only an administrator's token may hold, and a token can never grant. */

@@ -324,7 +324,7 @@ describe('NewTokenDialog', () => {
         'introspect',
       ]);
       expect(boxes.filter((box) => box.checked).map((box) => box.labels![0]!.textContent)).toEqual(['namespaces:read', 'tokens:read']);
-      expect(screen.getByText('Check other tokens on behalf of a service (reserved for token verification; no route needs it yet)')).toBeTruthy();
+      expect(screen.getByText('Check other tokens on behalf of a service: RFC 7662 introspection and the revocation stream')).toBeTruthy();
       fireEvent.click(screen.getByLabelText('introspect'));
       fireEvent.click(screen.getByLabelText('tokens:read'));
       await generate('introspector');
