@@ -4,3 +4,4 @@ export * from './forward-auth.js';
 export * from './schemas.js';
 export * from './scopes.js';
 export * from './token-format.js';
+export * from './webhooks.js';

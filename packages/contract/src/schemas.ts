@@ -453,6 +453,14 @@ export const noticeSchema = z.discriminatedUnion('kind', [
     change: z.enum(['enabled', 'admin_granted', 'admin_revoked', 'renamed']),
     name: z.string().nullable().optional(),
   }),
+  z.object({
+    id: z.string(),
+    /** `webhook_disabled`: `webhook` was disabled after its deliveries failed without a break for 3 days (since `failingSince`). */
+    kind: z.literal('webhook_disabled'),
+    createdAt: timestamp,
+    webhook: z.object({ id: z.string(), url: z.string(), description: z.string().nullable() }),
+    failingSince: timestamp.nullable(),
+  }),
 ]);
 export type NoticeView = z.infer<typeof noticeSchema>;
 

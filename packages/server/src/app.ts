@@ -33,6 +33,7 @@ import { registerTokenRoutes } from './tokens/token-routes.js';
 import { registerIntrospectionRoutes } from './verification/introspection-routes.js';
 import { registerRevocationRoutes } from './verification/revocation-routes.js';
 import { registerVerifyRoutes } from './verification/verify-routes.js';
+import { registerWebhookRoutes } from './webhooks/webhook-routes.js';
 
 /** The methods whose requests may carry a body. */
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -161,6 +162,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   registerRevocationRoutes(http, { feed: services.revocations, heartbeatMs: deps.revocationHeartbeatMs });
   await http.register(async (scope) => registerIntrospectionRoutes(scope.withTypeProvider<ZodTypeProvider>(), services));
   registerNoticeRoutes(http, services);
+  registerWebhookRoutes(http, services);
   registerAdminRoutes(http, services);
   registerCredentialReportRoutes(http, { reports: services.credentialReports, limiter: services.reportLimiter });
   registerInviteRoutes(http, services);

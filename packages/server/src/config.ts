@@ -58,6 +58,7 @@ const environmentSchema = z
       z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     ),
     LATCHKEY_TEST_FAULT: z.preprocess(emptyAsUndefined, z.enum(TEST_FAULTS).optional()),
+    WEBHOOK_ALLOW_PRIVATE: z.preprocess(emptyAsUndefined, z.enum(['true', 'false']).default('false')),
   });
 
 export interface Config {
@@ -93,6 +94,8 @@ export interface Config {
   logLevel: string;
   /** LATCHKEY_TEST_FAULT: a fault to inject, for tests only; undefined in every real deployment. */
   testFault: TestFault | undefined;
+  /** WEBHOOK_ALLOW_PRIVATE: webhooks may target private, loopback and link-local addresses (local development, tests). */
+  webhookAllowPrivate: boolean;
 }
 
 export class ConfigError extends Error {
@@ -139,6 +142,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     trustProxy: e.TRUST_PROXY,
     logLevel: e.LOG_LEVEL,
     testFault: e.LATCHKEY_TEST_FAULT,
+    webhookAllowPrivate: e.WEBHOOK_ALLOW_PRIVATE === 'true',
   };
 }
 

@@ -37,7 +37,7 @@ const USAGE = `Usage: latchkey-server [serve|migrate|signin-link]
 Configuration comes from the environment: PORT, HOST, PUBLIC_URL, DATABASE_URL, REDIS_URL,
 OIDC_ISSUER, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, OIDC_ADMIN_EMAILS, OIDC_LINK_EXISTING_ACCOUNTS, TOKEN_MAX_LIFETIME_DAYS, TOKEN_MAX_PER_ACCOUNT,
 NAMESPACE_MAX_PER_ACCOUNT,
-TRUST_PROXY, LOG_LEVEL. See the README.`;
+TRUST_PROXY, LOG_LEVEL, WEBHOOK_ALLOW_PRIVATE. See the README.`;
 
 /** How long SIGTERM waits for in-flight requests before giving up. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -205,6 +205,7 @@ function serviceSettings(config: Config, database: Database, logger: Logger, clo
     tokenCache: config.tokenCache,
     settings: { maxLifetimeDays: config.tokenMaxLifetimeDays, maxTokensPerAccount: config.tokenMaxPerAccount },
     namespaceSettings: { maxPerAccount: config.namespaceMaxPerAccount },
+    webhookAllowPrivate: config.webhookAllowPrivate,
     publicUrl: config.publicUrl,
   } satisfies Partial<Parameters<typeof createServices>[0]>;
 }

@@ -40,14 +40,19 @@ import { createSessionService, type SessionService } from './sessions/session-se
 import { createSignInLinkService, type SignInLinkService } from './sessions/sign-in-link-service.js';
 import { createSignInService, type SignInService } from './sessions/sign-in-service.js';
 import type { Clock } from './kernel/clock.js';
-import { createEventChannels, type EventChannels } from './jobs/events.js';
+import { createEventChannels, createIpRefusedEvents, type EventChannels } from './jobs/events.js';
 import { createExpiryScan, EXPIRY_SCAN_INTERVAL_MS, EXPIRY_SCAN_KIND } from './jobs/expiry-scan.js';
-import { FINISHED_JOB_RETENTION_MS } from './jobs/job.js';
+import { FINISHED_JOB_RETENTION_MS, WEBHOOK_RETRY } from './jobs/job.js';
 import { createJobRunner, type JobRunner } from './jobs/job-runner.js';
 import { createKyselyExpiryScanStore } from './jobs/kysely-expiry-scan-store.js';
 import { createKyselyJobStore } from './jobs/kysely-job-store.js';
 import { createKyselyTokenStore, type TokenStoreOptions } from './tokens/kysely-token-store.js';
 import { createTokenService, type TokenService, type TokenSettings } from './tokens/token-service.js';
+import { createKyselyWebhookStore } from './webhooks/kysely-webhook-store.js';
+import { createWebhookDelivery, deliveryJob } from './webhooks/webhook-delivery.js';
+import { registerWebhookJobs } from './webhooks/webhook-jobs.js';
+import { createWebhookSender, type WebhookSender } from './webhooks/webhook-sender.js';
+import { createWebhookService, type WebhookService } from './webhooks/webhook-service.js';
 
 export interface OidcOptions extends OidcSettings {
   /** Accounts created for these (verified) emails are administrators. */
@@ -90,6 +95,8 @@ export interface Services {
   jobs: JobRunner;
   /** Lifecycle events fanned out to notification channels (email, webhooks) registered here. */
   events: EventChannels;
+  /** Signed webhooks: endpoints per account (instance-wide for administrators) and their deliveries. */
+  webhooks: WebhookService;
   /** Stops the report worker (reports not processed yet stay stored for the next start) and lets the limiters go. */
   close(): Promise<void>;
 }
@@ -113,6 +120,10 @@ export interface ServiceDeps {
   namespaceSettings?: NamespaceSettings;
   /** Milliseconds between the job runner's polls; its default (1 s) when absent. */
   jobPollMs?: number;
+  /** WEBHOOK_ALLOW_PRIVATE: webhooks may target private and loopback addresses. */
+  webhookAllowPrivate?: boolean;
+  /** How webhooks are sent; the SSRF-safe sender (webhooks/webhook-sender.ts) when absent. */
+  webhookSender?: WebhookSender;
 }
 
 /** How long closing waits for the report in hand; reports still pending are stored for the next start. */
@@ -140,11 +151,16 @@ export function createServices(deps: ServiceDeps): Services {
     failureThrottle,
     policy: () => policy.current(),
     onBackgroundError: (error) => logger.warn({ err: error }, 'background write failed'),
-    onOutsideAllowlist: (token, ip) =>
-      notices.tokenUsedOutsideAllowlist(token.accountId, {
-        token: { id: token.id, name: token.name, last4: token.last4, note: token.note },
-        ip,
-      }),
+    onOutsideAllowlist: async (token, ip) => {
+      // The refusal is also a lifecycle event (token.ip_refused), at most one per token, address and hour.
+      await Promise.all([
+        notices.tokenUsedOutsideAllowlist(token.accountId, {
+          token: { id: token.id, name: token.name, last4: token.last4, note: token.note },
+          ip,
+        }),
+        ipRefusedEvents(token, ip),
+      ]);
+    },
     auditEvents: (filter) => auditStore.listAuditEvents(filter),
   });
   const sessions = createSessionService({ store: sessionStore, clock });
@@ -171,6 +187,19 @@ export function createServices(deps: ServiceDeps): Services {
     onError: (error, context) => logger.warn({ err: error, ...context }, 'a job failed'),
   });
   const events = createEventChannels(jobs);
+  const ipRefusedEvents = createIpRefusedEvents({ enqueue: (job) => jobs.enqueue(job), clock });
+  const webhookStore = createKyselyWebhookStore(database, { deliveryJob });
+  const webhookAllowPrivate = deps.webhookAllowPrivate ?? false;
+  registerWebhookJobs(
+    jobs,
+    events,
+    createWebhookDelivery({
+      store: webhookStore,
+      clock,
+      send: deps.webhookSender ?? createWebhookSender({ allowPrivate: webhookAllowPrivate }),
+      retry: WEBHOOK_RETRY,
+    }),
+  );
   const expiryScan = createExpiryScan({ store: createKyselyExpiryScanStore(database), clock, enqueue: (list) => jobs.enqueue(list) });
   jobs.register(EXPIRY_SCAN_KIND, async () => {
     const count = await expiryScan();
@@ -230,6 +259,7 @@ export function createServices(deps: ServiceDeps): Services {
     retention,
     revocations,
     jobs,
+    webhooks: createWebhookService({ store: webhookStore, clock, allowPrivate: webhookAllowPrivate, enqueue: (job) => jobs.enqueue(job) }),
     events,
     async close() {
       await jobs.stop(JOBS_CLOSE_GRACE_MS);

@@ -491,6 +491,65 @@ const ROTATION_TRIGGERS_POSTGRES = [
      when (old.replaced_by is null and new.replaced_by is not null) execute function latchkey_token_rotated()`,
 ];
 
+/**
+ * 0017_webhooks: signed webhooks (webhooks/). An endpoint belongs to an account (instance-wide
+ * ones to an administrator); each event sent to it is a delivery row (its body kept, so a retry
+ * or a redelivery sends the same bytes under the same `webhook-id`), each attempt a row of its own.
+ */
+const webhooks: MigrationFactory = () => ({
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('webhooks')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+      .addColumn('instance_wide', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('url', 'text', (c) => c.notNull())
+      .addColumn('events', 'text', (c) => c.notNull())
+      .addColumn('description', 'text')
+      .addColumn('secret', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('updated_at', 'bigint', (c) => c.notNull())
+      .addColumn('disabled_at', 'bigint')
+      .addColumn('disabled_reason', 'text')
+      .addColumn('failing_since', 'bigint')
+      .execute();
+    await db.schema.createIndex('webhooks_account_id').on('webhooks').column('account_id').execute();
+    await db.schema
+      .createTable('webhook_deliveries')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('webhook_id', 'text', (c) => c.notNull().references('webhooks.id').onDelete('cascade'))
+      .addColumn('message_id', 'text', (c) => c.notNull())
+      .addColumn('event', 'text', (c) => c.notNull())
+      .addColumn('event_key', 'text', (c) => c.notNull())
+      .addColumn('payload', 'text', (c) => c.notNull())
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('response_status', 'integer')
+      .addColumn('duration_ms', 'integer')
+      .addColumn('error', 'text')
+      .addColumn('response_excerpt', 'text')
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('retry_from', 'bigint', (c) => c.notNull())
+      .addColumn('last_attempt_at', 'bigint')
+      .addColumn('finished_at', 'bigint')
+      .addUniqueConstraint('webhook_deliveries_webhook_id_event_key', ['webhook_id', 'event_key'])
+      .execute();
+    await db.schema.createIndex('webhook_deliveries_webhook_id_created_at').on('webhook_deliveries').columns(['webhook_id', 'created_at']).execute();
+    await db.schema
+      .createTable('webhook_attempts')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('delivery_id', 'text', (c) => c.notNull().references('webhook_deliveries.id').onDelete('cascade'))
+      .addColumn('attempt', 'integer', (c) => c.notNull())
+      .addColumn('attempted_at', 'bigint', (c) => c.notNull())
+      .addColumn('succeeded', 'integer', (c) => c.notNull())
+      .addColumn('response_status', 'integer')
+      .addColumn('duration_ms', 'integer', (c) => c.notNull())
+      .addColumn('error', 'text')
+      .execute();
+    await db.schema.createIndex('webhook_attempts_delivery_id').on('webhook_attempts').columns(['delivery_id', 'attempted_at']).execute();
+  },
+});
+
 const MIGRATIONS: Record<string, MigrationFactory> = {
   '0001_initial_schema': initialSchema,
   '0002_sign_in': signIn,
@@ -507,6 +566,7 @@ const MIGRATIONS: Record<string, MigrationFactory> = {
   '0013_revocation_events': revocationEvents,
   '0014_jobs': jobs,
   '0015_token_rotation': tokenRotation,
+  '0017_webhooks': webhooks,
 };
 
 export function createMigrationProvider(dialect: Dialect): MigrationProvider {

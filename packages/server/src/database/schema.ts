@@ -198,6 +198,61 @@ export interface JobsTable {
   finished_at: number | null;
 }
 
+/** A webhook endpoint (0017_webhooks): an account's, or instance-wide (an administrator's, every account's events). */
+export interface WebhooksTable {
+  id: string;
+  account_id: string;
+  /** 1: every account's events (created by an administrator); 0: its owner's tokens only. */
+  instance_wide: number;
+  url: string;
+  /** JSON array of event types. */
+  events: string;
+  description: string | null;
+  /** The `whsec_…` signing secret: the server signs with it, so it is kept; never returned after creation. */
+  secret: string;
+  created_at: number;
+  updated_at: number;
+  disabled_at: number | null;
+  disabled_reason: string | null;
+  /** When the current unbroken streak of failed attempts began; null after a success. */
+  failing_since: number | null;
+}
+
+/** One event sent to one endpoint: its body, kept so retries and redeliveries send the same bytes. */
+export interface WebhookDeliveriesTable {
+  id: string;
+  webhook_id: string;
+  /** The `webhook-id` header: the same on every attempt and redelivery. */
+  message_id: string;
+  event: string;
+  /** The lifecycle event's key (unique per endpoint: an event is delivered once per endpoint). */
+  event_key: string;
+  payload: string;
+  status: string;
+  attempts: number;
+  response_status: number | null;
+  duration_ms: number | null;
+  error: string | null;
+  response_excerpt: string | null;
+  created_at: number;
+  /** When the current series of attempts began (creation, or the last redelivery): the 24 h window's start. */
+  retry_from: number;
+  last_attempt_at: number | null;
+  finished_at: number | null;
+}
+
+/** Each attempt of a delivery, for the back-off timeline. */
+export interface WebhookAttemptsTable {
+  id: string;
+  delivery_id: string;
+  attempt: number;
+  attempted_at: number;
+  succeeded: number;
+  response_status: number | null;
+  duration_ms: number;
+  error: string | null;
+}
+
 export interface Tables {
   accounts: AccountsTable;
   tokens: TokensTable;
@@ -214,6 +269,9 @@ export interface Tables {
   policy: PolicyTable;
   revocation_events: RevocationEventsTable;
   jobs: JobsTable;
+  webhooks: WebhooksTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  webhook_attempts: WebhookAttemptsTable;
 }
 
 /** The columns every read of a table selects (the digest and sign-in bookkeeping stay out). */
@@ -272,6 +330,47 @@ export const JOB_COLUMNS = [
   'created_at',
   'finished_at',
 ] as const satisfies ReadonlyArray<keyof JobsTable>;
+
+export const WEBHOOK_COLUMNS = [
+  'id',
+  'account_id',
+  'instance_wide',
+  'url',
+  'events',
+  'description',
+  'created_at',
+  'updated_at',
+  'disabled_at',
+  'disabled_reason',
+  'failing_since',
+] as const satisfies ReadonlyArray<keyof WebhooksTable>;
+export const WEBHOOK_DELIVERY_COLUMNS = [
+  'id',
+  'webhook_id',
+  'message_id',
+  'event',
+  'event_key',
+  'status',
+  'attempts',
+  'response_status',
+  'duration_ms',
+  'error',
+  'response_excerpt',
+  'created_at',
+  'retry_from',
+  'last_attempt_at',
+  'finished_at',
+] as const satisfies ReadonlyArray<keyof WebhookDeliveriesTable>;
+export const WEBHOOK_ATTEMPT_COLUMNS = [
+  'id',
+  'delivery_id',
+  'attempt',
+  'attempted_at',
+  'succeeded',
+  'response_status',
+  'duration_ms',
+  'error',
+] as const satisfies ReadonlyArray<keyof WebhookAttemptsTable>;
 
 /** `[alias.column, …]`, typed, for a select over a joined (aliased) table. */
 export function qualified<A extends string, C extends string>(alias: A, columns: readonly C[]): Array<`${A}.${C}`> {

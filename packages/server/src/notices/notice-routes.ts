@@ -2,7 +2,7 @@
 import { noticeListSchema, type NoticeView } from '@latchkey/contract';
 import { z } from 'zod';
 import { principalOf } from '../http/principal.js';
-import { iso } from '../http/timestamps.js';
+import { iso, isoOrNull } from '../http/timestamps.js';
 import type { ZodApp } from '../http/zod-app.js';
 import type {
   ChangedByAdminNoticeDetail,
@@ -11,6 +11,7 @@ import type {
   ReportedTokensNoticeDetail,
   RevokedByAdminNoticeDetail,
   RevokedIdleNoticeDetail,
+  WebhookDisabledNoticeDetail,
 } from './notice.js';
 import type { NoticeService } from './notice-service.js';
 
@@ -34,6 +35,10 @@ function presentNotice(notice: NoticeRecord): NoticeView {
     return change === 'renamed'
       ? { id: notice.id, kind: notice.kind, createdAt: iso(notice.createdAt), change, name: name ?? null }
       : { id: notice.id, kind: notice.kind, createdAt: iso(notice.createdAt), change };
+  }
+  if (notice.kind === 'webhook_disabled') {
+    const { webhook, failingSince } = notice.detail as unknown as WebhookDisabledNoticeDetail;
+    return { id: notice.id, kind: notice.kind, createdAt: iso(notice.createdAt), webhook, failingSince: isoOrNull(failingSince) };
   }
   const { tokens } = notice.detail as unknown as ReportedTokensNoticeDetail;
   return { id: notice.id, kind: notice.kind, createdAt: iso(notice.createdAt), tokens };

@@ -4,7 +4,8 @@ export type NoticeKind =
   | 'token_outside_allowlist'
   | 'token_revoked_by_admin'
   | 'tokens_revoked_idle'
-  | 'account_changed_by_admin';
+  | 'account_changed_by_admin'
+  | 'webhook_disabled';
 
 /**
  * A message for an account's owner, shown in the console until dismissed. For
@@ -52,4 +53,11 @@ export interface RevokedByAdminNoticeDetail {
 export interface ChangedByAdminNoticeDetail {
   change: 'enabled' | 'admin_granted' | 'admin_revoked' | 'renamed';
   name?: string | null;
+}
+
+/** The detail of a `webhook_disabled` notice: an endpoint disabled after 3 days of failed deliveries. */
+export interface WebhookDisabledNoticeDetail {
+  webhook: { id: string; url: string; description: string | null };
+  /** When its unbroken streak of failures began (epoch ms). */
+  failingSince: number | null;
 }

@@ -19,6 +19,7 @@ import {
   type RouteSetup,
   type RouteSetupTable,
 } from '../support/protected-route.js';
+import { createWebhook, deliveriesOf, runJobsUntil } from '../support/webhooks.js';
 
 async function createNamespace(app: TestApp, session: TestSession): Promise<string> {
   const name = `ns-${randomUUID().slice(0, 8)}`;
@@ -135,6 +136,40 @@ const serviceAccountRoute = (method: 'POST' | 'DELETE', suffix = ''): RouteSetup
 let throttleLimiter: ReturnType<typeof createMemoryFailureLimiter> | undefined;
 
 /** Per protected route: the credentials it must take, the status it succeeds with, its request. */
+/** One of the caller's webhooks, and another account's (its description unchanged is the check). */
+const webhookById = (method: 'GET' | 'PATCH' | 'DELETE', suffix: string, successStatus: number): RouteSetup => ({
+  auth: 'either',
+  scope: method === 'GET' ? 'tokens:read' : 'tokens:write',
+  successStatus,
+  async prepare(app, caller) {
+    const body = { url: 'https://hooks.example.com/latchkey', events: ['token.created'], description: 'original' };
+    const own = await createWebhook(app, caller.session, body);
+    const owner = await app.signIn();
+    const theirs = await createWebhook(app, owner, body);
+    return {
+      url: `/api/v1/webhooks/${own.id}${suffix}`,
+      ...(method === 'PATCH' && { payload: { description: 'changed' } }),
+      foreign: {
+        url: `/api/v1/webhooks/${theirs.id}${suffix}`,
+        missingUrls: [`/api/v1/webhooks/${randomUUID()}${suffix}`, `/api/v1/webhooks/not-a-uuid${suffix}`],
+        async untouched() {
+          expect(await app.services.webhooks.get(owner.account.id, theirs.id)).toMatchObject({ description: 'original' });
+        },
+      },
+    };
+  },
+});
+
+/** A webhook with one delivery attempted (to a closed port on loopback: refused at once). */
+async function webhookWithDelivery(app: TestApp, session: TestSession) {
+  const hook = await createWebhook(app, session, { url: 'http://127.0.0.1:9/hook', events: ['token.created'] });
+  await app.createToken(session, `delivered-${randomUUID().slice(0, 8)}`);
+  const attempts = async () => (await deliveriesOf(app, session, hook.id))[0]?.attempts ?? 0;
+  await runJobsUntil(app, async () => (await attempts()) >= 1);
+  const [delivery] = await deliveriesOf(app, session, hook.id);
+  return { webhookId: hook.id, deliveryId: delivery!.id, attempts };
+}
+
 const ROUTES: RouteSetupTable = {
   'GET /api/v1/me': { auth: 'either', scope: 'any', successStatus: 200 },
   'GET /api/v1/tokens': { auth: 'either', scope: 'tokens:read', successStatus: 200 },
@@ -184,6 +219,42 @@ const ROUTES: RouteSetupTable = {
           missingUrls: [`/api/v1/namespaces/ns-${randomUUID().slice(0, 8)}`, '/api/v1/namespaces/Not_A_Label'],
           async untouched() {
             expect(await namespaceNames(app, owner)).toEqual([theirs]);
+          },
+        },
+      };
+    },
+  },
+  // Webhooks (docs/webhooks.md): tokens:read to read, tokens:write to change.
+  'GET /api/v1/webhooks': { auth: 'either', scope: 'tokens:read', successStatus: 200 },
+  'POST /api/v1/webhooks': {
+    auth: 'either',
+    scope: 'tokens:write',
+    successStatus: 201,
+    prepare: () => ({ payload: { url: 'https://hooks.example.com/latchkey', events: ['token.created'] } }),
+  },
+  'GET /api/v1/webhooks/:id': webhookById('GET', '', 200),
+  'PATCH /api/v1/webhooks/:id': webhookById('PATCH', '', 200),
+  'DELETE /api/v1/webhooks/:id': webhookById('DELETE', '', 204),
+  'GET /api/v1/webhooks/:id/deliveries': webhookById('GET', '/deliveries', 200),
+  'POST /api/v1/webhooks/:id/deliveries/:deliveryId/redeliver': {
+    auth: 'either',
+    scope: 'tokens:write',
+    successStatus: 202,
+    appOptions: () => ({ webhookAllowPrivate: true }),
+    async prepare(app, caller) {
+      const own = await webhookWithDelivery(app, caller.session);
+      const theirs = await webhookWithDelivery(app, await app.signIn());
+      return {
+        url: `/api/v1/webhooks/${own.webhookId}/deliveries/${own.deliveryId}/redeliver`,
+        foreign: {
+          url: `/api/v1/webhooks/${theirs.webhookId}/deliveries/${theirs.deliveryId}/redeliver`,
+          missingUrls: [
+            `/api/v1/webhooks/${own.webhookId}/deliveries/${randomUUID()}/redeliver`,
+            `/api/v1/webhooks/${own.webhookId}/deliveries/not-a-uuid/redeliver`,
+            `/api/v1/webhooks/${randomUUID()}/deliveries/${own.deliveryId}/redeliver`,
+          ],
+          async untouched() {
+            expect(await theirs.attempts()).toBe(1);
           },
         },
       };

@@ -99,6 +99,22 @@ const BODY_CASES: Record<string, BodyCase> = {
       body: { maxLifetimeDays: 180, serviceMaxLifetimeDays: null, personalScopes: [...TOKEN_SCOPES], idleRevokeDays: null },
     }),
   },
+  'POST /api/v1/webhooks': {
+    success: 201,
+    prepare: async (app) => ({
+      url: '/api/v1/webhooks',
+      headers: (await app.signIn()).headers,
+      body: { url: 'https://hooks.example.com/latchkey', events: ['token.created'] },
+    }),
+  },
+  'PATCH /api/v1/webhooks/:id': {
+    success: 200,
+    prepare: async (app) => {
+      const session = await app.signIn();
+      const hook = await app.services.webhooks.create({ accountId: session.account.id, mayAdminister: false }, { url: 'https://hooks.example.com/a', events: ['token.created'] });
+      return { url: `/api/v1/webhooks/${hook.webhook.id}`, headers: session.headers, body: { description: 'renamed' } };
+    },
+  },
   'POST /api/v1/credentials/revoke': {
     success: 202,
     prepare: async (app) => {

@@ -44,6 +44,8 @@ export interface TestAppOptions {
   maxNamespacesPerAccount?: number;
   /** The budget of the public routes that write (in memory, per app, unless given). */
   anonymousWriteLimiter?: AnonymousWriteLimiter;
+  /** WEBHOOK_ALLOW_PRIVATE (false unless given): webhook tests send to a receiver on loopback. */
+  webhookAllowPrivate?: boolean;
 }
 
 export interface TestApp extends App {
@@ -76,6 +78,7 @@ export async function createTestApp(database: Database, options: TestAppOptions 
     tokenCache: options.tokenCache,
     namespaceSettings: options.maxNamespacesPerAccount ? { maxPerAccount: options.maxNamespacesPerAccount } : undefined,
     anonymousWriteLimiter: options.anonymousWriteLimiter,
+    webhookAllowPrivate: options.webhookAllowPrivate,
   });
   const app = await createApp({
     services,
