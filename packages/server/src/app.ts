@@ -25,6 +25,7 @@ import { refuseUndeclaredBody } from './http/strict-body.js';
 import type { ZodApp } from './http/zod-app.js';
 import { registerNamespaceRoutes } from './namespaces/namespace-routes.js';
 import { registerNoticeRoutes } from './notices/notice-routes.js';
+import { registerNotificationRoutes } from './notifications/notification-routes.js';
 import type { Services } from './services.js';
 import { registerInviteRoutes } from './sessions/invite-routes.js';
 import { registerSignInOptionsRoutes } from './sessions/sign-in-options-routes.js';
@@ -163,6 +164,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   await http.register(async (scope) => registerIntrospectionRoutes(scope.withTypeProvider<ZodTypeProvider>(), services));
   registerNoticeRoutes(http, services);
   registerWebhookRoutes(http, services);
+  registerNotificationRoutes(http, services);
   registerAdminRoutes(http, services);
   registerCredentialReportRoutes(http, { reports: services.credentialReports, limiter: services.reportLimiter });
   registerInviteRoutes(http, services);

@@ -79,4 +79,29 @@ describe('loadConfig', () => {
     }
     expect((error as ConfigError).problems).toHaveLength(5);
   });
+
+  it('reads SMTP_URL and MAIL_FROM for email notifications, off without them', () => {
+    expect(loadConfig({}).smtp).toBeUndefined();
+    for (const url of ['smtp://user:pass@mail.internal:587', 'smtps://user:pass@mail.internal:465', 'smtp://127.0.0.1:25']) {
+      expect(loadConfig({ SMTP_URL: url, MAIL_FROM: 'Latchkey <latchkey@example.com>' }).smtp).toEqual({ url, from: 'Latchkey <latchkey@example.com>' });
+    }
+    expect(loadConfig({ SMTP_URL: 'smtp://mail.internal', MAIL_FROM: 'latchkey@example.com' }).smtp?.from).toBe('latchkey@example.com');
+  });
+
+  it('refuses an SMTP_URL that is not smtp:// or smtps://, a MAIL_FROM that is no address, and either without the other', () => {
+    const problems = (env: Record<string, string>) => {
+      try {
+        loadConfig(env);
+        return [];
+      } catch (error) {
+        return (error as ConfigError).problems;
+      }
+    };
+    expect(problems({ SMTP_URL: 'https://mail.internal', MAIL_FROM: 'a@example.com' })).toEqual(['SMTP_URL: must be an smtp:// or smtps:// URL']);
+    expect(problems({ SMTP_URL: 'smtp://mail.internal' })).toEqual(['MAIL_FROM: is required when SMTP_URL is set (the sender of the notification emails)']);
+    expect(problems({ MAIL_FROM: 'a@example.com' })).toEqual(['SMTP_URL: is required when MAIL_FROM is set']);
+    expect(problems({ SMTP_URL: 'smtp://mail.internal', MAIL_FROM: 'Latchkey' })).toEqual([
+      'MAIL_FROM: must be an address, e.g. latchkey@example.com or "Latchkey <latchkey@example.com>"',
+    ]);
+  });
 });

@@ -59,6 +59,9 @@ const environmentSchema = z
     ),
     LATCHKEY_TEST_FAULT: z.preprocess(emptyAsUndefined, z.enum(TEST_FAULTS).optional()),
     WEBHOOK_ALLOW_PRIVATE: z.preprocess(emptyAsUndefined, z.enum(['true', 'false']).default('false')),
+    SMTP_URL: z.preprocess(emptyAsUndefined, z.url({ protocol: /^smtps?$/, error: 'must be an smtp:// or smtps:// URL' }).optional()),
+    MAIL_FROM: z.preprocess(emptyAsUndefined, z.string().max(320).optional()),
+    LATCHKEY_TEST_CLOCK_OFFSET_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().optional()),
   });
 
 export interface Config {
@@ -96,6 +99,17 @@ export interface Config {
   testFault: TestFault | undefined;
   /** WEBHOOK_ALLOW_PRIVATE: webhooks may target private, loopback and link-local addresses (local development, tests). */
   webhookAllowPrivate: boolean;
+  /**
+   * Email notifications (SMTP_URL, MAIL_FROM): the SMTP server (`smtp://` or `smtps://`, with
+   * credentials if it wants them; never logged) and the sender; undefined sends no email.
+   */
+  smtp: { url: string; from: string } | undefined;
+  /**
+   * LATCHKEY_TEST_CLOCK_OFFSET_MS, for tests only: moves this instance's clock (the expiry scan's
+   * "now", the timestamps it writes) forward by this much, so a test can cross expiry thresholds
+   * across restarts. 0 in every real deployment.
+   */
+  testClockOffsetMs: number;
 }
 
 export class ConfigError extends Error {
@@ -143,8 +157,13 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     logLevel: e.LOG_LEVEL,
     testFault: e.LATCHKEY_TEST_FAULT,
     webhookAllowPrivate: e.WEBHOOK_ALLOW_PRIVATE === 'true',
+    smtp: e.SMTP_URL ? { url: e.SMTP_URL, from: e.MAIL_FROM as string } : undefined,
+    testClockOffsetMs: e.LATCHKEY_TEST_CLOCK_OFFSET_MS ?? 0,
   };
 }
+
+/** `addr@host` or `Name <addr@host>`: enough to catch a value that is not an address at all. */
+const MAIL_FROM_SHAPE = /^(?:[^<>@]*<[^\s<>@]+@[^\s<>@]+>|[^\s<>@]+@[^\s<>@]+)$/;
 
 function crossFieldProblems(env: Record<string, string | undefined>): string[] {
   const problems: string[] = [];
@@ -157,6 +176,9 @@ function crossFieldProblems(env: Record<string, string | undefined>): string[] {
   }
   if (env.OIDC_ISSUER && !env.OIDC_CLIENT_ID) problems.push('OIDC_CLIENT_ID: is required when OIDC_ISSUER is set');
   if (!env.OIDC_ISSUER && env.OIDC_CLIENT_ID) problems.push('OIDC_ISSUER: is required when OIDC_CLIENT_ID is set');
+  if (env.SMTP_URL && !env.MAIL_FROM) problems.push('MAIL_FROM: is required when SMTP_URL is set (the sender of the notification emails)');
+  if (env.MAIL_FROM && !MAIL_FROM_SHAPE.test(env.MAIL_FROM)) problems.push('MAIL_FROM: must be an address, e.g. latchkey@example.com or "Latchkey <latchkey@example.com>"');
+  if (!env.SMTP_URL && env.MAIL_FROM) problems.push('SMTP_URL: is required when MAIL_FROM is set');
   return problems;
 }
 

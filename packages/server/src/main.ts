@@ -24,7 +24,8 @@ import { createServices } from './services.js';
 import { OIDC_CALLBACK_PATH } from './sessions/oidc-sign-in.js';
 import { createDatabaseAnchoredClock, type AnchoredClock } from './kernel/clock.js';
 import { StoreUnavailableError } from './kernel/store-errors.js';
-import { withTestFault } from './test-faults.js';
+import { withTestClockOffset, withTestFault } from './test-faults.js';
+import { createSmtpMailer } from './notifications/smtp-mailer.js';
 
 const USAGE = `Usage: latchkey-server [serve|migrate|signin-link]
 
@@ -37,7 +38,7 @@ const USAGE = `Usage: latchkey-server [serve|migrate|signin-link]
 Configuration comes from the environment: PORT, HOST, PUBLIC_URL, DATABASE_URL, REDIS_URL,
 OIDC_ISSUER, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, OIDC_ADMIN_EMAILS, OIDC_LINK_EXISTING_ACCOUNTS, TOKEN_MAX_LIFETIME_DAYS, TOKEN_MAX_PER_ACCOUNT,
 NAMESPACE_MAX_PER_ACCOUNT,
-TRUST_PROXY, LOG_LEVEL, WEBHOOK_ALLOW_PRIVATE. See the README.`;
+TRUST_PROXY, LOG_LEVEL, WEBHOOK_ALLOW_PRIVATE, SMTP_URL, MAIL_FROM. See the README.`;
 
 /** How long SIGTERM waits for in-flight requests before giving up. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -107,9 +108,13 @@ async function main(argv: string[]): Promise<number> {
   let ready = false;
   // Every timestamp this instance writes follows the database clock, as every decision does
   // (docs/security.md, item 19); measured once the database answers, then every minute.
-  const clock = createDatabaseAnchoredClock(database, {
-    onError: (error) => logger.warn({ err: error }, 'could not read the database clock; keeping the last offset'),
-  });
+  const clock = withTestClockOffset(
+    createDatabaseAnchoredClock(database, {
+      onError: (error) => logger.warn({ err: error }, 'could not read the database clock; keeping the last offset'),
+    }),
+    config.testClockOffsetMs,
+    logger,
+  );
   const services = withTestFault(createServices({ ...serviceSettings(config, database, logger, clock), oidc }), config.testFault, logger);
   const app = await createApp({
     services,
@@ -158,6 +163,7 @@ async function main(argv: string[]): Promise<number> {
   const address = app.http.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   logger.info({ port, publicUrl: config.publicUrl, database: database.dialect }, 'latchkey-server listening');
+  if (!config.smtp) logger.info({ event: 'email_off' }, 'email notifications are off: SMTP_URL is not set');
   handleShutdown(app.http, database, logger);
   return -1; // keep running
 }
@@ -207,6 +213,8 @@ function serviceSettings(config: Config, database: Database, logger: Logger, clo
     namespaceSettings: { maxPerAccount: config.namespaceMaxPerAccount },
     webhookAllowPrivate: config.webhookAllowPrivate,
     publicUrl: config.publicUrl,
+    // SMTP_URL carries the SMTP password: it goes to the mailer and nowhere else (never logged).
+    mailer: config.smtp ? createSmtpMailer(config.smtp) : undefined,
   } satisfies Partial<Parameters<typeof createServices>[0]>;
 }
 

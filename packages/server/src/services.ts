@@ -40,13 +40,17 @@ import { createSessionService, type SessionService } from './sessions/session-se
 import { createSignInLinkService, type SignInLinkService } from './sessions/sign-in-link-service.js';
 import { createSignInService, type SignInService } from './sessions/sign-in-service.js';
 import type { Clock } from './kernel/clock.js';
-import { createEventChannels, createIpRefusedEvents, type EventChannels } from './jobs/events.js';
+import { createEventChannels, createIpRefusedEvents, eventJob, type EventChannels } from './jobs/events.js';
 import { createExpiryScan, EXPIRY_SCAN_INTERVAL_MS, EXPIRY_SCAN_KIND } from './jobs/expiry-scan.js';
-import { FINISHED_JOB_RETENTION_MS, WEBHOOK_RETRY } from './jobs/job.js';
+import { EMAIL_RETRY, FINISHED_JOB_RETENTION_MS, WEBHOOK_RETRY } from './jobs/job.js';
 import { createJobRunner, type JobRunner } from './jobs/job-runner.js';
 import { createKyselyExpiryScanStore } from './jobs/kysely-expiry-scan-store.js';
 import { createKyselyJobStore } from './jobs/kysely-job-store.js';
 import { createKyselyTokenStore, type TokenStoreOptions } from './tokens/kysely-token-store.js';
+import { createKyselyNotificationStore } from './notifications/kysely-notification-store.js';
+import type { Mailer } from './notifications/mailer.js';
+import { withNewAddressEvents } from './notifications/new-address-watch.js';
+import { createNotificationService, type NotificationService } from './notifications/notification-service.js';
 import { createTokenService, type TokenService, type TokenSettings } from './tokens/token-service.js';
 import { createKyselyWebhookStore } from './webhooks/kysely-webhook-store.js';
 import { createWebhookDelivery, deliveryJob } from './webhooks/webhook-delivery.js';
@@ -97,6 +101,8 @@ export interface Services {
   events: EventChannels;
   /** Signed webhooks: endpoints per account (instance-wide for administrators) and their deliveries. */
   webhooks: WebhookService;
+  /** Email notifications (the `email` channel, registered when a mailer is given) and each account's switches. */
+  notifications: NotificationService;
   /** Stops the report worker (reports not processed yet stay stored for the next start) and lets the limiters go. */
   close(): Promise<void>;
 }
@@ -124,6 +130,8 @@ export interface ServiceDeps {
   webhookAllowPrivate?: boolean;
   /** How webhooks are sent; the SSRF-safe sender (webhooks/webhook-sender.ts) when absent. */
   webhookSender?: WebhookSender;
+  /** Sends the notification emails (SMTP_URL); without it no email is sent. */
+  mailer?: Mailer;
 }
 
 /** How long closing waits for the report in hand; reports still pending are stored for the next start. */
@@ -140,7 +148,10 @@ export function createServices(deps: ServiceDeps): Services {
   const accounts = createAccountService({ store: accountStore, clock });
   const notices = createNoticeService({ store: createKyselyNoticeStore(database), clock });
   const auditStore = createKyselyAuditStore(database);
-  const tokenStore = createKyselyTokenStore(database, { tokenCache: deps.tokenCache });
+  // A token's first use from a new address becomes a lifecycle event (notifications/new-address-watch.ts).
+  const tokenStore = withNewAddressEvents(createKyselyTokenStore(database, { tokenCache: deps.tokenCache }), (...use) =>
+    notifications.noteAddress(...use),
+  );
   const policy = createPolicyService({ store: createKyselyPolicyStore(database), clock, defaultMaxLifetimeDays: settings.maxLifetimeDays });
   const failureThrottle = deps.failureLimiter && createFailureThrottle({ limiter: deps.failureLimiter, clock });
   const tokens = createTokenService({
@@ -206,6 +217,17 @@ export function createServices(deps: ServiceDeps): Services {
     if (count > 0) logger.info({ event: 'token_expiry_events', count }, 'tokens crossed an expiry threshold');
   });
   jobs.schedule(EXPIRY_SCAN_KIND, EXPIRY_SCAN_INTERVAL_MS);
+  const notifications = createNotificationService({
+    store: createKyselyNotificationStore(database),
+    clock,
+    mailer: deps.mailer,
+    publicUrl: deps.publicUrl,
+    enqueueEvent: async (event) => {
+      await jobs.enqueue(eventJob(event));
+    },
+    onOutcome: (outcome) => logger.info({ event: 'email_notification', ...outcome }, 'email notification'),
+  });
+  if (deps.mailer) events.add('email', (event, context) => notifications.deliver(event, context), { retry: EMAIL_RETRY });
   const revocations = createRevocationFeed({
     store: revocationStore,
     clock,
@@ -261,8 +283,10 @@ export function createServices(deps: ServiceDeps): Services {
     jobs,
     webhooks: createWebhookService({ store: webhookStore, clock, allowPrivate: webhookAllowPrivate, enqueue: (job) => jobs.enqueue(job) }),
     events,
+    notifications,
     async close() {
       await jobs.stop(JOBS_CLOSE_GRACE_MS);
+      deps.mailer?.close();
       await revocations.stop();
       await retention.stop();
       await deps.failureLimiter?.close();

@@ -10,6 +10,7 @@
  */
 import type { Logger } from 'pino';
 import type { TestFault } from './config.js';
+import type { AnchoredClock } from './kernel/clock.js';
 import type { Services } from './services.js';
 
 /** The exit code of the injected crash, so a test can tell it from any other exit. */
@@ -41,5 +42,24 @@ export function withTestFault(services: Services, fault: TestFault | undefined, 
         process.exit(TEST_FAULT_EXIT_CODE);
       },
     },
+  };
+}
+
+/**
+ * LATCHKEY_TEST_CLOCK_OFFSET_MS, for tests only: the instance's clock moved forward (after it is
+ * anchored to the database's), so a test can cross expiry thresholds by restarting instances
+ * with a later offset (docs/security.md, item 52). Expiry decisions made in SQL keep the
+ * database clock.
+ */
+export function withTestClockOffset(clock: AnchoredClock, offsetMs: number, logger: Logger): AnchoredClock {
+  if (offsetMs === 0) return clock;
+  logger.warn({ offsetMs }, 'TEST CLOCK OFFSET ENABLED: never run this in production');
+  return {
+    now: () => clock.now() + offsetMs,
+    resync: () => clock.resync(),
+    get offsetMs() {
+      return clock.offsetMs;
+    },
+    stop: () => clock.stop(),
   };
 }

@@ -25,6 +25,7 @@ export const CONSOLE_PATHS = [
   '/settings',
   '/settings/tokens',
   '/settings/tokens/:id',
+  '/settings/notifications',
   '/namespaces',
   '/admin',
   '/admin/accounts',

@@ -550,6 +550,40 @@ const webhooks: MigrationFactory = () => ({
   },
 });
 
+/**
+ * 0016_notification_preferences: each account's email switches (notifications/; no row: the
+ * defaults), and one row per email the notification channel decided on, keyed by what it is
+ * about (`expiry:<token>:<threshold>`, `revoked:<token>`, `ip-refused:<token>:<address>`,
+ * `new-address:<token>:<address>`): the job that claims a key sends it, any other job for the same
+ * key (a retried event, a second producer) does not, and a switched-off kind is recorded as
+ * skipped.
+ */
+const notificationPreferences: MigrationFactory = () => ({
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('notification_preferences')
+      .addColumn('account_id', 'text', (c) => c.primaryKey().references('accounts.id').onDelete('cascade'))
+      .addColumn('expiry', 'integer', (c) => c.notNull())
+      .addColumn('revoked', 'integer', (c) => c.notNull())
+      .addColumn('ip_refused', 'integer', (c) => c.notNull())
+      .addColumn('new_address', 'integer', (c) => c.notNull())
+      .addColumn('updated_at', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createTable('email_notifications')
+      .addColumn('key', 'text', (c) => c.primaryKey())
+      .addColumn('job_id', 'text', (c) => c.notNull())
+      .addColumn('kind', 'text', (c) => c.notNull())
+      .addColumn('token_id', 'text', (c) => c.notNull())
+      .addColumn('account_id', 'text')
+      .addColumn('state', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('sent_at', 'bigint')
+      .execute();
+    await db.schema.createIndex('email_notifications_token_id').on('email_notifications').column('token_id').execute();
+  },
+});
+
 const MIGRATIONS: Record<string, MigrationFactory> = {
   '0001_initial_schema': initialSchema,
   '0002_sign_in': signIn,
@@ -566,6 +600,7 @@ const MIGRATIONS: Record<string, MigrationFactory> = {
   '0013_revocation_events': revocationEvents,
   '0014_jobs': jobs,
   '0015_token_rotation': tokenRotation,
+  '0016_notification_preferences': notificationPreferences,
   '0017_webhooks': webhooks,
 };
 

@@ -253,6 +253,30 @@ export interface WebhookAttemptsTable {
   error: string | null;
 }
 
+/** An account's email switches (0016_notification_preferences); no row: the defaults. */
+export interface NotificationPreferencesTable {
+  account_id: string;
+  expiry: number;
+  revoked: number;
+  ip_refused: number;
+  new_address: number;
+  updated_at: number;
+}
+
+/** One row per email the notification channel decided on (0016), keyed by what it is about. */
+export interface EmailNotificationsTable {
+  key: string;
+  /** The job that claimed the key: only it sends (again, when it is retried). */
+  job_id: string;
+  kind: string;
+  token_id: string;
+  account_id: string | null;
+  /** claimed | sent | skipped (switched off) | no_recipient */
+  state: string;
+  created_at: number;
+  sent_at: number | null;
+}
+
 export interface Tables {
   accounts: AccountsTable;
   tokens: TokensTable;
@@ -269,6 +293,8 @@ export interface Tables {
   policy: PolicyTable;
   revocation_events: RevocationEventsTable;
   jobs: JobsTable;
+  notification_preferences: NotificationPreferencesTable;
+  email_notifications: EmailNotificationsTable;
   webhooks: WebhooksTable;
   webhook_deliveries: WebhookDeliveriesTable;
   webhook_attempts: WebhookAttemptsTable;
@@ -371,6 +397,13 @@ export const WEBHOOK_ATTEMPT_COLUMNS = [
   'duration_ms',
   'error',
 ] as const satisfies ReadonlyArray<keyof WebhookAttemptsTable>;
+
+export const NOTIFICATION_PREFERENCE_COLUMNS = ['expiry', 'revoked', 'ip_refused', 'new_address'] as const satisfies ReadonlyArray<
+  keyof NotificationPreferencesTable
+>;
+export const EMAIL_NOTIFICATION_COLUMNS = ['key', 'job_id', 'kind', 'token_id', 'account_id', 'state', 'created_at', 'sent_at'] as const satisfies ReadonlyArray<
+  keyof EmailNotificationsTable
+>;
 
 /** `[alias.column, …]`, typed, for a select over a joined (aliased) table. */
 export function qualified<A extends string, C extends string>(alias: A, columns: readonly C[]): Array<`${A}.${C}`> {

@@ -172,6 +172,8 @@ async function webhookWithDelivery(app: TestApp, session: TestSession) {
 
 const ROUTES: RouteSetupTable = {
   'GET /api/v1/me': { auth: 'either', scope: 'any', successStatus: 200 },
+  'GET /api/v1/me/notifications': { auth: 'either', scope: 'any', successStatus: 200 },
+  'PUT /api/v1/me/notifications': { auth: 'either', scope: 'any', successStatus: 200, prepare: () => ({ payload: { newAddress: true } }) },
   'GET /api/v1/tokens': { auth: 'either', scope: 'tokens:read', successStatus: 200 },
   'POST /api/v1/tokens': {
     auth: 'either',

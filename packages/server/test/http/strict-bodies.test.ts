@@ -47,6 +47,10 @@ const BODY_CASES: Record<string, BodyCase> = {
       return { url: '/api/v1/tokens/self/rotate', headers: bearer(secret), body: { graceSeconds: 60 } };
     },
   },
+  'PUT /api/v1/me/notifications': {
+    success: 200,
+    prepare: async (app) => ({ url: '/api/v1/me/notifications', headers: (await app.signIn()).headers, body: { newAddress: true } }),
+  },
   'POST /api/v1/namespaces': {
     success: 201,
     prepare: async (app) => ({ url: '/api/v1/namespaces', headers: (await app.signIn()).headers, body: { name: unique('ns') } }),

@@ -17,6 +17,7 @@ import { createLogger } from '../../src/http/logging.js';
 import { createServices, type OidcOptions } from '../../src/services.js';
 import { systemClock, type Clock } from '../../src/kernel/clock.js';
 import type { TokenSettings } from '../../src/tokens/token-service.js';
+import type { Mailer } from '../../src/notifications/mailer.js';
 
 export const TEST_PUBLIC_URL = 'https://latchkey.test';
 export const TEST_ORIGIN = TEST_PUBLIC_URL;
@@ -46,6 +47,8 @@ export interface TestAppOptions {
   anonymousWriteLimiter?: AnonymousWriteLimiter;
   /** WEBHOOK_ALLOW_PRIVATE (false unless given): webhook tests send to a receiver on loopback. */
   webhookAllowPrivate?: boolean;
+  /** Sends the notification emails; none (email off) unless given. */
+  mailer?: Mailer;
 }
 
 export interface TestApp extends App {
@@ -79,6 +82,7 @@ export async function createTestApp(database: Database, options: TestAppOptions 
     namespaceSettings: options.maxNamespacesPerAccount ? { maxPerAccount: options.maxNamespacesPerAccount } : undefined,
     anonymousWriteLimiter: options.anonymousWriteLimiter,
     webhookAllowPrivate: options.webhookAllowPrivate,
+    mailer: options.mailer,
   });
   const app = await createApp({
     services,

@@ -20,7 +20,7 @@ const DEFAULT_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
  * a request) may still hold token_addresses and want tokens; taking token_addresses first makes
  * the truncate wait for it instead of deadlocking with it.
  */
-const TABLES = ['token_addresses', 'audit_events', 'sessions', 'namespaces', 'tokens', 'signin_links', 'login_flows', 'cli_grants', 'notices', 'auth_failures', 'pending_credential_reports', 'accounts', 'policy', 'jobs', 'webhook_attempts', 'webhook_deliveries', 'webhooks'];
+const TABLES = ['token_addresses', 'audit_events', 'sessions', 'namespaces', 'tokens', 'signin_links', 'login_flows', 'cli_grants', 'notices', 'auth_failures', 'pending_credential_reports', 'accounts', 'policy', 'jobs', 'webhook_attempts', 'webhook_deliveries', 'webhooks', 'notification_preferences', 'email_notifications'];
 
 export const postgresRequired = process.env.LATCHKEY_REQUIRE_POSTGRES === '1';
 
