@@ -104,13 +104,14 @@ export function renderEmail(decision: EmailDecision, token: TokenFacts, links: E
   const text = [
     content.summary,
     '',
-    ...facts.map(([label, value]) => `${label}: ${value}`),
+    // A question needs no colon after it.
+    ...facts.map(([label, value]) => (label.endsWith('?') ? `${label} ${value}` : `${label}: ${value}`)),
     '',
     content.advice,
     '',
     `${content.action}: ${links.tokenPage}`,
     '',
-    '--',
+    '-- ',
     `${footer} Choose which emails you get: ${links.preferences}`,
     '',
   ].join('\n');

@@ -25,7 +25,7 @@ function expectAboutToken(email: ReceivedEmail, token: { id: string; name: strin
   const text = email.parsed.text ?? '';
   const html = String(email.parsed.html);
   expect(text).toContain(token.name);
-  expect(text).toContain(`Where is this token used?: ${NOTE}`);
+  expect(text).toContain(`Where is this token used? ${NOTE}`);
   expect(text).toContain(`${TEST_PUBLIC_URL}/settings/tokens/${token.id}`);
   expect(html).toContain(token.name);
   expect(html).toContain('GitHub Actions &lt;deploy&gt; &amp; &quot;nightly&quot; backups');

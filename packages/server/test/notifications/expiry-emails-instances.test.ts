@@ -7,7 +7,8 @@
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
+import { EXPIRY_SCAN_INTERVAL_MS, EXPIRY_SCAN_KIND } from '../../src/jobs/expiry-scan.js';
 import type { ServerProcess } from '../support/server-process.mjs';
 import { serverBinary } from '../support/server-process.mjs';
 import { serversOnPostgres } from '../support/servers-on-postgres.js';
@@ -31,16 +32,8 @@ beforeAll(async () => {
 });
 afterAll(() => smtp?.close());
 
-/** Polls `read` until `done` holds (generously: the machine may be busy). */
-async function waitFor<T>(read: () => T | Promise<T>, done: (value: T) => boolean, timeoutMs = 60_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > until) throw new Error(`condition not met in time; last: ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+/** Generous: the machine may be busy. */
+const WAIT = { timeout: 60_000, interval: 100 };
 
 const ready = serversOnPostgres(async ({ url, db, start }) => {
   // The SMTP server started first (this file's beforeAll is registered before serversOnPostgres's).
@@ -87,19 +80,20 @@ it('two instances restarted between thresholds send exactly one email per thresh
     for (const [index, stage] of STAGES.entries()) {
       await startBoth(stage.offsetMs, stage.threshold);
       const expected = tokens.length * (index + 1);
-      await waitFor(() => smtp.received.length, (count) => count >= expected);
-      await waitFor(settled, Boolean);
-      // A restart within the threshold (the next slot's scan runs at start) sends nothing again.
+      await vi.waitFor(() => expect(smtp.received.length).toBeGreaterThanOrEqual(expected), WAIT);
+      await vi.waitFor(async () => expect(await settled()).toBe(true), WAIT);
+      // A restart within the threshold, a scan slot later (that slot's scan runs at start), sends nothing again.
       await stopAll();
-      await startBoth(stage.offsetMs + 11 * 60_000, `${stage.threshold} again`);
-      await waitFor(async () => {
+      const later = stage.offsetMs + EXPIRY_SCAN_INTERVAL_MS + 60_000;
+      await startBoth(later, `${stage.threshold} again`);
+      await vi.waitFor(async () => {
         const { rows } = await db.query<{ done: string }>(
-          `select count(*) as done from jobs where kind = 'tokens.expiry-scan' and state = 'done' and dedupe_key = $1`,
-          [`schedule:tokens.expiry-scan:${Math.floor((Date.now() + stage.offsetMs + 11 * 60_000) / 600_000) * 600_000}`],
+          `select count(*) as done from jobs where kind = $1 and state = 'done' and dedupe_key = $2`,
+          [EXPIRY_SCAN_KIND, `schedule:${EXPIRY_SCAN_KIND}:${Math.floor((Date.now() + later) / EXPIRY_SCAN_INTERVAL_MS) * EXPIRY_SCAN_INTERVAL_MS}`],
         );
-        return Number(rows[0]!.done);
-      }, (done) => done >= 1);
-      await waitFor(settled, Boolean);
+        expect(Number(rows[0]!.done)).toBeGreaterThanOrEqual(1);
+      }, WAIT);
+      await vi.waitFor(async () => expect(await settled()).toBe(true), WAIT);
       await stopAll();
       expect(smtp.received).toHaveLength(expected);
     }
