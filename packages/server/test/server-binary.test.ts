@@ -41,6 +41,26 @@ describe('latchkey-server', () => {
     }
     expect(await server.exited).toEqual({ code: 0, signal: null });
     expect(server.output()).toContain('"msg":"stopped"');
+    // No SMTP_URL: said once at start (docs/notifications.md).
+    expect(server.output().match(/email notifications are off: SMTP_URL is not set/g)).toHaveLength(1);
+  });
+
+  it('with SMTP_URL, never prints the SMTP password and does not say email is off', async () => {
+    const server = await startServer({
+      env: {
+        DATABASE_URL: `sqlite:${join(workDir, 'smtp', 'latchkey.db')}`,
+        SMTP_URL: 'smtps://latchkey:smtp-password-never-logged@mail.invalid:465',
+        MAIL_FROM: 'Latchkey <latchkey@example.test>',
+        LOG_LEVEL: 'debug',
+      },
+    });
+    try {
+      expect((await fetch(`http://127.0.0.1:${server.port}/readyz`)).status).toBe(200);
+    } finally {
+      await server.stop();
+    }
+    expect(server.output()).not.toContain('smtp-password-never-logged');
+    expect(server.output()).not.toContain('email notifications are off');
   });
 
   it('prints the first administrator a one-time sign-in link until one has signed in; signin-link prints more', async () => {
@@ -89,12 +109,12 @@ describe('latchkey-server', () => {
 
   it('refuses bad configuration, listing every problem, with exit code 1', () => {
     const result = spawnSync(process.execPath, [binary], {
-      env: { PATH: process.env.PATH ?? '', PORT: 'eighty', DATABASE_URL: 'mysql://db/x', LOG_LEVEL: 'loud' },
+      env: { PATH: process.env.PATH ?? '', PORT: 'eighty', DATABASE_URL: 'mysql://db/x', LOG_LEVEL: 'loud', SMTP_URL: 'https://mail.example.test' },
       encoding: 'utf8',
     });
     expect(result.status).toBe(1);
     expect(result.stderr).toContain('Invalid configuration');
-    for (const variable of ['PORT', 'DATABASE_URL', 'LOG_LEVEL']) expect(result.stderr).toContain(variable);
+    for (const variable of ['PORT', 'DATABASE_URL', 'LOG_LEVEL', 'SMTP_URL', 'MAIL_FROM']) expect(result.stderr).toContain(variable);
   });
 
   it('migrates and exits with `migrate`; rejects unknown commands with exit code 2', () => {
