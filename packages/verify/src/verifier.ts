@@ -70,7 +70,7 @@ export interface RefusedToken {
   /**
    * The error contract's code (`@latchkey/contract/errors`): `INVALID_TOKEN` (malformed, unknown,
    * revoked, expired, owner disabled, outside its allowlist: introspection does not say which),
-   * `TOKEN_EXPIRED` (a cached token that expired since), `INSUFFICIENT_SCOPE`, or `UNAVAILABLE`
+   * `TOKEN_EXPIRED` (its expiry, which introspection gives to the second, passed while it was checked), `INSUFFICIENT_SCOPE`, or `UNAVAILABLE`
    * (Latchkey could not be asked).
    */
   code: ErrorCode;
