@@ -16,7 +16,7 @@ const config = {
     // subpaths (never `/token` or `/secrets`: node:crypto).
     alias: [
       { find: /^@latchkey\/contract$/, replacement: contractSource('index.ts') },
-      { find: /^@latchkey\/contract\/(jitless|relative-time|return-path|token-format)$/, replacement: contractSource('$1.ts') },
+      { find: /^@latchkey\/contract\/(jitless|relative-time|return-path|token-format|webhook-events)$/, replacement: contractSource('$1.ts') },
     ],
   },
   build: {

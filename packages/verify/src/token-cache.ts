@@ -34,11 +34,6 @@ export class TokenCache {
   readonly #entries = new Map<string, Entry>();
   readonly #byToken = new Map<string, string>();
   readonly #byAccount = new Map<string, Set<string>>();
-  /**
-   * Digests of cached tokens the stream said were revoked: a revocation is for good, so these are
-   * refused without asking again (bounded like the cache, oldest out first).
-   */
-  readonly #revoked = new Set<string>();
 
   constructor(
     readonly capacity: number,
@@ -78,18 +73,10 @@ export class TokenCache {
     while (this.#entries.size > this.capacity) this.#delete(this.#entries.keys().next().value as string);
   }
 
-  /** Drops the token with this id, if cached, and remembers that it was revoked. */
+  /** Drops the token with this id, if cached. */
   dropToken(tokenId: string): void {
     const digest = this.#byToken.get(tokenId);
-    if (digest === undefined) return;
-    this.#delete(digest);
-    this.#revoked.add(digest);
-    if (this.#revoked.size > this.capacity) this.#revoked.delete(this.#revoked.values().next().value as string);
-  }
-
-  /** Whether the stream said this cached token was revoked. */
-  isRevoked(digest: string): boolean {
-    return this.#revoked.has(digest);
+    if (digest !== undefined) this.#delete(digest);
   }
 
   /** Drops every cached token of this account. */
@@ -97,7 +84,6 @@ export class TokenCache {
     for (const digest of [...(this.#byAccount.get(accountId) ?? [])]) this.#delete(digest);
   }
 
-  /** Forgets every cached token (what is known revoked stays revoked). */
   clear(): void {
     this.#entries.clear();
     this.#byToken.clear();

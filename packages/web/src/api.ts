@@ -23,6 +23,11 @@ import {
   type CreateNamespaceRequest,
   type CreateTokenRequest,
   type CreateTokenResponse,
+  type CreateWebhookRequest,
+  type CreateWebhookResponse,
+  type UpdateWebhookRequest,
+  type WebhookDeliveryView,
+  type WebhookView,
   type ErrorCode,
   type FieldError,
   type ListTokensQuery,
@@ -213,6 +218,17 @@ export const api = {
 
     listThrottles: () => request<AdminThrottleList>('GET', '/api/v1/admin/throttles'),
     liftThrottle: (address: string) => request<void>('DELETE', `/api/v1/admin/throttles/${encodeURIComponent(address)}`),
+  },
+
+  /** Webhook endpoints of the signed-in account; the signing secret is in the create answer only. */
+  webhooks: {
+    list: () => request<{ webhooks: WebhookView[] }>('GET', '/api/v1/webhooks'),
+    create: (input: CreateWebhookRequest) => request<CreateWebhookResponse>('POST', '/api/v1/webhooks', input),
+    update: (id: string, input: UpdateWebhookRequest) => request<WebhookView>('PATCH', `/api/v1/webhooks/${encodeURIComponent(id)}`, input),
+    delete: (id: string) => request<void>('DELETE', `/api/v1/webhooks/${encodeURIComponent(id)}`),
+    deliveries: (id: string) => request<{ deliveries: WebhookDeliveryView[] }>('GET', `/api/v1/webhooks/${encodeURIComponent(id)}/deliveries`),
+    redeliver: (id: string, deliveryId: string) =>
+      request<WebhookDeliveryView>('POST', `/api/v1/webhooks/${encodeURIComponent(id)}/deliveries/${encodeURIComponent(deliveryId)}/redeliver`),
   },
 
   listNamespaces: () => request<{ namespaces: NamespaceView[] }>('GET', '/api/v1/namespaces'),

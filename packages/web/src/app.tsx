@@ -20,6 +20,7 @@ import { NamespacesPage } from './pages/namespaces-page.js';
 import { OverviewPage } from './pages/overview-page.js';
 import { SignInPage } from './pages/sign-in-page.js';
 import { TokenPage } from './pages/token-page.js';
+import { WebhooksPage } from './pages/webhooks-page.js';
 import { TOKENS_KEY, TokensPage, useTokens } from './pages/tokens-page.js';
 import { invalidate, useQuery } from './query.js';
 import { takeReturnPath } from './return-path.js';
@@ -177,6 +178,16 @@ function routeFor(path: string, me: MeResponse): Route {
       return { title: 'Overview', section: 'overview', render: () => <OverviewPage account={me.account} /> };
     case '/namespaces':
       return { title: 'Namespaces', section: 'namespaces', render: () => <NamespacesPage /> };
+    case '/settings/webhooks':
+      return {
+        title: 'Webhooks',
+        section: 'settings',
+        render: () => (
+          <SettingsLayout current="webhooks">
+            <WebhooksPage />
+          </SettingsLayout>
+        ),
+      };
     case '/settings':
     case '/settings/tokens':
       return {
@@ -274,14 +285,17 @@ function Shell({ me, path, onSignedOut }: { me: MeResponse; path: string; onSign
   );
 }
 
-function SettingsLayout({ children }: { children: ReactNode }) {
+function SettingsLayout({ children, current = 'tokens' }: { children: ReactNode; current?: 'tokens' | 'webhooks' }) {
   return (
     <div className="settings">
       <nav aria-label="Settings" className="settings-nav">
         <p className="settings-title">Settings</p>
         {/* The token pages are part of this section: the link stays current on them. */}
-        <Link href="/settings/tokens" aria-current="page">
+        <Link href="/settings/tokens" aria-current={current === 'tokens' ? 'page' : undefined}>
           Personal Access Tokens
+        </Link>
+        <Link href="/settings/webhooks" aria-current={current === 'webhooks' ? 'page' : undefined}>
+          Webhooks
         </Link>
       </nav>
       <div className="settings-content">{children}</div>

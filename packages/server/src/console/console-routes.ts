@@ -26,6 +26,7 @@ export const CONSOLE_PATHS = [
   '/settings/tokens',
   '/settings/tokens/:id',
   '/settings/notifications',
+  '/settings/webhooks',
   '/namespaces',
   '/admin',
   '/admin/accounts',

@@ -21,6 +21,7 @@ type OutsideAllowlistNotice = Extract<NoticeView, { kind: 'token_outside_allowli
 type RevokedByAdminNotice = Extract<NoticeView, { kind: 'token_revoked_by_admin' }>;
 type RevokedIdleNotice = Extract<NoticeView, { kind: 'tokens_revoked_idle' }>;
 type ChangedByAdminNotice = Extract<NoticeView, { kind: 'account_changed_by_admin' }>;
+type WebhookDisabledNotice = Extract<NoticeView, { kind: 'webhook_disabled' }>;
 
 /** "1 token was revoked" / "3 tokens were revoked": the sentence the notice opens with. */
 export function reportedTokensSummary(count: number): string {
@@ -41,6 +42,7 @@ export function ReportedTokensNotices({
   const byAdmin = notices.filter((notice): notice is RevokedByAdminNotice => notice.kind === 'token_revoked_by_admin');
   const idle = notices.filter((notice): notice is RevokedIdleNotice => notice.kind === 'tokens_revoked_idle');
   const changed = notices.filter((notice): notice is ChangedByAdminNotice => notice.kind === 'account_changed_by_admin');
+  const webhooks = notices.filter((notice): notice is WebhookDisabledNotice => notice.kind === 'webhook_disabled');
   return (
     <>
       {reported.length > 0 && (
@@ -88,6 +90,15 @@ export function ReportedTokensNotices({
           </ul>
         </section>
       )}
+      {webhooks.length > 0 && (
+        <section className="banner alert-banner" role="region" aria-label="Disabled webhooks">
+          <ul>
+            {webhooks.map((notice) => (
+              <WebhookDisabledNoticeItem key={notice.id} notice={notice} onDismiss={onDismiss} />
+            ))}
+          </ul>
+        </section>
+      )}
     </>
   );
 }
@@ -111,6 +122,35 @@ function RevokedByAdminNoticeItem({ notice, onDismiss }: { notice: RevokedByAdmi
       <p>
         Scripts using it now fail. If you still need one, <Link href={`${TOKENS_PATH}?new=1`}>create a replacement</Link>; ask
         your administrator why it was revoked.
+      </p>
+      <FormError message={error} />
+      <button type="button" className="secondary small" onClick={dismiss} disabled={busy}>
+        Dismiss
+      </button>
+    </li>
+  );
+}
+
+/** "Webhook https://… was disabled": its deliveries failed without a break for 3 days. */
+function WebhookDisabledNoticeItem({ notice, onDismiss }: { notice: WebhookDisabledNotice; onDismiss: (id: string) => Promise<void> }) {
+  const { busy, error, run: dismiss } = useAction(() => onDismiss(notice.id));
+  return (
+    <li className="notice">
+      <p>
+        <strong>
+          Webhook <code>{notice.webhook.url}</code> was disabled
+        </strong>{' '}
+        (<time dateTime={notice.createdAt}>{formatDateTime(notice.createdAt)}</time>): every delivery to it failed
+        {notice.failingSince && (
+          <>
+            {' '}
+            since <time dateTime={notice.failingSince}>{formatDateTime(notice.failingSince)}</time>
+          </>
+        )}
+        .
+      </p>
+      <p>
+        Fix the receiver, then enable it again under <Link href="/settings/webhooks">Webhooks</Link>.
       </p>
       <FormError message={error} />
       <button type="button" className="secondary small" onClick={dismiss} disabled={busy}>

@@ -8,11 +8,13 @@ export interface SecretRevealProps {
   secret: string;
   /** Told once the secret has been copied (the dialog then closes without asking). */
   onCopied: () => void;
+  /** What the secret is, in the warning and the field's label (default: a personal access token). */
+  what?: string;
 }
 
 type CopyState = 'idle' | 'copied' | 'failed';
 
-export function SecretReveal({ secret, onCopied }: SecretRevealProps) {
+export function SecretReveal({ secret, onCopied, what = 'personal access token' }: SecretRevealProps) {
   const inputRef = useRef<HTMLInputElement>(null);
   const warningId = useId();
   const [copy, setCopy] = useState<CopyState>('idle');
@@ -38,10 +40,10 @@ export function SecretReveal({ secret, onCopied }: SecretRevealProps) {
   return (
     <div className="secret-reveal">
       <p id={warningId} className="warning" role="note">
-        Make sure to copy your personal access token now. You won’t be able to see it again!
+        Make sure to copy your {what} now. You won’t be able to see it again!
       </p>
       <label htmlFor={`${warningId}-secret`} className="visually-hidden">
-        Your new token
+        {what === 'personal access token' ? 'Your new token' : `Your new ${what}`}
       </label>
       <div className="secret-row">
         <input
@@ -60,7 +62,7 @@ export function SecretReveal({ secret, onCopied }: SecretRevealProps) {
         </button>
       </div>
       <p id={`${warningId}-status`} className="copy-status" role="status" aria-live="polite">
-        {copy === 'copied' ? 'Copied to the clipboard.' : copy === 'failed' ? 'Could not copy: the token is selected, press Ctrl+C (⌘C) to copy it.' : ''}
+        {copy === 'copied' ? 'Copied to the clipboard.' : copy === 'failed' ? `Could not copy: the ${what === 'personal access token' ? 'token' : what} is selected, press Ctrl+C (⌘C) to copy it.` : ''}
       </p>
     </div>
   );
