@@ -16,7 +16,7 @@ export function createSmtpMailer(settings: { url: string; from: string }): Maile
     connectionTimeout: CONNECTION_TIMEOUT_MS,
     greetingTimeout: CONNECTION_TIMEOUT_MS,
     socketTimeout: SOCKET_TIMEOUT_MS,
-  } as Parameters<typeof nodemailer.createTransport>[0]);
+  });
   return {
     async send(email) {
       await transport.sendMail({ from: settings.from, to: email.to, subject: email.subject, text: email.text, html: email.html });
