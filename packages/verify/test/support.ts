@@ -29,6 +29,8 @@ export interface Latchkey {
   signInAs(email: string): Promise<{ accountId: string; createToken(body: Record<string, unknown>): Promise<CreatedToken> }>;
   /** POST /api/v1/admin/accounts/:id/disable as the administrator; the status (204). */
   disableAccount(id: string): Promise<number>;
+  /** POST /api/v1/tokens/:id/rotate: the replacement; the old token works for `graceSeconds` more. */
+  rotate(id: string, graceSeconds: number): Promise<CreatedToken>;
   /** DELETE /api/v1/tokens/:id through the API; the status (204). */
   revoke(id: string): Promise<number>;
   /** Revokes a token in the database itself, as another instance would (the triggers write its event). */
@@ -108,6 +110,16 @@ export async function startLatchkey(backend: Backend): Promise<Latchkey> {
       const response = await fetch(`${base}/api/v1/admin/accounts/${id}/disable`, { method: 'POST', headers: consoleHeaders(session, publicUrl) });
       await response.arrayBuffer();
       return response.status;
+    },
+    async rotate(id, graceSeconds) {
+      const response = await fetch(`${base}/api/v1/tokens/${id}/rotate`, {
+        method: 'POST',
+        headers: { ...consoleHeaders(session, publicUrl), 'content-type': 'application/json' },
+        body: JSON.stringify({ graceSeconds }),
+      });
+      if (response.status !== 201) throw new Error(`rotate answered ${response.status}: ${await response.text()}`);
+      const created = (await response.json()) as { token: { id: string }; secret: string };
+      return { id: created.token.id, secret: created.secret };
     },
     revoke: (id) => revokeToken(base, session, publicUrl, id),
     async revokeInDatabase(id) {

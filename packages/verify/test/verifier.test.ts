@@ -205,6 +205,29 @@ describe.each<Backend>(['sqlite', 'postgres'])('@latchkey/verify against latchke
     for (const token of tokens) expect(await verifier.verify(token.secret)).toEqual({ ok: false, code: 'INVALID_TOKEN' });
   });
 
+  it('keeps accepting a token rotated with a grace period (its stream event is no revocation), and refuses one rotated without', async (context) => {
+    const server = ready(context);
+    const { verifier, introspections } = verifierOn(server.base);
+    await verifier.ready();
+    const old = await server.createToken({ name: 'rotated-with-grace' });
+    await verifier.verify(old.secret);
+    const asked = introspections();
+    expect(await verifier.verify(old.secret)).toMatchObject({ ok: true, tokenId: old.id });
+    expect(introspections()).toBe(asked);
+
+    const replacement = await server.rotate(old.id, 3_600);
+    // The rotation's event drops the cached answer: the verifier asks again, and the answer is yes.
+    await waitFor(async () => {
+      expect(await verifier.verify(old.secret)).toMatchObject({ ok: true, tokenId: old.id });
+      return introspections() > asked;
+    }, 'the rotation to reach the verifier');
+    expect(await verifier.verify(replacement.secret)).toMatchObject({ ok: true, tokenId: replacement.id });
+
+    const next = await server.rotate(replacement.id, 0);
+    await waitFor(async () => !(await verifier.verify(replacement.secret)).ok, 'the replaced token to be refused');
+    expect(await verifier.verify(next.secret)).toMatchObject({ ok: true, tokenId: next.id });
+  });
+
   it('trusts no cached answer while the stream is cut, and none after it went silent', async (context) => {
     const server = ready(context);
     const proxy = await startCutProxy(server.server.port);
