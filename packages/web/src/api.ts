@@ -28,12 +28,15 @@ import {
   type UpdateWebhookRequest,
   type WebhookDeliveryView,
   type WebhookView,
+  type RotateTokenRequest,
   type ErrorCode,
   type FieldError,
   type ListTokensQuery,
   type MeResponse,
   type NamespaceView,
   type NoticeView,
+  type NotificationSettings,
+  type UpdateNotificationPreferences,
   type TokenActivityView,
   type TokenSettingsView,
   type TokenView,
@@ -186,12 +189,19 @@ export const api = {
   /** Where a token was last used from (up to 5 distinct addresses) and what it did recently. */
   tokenActivity: (id: string) => request<TokenActivityView>('GET', `/api/v1/tokens/${encodeURIComponent(id)}/activity`),
   revokeToken: (id: string) => request<void>('DELETE', `/api/v1/tokens/${encodeURIComponent(id)}`),
+  /** Replaces a token by a new one (same name, scopes, restrictions); the old secret works for `graceSeconds`. */
+  rotateToken: (id: string, input: RotateTokenRequest) =>
+    request<CreateTokenResponse>('POST', `/api/v1/tokens/${encodeURIComponent(id)}/rotate`, input),
   /** The lifetimes this server allows (TOKEN_MAX_LIFETIME_DAYS): the New Token dialog offers only these. */
   tokenSettings: () => request<TokenSettingsView>('GET', '/api/v1/token-settings'),
 
   /** Notices not yet dismissed (tokens revoked because they were reported as leaked, uses from outside an allowlist). */
   listNotices: () => request<{ notices: NoticeView[] }>('GET', '/api/v1/notices'),
   dismissNotice: (id: string) => request<void>('POST', `/api/v1/notices/${encodeURIComponent(id)}/dismiss`),
+
+  /** Which emails the account receives, and whether the server sends email at all. */
+  notificationSettings: () => request<NotificationSettings>('GET', '/api/v1/me/notifications'),
+  updateNotifications: (update: UpdateNotificationPreferences) => request<NotificationSettings>('PUT', '/api/v1/me/notifications', update),
 
   /** Administration (administrators only; anyone else gets 403). */
   admin: {

@@ -17,6 +17,7 @@ import { AdminServiceAccountsPage } from './pages/admin/admin-service-accounts-p
 import { AdminThrottlesPage } from './pages/admin/admin-throttles-page.js';
 import { AdminTokensPage } from './pages/admin/admin-tokens-page.js';
 import { NamespacesPage } from './pages/namespaces-page.js';
+import { NotificationsPage } from './pages/notifications-page.js';
 import { OverviewPage } from './pages/overview-page.js';
 import { SignInPage } from './pages/sign-in-page.js';
 import { TokenPage } from './pages/token-page.js';
@@ -178,6 +179,16 @@ function routeFor(path: string, me: MeResponse): Route {
       return { title: 'Overview', section: 'overview', render: () => <OverviewPage account={me.account} /> };
     case '/namespaces':
       return { title: 'Namespaces', section: 'namespaces', render: () => <NamespacesPage /> };
+    case '/settings/notifications':
+      return {
+        title: 'Notifications',
+        section: 'settings',
+        render: () => (
+          <SettingsLayout current="notifications">
+            <NotificationsPage />
+          </SettingsLayout>
+        ),
+      };
     case '/settings/webhooks':
       return {
         title: 'Webhooks',
@@ -285,7 +296,7 @@ function Shell({ me, path, onSignedOut }: { me: MeResponse; path: string; onSign
   );
 }
 
-function SettingsLayout({ children, current = 'tokens' }: { children: ReactNode; current?: 'tokens' | 'webhooks' }) {
+function SettingsLayout({ children, current = 'tokens' }: { children: ReactNode; current?: 'tokens' | 'notifications' | 'webhooks' }) {
   return (
     <div className="settings">
       <nav aria-label="Settings" className="settings-nav">
@@ -293,6 +304,9 @@ function SettingsLayout({ children, current = 'tokens' }: { children: ReactNode;
         {/* The token pages are part of this section: the link stays current on them. */}
         <Link href="/settings/tokens" aria-current={current === 'tokens' ? 'page' : undefined}>
           Personal Access Tokens
+        </Link>
+        <Link href="/settings/notifications" aria-current={current === 'notifications' ? 'page' : undefined}>
+          Notifications
         </Link>
         <Link href="/settings/webhooks" aria-current={current === 'webhooks' ? 'page' : undefined}>
           Webhooks
