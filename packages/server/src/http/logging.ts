@@ -6,8 +6,8 @@
 import { pino, type DestinationStream, type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 
-/** Token-shaped text, including near misses: any `lk_<kind>_` run of base62. */
-const TOKEN_LIKE = /lk_[a-z]{1,16}_[0-9A-Za-z]+/g;
+/** Token-shaped text, including near misses: any `lk_<kind>_` run of base62; and webhook signing secrets (`whsec_` and base64). */
+const TOKEN_LIKE = /lk_[a-z]{1,16}_[0-9A-Za-z]+|whsec_[0-9A-Za-z+/=]+/g;
 const REDACTED = '[REDACTED]';
 
 export function scrubSecrets(line: string): string {

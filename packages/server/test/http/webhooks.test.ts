@@ -6,6 +6,7 @@
  */
 import { sql } from 'kysely';
 import { afterEach, beforeEach, expect, it } from 'vitest';
+import { createLogger } from '../../src/http/logging.js';
 import { createManualClock } from '../../src/kernel/clock.js';
 import { bearer, createTestApp, type TestApp, type TestSession } from '../support/app.js';
 import { describeEachBackend } from '../support/databases.js';
@@ -153,6 +154,22 @@ describeEachBackend('Signed webhooks', (ctx) => {
     expect(seen.every((request) => request.error === undefined)).toBe(true);
   });
 
+  it('delivers after a restart: the pending retry lives in the database, not in the process', async () => {
+    const hook = await createWebhook(app, session, { url: receiver.url, events: ['token.created'] });
+    secret = hook.secret;
+    await receiver.stop();
+    await app.createToken(session, 'across-restart');
+    await runJobsUntil(app, async () => (await deliveriesOf(app, session, hook.id))[0]?.attempts === 1);
+    await app.close();
+    // A new instance on the same database, the receiver back.
+    app = await createTestApp(ctx.database, { clock, webhookAllowPrivate: true });
+    await receiver.restart();
+    clock.set(await nextDeliveryRun());
+    await runJobsUntil(app, () => receiver.received.length === 1);
+    expect(receiver.received[0]!.error).toBeUndefined();
+    expect((await deliveriesOf(app, session, hook.id))[0]).toMatchObject({ status: 'succeeded', attempts: 2 });
+  });
+
   it('gives a delivery up after 24 hours of failures and retries it no more', async () => {
     const hook = await createWebhook(app, session, { url: receiver.url, events: ['token.created'] });
     secret = hook.secret;
@@ -255,6 +272,11 @@ describeEachBackend('Signed webhooks', (ctx) => {
     }
     expect(app.logText()).not.toContain(hook.secret.slice('whsec_'.length));
     expect(receiver.received[0]!.body).not.toContain(hook.secret);
+    // Were one ever handed to the logger by mistake, the last line of defence scrubs it.
+    const lines: string[] = [];
+    createLogger({ level: 'info', destination: { write: (line: string) => void lines.push(line) } }).warn({ detail: `configured ${hook.secret}` }, 'oops');
+    expect(lines.join('')).toContain('configured [REDACTED]');
+    expect(lines.join('')).not.toContain(hook.secret.slice('whsec_'.length, 20));
   });
 
   it('sends an instance-wide endpoint every account’s events, and an account’s endpoint only its own', async () => {
