@@ -104,4 +104,11 @@ describe('loadConfig', () => {
       'MAIL_FROM: must be an address, e.g. latchkey@example.com or "Latchkey <latchkey@example.com>"',
     ]);
   });
+
+  it('refuses private webhook targets unless WEBHOOK_ALLOW_PRIVATE=true', () => {
+    expect(loadConfig({}).webhookAllowPrivate).toBe(false);
+    expect(loadConfig({ WEBHOOK_ALLOW_PRIVATE: 'false' }).webhookAllowPrivate).toBe(false);
+    expect(loadConfig({ WEBHOOK_ALLOW_PRIVATE: 'true' }).webhookAllowPrivate).toBe(true);
+    expect(() => loadConfig({ WEBHOOK_ALLOW_PRIVATE: 'yes' })).toThrow(/WEBHOOK_ALLOW_PRIVATE/);
+  });
 });
