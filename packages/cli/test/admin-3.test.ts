@@ -59,7 +59,7 @@ describe('latchkey admin (built binary) against latchkey-server', () => {
     expect(all.tokens.map((token) => token.id)).toEqual(expect.arrayContaining(Object.values(created)));
   });
 
-  it('admin audit --token-id ID --output ndjson prints exactly that token\'s events, newest first, one JSON object a line', async () => {
+  it('admin audit --token-id ID --output ndjson prints exactly that token\'s trail (what it did, and its own creation), newest first, one JSON object a line', async () => {
     const adminSecret = await administratorToken('root-audit@example.test');
     const member = await cli.services.accounts.create({ email: 'carol@example.test' }, SYSTEM_ACTOR);
     const traced = await cli.services.tokens.create(member.id, { name: 'ci' }, SYSTEM_ACTOR);
@@ -75,12 +75,14 @@ describe('latchkey admin (built binary) against latchkey-server', () => {
     const events = result.stdout
       .trimEnd()
       .split('\n')
-      .map((line) => JSON.parse(line) as { action: string; actor: { accountId: string; tokenId: string } });
-    expect(events.map((event) => event.action)).toEqual(['token.created', 'namespace.created']);
-    for (const event of events) expect(event.actor).toMatchObject({ accountId: member.id, tokenId: traced.token.id });
+      .map((line) => JSON.parse(line) as { action: string; targetId: string; actor: { accountId: string | null; tokenId: string | null } });
+    expect(events.map((event) => event.action)).toEqual(['token.created', 'namespace.created', 'token.created']);
+    for (const event of events.slice(0, 2)) expect(event.actor).toMatchObject({ accountId: member.id, tokenId: traced.token.id });
+    // Its own creation (by the system here) is part of its trail: the event is about it.
+    expect(events[2]).toMatchObject({ targetId: traced.token.id, actor: { tokenId: null } });
 
     const otherTrail = await cli.run(['admin', 'audit', '--token-id', other.token.id, '--output', 'ndjson'], adminSecret);
-    expect(otherTrail.stdout.trimEnd().split('\n').map((line) => (JSON.parse(line) as { action: string }).action)).toEqual(['namespace.created']);
+    expect(otherTrail.stdout.trimEnd().split('\n').map((line) => (JSON.parse(line) as { action: string }).action)).toEqual(['namespace.created', 'token.created']);
 
     // A mistyped id is said to be one, rather than answered with no events.
     const typo = await cli.run(['admin', 'audit', '--token-id', traced.token.id.slice(1), '--output', 'ndjson'], adminSecret);

@@ -83,7 +83,7 @@ export function createAdminService(deps: {
   function auditFilter(query: AdminAuditQuery) {
     return {
       actorAccountId: query.actor,
-      actorTokenId: query.token,
+      tokenId: query.token,
       action: query.action,
       since: query.since === undefined ? undefined : Date.parse(query.since),
       until: query.until === undefined ? undefined : Date.parse(query.until),

@@ -66,7 +66,8 @@ export interface SequencedAuditEvent extends AuditEventRecord {
 /** The administration API's audit filters; `beforeSeq` continues a page. */
 export interface AuditEventFilter {
   actorAccountId?: string;
-  actorTokenId?: string;
+  /** The token's trail: events made with it, and events about it (created, rotated, revoked). */
+  tokenId?: string;
   action?: string;
   /** Epoch ms, inclusive. */
   since?: number;

@@ -2,7 +2,7 @@
  * The audit trail in the `audit_events` table, and `writeWithAudit`: the one way a store writes
  * a change together with the events that record it.
  */
-import type { Transaction } from 'kysely';
+import type { ExpressionBuilder, Transaction } from 'kysely';
 import { chunks } from '../database/chunks.js';
 import type { Database } from '../database/database.js';
 import { AUDIT_EVENT_COLUMNS, type Tables } from '../database/schema.js';
@@ -57,7 +57,7 @@ export function createKyselyAuditStore(database: Database): AuditStore {
     async listAuditEvents(filter) {
       let query = kysely.selectFrom('audit_events').select(AUDIT_EVENT_COLUMNS);
       if (filter.accountId) query = query.where('actor_account_id', '=', filter.accountId);
-      if (filter.tokenId) query = query.where('actor_token_id', '=', filter.tokenId);
+      if (filter.tokenId) query = query.where(byOrAboutToken(filter.tokenId));
       const rows = await query.orderBy('seq', 'desc').limit(filter.limit).execute();
       return rows.map(toAuditEvent);
     },
@@ -65,7 +65,7 @@ export function createKyselyAuditStore(database: Database): AuditStore {
     async listAuditPage(filter) {
       let query = kysely.selectFrom('audit_events').select(AUDIT_EVENT_COLUMNS).select('seq');
       if (filter.actorAccountId !== undefined) query = query.where('actor_account_id', '=', filter.actorAccountId);
-      if (filter.actorTokenId !== undefined) query = query.where('actor_token_id', '=', filter.actorTokenId);
+      if (filter.tokenId !== undefined) query = query.where(byOrAboutToken(filter.tokenId));
       if (filter.action !== undefined) query = query.where('action', '=', filter.action);
       if (filter.since !== undefined) query = query.where('occurred_at', '>=', filter.since);
       if (filter.until !== undefined) query = query.where('occurred_at', '<', filter.until);
@@ -74,6 +74,11 @@ export function createKyselyAuditStore(database: Database): AuditStore {
       return rows.map((row): SequencedAuditEvent => ({ ...toAuditEvent(row), seq: Number(row.seq) }));
     },
   };
+}
+
+/** A token's trail: what was done with it, and what was done to it (its creation, rotation, revoke). */
+function byOrAboutToken(tokenId: string) {
+  return (eb: ExpressionBuilder<Tables, 'audit_events'>) => eb.or([eb('actor_token_id', '=', tokenId), eb('target_id', '=', tokenId)]);
 }
 
 function toAuditEvent(row: {

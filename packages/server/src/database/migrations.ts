@@ -584,6 +584,16 @@ const notificationPreferences: MigrationFactory = () => ({
   },
 });
 
+/**
+ * A token's audit trail is what it did and what was done to it (created, rotated, revoked):
+ * events are found by their target too.
+ */
+const auditTargetIndex: MigrationFactory = () => ({
+  async up(db: Kysely<unknown>) {
+    await db.schema.createIndex('audit_events_target').on('audit_events').columns(['target_id', 'seq']).execute();
+  },
+});
+
 const MIGRATIONS: Record<string, MigrationFactory> = {
   '0001_initial_schema': initialSchema,
   '0002_sign_in': signIn,
@@ -602,6 +612,7 @@ const MIGRATIONS: Record<string, MigrationFactory> = {
   '0015_token_rotation': tokenRotation,
   '0016_notification_preferences': notificationPreferences,
   '0017_webhooks': webhooks,
+  '0018_audit_target_index': auditTargetIndex,
 };
 
 export function createMigrationProvider(dialect: Dialect): MigrationProvider {

@@ -57,7 +57,7 @@ describeInBrowser('Admin › Tokens expiring this week and one token\'s audit tr
     }
   });
 
-  it('Audit log filtered by one token lists only what that token did, and Export downloads exactly those events', async () => {
+  it("Audit log filtered by one token lists only that token's trail (what it did, and its creation), and Export downloads exactly those events", async () => {
     const member = await signInInBrowser(browser, server);
     try {
       const traced = await member.api.createToken('ci');
@@ -72,20 +72,22 @@ describeInBrowser('Admin › Tokens expiring this week and one token\'s audit tr
       await openAdmin(page, 'Audit log');
       await page.getByLabel('Token id').fill(traced.token.id);
       await page.getByRole('button', { name: 'Apply filters' }).click();
-      await expect.poll(() => page.locator('tbody tr').count()).toBe(2);
+      await expect.poll(() => page.locator('tbody tr').count()).toBe(3);
       const actions = await page.locator('tbody tr').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-action')));
-      // Newest first.
-      expect(actions).toEqual(['token.created', 'namespace.created']);
-      for (const cell of await page.locator('tbody td[data-label="Token"]').allTextContents()) expect(cell).toBe(traced.token.id);
+      // Newest first: what it did, then its own creation (made in the console, so by no token).
+      expect(actions).toEqual(['token.created', 'namespace.created', 'token.created']);
+      const tokenCells = await page.locator('tbody td[data-label="Token"]').allTextContents();
+      expect(tokenCells.slice(0, 2)).toEqual([traced.token.id, traced.token.id]);
       const shownIds = await rowIds(page, 'data-event-id');
       await screenshot(page, 'admin-audit-token');
 
       const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export' }).click()]);
       expect(download.suggestedFilename()).toMatch(/^latchkey-audit-.*\.ndjson$/);
       const lines = (await readFile((await download.path())!, 'utf8')).trimEnd().split('\n');
-      const exported = lines.map((line) => JSON.parse(line) as { id: string; action: string; actor: { tokenId: string | null } });
-      expect(exported.map((event) => event.action)).toEqual(['token.created', 'namespace.created']);
-      expect(exported.every((event) => event.actor.tokenId === traced.token.id)).toBe(true);
+      const exported = lines.map((line) => JSON.parse(line) as { id: string; action: string; targetId: string; actor: { tokenId: string | null } });
+      expect(exported.map((event) => event.action)).toEqual(['token.created', 'namespace.created', 'token.created']);
+      expect(exported.slice(0, 2).every((event) => event.actor.tokenId === traced.token.id)).toBe(true);
+      expect(exported[2]).toMatchObject({ targetId: traced.token.id, actor: { tokenId: null } });
       expect(exported.map((event) => event.id).sort()).toEqual(shownIds);
     } finally {
       await member.context.close();

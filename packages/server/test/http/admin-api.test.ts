@@ -392,9 +392,11 @@ describeEachBackend('administration API', (ctx) => {
 
       const byBob = await auditOf(`actor=${bob.account.id}`);
       expect(byBob.map((event) => event.action)).toEqual(['token.created', 'token.created']);
+      // A token's trail: what it did (the child), and what was done to it (its creation).
       const withToken = await auditOf(`token=${byToken.token.id}`);
-      expect(withToken).toHaveLength(1);
+      expect(withToken).toHaveLength(2);
       expect(withToken[0]!.actor).toMatchObject({ accountId: bob.account.id, tokenId: byToken.token.id });
+      expect(withToken[1]).toMatchObject({ action: 'token.created', targetId: byToken.token.id });
       expect((await auditOf('action=account.disabled')).map((event) => event.targetId)).toEqual([bob.account.id]);
 
       const everything = (await get<AdminAuditList>('/api/v1/admin/audit?limit=200')).events;

@@ -406,7 +406,7 @@ describeEachBackend('least privilege', (ctx) => {
   });
 
   describe("a token's page data", () => {
-    it('lists the last five distinct addresses, newest first, and the actions the token took', async () => {
+    it('lists the last five distinct addresses, newest first, and the token\'s trail: the actions it took and its creation', async () => {
       // A clock that moves a second per use, so "newest first" is not a tie within a millisecond.
       const clock = createManualClock(Date.now());
       const clocked = await createTestApp(ctx.database, { clock });
@@ -422,7 +422,10 @@ describeEachBackend('least privilege', (ctx) => {
         await inject(clocked, { method: 'POST', url: '/api/v1/namespaces', headers: bearer(secret), payload: { name: 'made-by-worker' }, remoteAddress: '192.0.2.6' });
         const seen = await activity(clocked, owner, token.id);
         expect(seen.addresses.map((row) => row.ip)).toEqual(['192.0.2.6', '192.0.2.5', '192.0.2.4', '192.0.2.3', '192.0.2.2']);
-        expect(seen.events).toEqual([expect.objectContaining({ action: 'namespace.created', ip: '192.0.2.6', target: 'made-by-worker' })]);
+        expect(seen.events).toEqual([
+          expect.objectContaining({ action: 'namespace.created', ip: '192.0.2.6', target: 'made-by-worker' }),
+          expect.objectContaining({ action: 'token.created', targetId: token.id, target: 'worker' }),
+        ]);
         // Another account's token is R-404, as everywhere.
         const other = await clocked.signIn();
         expectResponseCode(await inject(clocked, { url: `/api/v1/tokens/${token.id}/activity`, headers: other.headers }), 'R-404');
