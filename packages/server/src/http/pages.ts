@@ -5,34 +5,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { FastifyReply } from 'fastify';
+import { escapeHtml, html, SafeHtml } from '../kernel/html.js';
 
 /** HSTS for responses served over TLS: one year, the floor docs/security.md, item 37 sets. */
 export const STRICT_TRANSPORT_SECURITY = 'max-age=31536000; includeSubDomains';
-
-const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-
-export function escapeHtml(value: string): string {
-  return value.replace(/[&<>"']/g, (char) => HTML_ESCAPES[char]!);
-}
-
-/** Marks text as already-safe HTML for `html\`\``. */
-class SafeHtml {
-  constructor(readonly value: string) {}
-  toString() {
-    return this.value;
-  }
-}
-
-/** A template tag that escapes every interpolation unless it is SafeHtml (or a list of it). */
-export function html(strings: TemplateStringsArray, ...values: unknown[]): SafeHtml {
-  let out = strings[0]!;
-  values.forEach((value, index) => {
-    const parts = Array.isArray(value) ? value : [value];
-    out += parts.map((part) => (part instanceof SafeHtml ? part.value : escapeHtml(String(part ?? '')))).join('');
-    out += strings[index + 1]!;
-  });
-  return new SafeHtml(out);
-}
 
 const STYLE = `
   body { font: 16px/1.5 system-ui, sans-serif; margin: 0; background: #f6f7f9; color: #1b1f24; }
@@ -87,4 +63,4 @@ export function sendPage(reply: FastifyReply, status: number, title: string, bod
     .send(page.value);
 }
 
-export { SafeHtml };
+export { escapeHtml, html, SafeHtml };

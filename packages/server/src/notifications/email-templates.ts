@@ -4,7 +4,7 @@
  * an input (only its last four characters, shown masked as everywhere else).
  */
 import { maskToken } from '@latchkey/contract/token-format';
-import { html } from '../http/pages.js';
+import { html } from '../kernel/html.js';
 import type { EmailDecision, TokenFacts } from './notification.js';
 
 export interface EmailLinks {
