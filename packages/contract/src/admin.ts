@@ -5,6 +5,7 @@
  * parameter the route does not know is ignored, as elsewhere.
  */
 import { z } from 'zod';
+import { ADMIN_ACCOUNT_STATES, ACCOUNT_DISPLAY_NAME_MAX_LENGTH, NDJSON_MEDIA_TYPE, TOKEN_LIFETIME_LIMIT_DAYS, SERVICE_ACCOUNT_DESCRIPTION_MAX_LENGTH } from './values.js';
 import { TOKEN_SCOPES } from './scopes.js';
 import {
   accountSchema,
@@ -16,6 +17,9 @@ import {
   tokenSchema,
   tokenScopesSchema,
 } from './schemas.js';
+
+// Plain values live in values.ts (no zod) and are re-exported here as before.
+export { ADMIN_ACCOUNT_STATES, ACCOUNT_DISPLAY_NAME_MAX_LENGTH, NDJSON_MEDIA_TYPE, TOKEN_LIFETIME_LIMIT_DAYS, SERVICE_ACCOUNT_DESCRIPTION_MAX_LENGTH } from './values.js';
 
 const timestamp = z.string().describe('RFC 3339, UTC');
 
@@ -46,8 +50,6 @@ const dateTimeQuery = z.iso.datetime({ offset: true, error: 'must be an RFC 3339
 
 // ---------------------------------------------------------------------------------------------
 // Accounts
-
-export const ADMIN_ACCOUNT_STATES = ['active', 'disabled', 'all'] as const;
 
 export const adminAccountsQuerySchema = z.object({
   search: z.string().max(254).optional().describe('Only accounts whose email or name contains this text (any case).'),
@@ -81,7 +83,6 @@ export const adminAccountListSchema = z.object({
 });
 export type AdminAccountList = z.infer<typeof adminAccountListSchema>;
 
-export const ACCOUNT_DISPLAY_NAME_MAX_LENGTH = 100;
 /** As in token names: characters that let a name hide or reorder text in a terminal or a page. */
 const UNSAFE_DISPLAY_CHARACTERS = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/u;
 
@@ -175,15 +176,8 @@ export const adminAuditListSchema = z.object({
 });
 export type AdminAuditList = z.infer<typeof adminAuditListSchema>;
 
-/** `Accept` value asking GET /api/v1/admin/audit for every matching event, one JSON object a line. */
-export const NDJSON_MEDIA_TYPE = 'application/x-ndjson';
-
 // ---------------------------------------------------------------------------------------------
 // Service accounts (slice 2)
-
-/** The longest lifetime any token may be given, in days (ten years): also a service token's when the policy sets no maximum. */
-export const TOKEN_LIFETIME_LIMIT_DAYS = 3650;
-export const SERVICE_ACCOUNT_DESCRIPTION_MAX_LENGTH = 500;
 
 const serviceAccountNameSchema = z
   .string({ error: 'must be a string' })

@@ -4,6 +4,7 @@
  * Timestamps are RFC 3339 strings in UTC.
  */
 import { z } from 'zod';
+import { EXPIRING_WINDOW_DAYS, DAY_MS, TOKEN_STATES, type TokenState, tokenStateAt, CSRF_HEADER, NAMESPACE_NAME_PATTERN, TOKEN_NAME_MAX_LENGTH, TOKEN_NOTE_MAX_LENGTH } from './values.js';
 import {
   MAX_ALLOWED_IPS,
   MAX_NAMESPACE_PATTERNS,
@@ -13,10 +14,11 @@ import {
 } from './scopes.js';
 import { tokenScannerRegExp } from './token-format.js';
 
+// Plain values live in values.ts (no zod) and are re-exported here as before.
+export { EXPIRING_WINDOW_DAYS, DAY_MS, TOKEN_STATES, type TokenState, tokenStateAt, CSRF_HEADER, NAMESPACE_NAME_PATTERN, TOKEN_NAME_MAX_LENGTH, TOKEN_NOTE_MAX_LENGTH } from './values.js';
+
 // ---------------------------------------------------------------------------------------------
 // Token names
-
-export const TOKEN_NAME_MAX_LENGTH = 64;
 
 /**
  * Control (Cc), format (Cf — bidi overrides, zero-width joiners …), lone surrogates (Cs) and
@@ -57,8 +59,6 @@ export const tokenNameSchema = z
 // ---------------------------------------------------------------------------------------------
 // Token notes
 
-export const TOKEN_NOTE_MAX_LENGTH = 200;
-
 /** The stored form of a note: surrounding whitespace trimmed, Unicode NFC; empty means none. */
 export function normalizeTokenNote(note: string): string | null {
   const normalized = note.trim().normalize('NFC');
@@ -94,27 +94,8 @@ export const tokenNoteSchema = z
 export const DEFAULT_TOKEN_LIFETIME_DAYS = 180;
 /** The lifetimes offered by the console; any of them up to the operator's maximum is allowed. */
 export const TOKEN_LIFETIME_PRESETS_DAYS = [7, 30, 60, 90, 180] as const;
-/** A token is "expiring" (and the banner shows) when this much or less of its life is left. */
-export const EXPIRING_WINDOW_DAYS = 7;
-export const DAY_MS = 86_400_000;
 
-/** `rotating`: replaced by rotation, its secret still valid until its grace window ends (then `expired`). */
-export const TOKEN_STATES = ['active', 'expiring', 'rotating', 'expired', 'revoked'] as const;
 export const tokenStateSchema = z.enum(TOKEN_STATES);
-export type TokenState = z.infer<typeof tokenStateSchema>;
-
-/**
- * A token's state at `now` (epoch ms): `expiring` once 7 days or less are left, `expired` from
- * `expiresAt` on (a token is valid iff now < expiresAt).
- */
-export function tokenStateAt(token: { expiresAt: number; revokedAt: number | null; replacedBy?: string | null }, now: number): TokenState {
-  if (token.revokedAt !== null) return 'revoked';
-  if (token.expiresAt <= now) return 'expired';
-  // Rotation shortens the old token's expiry to the end of its grace window.
-  if (token.replacedBy) return 'rotating';
-  if (token.expiresAt - now <= EXPIRING_WINDOW_DAYS * DAY_MS) return 'expiring';
-  return 'active';
-}
 
 // ---------------------------------------------------------------------------------------------
 // Requests
@@ -230,9 +211,6 @@ export const listTokensQuerySchema = z.object({
   search: z.string().max(64).optional().describe('Only names containing this text.'),
 });
 export type ListTokensQuery = z.infer<typeof listTokensQuerySchema>;
-
-/** A DNS-1123 label, as Kubernetes namespaces use. */
-export const NAMESPACE_NAME_PATTERN = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 export const namespaceNameSchema = z
   .string({ error: 'must be a string' })
@@ -468,7 +446,5 @@ export const noticeListSchema = z.object({ notices: z.array(noticeSchema) });
 
 /** Response header on every bearer-authenticated response (like GitHub's). */
 export const TOKEN_EXPIRES_AT_HEADER = 'latchkey-token-expires-at';
-/** Request header carrying the session's CSRF token on cookie-authenticated mutations. */
-export const CSRF_HEADER = 'x-csrf-token';
 /** The console session cookie; `__Host-` pins it to this origin, path `/`, Secure. */
 export const SESSION_COOKIE = '__Host-latchkey_session';
