@@ -209,11 +209,12 @@ describeInBrowser('web console in Chromium', () => {
         expect(text).not.toContain('eight days');
       }
       await screenshot(page, 'overview-with-banner');
-      await page.getByRole('link', { name: 'Create a replacement token' }).click();
-      await page.getByRole('dialog', { name: 'New personal access token' }).waitFor();
-      expect(page.url()).toBe(`${server.origin}/settings/tokens?new=1`);
+      await page.getByRole('link', { name: 'Regenerate three days' }).click();
+      await page.getByRole('dialog', { name: 'Regenerate personal access token?' }).waitFor();
+      expect(page.url()).toMatch(new RegExp(`^${server.origin}/settings/tokens/[0-9a-f-]{36}\\?regenerate=1$`));
       await page.keyboard.press('Escape');
       await page.getByRole('dialog').waitFor({ state: 'detached' });
+      await openTokens(page);
       expect(await rowOf(page, 'three days').locator('.badge').textContent()).toBe('Expiring soon');
       await screenshot(page, 'tokens-with-banner');
 

@@ -2,7 +2,7 @@
 import { DAY_MS, type TokenView } from '@latchkey/contract';
 import { cleanup, render, screen } from '@testing-library/react';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ExpiryBanner, NEW_TOKEN_PATH } from './expiry-banner.js';
+import { ExpiryBanner, regeneratePath } from './expiry-banner.js';
 
 afterEach(cleanup);
 
@@ -33,11 +33,12 @@ const banner = () => screen.queryByRole('region', { name: 'Expiring tokens' });
 
 // docs/security.md, item 42
 describe('ExpiryBanner thresholds', () => {
-  it('shows at 7 days − 1 minute: which token, in how many days, and a link to a replacement', () => {
+  it('shows at 7 days − 1 minute: which token, in how many days, and a link to regenerate it', () => {
     render(<ExpiryBanner tokens={[token('deploy', 7 * DAY_MS - MINUTE)]} now={NOW} />);
     expect(banner()!.textContent).toContain('deploy');
     expect(banner()!.textContent).toContain('in 7 days');
-    expect(screen.getByRole('link', { name: 'Create a replacement token' }).getAttribute('href')).toBe(NEW_TOKEN_PATH);
+    expect(screen.getByRole('link', { name: 'Regenerate deploy' }).getAttribute('href')).toBe(regeneratePath('tok_deploy'));
+    expect(regeneratePath('tok_deploy')).toBe('/settings/tokens/tok_deploy?regenerate=1');
   });
 
   it('does not show at 7 days + 1 minute', () => {

@@ -1,6 +1,7 @@
 /**
  * The warning at the top of every page while any token has 7 days or less to live (state
- * `expiring`): which token, in how many days, and a link to create its replacement.
+ * `expiring`): which token, in how many days, and a link to regenerate it (its page, with the
+ * Regenerate dialog open).
  */
 import type { TokenView } from '@latchkey/contract';
 import { relativeTime } from '@latchkey/contract/relative-time';
@@ -8,7 +9,8 @@ import { Link } from '../router.js';
 import { formatDate } from '../time.js';
 import { stateOf } from '../token-state.js';
 
-export const NEW_TOKEN_PATH = '/settings/tokens?new=1';
+/** A token's page with its Regenerate dialog open. */
+export const regeneratePath = (id: string) => `/settings/tokens/${encodeURIComponent(id)}?regenerate=1`;
 
 export function ExpiryBanner({ tokens, now }: { tokens: readonly TokenView[]; now: number }) {
   const expiring = tokens
@@ -25,13 +27,13 @@ export function ExpiryBanner({ tokens, now }: { tokens: readonly TokenView[]; no
             <time dateTime={token.expiresAt} title={formatDate(token.expiresAt)}>
               {relativeTime(Date.parse(token.expiresAt), now)}
             </time>
-            . Expired tokens cannot be renewed.
+            . Expired tokens cannot be renewed.{' '}
+            <Link href={regeneratePath(token.id)} className="banner-action" aria-label={`Regenerate ${token.name}`}>
+              Regenerate
+            </Link>
           </li>
         ))}
       </ul>
-      <Link href={NEW_TOKEN_PATH} className="banner-action">
-        Create a replacement token
-      </Link>
     </section>
   );
 }

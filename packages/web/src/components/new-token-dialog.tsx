@@ -24,12 +24,11 @@ import {
 import { useId, useState, type FormEvent, type ReactNode } from 'react';
 import { ApiError, api, errorMessage } from '../api.js';
 import { useQuery } from '../query.js';
-import { formatDate } from '../time.js';
 import { ExpirationPicker, defaultExpiration, expirationRequest, type Expiration } from './expiration-picker.js';
 import { DialogActions, FormError } from './form-parts.js';
 import { LoadError, Loading } from './list-states.js';
 import { Modal } from './modal.js';
-import { SecretReveal } from './secret-reveal.js';
+import { ShownOnceDialog } from './shown-once-dialog.js';
 
 export interface NewTokenDialogProps {
   onClose: () => void;
@@ -133,13 +132,9 @@ export function NewTokenDialog({
   const [errors, setErrors] = useState<Errors>({});
   const [busy, setBusy] = useState(false);
   const [created, setCreated] = useState<CreateTokenResponse>();
-  const [copied, setCopied] = useState(false);
-  const [confirmingDiscard, setConfirmingDiscard] = useState(false);
 
   const requestClose = () => {
-    if (busy) return;
-    if (created && !copied && !confirmingDiscard) setConfirmingDiscard(true);
-    else onClose();
+    if (!busy) onClose();
   };
 
   const presetOf = (id: PresetId) => PRESETS.find((candidate) => candidate.id === id);
@@ -189,35 +184,7 @@ export function NewTokenDialog({
     }
   };
 
-  if (created) {
-    return (
-      <Modal title={createdTitle} onClose={requestClose}>
-        <p className="modal-body">
-          <strong className="token-name-text">{created.token.name}</strong> expires on {formatDate(created.token.expiresAt)}.
-        </p>
-        <SecretReveal secret={created.secret} onCopied={() => setCopied(true)} />
-        {confirmingDiscard ? (
-          <div role="alert" className="discard-confirm">
-            <p>You have not copied this token. Once you close this dialog it cannot be shown again.</p>
-            <div className="modal-actions">
-              <button type="button" className="secondary" onClick={() => setConfirmingDiscard(false)}>
-                Keep it open
-              </button>
-              <button type="button" className="danger" onClick={onClose}>
-                Close without copying
-              </button>
-            </div>
-          </div>
-        ) : (
-          <div className="modal-actions">
-            <button type="button" onClick={requestClose}>
-              Done
-            </button>
-          </div>
-        )}
-      </Modal>
-    );
-  }
+  if (created) return <ShownOnceDialog title={createdTitle} created={created} onClose={onClose} />;
 
   return (
     <Modal title={title} onClose={requestClose}>

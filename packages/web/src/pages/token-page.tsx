@@ -1,7 +1,10 @@
 /**
  * Settings › Personal Access Tokens › one token (/settings/tokens/:id): what it may do (its
  * scopes, in words), where (its namespaces, its allowlist), its dates, the last addresses it was
- * used from and its recent actions (GET /api/v1/tokens/:id/activity), and Delete Token.
+ * used from and its recent actions (GET /api/v1/tokens/:id/activity), Regenerate (also opened by
+ * `?regenerate=1`, the expiry banner's link) and Delete Token. A rotated token shows its chain:
+ * the token it replaced, the one that replaced it and, during the grace period, how its old
+ * secret is still used.
  */
 import { SCOPE_DESCRIPTIONS, isTokenScope, type TokenActivityView, type TokenView } from '@latchkey/contract';
 import { relativeTime } from '@latchkey/contract/relative-time';
@@ -11,7 +14,8 @@ import { DeleteTokenDialog, lastUseSentence } from '../components/delete-token-d
 import { LoadError, Loading } from '../components/list-states.js';
 import { StateBadge } from '../components/state-badge.js';
 import { useQuery } from '../query.js';
-import { Link, navigate } from '../router.js';
+import { RegenerateTokenDialog } from '../components/regenerate-token-dialog.js';
+import { Link, navigate, useLocation } from '../router.js';
 import { formatDate, formatDateTime, timeAgo, useNow } from '../time.js';
 import { stateOf } from '../token-state.js';
 import { TOKENS_KEY, TOKENS_PAGE_PATH } from './tokens-page.js';
@@ -24,6 +28,7 @@ const activityKey = (id: string) => `${TOKENS_KEY}/activity:${id}`;
 const ACTION_LABELS: Record<string, string> = {
   'token.created': 'Created a token',
   'token.revoked': 'Revoked a token',
+  'token.rotated': 'Regenerated a token',
   'namespace.created': 'Created a namespace',
   'namespace.deleted': 'Deleted a namespace',
 };
@@ -40,6 +45,9 @@ export function TokenPage({ id, load = api.getToken, loadActivity = api.tokenAct
   const activity = useQuery(activityKey(id), () => loadActivity(id));
   const now = useNow(token.data);
   const [deleting, setDeleting] = useState(false);
+  const location = useLocation();
+  const regenerating = new URLSearchParams(location.split('?')[1] ?? '').get('regenerate') === '1';
+  const pagePath = `${TOKENS_PAGE_PATH}/${encodeURIComponent(id)}`;
 
   const back = (
     <p className="breadcrumb">
@@ -69,18 +77,32 @@ export function TokenPage({ id, load = api.getToken, loadActivity = api.tokenAct
   const view = token.data;
   const state = stateOf(view, now);
   const expiresAt = Date.parse(view.expiresAt);
+  // A replaced, revoked or expired token cannot be regenerated (the server says TOKEN_NOT_ROTATABLE).
+  const regenerable = !view.revokedAt && !view.replacedBy && state !== 'expired';
 
   return (
     <>
       {back}
       <div className="page-header">
         <h1 className="token-name-text">{view.name}</h1>
-        {!view.revokedAt && (
-          <button type="button" className="danger" onClick={() => setDeleting(true)}>
-            Delete Token
-          </button>
-        )}
+        <div className="page-actions">
+          {regenerable && (
+            <button type="button" onClick={() => navigate(`${pagePath}?regenerate=1`)}>
+              Regenerate
+            </button>
+          )}
+          {!view.revokedAt && (
+            <button type="button" className="danger" onClick={() => setDeleting(true)}>
+              Delete Token
+            </button>
+          )}
+        </div>
       </div>
+      {view.replacedBy && (
+        <p className="rotation-status" role="status">
+          <RotationSentence view={view} now={now} /> <Link href={`${TOKENS_PAGE_PATH}/${encodeURIComponent(view.replacedBy)}`}>See the new token</Link>
+        </p>
+      )}
       <p>
         <StateBadge state={state} /> <code>{view.displayToken}</code>
       </p>
@@ -117,6 +139,22 @@ export function TokenPage({ id, load = api.getToken, loadActivity = api.tokenAct
             <time dateTime={view.revokedAt}>{formatDateTime(view.revokedAt)}</time>
           </Detail>
         )}
+        {view.rotatedFrom && (
+          <Detail term="Replaces">
+            <Link href={`${TOKENS_PAGE_PATH}/${encodeURIComponent(view.rotatedFrom)}`}>the token it was regenerated from</Link>
+          </Detail>
+        )}
+        {view.replacedBy && (
+          <Detail term="Replaced by">
+            <Link href={`${TOKENS_PAGE_PATH}/${encodeURIComponent(view.replacedBy)}`}>its regenerated token</Link>
+            {view.rotatedAt && (
+              <>
+                {' '}
+                on <time dateTime={view.rotatedAt}>{formatDateTime(view.rotatedAt)}</time>
+              </>
+            )}
+          </Detail>
+        )}
         <Detail term="Last used">
           {view.lastUsedAt ? (
             <>
@@ -137,6 +175,14 @@ export function TokenPage({ id, load = api.getToken, loadActivity = api.tokenAct
         {activity.data ? <Events activity={activity.data} /> : <ActivityState activity={activity} />}
       </section>
 
+      {regenerating && regenerable && (
+        <RegenerateTokenDialog
+          token={view}
+          listKey={TOKENS_KEY}
+          onClose={() => navigate(pagePath, { replace: true })}
+          onDone={(created) => navigate(`${TOKENS_PAGE_PATH}/${encodeURIComponent(created.token.id)}`, { replace: true })}
+        />
+      )}
       {deleting && (
         <DeleteTokenDialog
           token={view}
@@ -146,6 +192,30 @@ export function TokenPage({ id, load = api.getToken, loadActivity = api.tokenAct
           onDeleted={() => navigate(TOKENS_PAGE_PATH)}
         />
       )}
+    </>
+  );
+}
+
+/**
+ * "Rotating — old secret valid until 1 Mar 2026, 14:00, used 3 times since rotation, last from
+ * 10.0.0.5 5 minutes ago", or once the grace period is over, "Regenerated: this secret no longer works".
+ */
+export function RotationSentence({ view, now }: { view: TokenView; now: number }) {
+  const until = view.graceUntil ? Date.parse(view.graceUntil) : undefined;
+  if (until === undefined || until <= now || view.revokedAt) return <>Regenerated: this token’s secret no longer works.</>;
+  const uses = view.usesSinceRotation ?? 0;
+  const last = view.lastUseSinceRotation;
+  return (
+    <>
+      Rotating — old secret valid until <time dateTime={view.graceUntil!}>{formatDateTime(until)}</time>, used {uses}{' '}
+      {uses === 1 ? 'time' : 'times'} since rotation
+      {last && (
+        <>
+          , last {last.ip ? `from ${last.ip} ` : ''}
+          <time dateTime={last.at}>{timeAgo(Date.parse(last.at), now)}</time>
+        </>
+      )}
+      .
     </>
   );
 }
