@@ -80,14 +80,14 @@ export async function rotateToken(io: CliIo, options: RotateTokenOptions): Promi
 }
 
 /** Puts the new secret in every stored context that held the old one; the names of those contexts. */
-function storeInContexts(io: CliIo, oldSecret: string, rotated: CreateTokenResponse): string[] {
+function storeInContexts(io: CliIo, inUse: string, rotated: CreateTokenResponse): string[] {
   const config = readConfig(io);
-  const holding = config.contexts.filter((context) => context.token === oldSecret);
+  const holding = config.contexts.filter((context) => context.token === inUse);
   if (holding.length === 0) return [];
   writeConfig(io, {
     ...config,
     contexts: config.contexts.map((context) =>
-      context.token === oldSecret
+      context.token === inUse
         ? { ...context, token: rotated.secret, tokenName: rotated.token.name, tokenExpiresAt: rotated.token.expiresAt }
         : context,
     ),
