@@ -22,7 +22,10 @@ export type AuditAction =
   | 'service_account.created'
   | 'service_account.deleted'
   | 'policy.updated'
-  | 'throttle.lifted';
+  | 'throttle.lifted'
+  | 'webhook.created'
+  | 'webhook.updated'
+  | 'webhook.deleted';
 
 /** Who is acting, from where: recorded with every audited change. */
 export interface Actor {

@@ -1,5 +1,6 @@
 /** Webhook endpoints, their deliveries and attempts (tables of 0017_webhooks). */
 import type { Transaction } from 'kysely';
+import { writeWithAudit } from '../audit/kysely-audit-store.js';
 import { chunks } from '../database/chunks.js';
 import type { Database } from '../database/database.js';
 import {
@@ -35,8 +36,8 @@ export function createKyselyWebhookStore(database: Database, jobs: { deliveryJob
     db.selectFrom('webhooks').select(WEBHOOK_COLUMNS).where('id', '=', id).where('account_id', '=', accountId).executeTakeFirst();
 
   return {
-    insertWebhook(webhook, secret, limits) {
-      return kysely.transaction().execute(async (trx) => {
+    insertWebhook(webhook, secret, limits, audit) {
+      return writeWithAudit(database, async (trx) => {
         // PostgreSQL: the owner's row lock makes concurrent creates for one account take turns.
         if (database.dialect === 'postgres') {
           await trx.selectFrom('accounts').select('id').where('id', '=', webhook.accountId).forUpdate().execute();
@@ -46,9 +47,9 @@ export function createKyselyWebhookStore(database: Database, jobs: { deliveryJob
           .select((eb) => eb.fn.countAll<number>().as('held'))
           .where('account_id', '=', webhook.accountId)
           .executeTakeFirstOrThrow();
-        if (Number(held) >= limits.maxPerAccount) return false;
+        if (Number(held) >= limits.maxPerAccount) return { result: false, audit: null };
         await trx.insertInto('webhooks').values({ ...webhookRow(webhook), secret }).execute();
-        return true;
+        return { result: true, audit };
       });
     },
 
@@ -68,8 +69,8 @@ export function createKyselyWebhookStore(database: Database, jobs: { deliveryJob
       return row && toWebhook(row);
     },
 
-    updateWebhook(accountId, id, change, updatedAt) {
-      return kysely.transaction().execute(async (trx) => {
+    updateWebhook(accountId, id, change, updatedAt, audit) {
+      return writeWithAudit(database, async (trx) => {
         const set: Partial<WebhooksTable> = { updated_at: updatedAt };
         if (change.url !== undefined) set.url = change.url;
         if (change.events !== undefined) set.events = JSON.stringify(change.events);
@@ -78,15 +79,18 @@ export function createKyselyWebhookStore(database: Database, jobs: { deliveryJob
         if (change.disabledReason !== undefined) set.disabled_reason = change.disabledReason;
         if (change.failingSince !== undefined) set.failing_since = change.failingSince;
         const updated = await trx.updateTable('webhooks').set(set).where('id', '=', id).where('account_id', '=', accountId).executeTakeFirst();
-        if (updated.numUpdatedRows === 0n) return undefined;
+        if (updated.numUpdatedRows === 0n) return { result: undefined, audit: null };
         const row = await findIn(trx, accountId, id);
-        return row && toWebhook(row);
+        return { result: row && toWebhook(row), audit };
       });
     },
 
-    async deleteWebhook(accountId, id) {
-      const result = await kysely.deleteFrom('webhooks').where('id', '=', id).where('account_id', '=', accountId).executeTakeFirst();
-      return result.numDeletedRows > 0n;
+    deleteWebhook(accountId, id, audit) {
+      return writeWithAudit(database, async (trx) => {
+        const result = await trx.deleteFrom('webhooks').where('id', '=', id).where('account_id', '=', accountId).executeTakeFirst();
+        const deleted = result.numDeletedRows > 0n;
+        return { result: deleted, audit: deleted ? audit : null };
+      });
     },
 
     async findEventToken(tokenId) {

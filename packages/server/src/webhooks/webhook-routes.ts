@@ -16,7 +16,7 @@ import {
 } from '@latchkey/contract';
 import { grantsScope } from '@latchkey/contract/scopes';
 import { z } from 'zod';
-import { principalOf } from '../http/principal.js';
+import { actorOf, principalOf } from '../http/principal.js';
 import { iso, isoOrNull } from '../http/timestamps.js';
 import type { ZodApp } from '../http/zod-app.js';
 import type { WebhookAttemptRecord, WebhookDeliveryRecord, WebhookRecord } from './webhook.js';
@@ -92,7 +92,7 @@ export function registerWebhookRoutes(app: ZodApp, { webhooks }: { webhooks: Web
       },
     },
     async (request, reply) => {
-      const { webhook, secret } = await webhooks.create(caller(request), request.body);
+      const { webhook, secret } = await webhooks.create(caller(request), request.body, actorOf(request));
       reply.code(201);
       return { ...presentWebhook(webhook), secret };
     },
@@ -116,14 +116,14 @@ export function registerWebhookRoutes(app: ZodApp, { webhooks }: { webhooks: Web
         response: { 200: webhookSchema },
       },
     },
-    async (request) => presentWebhook(await webhooks.update(accountOf(request), request.params.id, request.body)),
+    async (request) => presentWebhook(await webhooks.update(accountOf(request), request.params.id, request.body, actorOf(request))),
   );
 
   app.delete(
     '/api/v1/webhooks/:id',
     { config: WRITE, schema: { summary: 'Delete a webhook and its deliveries', tags: ['webhooks'], params: idParams } },
     async (request, reply) => {
-      await webhooks.delete(accountOf(request), request.params.id);
+      await webhooks.delete(accountOf(request), request.params.id, actorOf(request));
       return reply.code(204).send();
     },
   );

@@ -4,6 +4,7 @@
  * redelivery. Deliveries themselves are webhook-delivery.ts.
  */
 import { MAX_WEBHOOKS_PER_ACCOUNT, type CreateWebhookRequest, type UpdateWebhookRequest } from '@latchkey/contract';
+import { auditEvent, type Actor } from '../audit/audit-event.js';
 import { AppError, fieldError } from '../kernel/app-error.js';
 import type { Clock } from '../kernel/clock.js';
 import { isId, newId } from '../kernel/ids.js';
@@ -24,12 +25,12 @@ export interface WebhookCaller {
 
 export interface WebhookService {
   /** A new endpoint and its signing secret: the only time the secret is given out. */
-  create(caller: WebhookCaller, request: CreateWebhookRequest): Promise<{ webhook: WebhookRecord; secret: string }>;
+  create(caller: WebhookCaller, request: CreateWebhookRequest, actor: Actor): Promise<{ webhook: WebhookRecord; secret: string }>;
   list(accountId: string): Promise<WebhookRecord[]>;
   /** NOT_FOUND for a missing or foreign endpoint. */
   get(accountId: string, id: string): Promise<WebhookRecord>;
-  update(accountId: string, id: string, request: UpdateWebhookRequest): Promise<WebhookRecord>;
-  delete(accountId: string, id: string): Promise<void>;
+  update(accountId: string, id: string, request: UpdateWebhookRequest, actor: Actor): Promise<WebhookRecord>;
+  delete(accountId: string, id: string, actor: Actor): Promise<void>;
   deliveries(accountId: string, id: string): Promise<Array<WebhookDeliveryRecord & { attemptLog: WebhookAttemptRecord[] }>>;
   /** Sends a delivery again (same body, same `webhook-id`), as a new series of attempts. */
   redeliver(accountId: string, id: string, deliveryId: string): Promise<WebhookDeliveryRecord>;
@@ -59,7 +60,7 @@ export function createWebhookService(deps: {
   };
 
   return {
-    async create(caller, request) {
+    async create(caller, request, actor) {
       checkUrl(request.url);
       if (request.instanceWide && !caller.mayAdminister) {
         throw new AppError('FORBIDDEN', 'Only an administrator may create an instance-wide webhook.');
@@ -79,7 +80,12 @@ export function createWebhookService(deps: {
         failingSince: null,
       };
       const secret = newWebhookSecret();
-      if (!(await store.insertWebhook(webhook, secret, { maxPerAccount: MAX_WEBHOOKS_PER_ACCOUNT }))) {
+      const audit = auditEvent(now, 'webhook.created', actor, webhook.id, {
+        target: originOf(webhook.url),
+        events: webhook.events,
+        instanceWide: webhook.instanceWide,
+      });
+      if (!(await store.insertWebhook(webhook, secret, { maxPerAccount: MAX_WEBHOOKS_PER_ACCOUNT }, audit))) {
         throw new AppError('CONFLICT', `An account may hold at most ${MAX_WEBHOOKS_PER_ACCOUNT} webhooks.`);
       }
       return { webhook, secret };
@@ -89,7 +95,7 @@ export function createWebhookService(deps: {
 
     get: owned,
 
-    async update(accountId, id, request) {
+    async update(accountId, id, request, actor) {
       await owned(accountId, id);
       if (request.url !== undefined) checkUrl(request.url);
       const now = clock.now();
@@ -110,13 +116,20 @@ export function createWebhookService(deps: {
           ...disabling,
         },
         now,
+        auditEvent(now, 'webhook.updated', actor, id, {
+          changed: Object.keys(request).sort(),
+          ...(request.url !== undefined && { target: originOf(request.url) }),
+          ...(request.disabled !== undefined && { disabled: request.disabled }),
+        }),
       );
       if (!updated) throw notFound();
       return updated;
     },
 
-    async delete(accountId, id) {
-      if (!isId(id) || !(await store.deleteWebhook(accountId, id))) throw notFound();
+    async delete(accountId, id, actor) {
+      const webhook = await owned(accountId, id);
+      const audit = auditEvent(clock.now(), 'webhook.deleted', actor, id, { target: originOf(webhook.url) });
+      if (!(await store.deleteWebhook(accountId, id, audit))) throw notFound();
     },
 
     async deliveries(accountId, id) {
@@ -133,4 +146,9 @@ export function createWebhookService(deps: {
       return restarted;
     },
   };
+}
+
+/** What the audit trail keeps of a URL: its origin (a path or query may carry the receiver's own secret). */
+function originOf(url: string): string {
+  return new URL(url).origin;
 }

@@ -9,6 +9,7 @@ import { sql } from 'kysely';
 import { expect, it } from 'vitest';
 import { describeEachBackend } from '../../test/support/databases.js';
 import { storeFixtures } from '../../test/support/store-fixtures.js';
+import { auditEvent, SYSTEM_ACTOR } from '../audit/audit-event.js';
 import { newId } from '../kernel/ids.js';
 import { createKyselyNoticeStore } from '../notices/kysely-notice-store.js';
 import { createKyselyWebhookStore } from './kysely-webhook-store.js';
@@ -54,22 +55,26 @@ describeEachBackend('Webhook store contract', (ctx) => {
     final,
   });
   const streak = { disableAfterMs: 3 * DAY, disableNotice: (hook: WebhookRecord) => ({ id: newId(), accountId: hook.accountId, kind: 'webhook_disabled' as const, createdAt: hook.disabledAt!, detail: { webhook: { id: hook.id } } }) };
+  const audited = (action: 'webhook.created' | 'webhook.updated' | 'webhook.deleted') => auditEvent(T0, action, SYSTEM_ACTOR, 'webhook');
+  const auditActions = async () => ((await ctx.exec(sql`select action from audit_events where action like 'webhook.%' order by action`)) as Array<{ action: string }>).map((row) => row.action);
   const jobs = async () => (await ctx.exec(sql`select kind, dedupe_key from jobs order by dedupe_key`)) as Array<{ kind: string; dedupe_key: string }>;
 
-  it('inserts endpoints up to the per-account limit and never shows one to another account', async () => {
+  it('inserts endpoints up to the per-account limit, never shows or changes one for another account, and audits each change', async () => {
     const owner = await givenAccount();
     const other = await givenAccount();
     const first = webhook(owner.id);
-    expect(await store().insertWebhook(first, 'whsec_a', { maxPerAccount: 2 })).toBe(true);
-    expect(await store().insertWebhook(webhook(owner.id), 'whsec_b', { maxPerAccount: 2 })).toBe(true);
-    expect(await store().insertWebhook(webhook(owner.id), 'whsec_c', { maxPerAccount: 2 })).toBe(false);
-    expect(await store().insertWebhook(webhook(other.id), 'whsec_d', { maxPerAccount: 2 })).toBe(true);
+    expect(await store().insertWebhook(first, 'whsec_a', { maxPerAccount: 2 }, audited('webhook.created'))).toBe(true);
+    expect(await store().insertWebhook(webhook(owner.id), 'whsec_b', { maxPerAccount: 2 }, audited('webhook.created'))).toBe(true);
+    expect(await store().insertWebhook(webhook(owner.id), 'whsec_c', { maxPerAccount: 2 }, audited('webhook.created'))).toBe(false);
+    expect(await store().insertWebhook(webhook(other.id), 'whsec_d', { maxPerAccount: 2 }, audited('webhook.created'))).toBe(true);
     expect(await store().listWebhooks(owner.id)).toHaveLength(2);
     expect(await store().findWebhook(other.id, first.id)).toBeUndefined();
-    expect(await store().updateWebhook(other.id, first.id, { description: 'taken' }, T0 + 1)).toBeUndefined();
-    expect(await store().deleteWebhook(other.id, first.id)).toBe(false);
+    expect(await store().updateWebhook(other.id, first.id, { description: 'taken' }, T0 + 1, audited('webhook.updated'))).toBeUndefined();
+    expect(await store().deleteWebhook(other.id, first.id, audited('webhook.deleted'))).toBe(false);
     expect(await store().findWebhook(owner.id, first.id)).toEqual(first);
-    expect(await store().updateWebhook(owner.id, first.id, { description: 'mine', events: ['token.revoked'] }, T0 + 1)).toMatchObject({ description: 'mine', events: ['token.revoked'], updatedAt: T0 + 1 });
+    expect(await store().updateWebhook(owner.id, first.id, { description: 'mine', events: ['token.revoked'] }, T0 + 1, audited('webhook.updated'))).toMatchObject({ description: 'mine', events: ['token.revoked'], updatedAt: T0 + 1 });
+    // An audit event with each change made, none with a change refused (the limit, another account's endpoint).
+    expect(await auditActions()).toEqual(['webhook.created', 'webhook.created', 'webhook.created', 'webhook.updated']);
   });
 
   it('sends an event to the owner’s enabled endpoints and to instance-wide ones of enabled administrators only', async () => {
@@ -81,7 +86,7 @@ describeEachBackend('Webhook store contract', (ctx) => {
     const instance = webhook(admin.id, { instanceWide: true });
     const notAdmin = webhook(demoted.id, { instanceWide: true });
     const adminsOwn = webhook(admin.id);
-    for (const hook of [own, disabled, instance, notAdmin, adminsOwn]) await store().insertWebhook(hook, 'whsec_x', { maxPerAccount: 10 });
+    for (const hook of [own, disabled, instance, notAdmin, adminsOwn]) await store().insertWebhook(hook, 'whsec_x', { maxPerAccount: 10 }, audited('webhook.created'));
     expect((await store().listEndpointsFor(member.id)).map((hook) => hook.id).sort()).toEqual([own.id, instance.id].sort());
     expect((await store().listEndpointsFor(admin.id)).map((hook) => hook.id).sort()).toEqual([instance.id, adminsOwn.id].sort());
   });
@@ -89,7 +94,7 @@ describeEachBackend('Webhook store contract', (ctx) => {
   it('inserts a delivery once per endpoint and event, with its job in the same transaction', async () => {
     const owner = await givenAccount();
     const hook = webhook(owner.id);
-    await store().insertWebhook(hook, 'whsec_x', { maxPerAccount: 10 });
+    await store().insertWebhook(hook, 'whsec_x', { maxPerAccount: 10 }, audited('webhook.created'));
     const first = delivery(hook.id);
     expect(await store().insertDeliveries([first])).toEqual([first.id]);
     // A retried fan-out: the same event again keeps the first delivery and enqueues nothing new.
@@ -102,7 +107,7 @@ describeEachBackend('Webhook store contract', (ctx) => {
   it('records attempts: a failure starts the streak, a success clears it and completes the delivery', async () => {
     const owner = await givenAccount();
     const hook = webhook(owner.id);
-    await store().insertWebhook(hook, 'whsec_x', { maxPerAccount: 10 });
+    await store().insertWebhook(hook, 'whsec_x', { maxPerAccount: 10 }, audited('webhook.created'));
     const { id } = delivery(hook.id);
     await store().insertDeliveries([{ ...delivery(hook.id), id }]);
     expect(await store().recordAttempt(id, failure(T0 + 10), streak)).toEqual({ disabled: false });
@@ -123,7 +128,7 @@ describeEachBackend('Webhook store contract', (ctx) => {
   it('disables an endpoint whose streak reaches three days, once, with the owner’s notice in the same transaction', async () => {
     const owner = await givenAccount();
     const hook = webhook(owner.id);
-    await store().insertWebhook(hook, 'whsec_x', { maxPerAccount: 10 });
+    await store().insertWebhook(hook, 'whsec_x', { maxPerAccount: 10 }, audited('webhook.created'));
     const first = delivery(hook.id, 'audit:1');
     const later = delivery(hook.id, 'audit:2');
     await store().insertDeliveries([first, later]);
@@ -141,7 +146,7 @@ describeEachBackend('Webhook store contract', (ctx) => {
     const owner = await givenAccount();
     const other = await givenAccount();
     const hook = webhook(owner.id);
-    await store().insertWebhook(hook, 'whsec_x', { maxPerAccount: 10 });
+    await store().insertWebhook(hook, 'whsec_x', { maxPerAccount: 10 }, audited('webhook.created'));
     const { id } = delivery(hook.id);
     await store().insertDeliveries([{ ...delivery(hook.id), id }]);
     await store().recordAttempt(id, failure(T0 + 1, true), streak);
@@ -149,7 +154,7 @@ describeEachBackend('Webhook store contract', (ctx) => {
     expect(await store().restartDelivery(owner.id, hook.id, id, T0 + 100)).toMatchObject({ status: 'pending', retryFrom: T0 + 100, attempts: 1, finishedAt: null });
     await store().abandonDelivery(id, 'endpoint disabled', T0 + 200);
     expect((await store().listDeliveries(hook.id, 10))[0]).toMatchObject({ status: 'failed', error: 'endpoint disabled' });
-    expect(await store().deleteWebhook(owner.id, hook.id)).toBe(true);
+    expect(await store().deleteWebhook(owner.id, hook.id, audited('webhook.deleted'))).toBe(true);
     expect(await store().findDeliveryToAttempt(id)).toBeUndefined();
     expect(await ctx.exec(sql`select id from webhook_attempts`)).toEqual([]);
   });

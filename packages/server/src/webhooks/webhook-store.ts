@@ -1,3 +1,4 @@
+import type { AuditEventInput } from '../audit/audit-event.js';
 import type { NoticeInput } from '../notices/notice.js';
 import type {
   AttemptOutcome,
@@ -28,21 +29,25 @@ export interface NewDelivery {
 }
 
 export interface WebhookStore {
-  /** Inserts an endpoint with its secret, unless the account already holds `maxPerAccount` (false then). */
-  insertWebhook(webhook: WebhookRecord, secret: string, limits: { maxPerAccount: number }): Promise<boolean>;
+  /** Inserts an endpoint with its secret and its audit event, unless the account already holds `maxPerAccount` (false then). */
+  insertWebhook(webhook: WebhookRecord, secret: string, limits: { maxPerAccount: number }, audit: AuditEventInput): Promise<boolean>;
   /** The account's endpoints, oldest first. */
   listWebhooks(accountId: string): Promise<WebhookRecord[]>;
   /** One of the account's endpoints; undefined for a missing or foreign one. */
   findWebhook(accountId: string, id: string): Promise<WebhookRecord | undefined>;
-  /** Writes the changed fields of one of the account's endpoints; the updated record, or undefined when there is none. */
+  /**
+   * Writes the changed fields of one of the account's endpoints with the audit event; the updated
+   * record, or undefined when there is none (and nothing is written).
+   */
   updateWebhook(
     accountId: string,
     id: string,
     change: Partial<Pick<WebhookRecord, 'url' | 'events' | 'description' | 'disabledAt' | 'disabledReason' | 'failingSince'>>,
     updatedAt: number,
+    audit: AuditEventInput,
   ): Promise<WebhookRecord | undefined>;
-  /** Deletes one of the account's endpoints with its deliveries; false when there was none. */
-  deleteWebhook(accountId: string, id: string): Promise<boolean>;
+  /** Deletes one of the account's endpoints with its deliveries, and records the audit event; false when there was none. */
+  deleteWebhook(accountId: string, id: string, audit: AuditEventInput): Promise<boolean>;
 
   /** The token an event is about, or undefined when it no longer exists. */
   findEventToken(tokenId: string): Promise<EventToken | undefined>;

@@ -115,7 +115,7 @@ const BODY_CASES: Record<string, BodyCase> = {
     success: 200,
     prepare: async (app) => {
       const session = await app.signIn();
-      const hook = await app.services.webhooks.create({ accountId: session.account.id, mayAdminister: false }, { url: 'https://hooks.example.com/a', events: ['token.created'] });
+      const hook = await app.services.webhooks.create({ accountId: session.account.id, mayAdminister: false }, { url: 'https://hooks.example.com/a', events: ['token.created'] }, SYSTEM_ACTOR);
       return { url: `/api/v1/webhooks/${hook.webhook.id}`, headers: session.headers, body: { description: 'renamed' } };
     },
   },

@@ -353,6 +353,26 @@ describeEachBackend('Webhook input', (ctx) => {
     expect(patch.statusCode).toBe(422);
   });
 
+  it('records creating, changing and deleting an endpoint in the audit trail, keeping only the URL’s origin', async () => {
+    const hook = await createWebhook(app, session, { url: 'https://hooks.example.com/services/T0/B1/s3cr3t?key=abc', events: ['token.created'] });
+    await app.http.inject({ method: 'PATCH', url: `/api/v1/webhooks/${hook.id}`, headers: session.headers, payload: { disabled: true, description: 'paused' } });
+    expect((await app.http.inject({ method: 'DELETE', url: `/api/v1/webhooks/${hook.id}`, headers: session.headers })).statusCode).toBe(204);
+    const rows = (await ctx.exec(
+      sql`select action, actor_account_id, target_id, detail from audit_events where action like 'webhook.%' order by seq`,
+    )) as Array<{ action: string; actor_account_id: string; target_id: string; detail: string }>;
+    expect(rows.map((row) => [row.action, row.actor_account_id, row.target_id])).toEqual([
+      ['webhook.created', session.account.id, hook.id],
+      ['webhook.updated', session.account.id, hook.id],
+      ['webhook.deleted', session.account.id, hook.id],
+    ]);
+    expect(rows.map((row) => JSON.parse(row.detail) as Record<string, unknown>)).toEqual([
+      { target: 'https://hooks.example.com', events: ['token.created'], instanceWide: false },
+      { changed: ['description', 'disabled'], disabled: true },
+      { target: 'https://hooks.example.com' },
+    ]);
+    expect(JSON.stringify(rows)).not.toMatch(/s3cr3t|key=abc|whsec_/);
+  });
+
   it('answers 404 for a missing, malformed or foreign webhook', async () => {
     const other = await app.signIn();
     const theirs = await createWebhook(app, other, { url: 'https://hooks.example.com/theirs', events: ['token.revoked'] });
