@@ -70,6 +70,9 @@ describe('webhook sender', () => {
       `http://[::ffff:127.0.0.1]:${port}/hook`,
       'http://224.0.0.1/hook',
       `http://localhost:${port}/hook`,
+      `http://localhost.:${port}/hook`,
+      `http://2130706433:${port}/hook`,
+      `http://0x7f.1:${port}/hook`,
     ]) {
       const response = await strict(request(url));
       expect(response, url).toMatchObject({ status: null, error: ADDRESS_REFUSED });

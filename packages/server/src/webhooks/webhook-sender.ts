@@ -55,7 +55,8 @@ const ADDRESS_REFUSED = 'address not allowed (private, loopback, link-local, mul
  * to such addresses are refused when connecting.
  */
 export function isRefusedHost(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  // Brackets of an IPv6 literal, and the root's trailing dot (`localhost.` is `localhost`).
+  const host = hostname.replace(/^\[|\]$/g, '').replace(/\.$/, '').toLowerCase();
   if (host === 'localhost' || host.endsWith('.localhost')) return true;
   if (!ipaddr.isValid(host)) return false;
   const parsed = ipaddr.process(host);
