@@ -225,6 +225,93 @@ describeEachBackend('Token store contract', (ctx) => {
     expect(await auditCount('token.revoked')).toBe(1);
   });
 
+  describe('rotation (docs/security.md, item 51)', () => {
+    const rotate = (owner: string, tokenId: string, replacement: ReturnType<typeof token>, graceMs: number, rotatedAt = tick()) =>
+      ctx.stores.tokens.rotateToken(owner, tokenId, { ...replacement.record, digest: replacement.digest }, { rotatedAt, graceMs }, () =>
+        audit('token.rotated', tokenId, owner),
+      );
+
+    it('replaces a token in one transaction: the old row keeps the chain and its shortened expiry, the new one takes its name', async () => {
+      const owner = await givenAccount();
+      const old = await givenToken(owner.id, { name: 'deploy' });
+      const fresh = token(owner.id, { name: 'deploy', rotatedFrom: old.record.id });
+      const rotatedAt = (await ctx.database.now()) + 60_000;
+      const outcome = await rotate(owner.id, old.record.id, fresh, 3_600_000, rotatedAt);
+      expect(outcome).toEqual({ rotated: { ...old.record, replacedBy: fresh.record.id, rotatedAt, graceUntil: rotatedAt + 3_600_000, expiresAt: rotatedAt + 3_600_000 } });
+      expect(await ctx.stores.tokens.findToken(owner.id, old.record.id)).toMatchObject({
+        replacedBy: fresh.record.id,
+        rotatedAt,
+        graceUntil: rotatedAt + 3_600_000,
+        expiresAt: rotatedAt + 3_600_000,
+        rotationUses: 0,
+      });
+      expect(await ctx.stores.tokens.findTokenForAuth(fresh.digest)).toMatchObject({ name: 'deploy', rotatedFrom: old.record.id, replacedBy: null });
+      expect(await auditCount('token.rotated')).toBe(1);
+      // Only current tokens hold a name: the replaced one no longer does.
+      await expect(ctx.stores.tokens.insertToken({ ...token(owner.id, { name: 'deploy' }).record, digest: digestOf('x') }, { maxActive: 100 }, audit('token.created', 'x'))).rejects.toThrow(StoreConflictError);
+    });
+
+    it('with no grace the old token expires at the database clock of the rotation, however far ahead the instance clock is', async () => {
+      const owner = await givenAccount();
+      const old = await givenToken(owner.id);
+      const before = await ctx.database.now();
+      const outcome = await rotate(owner.id, old.record.id, token(owner.id), 0, before + 3_600_000);
+      const { expiresAt } = (await ctx.stores.tokens.findToken(owner.id, old.record.id))!;
+      expect('rotated' in outcome && outcome.rotated.expiresAt).toBe(expiresAt);
+      expect(expiresAt).toBeGreaterThanOrEqual(before);
+      expect(expiresAt).toBeLessThanOrEqual(await ctx.database.now());
+      const found = await ctx.stores.tokens.findTokenForAuth(old.digest);
+      expect(found!.expiresAt).toBeLessThanOrEqual(found!.dbNow);
+    });
+
+    it('refuses a replaced, revoked, expired, missing or foreign token, writing nothing', async () => {
+      const owner = await givenAccount();
+      const stranger = await givenAccount();
+      const replaced = await givenToken(owner.id);
+      await rotate(owner.id, replaced.record.id, token(owner.id), 60_000);
+      const revoked = await givenToken(owner.id);
+      await ctx.stores.tokens.revokeToken(owner.id, revoked.record.id, tick(), audit('token.revoked', revoked.record.id));
+      const expired = await givenToken(owner.id);
+      await setExpiresAt(expired.record.id, (await ctx.database.now()) - 1000);
+      const tokensBefore = await count('tokens');
+      for (const [tokenId, reason, as] of [
+        [replaced.record.id, 'rotated', owner.id],
+        [revoked.record.id, 'revoked', owner.id],
+        [expired.record.id, 'expired', owner.id],
+        [randomUUID(), 'not_found', owner.id],
+        [expired.record.id, 'not_found', stranger.id],
+      ] as const) {
+        expect(await rotate(as, tokenId, token(as), 60_000)).toEqual({ refused: reason });
+      }
+      expect(await count('tokens')).toBe(tokensBefore);
+      expect(await auditCount('token.rotated')).toBe(1);
+    });
+
+    it('concurrent rotations of one token: exactly one succeeds', async () => {
+      const owner = await givenAccount();
+      const old = await givenToken(owner.id, { name: 'raced' });
+      const outcomes = await Promise.all(Array.from({ length: 6 }, () => rotate(owner.id, old.record.id, token(owner.id, { name: 'raced' }), 60_000)));
+      expect(outcomes.filter((outcome) => 'rotated' in outcome)).toHaveLength(1);
+      expect(await count('tokens', sql`name = ${'raced'} and replaced_by is null`)).toBe(1);
+    });
+
+    it('adds uses of a replaced token to its count with the last use; it lists as rotating, then expired', async () => {
+      const owner = await givenAccount();
+      const old = await givenToken(owner.id);
+      await rotate(owner.id, old.record.id, token(owner.id), 3_600_000, await ctx.database.now());
+      const at = tick();
+      await ctx.stores.tokens.recordRotatedTokenUses(old.record.id, 3, at, '10.0.0.5');
+      await ctx.stores.tokens.recordRotatedTokenUses(old.record.id, 2, at + 1, '10.0.0.6');
+      expect(await ctx.stores.tokens.findToken(owner.id, old.record.id)).toMatchObject({ rotationUses: 5, lastUsedAt: at + 1, lastUsedIp: '10.0.0.6' });
+      const ids = async (state: TokenListFilter['state']) => (await ctx.stores.tokens.listTokens(owner.id, { state, expiringWindowMs: WEEK })).tokens.map((t) => t.id);
+      expect(await ids('rotating')).toEqual([old.record.id]);
+      expect(await ids('active')).not.toContain(old.record.id);
+      await setExpiresAt(old.record.id, (await ctx.database.now()) - 1);
+      expect(await ids('rotating')).toEqual([]);
+      expect(await ids('expired')).toEqual([old.record.id]);
+    });
+  });
+
   describe('listing', () => {
     const filter = (state: TokenListFilter['state'], search?: string, expiringWindowMs = WEEK): TokenListFilter => ({ state, search, expiringWindowMs });
     const names = (tokens: TokenRecord[]) => tokens.map((t) => t.name);

@@ -200,17 +200,21 @@ describeEachBackend('token rotation', (ctx) => {
       expect(await view(app, session, first.token.id)).toMatchObject({ rotatedFrom: null, replacedBy: second.token.id });
       expect(await view(app, session, second.token.id)).toMatchObject({ rotatedFrom: first.token.id, replacedBy: third.token.id });
       expect(await view(app, session, third.token.id)).toMatchObject({ rotatedFrom: second.token.id, replacedBy: null, state: 'active' });
-      const events = (await ctx.exec(
+      const rotations = (await ctx.exec(
         sql`select target_id, actor_account_id, detail from audit_events where action = 'token.rotated'`,
       )) as Array<{ target_id: string; actor_account_id: string; detail: string }>;
       // One clock instant for both: compared as a set.
-      const rows = events.map((event) => [event.target_id, event.actor_account_id, JSON.parse(event.detail).replacedBy]).sort();
+      const rows = rotations.map((event) => [event.target_id, event.actor_account_id, JSON.parse(event.detail).replacedBy]).sort();
       expect(rows).toEqual(
         [
           [first.token.id, session.account.id, second.token.id],
           [second.token.id, session.account.id, third.token.id],
         ].sort(),
       );
+      // Each rotation is a lifecycle event for the notification channels (docs/jobs.md), enqueued with it.
+      const audits = (await ctx.exec(sql`select id from audit_events where action = 'token.rotated'`)) as Array<{ id: string }>;
+      const events = (await ctx.exec(sql`select dedupe_key from jobs where kind = 'event'`)) as Array<{ dedupe_key: string }>;
+      expect(events.map((job) => job.dedupe_key)).toEqual(expect.arrayContaining(audits.map((row) => `audit:${row.id}`)));
       const feed = (await ctx.exec(sql`select subject_id from revocation_events where kind = 'token' order by seq`)) as Array<{ subject_id: string }>;
       const ours = new Set([first.token.id, second.token.id, third.token.id]);
       expect(feed.map((row) => row.subject_id).filter((id) => ours.has(id))).toEqual([first.token.id, second.token.id]);
