@@ -5,17 +5,13 @@
  * another token rotated by name prints its new secret once; a token from LATCHKEY_TOKEN (CI)
  * prints its replacement, there being no context to keep it in.
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TOKEN_SHAPE } from '@latchkey/contract';
 import { SYSTEM_ACTOR } from '../../server/src/audit/audit-event.js';
-import { repositoryRoot } from '../../server/test/support/server-process.mjs';
-import { builtCliAgainstServer, type BuiltCliRun } from './support/built-cli.js';
-
-const binary = join(repositoryRoot, 'node_modules/.bin/latchkey');
+import { builtCliAgainstServer } from './support/built-cli.js';
 
 describe('latchkey token rotate (built binary)', () => {
   const harness = builtCliAgainstServer();
@@ -24,17 +20,7 @@ describe('latchkey token rotate (built binary)', () => {
   afterAll(() => rmSync(homes, { recursive: true, force: true }));
 
   /** Runs the binary in `home` with no token in the environment: the stored context is used. */
-  function runIn(home: string, args: string[]): Promise<BuiltCliRun> {
-    return new Promise((resolve, reject) => {
-      const child = spawn(binary, args, { env: { PATH: process.env.PATH ?? '', HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
-    });
-  }
+  const runIn = (home: string, args: string[]) => harness.run(args, '', { home });
 
   async function accountWithToken(name: string) {
     const account = await harness.services.accounts.create({ email: `${name}-${Date.now()}@example.test` }, SYSTEM_ACTOR);

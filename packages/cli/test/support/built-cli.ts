@@ -25,8 +25,11 @@ export interface BuiltCliRun {
 export interface BuiltCliAgainstServer {
   baseUrl: string;
   services: Services;
-  /** Runs the binary with LATCHKEY_URL set to the server and LATCHKEY_TOKEN to `token`, in an empty HOME. */
-  run(args: string[], token: string): Promise<BuiltCliRun>;
+  /**
+   * Runs the binary with LATCHKEY_URL set to the server and LATCHKEY_TOKEN to `token`, in an empty
+   * HOME; with `home`, in that HOME with nothing in the environment (its stored context is used).
+   */
+  run(args: string[], token: string, options?: { home?: string }): Promise<BuiltCliRun>;
 }
 
 /** Registers the setup and teardown; the returned object is filled in once `beforeAll` has run. */
@@ -38,10 +41,13 @@ export function builtCliAgainstServer(): BuiltCliAgainstServer {
   const harness = {
     baseUrl: '',
     services: undefined as unknown as Services,
-    run(args: string[], token: string) {
+    run(args: string[], token: string, options: { home?: string } = {}) {
+      const env = options.home
+        ? { PATH: process.env.PATH ?? '', HOME: options.home }
+        : { PATH: process.env.PATH ?? '', HOME: directory!, LATCHKEY_URL: harness.baseUrl, LATCHKEY_TOKEN: token };
       return new Promise<BuiltCliRun>((resolve, reject) => {
         const child = spawn(binary, args, {
-          env: { PATH: process.env.PATH ?? '', HOME: directory!, LATCHKEY_URL: harness.baseUrl, LATCHKEY_TOKEN: token },
+          env,
           stdio: ['ignore', 'pipe', 'pipe'],
         });
         let stdout = '';

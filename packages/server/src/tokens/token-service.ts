@@ -252,21 +252,15 @@ export function createTokenService(deps: {
         ? serviceLifetimeEnd(input, now, policy)
         : lifetimeWithin(lifetimeEnd(input, now, policy), input, grantor.token);
       const generated = generateToken();
-      const token: TokenRecord = {
-        id: newId(),
+      const token = newTokenRecord(generated, now, {
         accountId,
         name: normalizeTokenName(input.name),
         note: typeof input.note === 'string' ? normalizeTokenNote(input.note) : null,
         scopes,
         namespaces,
         allowedIps,
-        last4: generated.last4,
-        createdAt: now,
         expiresAt,
-        revokedAt: null,
-        lastUsedAt: null,
-        lastUsedIp: null,
-      };
+      });
       try {
         await store.insertToken(
           { ...token, digest: generated.digest },
@@ -325,22 +319,16 @@ export function createTokenService(deps: {
         ? serviceLifetimeEnd(asked, now, policy)
         : lifetimeWithin(lifetimeEnd(asked, now, policy), asked, bound);
       const generated = generateToken();
-      const token: TokenRecord = {
-        id: newId(),
+      const token = newTokenRecord(generated, now, {
         accountId,
         name: old.name,
         note: old.note,
         scopes,
         namespaces: namespacesFor(old.namespaces, bound),
         allowedIps: allowlistFor(old.allowedIps, bound),
-        last4: generated.last4,
-        createdAt: now,
         expiresAt,
-        revokedAt: null,
-        lastUsedAt: null,
-        lastUsedIp: null,
         rotatedFrom: old.id,
-      };
+      });
       const outcome = await store.rotateToken(
         accountId,
         old.id,
@@ -422,6 +410,15 @@ function refusalOf(found: TokenForAuth | undefined, clientIp: string): AppError 
     });
   }
   return undefined;
+}
+
+/** A token as created (by `create` or `rotate`): unused, unrevoked, created now. */
+function newTokenRecord(
+  generated: { last4: string },
+  now: number,
+  fields: Pick<TokenRecord, 'accountId' | 'name' | 'note' | 'scopes' | 'namespaces' | 'allowedIps' | 'expiresAt' | 'rotatedFrom'>,
+): TokenRecord {
+  return { id: newId(), ...fields, last4: generated.last4, createdAt: now, revokedAt: null, lastUsedAt: null, lastUsedIp: null };
 }
 
 /** The lifetimes a creator may pick: the presets up to the maximum, and the maximum itself. */
