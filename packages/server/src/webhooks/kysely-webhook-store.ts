@@ -270,9 +270,18 @@ export function createKyselyWebhookStore(database: Database, jobs: { deliveryJob
       return kysely.transaction().execute(async (trx) => {
         const owned = await findIn(trx, accountId, webhookId);
         if (!owned) return undefined;
+        const current = await trx
+          .selectFrom('webhook_deliveries')
+          .select('retry_from')
+          .where('id', '=', deliveryId)
+          .where('webhook_id', '=', webhookId)
+          .executeTakeFirst();
+        if (!current) return undefined;
+        // A series is known by its start: the new one's must differ from the one it replaces.
+        const retryFrom = Math.max(at, Number(current.retry_from) + 1);
         const row = await trx
           .updateTable('webhook_deliveries')
-          .set({ status: 'pending', retry_from: at, finished_at: null })
+          .set({ status: 'pending', retry_from: retryFrom, finished_at: null })
           .where('id', '=', deliveryId)
           .where('webhook_id', '=', webhookId)
           .returning(WEBHOOK_DELIVERY_COLUMNS)

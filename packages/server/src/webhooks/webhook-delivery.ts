@@ -19,11 +19,11 @@ import type { EventToken, WebhookStore } from './webhook-store.js';
 export const WEBHOOK_DELIVER_JOB = 'webhook.deliver';
 
 /**
- * The job of one series of attempts of a delivery: the first (`series` 'first', so a repeated
- * fan-out enqueues it once) or a redelivery (a fresh series id each time it is asked for).
+ * The job of one series of attempts of a delivery, starting at `retryFrom`: the first (`series`
+ * 'first', so a repeated fan-out enqueues it once) or a redelivery (a fresh series id each time).
  */
 export function deliveryJob(deliveryId: string, retryFrom: number, series = 'first'): NewJob {
-  return { kind: WEBHOOK_DELIVER_JOB, payload: { deliveryId }, dedupeKey: `${WEBHOOK_DELIVER_JOB}:${deliveryId}:${series}`, runAt: retryFrom };
+  return { kind: WEBHOOK_DELIVER_JOB, payload: { deliveryId, retryFrom }, dedupeKey: `${WEBHOOK_DELIVER_JOB}:${deliveryId}:${series}`, runAt: retryFrom };
 }
 
 /** The JSON body of a delivery: the Standard Webhooks shape. Never a secret. */
@@ -37,10 +37,11 @@ export interface WebhookDelivery {
   /** The `webhook` channel's handler: one delivery per endpoint subscribed to the event. */
   fanOut(event: LifecycleEvent): Promise<void>;
   /**
-   * One attempt of a delivery (`attempt` counts this series' runs, 1 first). Throws when it failed
-   * and another attempt is due, so the runner retries it with back-off.
+   * One attempt of the series of a delivery that began at `retryFrom` (`attempt` counts its runs,
+   * 1 first); a series a redelivery replaced ends without sending. Throws when it failed and
+   * another attempt is due, so the runner retries it with back-off.
    */
-  attempt(deliveryId: string, attempt: number): Promise<void>;
+  attempt(deliveryId: string, retryFrom: number, attempt: number): Promise<void>;
 }
 
 export function createWebhookDelivery(deps: {
@@ -72,9 +73,9 @@ export function createWebhookDelivery(deps: {
       );
     },
 
-    async attempt(deliveryId, attempt) {
+    async attempt(deliveryId, retryFrom, attempt) {
       const found = await store.findDeliveryToAttempt(deliveryId);
-      if (!found || found.delivery.status !== 'pending') return;
+      if (!found || found.delivery.status !== 'pending' || found.delivery.retryFrom !== retryFrom) return;
       const { delivery, webhook } = found;
       if (webhook.disabledAt !== null) {
         await store.abandonDelivery(deliveryId, 'endpoint disabled', clock.now());

@@ -13,7 +13,10 @@ export function registerWebhookJobs(jobs: JobRunner, events: EventChannels, deli
   events.add(WEBHOOK_CHANNEL, (event) => delivery.fanOut(event), { retry: DEFAULT_RETRY });
   jobs.register(
     WEBHOOK_DELIVER_JOB,
-    ({ payload, attempt }) => delivery.attempt((payload as { deliveryId: string }).deliveryId, attempt),
+    ({ payload, attempt }) => {
+      const { deliveryId, retryFrom } = payload as { deliveryId: string; retryFrom: number };
+      return delivery.attempt(deliveryId, retryFrom, attempt);
+    },
     { retry: WEBHOOK_RETRY, concurrency: 8, leaseMs: DELIVERY_LEASE_MS },
   );
 }

@@ -77,7 +77,10 @@ export interface WebhookStore {
   ): Promise<{ disabled: boolean }>;
   /** Marks a pending delivery failed without an attempt (its endpoint was disabled meanwhile). */
   abandonDelivery(deliveryId: string, reason: string, at: number): Promise<void>;
-  /** Puts a delivery of the account's endpoint back to pending for a new series of attempts from `at`; undefined when there is none. */
+  /**
+   * Puts a delivery of the account's endpoint back to pending for a new series of attempts from
+   * `at` (later than the series it replaces, which then ends); undefined when there is none.
+   */
   restartDelivery(accountId: string, webhookId: string, deliveryId: string, at: number): Promise<WebhookDeliveryRecord | undefined>;
   /** The endpoint's deliveries, newest first, at most `limit`, each with its attempts (oldest first). */
   listDeliveries(

@@ -239,6 +239,8 @@ describeEachBackend('Signed webhooks', (ctx) => {
     const redeliver = await app.http.inject({ method: 'POST', url: `/api/v1/webhooks/${hook.id}/deliveries/${delivery!.id}/redeliver`, headers: session.headers });
     expect(redeliver.statusCode).toBe(202);
     expect(redeliver.json()).toMatchObject({ id: delivery!.id, status: 'pending' });
+    // A new series starts after the one it replaces, a millisecond later at least.
+    clock.advance(1);
     await runJobsUntil(app, () => receiver.received.length === 2);
     const [first, second] = receiver.received;
     expect(second!.headers['webhook-id']).toBe(first!.headers['webhook-id']);
@@ -249,6 +251,42 @@ describeEachBackend('Signed webhooks', (ctx) => {
     const other = await app.signIn();
     const foreign = await app.http.inject({ method: 'POST', url: `/api/v1/webhooks/${hook.id}/deliveries/${delivery!.id}/redeliver`, headers: other.headers });
     expect(foreign.statusCode).toBe(404);
+  });
+
+  it('redelivering a delivery that is still being retried replaces its series: the receiver gets it once', async () => {
+    const hook = await createWebhook(app, session, { url: receiver.url, events: ['token.created'] });
+    secret = hook.secret;
+    await receiver.stop();
+    await app.createToken(session, 'retrying');
+    await runJobsUntil(app, async () => (await deliveriesOf(app, session, hook.id))[0]?.attempts === 1);
+    const staleRetry = await nextDeliveryRun();
+    await receiver.restart();
+    const [delivery] = await deliveriesOf(app, session, hook.id);
+    const redeliver = await app.http.inject({ method: 'POST', url: `/api/v1/webhooks/${hook.id}/deliveries/${delivery!.id}/redeliver`, headers: session.headers });
+    expect(redeliver.statusCode).toBe(202);
+    clock.advance(1);
+    await runJobsUntil(app, () => receiver.received.length === 1);
+    // The replaced series' retry comes due and ends without sending.
+    clock.set(staleRetry);
+    for (let i = 0; i < 3; i += 1) await app.services.jobs.runDue();
+    expect(receiver.received).toHaveLength(1);
+    expect((await deliveriesOf(app, session, hook.id))[0]).toMatchObject({ status: 'succeeded', attempts: 2 });
+  });
+
+  it('sends each event once when two instances run the jobs of one database', async () => {
+    const hook = await createWebhook(app, session, { url: receiver.url, events: ['token.created'] });
+    secret = hook.secret;
+    const other = await createTestApp(ctx.database, { clock, webhookAllowPrivate: true });
+    try {
+      for (let i = 0; i < 5; i += 1) await app.createToken(session, `pair-${i}`);
+      const both = () => Promise.all([app.services.jobs.runDue(), other.services.jobs.runDue()]);
+      for (let pass = 0; pass < 20 && receiver.received.length < 5; pass += 1) await both();
+      for (let i = 0; i < 3; i += 1) await both();
+    } finally {
+      await other.close();
+    }
+    expect(receiver.received).toHaveLength(5);
+    expect(new Set(receiver.received.map((request) => request.payload?.data.name))).toEqual(new Set(['pair-0', 'pair-1', 'pair-2', 'pair-3', 'pair-4']));
   });
 
   it('gives the signing secret once: never in a later response or in the log', async () => {
