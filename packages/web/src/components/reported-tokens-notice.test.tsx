@@ -236,3 +236,25 @@ describe('ReportedTokensNotices: an administrator changed the account', () => {
     expect(region().querySelector('img')).toBeNull();
   });
 });
+
+describe('ReportedTokensNotices: a webhook disabled after 3 days of failures', () => {
+  const disabled: NoticeView = {
+    id: 'w1',
+    kind: 'webhook_disabled',
+    createdAt: '2026-03-04T12:00:00.000Z',
+    webhook: { id: 'h1', url: 'https://ci.example.com/hooks/<b>x</b>', description: null },
+    failingSince: '2026-03-01T12:00:00.000Z',
+  };
+
+  it('names the endpoint, since when it failed, and the way to enable it again; dismissed by its id', async () => {
+    const onDismiss = vi.fn().mockResolvedValue(undefined);
+    render(<ReportedTokensNotices notices={[disabled]} onDismiss={onDismiss} />);
+    const webhooks = screen.getByRole('region', { name: 'Disabled webhooks' });
+    expect(webhooks.textContent).toContain('Webhook https://ci.example.com/hooks/<b>x</b> was disabled');
+    expect([...webhooks.querySelectorAll('time')].map((time) => time.getAttribute('dateTime'))).toEqual([disabled.createdAt, '2026-03-01T12:00:00.000Z']);
+    expect(webhooks.querySelector('b')).toBeNull();
+    expect(screen.getByRole('link', { name: 'Webhooks' }).getAttribute('href')).toBe('/settings/webhooks');
+    await act(async () => fireEvent.click(screen.getByRole('button', { name: 'Dismiss' })));
+    expect(onDismiss).toHaveBeenCalledWith('w1');
+  });
+});
