@@ -50,6 +50,17 @@ describe('service routes', () => {
         'POST /api/v1/credentials/revoke',
         'GET /api/v1/notices',
         'POST /api/v1/notices/{id}/dismiss',
+        // Email notification switches (docs/notifications.md).
+        'GET /api/v1/me/notifications',
+        'PUT /api/v1/me/notifications',
+        // Signed webhooks (docs/webhooks.md).
+        'GET /api/v1/webhooks',
+        'POST /api/v1/webhooks',
+        'GET /api/v1/webhooks/{id}',
+        'PATCH /api/v1/webhooks/{id}',
+        'DELETE /api/v1/webhooks/{id}',
+        'GET /api/v1/webhooks/{id}/deliveries',
+        'POST /api/v1/webhooks/{id}/deliveries/{deliveryId}/redeliver',
         // The administration API (docs/security.md, item 49).
         'GET /api/v1/admin/accounts',
         'GET /api/v1/admin/accounts/{id}',
