@@ -10,6 +10,7 @@ import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import type { Database } from '../../src/database/database.js';
 import { openDatabase } from '../../src/database/open-database.js';
+import { SYSTEM_ACTOR } from '../../src/audit/audit-event.js';
 import { createManualClock } from '../../src/kernel/clock.js';
 import { bearer, createTestApp, type TestApp, type TestSession } from '../support/app.js';
 import { createTestPostgresDatabase, describeEachBackend, postgresAvailable, type BackendContext } from '../support/databases.js';
@@ -244,6 +245,23 @@ describeEachBackend('token rotation', (ctx) => {
       // The old secret, in its grace window, is replaced already: it cannot rotate again.
       expect((await rotate(app, bearer(ci.secret), 'self')).json()).toMatchObject({ status: 409, reason: 'rotated' });
       expect((await rotate(app, session.headers, 'self')).statusCode).toBe(401);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('a service account’s token rotates itself under the service lifetime policy, never gaining a scope', async () => {
+    const { app, clock } = await appOn(ctx);
+    try {
+      const svc = await app.services.serviceAccounts.create({ name: `deploy-${Date.now()}` }, SYSTEM_ACTOR);
+      const minted = await app.services.serviceAccounts.createToken(svc.id, { name: 'pipeline', scopes: ['namespaces:write'], expiresInDays: 30 }, SYSTEM_ACTOR);
+      // Service tokens may live up to 3650 days without a policy maximum, beyond a person's 180.
+      const fresh = await rotated(app, bearer(minted.secret), 'self', { expiresInDays: 365 });
+      expect(fresh.token).toMatchObject({ name: 'pipeline', scopes: ['namespaces:write'], expiresAt: new Date(clock.now() + 365 * DAY_MS).toISOString() });
+      const self = await app.http.inject({ url: '/api/v1/me', headers: bearer(fresh.secret) });
+      expect(self.json().account.id).toBe(svc.id);
+      expectResponseCode(await me(app, minted.secret), 'R-EXPIRED');
+      expect((await rotate(app, bearer(fresh.secret), 'self', { expiresInDays: 3651 })).statusCode).toBe(422);
     } finally {
       await app.close();
     }
