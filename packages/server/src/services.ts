@@ -55,6 +55,7 @@ import { createTokenService, type TokenService, type TokenSettings } from './tok
 import { createKyselyWebhookStore } from './webhooks/kysely-webhook-store.js';
 import { createWebhookDelivery, deliveryJob } from './webhooks/webhook-delivery.js';
 import { registerWebhookJobs } from './webhooks/webhook-jobs.js';
+import { DELIVERY_RETENTION_MS } from './webhooks/webhook.js';
 import { createWebhookSender, type WebhookSender } from './webhooks/webhook-sender.js';
 import { createWebhookService, type WebhookService } from './webhooks/webhook-service.js';
 
@@ -240,6 +241,7 @@ export function createServices(deps: ServiceDeps): Services {
       // The instance policy's idle rule (off unless an administrator sets idleRevokeDays).
       createIdleTokenRevoker({ store: createKyselyIdleTokenStore(database), policy, clock }),
       { name: 'jobs', prune: (now, limit) => jobStore.pruneFinished(now - FINISHED_JOB_RETENTION_MS, limit) },
+      { name: 'webhook_deliveries', prune: (now, limit) => webhookStore.pruneFinishedDeliveries(now - DELIVERY_RETENTION_MS, limit) },
     ],
     clock,
     onPruned: (counts) => logger.info({ event: 'expired_rows_pruned', ...counts }, 'expired rows pruned'),

@@ -290,6 +290,12 @@ export function createKyselyWebhookStore(database: Database, jobs: { deliveryJob
       });
     },
 
+    async pruneFinishedDeliveries(before, limit) {
+      const batch = kysely.selectFrom('webhook_deliveries').select('id').where('finished_at', '<', before).limit(limit);
+      const result = await kysely.deleteFrom('webhook_deliveries').where('id', 'in', batch).executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
+
     async listDeliveries(webhookId, limit) {
       const rows = await kysely
         .selectFrom('webhook_deliveries')

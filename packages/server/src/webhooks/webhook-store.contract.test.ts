@@ -159,6 +159,23 @@ describeEachBackend('Webhook store contract', (ctx) => {
     expect(await ctx.exec(sql`select id from webhook_attempts`)).toEqual([]);
   });
 
+  it('prunes deliveries finished before a time, with their attempts, in batches; never a pending one', async () => {
+    const owner = await givenAccount();
+    const hook = webhook(owner.id);
+    await store().insertWebhook(hook, 'whsec_x', { maxPerAccount: 10 }, audited('webhook.created'));
+    const [old1, old2, recent, pending] = ['audit:1', 'audit:2', 'audit:3', 'audit:4'].map((key) => delivery(hook.id, key));
+    await store().insertDeliveries([old1!, old2!, recent!, pending!]);
+    await store().recordAttempt(old1!.id, failure(T0 + 10, true), streak);
+    await store().recordAttempt(old2!.id, { ...failure(T0 + 20), succeeded: true, error: null }, streak);
+    await store().recordAttempt(recent!.id, failure(T0 + 5 * DAY, true), streak);
+    await store().recordAttempt(pending!.id, failure(T0 + 30), streak);
+    expect(await store().pruneFinishedDeliveries(T0 + DAY, 1)).toBe(1);
+    expect(await store().pruneFinishedDeliveries(T0 + DAY, 10)).toBe(1);
+    expect(await store().pruneFinishedDeliveries(T0 + DAY, 10)).toBe(0);
+    expect((await store().listDeliveries(hook.id, 10)).map((listed) => listed.id).sort()).toEqual([recent!.id, pending!.id].sort());
+    expect(await ctx.exec(sql`select delivery_id from webhook_attempts where delivery_id in (${old1!.id}, ${old2!.id})`)).toEqual([]);
+  });
+
   it('describes an event’s token without its secret, and nothing for a token that is gone', async () => {
     const owner = await givenAccount();
     const { record: token } = await givenToken(owner.id, { name: 'ci', note: 'deploys' });

@@ -82,6 +82,8 @@ export interface WebhookStore {
    * `at` (later than the series it replaces, which then ends); undefined when there is none.
    */
   restartDelivery(accountId: string, webhookId: string, deliveryId: string, at: number): Promise<WebhookDeliveryRecord | undefined>;
+  /** Deletes at most `limit` deliveries finished before `before`, with their attempts; answers how many. */
+  pruneFinishedDeliveries(before: number, limit: number): Promise<number>;
   /** The endpoint's deliveries, newest first, at most `limit`, each with its attempts (oldest first). */
   listDeliveries(
     webhookId: string,

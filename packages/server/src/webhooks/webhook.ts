@@ -76,6 +76,9 @@ export interface AttemptOutcome {
   final: boolean;
 }
 
+/** Finished deliveries (and their attempts) are kept this long for the owner to look at, then pruned. */
+export const DELIVERY_RETENTION_MS = 30 * 86_400_000;
+
 /** An unbroken streak of failures this long disables the endpoint (with a notice to its owner). */
 export const DISABLE_AFTER_FAILING_MS = 3 * 86_400_000;
 
