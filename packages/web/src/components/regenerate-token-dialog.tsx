@@ -87,16 +87,17 @@ export function RegenerateTokenDialog({ token, onClose, listKey, onDone, rotate 
         <fieldset className="field" aria-labelledby={legendId}>
           <legend id={legendId}>Keep the old token working for</legend>
           {GRACE_CHOICES.map((choice) => (
-            <label key={choice.seconds} className="checkbox">
+            <div key={choice.seconds} className="choice">
               <input
                 type="radio"
+                id={`${legendId}-${choice.seconds}`}
                 name="grace"
                 value={choice.seconds}
                 checked={graceSeconds === choice.seconds}
                 onChange={() => setGrace(choice.seconds)}
               />
-              {choice.label}
-            </label>
+              <label htmlFor={`${legendId}-${choice.seconds}`}>{choice.label}</label>
+            </div>
           ))}
         </fieldset>
         <FormError message={failure} />
