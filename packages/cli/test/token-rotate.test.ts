@@ -77,6 +77,10 @@ describe('latchkey token rotate (built binary)', () => {
     const old = await harness.run(['token', 'show', '--output', 'json'], secret);
     expect(old.code, old.stderr).toBe(0);
     expect(JSON.parse(old.stdout)).toMatchObject({ state: 'rotating', usesSinceRotation: expect.any(Number) });
+    const shown = await harness.run(['token', 'show'], secret);
+    expect(shown.stdout).toMatch(/^State: +rotating$/m);
+    expect(shown.stdout).toMatch(/^Replaced by: +[0-9a-f-]{36} on /m);
+    expect(shown.stdout).toMatch(/^Since rotation: +used \d+ times?/m);
   });
 
   it('rotates another token by name, printing its new secret once; a bad --grace is a usage error before any request', async () => {

@@ -30,6 +30,7 @@ export async function showToken(io: CliIo, options: GlobalOptions & { id?: strin
       ['Expires', expiry(token, nowOf(io))],
       ['Last used', token.lastUsedAt ? `${formatDate(token.lastUsedAt)}${token.lastUsedIp ? ` from ${token.lastUsedIp}` : ''}` : 'never'],
       ['Created', formatDate(token.createdAt)],
+      ...rotationFields(token),
       ['ID', token.id],
       // Where the token in use came from; a token named by id or name is not necessarily in use.
       ...(options.id === undefined
@@ -37,6 +38,22 @@ export async function showToken(io: CliIo, options: GlobalOptions & { id?: strin
         : []),
     ]),
   );
+}
+
+/** Its place in a rotation chain: what it replaced, what replaced it, and the old secret's use since. */
+function rotationFields(token: TokenView): Array<readonly [string, string]> {
+  const fields: Array<readonly [string, string]> = [];
+  if (token.rotatedFrom) fields.push(['Replaces', token.rotatedFrom]);
+  if (token.replacedBy) {
+    fields.push(['Replaced by', `${token.replacedBy}${token.rotatedAt ? ` on ${formatDate(token.rotatedAt)}` : ''}`]);
+    const uses = token.usesSinceRotation ?? 0;
+    const last = token.lastUseSinceRotation;
+    fields.push([
+      'Since rotation',
+      `used ${uses} ${uses === 1 ? 'time' : 'times'}${last ? `, last ${formatDate(last.at)}${last.ip ? ` from ${last.ip}` : ''}` : ''}`,
+    ]);
+  }
+  return fields;
 }
 
 /** The expiry date, and how far off it is as the console words it; a revoked token has no countdown. */
