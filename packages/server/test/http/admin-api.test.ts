@@ -21,10 +21,9 @@ import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { auditEvent, SYSTEM_ACTOR } from '../../src/audit/audit-event.js';
 import { writeWithAudit } from '../../src/audit/kysely-audit-store.js';
-import type { Database } from '../../src/database/database.js';
 import { openDatabase } from '../../src/database/open-database.js';
-import { appForEachTest, bearer, createTestApp, type TestApp, type TestSession } from '../support/app.js';
-import { createTestPostgresDatabase, describeEachBackend, postgresAvailable } from '../support/databases.js';
+import { appForEachTest, bearer, createTestApp, withAppsOnOnePostgres, type TestApp, type TestSession } from '../support/app.js';
+import { describeEachBackend, postgresAvailable } from '../support/databases.js';
 import { expectResponseCode, setTokenExpiresIn } from '../support/protected-route.js';
 
 const DAY_MS = 86_400_000;
@@ -478,18 +477,7 @@ async function expectRefusedEverywhereAtOnce(a: TestApp, b: TestApp): Promise<vo
 describe('item 50: disabled, deleted and revoked through the API, refused at once on every instance', () => {
   it('two app instances over one PostgreSQL database', async (context) => {
     if (!(await postgresAvailable())) return context.skip('PostgreSQL is not available');
-    const fresh = await createTestPostgresDatabase();
-    const databases: Database[] = [openDatabase(fresh.url), openDatabase(fresh.url)];
-    const apps: TestApp[] = [];
-    try {
-      await databases[0]!.migrate();
-      for (const database of databases) apps.push(await createTestApp(database, { tokenCache: true }));
-      await expectRefusedEverywhereAtOnce(apps[0]!, apps[1]!);
-    } finally {
-      for (const instance of apps) await instance.close();
-      for (const database of databases) await database.close();
-      await fresh.drop();
-    }
+    await withAppsOnOnePostgres(2, { tokenCache: true }, (apps) => expectRefusedEverywhereAtOnce(apps[0]!, apps[1]!));
   });
 
   it('one SQLite instance with its verified-token cache on', async () => {

@@ -8,12 +8,10 @@ import { DAY_MS, type CreateTokenResponse, type TokenView } from '@latchkey/cont
 import type { LightMyRequestResponse } from 'fastify';
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import type { Database } from '../../src/database/database.js';
-import { openDatabase } from '../../src/database/open-database.js';
 import { SYSTEM_ACTOR } from '../../src/audit/audit-event.js';
 import { createManualClock } from '../../src/kernel/clock.js';
-import { bearer, createTestApp, type TestApp, type TestSession } from '../support/app.js';
-import { createTestPostgresDatabase, describeEachBackend, postgresAvailable, type BackendContext } from '../support/databases.js';
+import { bearer, createTestApp, withAppsOnOnePostgres, type TestApp, type TestSession } from '../support/app.js';
+import { describeEachBackend, postgresAvailable, type BackendContext } from '../support/databases.js';
 import { expectResponseCode, expectScopeRefusal } from '../support/protected-route.js';
 
 const HOUR_S = 3600;
@@ -287,12 +285,7 @@ describeEachBackend('token rotation', (ctx) => {
 describe('token rotation on two instances over one PostgreSQL database', () => {
   it('with grace 0 the second instance refuses the old secret as soon as the first answers', async (context) => {
     if (!(await postgresAvailable())) return context.skip('PostgreSQL is not available');
-    const fresh = await createTestPostgresDatabase();
-    const databases: Database[] = [openDatabase(fresh.url), openDatabase(fresh.url)];
-    const apps: TestApp[] = [];
-    try {
-      await databases[0]!.migrate();
-      for (const database of databases) apps.push(await createTestApp(database, { tokenCache: true }));
+    await withAppsOnOnePostgres(2, { tokenCache: true }, async (apps) => {
       const [a, b] = apps as [TestApp, TestApp];
       const session = await a.signIn();
       for (const graceSeconds of [0, HOUR_S]) {
@@ -306,10 +299,6 @@ describe('token rotation on two instances over one PostgreSQL database', () => {
           for (const instance of [b, a]) expect((await me(instance, old.secret)).statusCode).toBe(200);
         }
       }
-    } finally {
-      for (const instance of apps) await instance.close();
-      for (const database of databases) await database.close();
-      await fresh.drop();
-    }
+    });
   });
 });

@@ -12,6 +12,7 @@ import type { FailureLimiter } from '../../src/auth-failures/failure-limiter.js'
 import type { ReportLimiter } from '../../src/credential-reports/report-limiter.js';
 import type { Database } from '../../src/database/database.js';
 import { openDatabase } from '../../src/database/open-database.js';
+import { createTestPostgresDatabase } from './databases.js';
 import type { AnonymousWriteLimiter } from '../../src/retention/anonymous-write-limiter.js';
 import { createLogger } from '../../src/http/logging.js';
 import { createServices, type OidcOptions } from '../../src/services.js';
@@ -182,4 +183,24 @@ export function bearer(token: string): Record<string, string> {
 export function comparable(response: LightMyRequestResponse): { status: number; headers: Record<string, unknown>; body: string } {
   const { date: _date, 'x-request-id': _requestId, ...headers } = response.headers;
   return { status: response.statusCode, headers, body: response.body };
+}
+
+/**
+ * `count` app instances over one throw-away PostgreSQL database, as several instances run in
+ * production (each its own handle); all closed and the database dropped after `use`. The caller
+ * checks that PostgreSQL is available first.
+ */
+export async function withAppsOnOnePostgres(count: number, options: TestAppOptions, use: (apps: TestApp[]) => Promise<void>): Promise<void> {
+  const fresh = await createTestPostgresDatabase();
+  const databases = Array.from({ length: count }, () => openDatabase(fresh.url));
+  const apps: TestApp[] = [];
+  try {
+    await databases[0]!.migrate();
+    for (const database of databases) apps.push(await createTestApp(database, options));
+    await use(apps);
+  } finally {
+    for (const instance of apps) await instance.close();
+    for (const database of databases) await database.close();
+    await fresh.drop();
+  }
 }
