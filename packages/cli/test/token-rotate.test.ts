@@ -94,6 +94,13 @@ describe('latchkey token rotate (built binary)', () => {
     const deploy = await harness.run(['token', 'show'], result.stdout.trim());
     expect(deploy.code, deploy.stderr).toBe(0);
     expect(deploy.stdout).toContain('deploy');
+    // Rotated with a grace period, the old one keeps the name beside its replacement: the name
+    // means the current one.
+    const again = await runIn(home, ['token', 'rotate', 'deploy', '--grace', '1h']);
+    expect(again.code, again.stderr).toBe(0);
+    const twice = await runIn(home, ['token', 'rotate', 'deploy']);
+    expect(twice.code, twice.stderr).toBe(0);
+    expect((await harness.run(['token', 'show'], again.stdout.trim())).code).not.toBe(0);
 
     const bad = await runIn(home, ['token', 'rotate', '--grace', '2d']);
     expect(bad.code).toBe(2);

@@ -10,7 +10,8 @@ export const looksLikeTokenId = (value: string): boolean => ID_SHAPE.test(value)
 /**
  * The caller's token named by `idOrName`: by id (`GET /api/v1/tokens/:id`), else by exact name
  * among the tokens `GET /api/v1/tokens` lists (needs `tokens:read`). `includeRevoked`: a name
- * may name a revoked token too (for `show`); a live token of that name is preferred.
+ * may name a revoked token too (for `show`); a live token of that name is preferred, and among
+ * live ones the current one over those it replaced by rotation.
  */
 export async function findToken(client: ApiClient, idOrName: string, { includeRevoked }: { includeRevoked: boolean }): Promise<TokenView> {
   if (looksLikeTokenId(idOrName)) {
@@ -22,7 +23,9 @@ export async function findToken(client: ApiClient, idOrName: string, { includeRe
   );
   const named = tokens.filter((token) => token.name === idOrName);
   const live = named.filter((token) => token.state !== 'revoked');
-  const candidates = live.length > 0 ? live : named;
+  // A rotated token keeps its name beside its replacement's: the name means the current one.
+  const current = live.filter((token) => !token.replacedBy);
+  const candidates = current.length > 0 ? current : live.length > 0 ? live : named;
   if (candidates.length === 1) return candidates[0]!;
   if (candidates.length === 0) {
     throw new CliError(`You have no ${includeRevoked ? '' : 'live '}token named "${idOrName}"; \`latchkey token list\` shows yours.`);
