@@ -138,7 +138,7 @@ export type AdminTokenList = z.infer<typeof adminTokenListSchema>;
 
 export const adminAuditQuerySchema = z.object({
   actor: z.string().max(64).optional().describe('Only events by this account (id).'),
-  token: z.string().max(64).optional().describe('Only events made with this token (id).'),
+  token: z.string().max(64).optional().describe("Only this token's trail (id): events made with it, and events about it (its creation, rotation, revoke)."),
   action: z
     .string()
     .max(64)

@@ -15,7 +15,7 @@ export default defineCommand({
   },
   args: {
     actor: { type: 'string', valueHint: 'email|id', description: 'only events by this account' },
-    tokenId: { type: 'string', valueHint: 'id', description: 'only events made with this token (--token is the credential to use)' },
+    tokenId: { type: 'string', valueHint: 'id', description: "only this token's trail: events made with it and about it (--token is the credential to use)" },
     action: { type: 'string', valueHint: 'action', description: 'only this action, e.g. token.revoked' },
     since: { type: 'string', valueHint: 'time', description: 'only events at or after this date (2026-03-01) or RFC 3339 time' },
     until: { type: 'string', valueHint: 'time', description: 'only events before this date or RFC 3339 time' },
