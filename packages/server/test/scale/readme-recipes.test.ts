@@ -3,6 +3,9 @@
  * (issue 16: "each a copy-paste recipe the tests run"). Everything comes out of README.md's
  * fenced blocks under that section's headings; the only change made to them is the port numbers
  * (Latchkey 8080, the service 9000, nginx 8000, Caddy 8001), replaced by free loopback ports.
+ * The blocks are read, and the commands run, by test/support/readme-recipes.ts (shared with
+ * test/browser/protect-a-service.test.ts, which runs the nginx and Node recipes with the revoke
+ * made in the console).
  *
  * - the nginx and Caddy configurations are deploy/'s files word for word (one source of truth;
  *   forward-auth.test.ts runs those files through every case of docs/security.md, item 54);
@@ -16,12 +19,11 @@
  * Without nginx or Caddy their cases fail under CI (.ci/run installs both) and are skipped
  * loudly otherwise.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createToken as createTokenWith, revokeToken, sleep, startSignedInLatchkey, type Session } from './support.js';
+import { createToken as createTokenWith, revokeToken, startSignedInLatchkey, type Session } from './support.js';
 import {
   findCaddy,
   findNginx,
@@ -32,112 +34,18 @@ import {
   type ForwardAuthPorts,
   type RunningProxy,
 } from '../support/proxy-process.mjs';
-import { ensureServerBuilt, freePort, killOnExit, repositoryRoot, withBuildLock, type ServerProcess } from '../support/server-process.mjs';
-
-const SECTION = 'Protect a service with Latchkey tokens';
-
-interface Block {
-  info: string;
-  code: string;
-}
-
-/**
- * The fenced blocks of README.md under each heading of `section` (its own text before the first
- * subsection under the section's name), in order.
- */
-function recipeBlocks(readme: string, section: string): Map<string, Block[]> {
-  const blocks = new Map<string, Block[]>();
-  let inSection = false;
-  let heading = '';
-  // Fences outside the section are followed too, so that their lines are never taken for headings.
-  let fence: Block | undefined;
-  for (const line of readme.split('\n')) {
-    if (fence) {
-      if (line === '```') {
-        if (inSection) blocks.get(heading)!.push(fence);
-        fence = undefined;
-      } else {
-        fence.code += `${line}\n`;
-      }
-      continue;
-    }
-    const title = /^(##|###) (.*)$/.exec(line);
-    if (title) {
-      if (title[1] === '##') inSection = title[2] === section;
-      heading = title[2]!;
-      if (inSection && !blocks.has(heading)) blocks.set(heading, []);
-      continue;
-    }
-    const open = /^```(\S*)$/.exec(line);
-    if (open) fence = { info: open[1]!, code: '' };
-  }
-  return blocks;
-}
-
-const readme = readFileSync(join(repositoryRoot, 'README.md'), 'utf8');
-const recipes = recipeBlocks(readme, SECTION);
-
-/** The blocks under `heading`, checked against the info strings the recipe is written with. */
-function blocksOf(heading: string, infos: string[]): Block[] {
-  const found = recipes.get(heading);
-  if (!found) throw new Error(`README.md has no "${heading}" heading in "## ${SECTION}"`);
-  expect(found.map((block) => block.info), `the fenced blocks under "${heading}"`).toEqual(infos);
-  return found;
-}
-
-/** `text` with every `from` replaced by `to`; `from` must occur at least `atLeast` times. */
-function replacePort(text: string, from: string, to: string, atLeast = 1): string {
-  const count = text.split(from).length - 1;
-  if (count < atLeast) throw new Error(`expected ${from} at least ${atLeast} times in:\n${text}`);
-  return text.split(from).join(to);
-}
-
-/** The commands of a shell block: its lines without comments-only or blank lines. */
-function commandLines(code: string): string[] {
-  return code.split('\n').filter((line) => line.trim() !== '' && !line.trim().startsWith('#'));
-}
-
-interface ShellResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  /** What the script wrote to file descriptor 3 (the harness's channel for variables it set). */
-  fd3: string;
-}
-
-/**
- * Runs `script` with bash in the repository (as the README's reader would, after `npm ci`),
- * with nothing of this process's environment but PATH, plus `env`.
- */
-function bash(script: string, env: Record<string, string>, home: string): Promise<ShellResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['-c', script], {
-      cwd: repositoryRoot,
-      env: { PATH: process.env.PATH ?? '', HOME: home, LATCHKEY_HOME: join(home, '.latchkey'), ...env },
-      stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
-    });
-    const output = { stdout: '', stderr: '', fd3: '' };
-    child.stdout!.on('data', (chunk: Buffer) => (output.stdout += chunk.toString()));
-    child.stderr!.on('data', (chunk: Buffer) => (output.stderr += chunk.toString()));
-    (child.stdio[3] as NodeJS.ReadableStream).on('data', (chunk: Buffer) => (output.fd3 += chunk.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, ...output });
-    });
-  });
-}
-
-/** A `curl -i` answer: status, headers (lower-case names) and body. */
-function parseCurlInclude(stdout: string): { status: number; headers: Map<string, string>; body: string } {
-  const split = stdout.indexOf('\r\n\r\n');
-  const head = split >= 0 ? stdout.slice(0, split) : stdout;
-  const [statusLine, ...headerLines] = head.split('\r\n');
-  const status = Number(/^HTTP\/[\d.]+ (\d{3})/.exec(statusLine ?? '')?.[1] ?? Number.NaN);
-  const headers = new Map(headerLines.map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]));
-  return { status, headers, body: split >= 0 ? stdout.slice(split + 4) : '' };
-}
+import {
+  bash,
+  blocksOf,
+  commandLines,
+  curl,
+  ensureCliBuilt,
+  mintReadmeServiceToken,
+  readme,
+  replacePort,
+  startReadmeService,
+} from '../support/readme-recipes.js';
+import { ensureServerBuilt, freePort, repositoryRoot, type ServerProcess } from '../support/server-process.mjs';
 
 const binaries = { nginx: findNginx(), caddy: findCaddy() };
 const missingProxies = Object.entries(binaries).filter(([, path]) => !path).map(([name]) => name);
@@ -162,41 +70,10 @@ async function runCleanups(): Promise<void> {
   for (const cleanup of cleanups.splice(0)) await Promise.resolve(cleanup()).catch(() => undefined);
 }
 
-/** Starts the README's demo service (its `node -e … &` block) on `port`; resolves once it answers. */
-async function startReadmeService(port: number): Promise<void> {
-  const [block] = blocksOf(SECTION, ['sh']);
-  const script = replacePort(block!.code, '.listen(9000,', `.listen(${port},`);
-  // The block backgrounds the service; `wait` keeps bash as its parent, and the whole process
-  // group goes at the end.
-  const child = killOnExit(spawn('bash', ['-c', `${script}\nwait`], { detached: true, stdio: ['ignore', 'ignore', 'pipe'] }));
-  let errors = '';
-  child.stderr!.on('data', (chunk: Buffer) => (errors += chunk.toString()));
-  cleanups.unshift(() => {
-    if (child.pid && child.exitCode === null) process.kill(-child.pid, 'SIGTERM');
-  });
-  for (let attempt = 0; ; attempt++) {
-    if (child.exitCode !== null) throw new Error(`the README's service exited with ${child.exitCode}: ${errors}`);
-    try {
-      const response = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(2_000) });
-      await response.arrayBuffer();
-      return;
-    } catch {
-      if (attempt > 300) throw new Error(`the README's service did not answer on port ${port}: ${errors}`);
-      await sleep(100);
-    }
-  }
-}
-
 beforeAll(async () => {
   ensureServerBuilt();
   // The CLI as `npm ci` bundles it (the root `prepare` script), for `npx latchkey`.
-  if (!existsSync(join(repositoryRoot, 'packages/cli/dist/latchkey.cjs'))) {
-    withBuildLock('latchkey-cli-build.lock', () => {
-      if (existsSync(join(repositoryRoot, 'packages/cli/dist/latchkey.cjs'))) return;
-      const build = spawnSync(process.execPath, ['packages/cli/scripts/build.mjs'], { cwd: repositoryRoot, stdio: 'inherit' });
-      if (build.status !== 0) throw new Error('bundling the CLI (packages/cli/scripts/build.mjs) failed');
-    });
-  }
+  ensureCliBuilt();
   const dir = mkdtempSync(join(tmpdir(), 'latchkey-readme-'));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   try {
@@ -204,7 +81,8 @@ beforeAll(async () => {
     const { latchkey, publicUrl, session, accountId } = await startSignedInLatchkey(dir);
     cleanups.unshift(() => latchkey.stop());
     const servicePort = await freePort();
-    await startReadmeService(servicePort);
+    const service = await startReadmeService(servicePort);
+    cleanups.unshift(() => service.stop());
     setup = { dir, latchkey, publicUrl, session, accountId, servicePort };
   } catch (error) {
     await runCleanups();
@@ -263,11 +141,11 @@ describe.each(proxies)('the README\'s $heading recipe', ({ heading, info, port, 
       const env = { MY_TOKEN: token.secret };
       const home = setup!.dir;
 
-      const refused = parseCurlInclude((await bash(anonymous!, env, home)).stdout);
+      const refused = await curl(anonymous!, env, home);
       expect(refused.status, proxy.output()).toBe(401);
       expect(refused.headers.get('www-authenticate')).toMatch(/^Bearer realm="api"/);
 
-      const passed = parseCurlInclude((await bash(withToken!, env, home)).stdout);
+      const passed = await curl(withToken!, env, home);
       expect(passed.status, proxy.output()).toBe(200);
       // The README's service answers with the headers it received.
       const received = JSON.parse(passed.body) as Record<string, string>;
@@ -277,7 +155,7 @@ describe.each(proxies)('the README\'s $heading recipe', ({ heading, info, port, 
       expect(received.authorization).toBeUndefined();
 
       await revoke(token.id);
-      const revoked = parseCurlInclude((await bash(withToken!, env, home)).stdout);
+      const revoked = await curl(withToken!, env, home);
       expect(revoked.status).toBe(401);
       expect(revoked.headers.get('www-authenticate')).toContain('error="invalid_token"');
       expect(revoked.body).not.toContain('latchkey-account-id');
@@ -289,19 +167,12 @@ describe.each(proxies)('the README\'s $heading recipe', ({ heading, info, port, 
 
 describe('the README\'s introspection recipe', () => {
   it('a service account\'s introspect token made with the CLI: active:true, then exactly {"active":false} after the revoke', async () => {
-    const [makeServiceToken, introspect] = blocksOf('Plain HTTP (introspection)', ['sh', 'sh']);
+    const [, introspect] = blocksOf('Plain HTTP (introspection)', ['sh', 'sh']);
     const home = setup!.dir;
     // "as an administrator, with a token holding admin:write in LATCHKEY_TOKEN"
     const admin = await createToken('readme-admin', ['admin:write']);
+    const { url, serviceToken } = await mintReadmeServiceToken(setup!.latchkey.port, admin.secret, home);
     const latchkeyUrl = `127.0.0.1:${setup!.latchkey.port}`;
-    const made = await bash(
-      // The harness reads back the two variables the block sets, on file descriptor 3.
-      `${replacePort(makeServiceToken!.code, 'localhost:8080', latchkeyUrl)}\nprintf '%s\\n%s' "$LATCHKEY_URL" "$SERVICE_TOKEN" >&3`,
-      { LATCHKEY_TOKEN: admin.secret },
-      home,
-    );
-    expect(made.code, made.stderr).toBe(0);
-    const [url, serviceToken] = made.fd3.split('\n');
     expect(url).toBe(`http://${latchkeyUrl}`);
     expect(serviceToken).toMatch(/^lk_pat_1[0-9A-Za-z]{49}$/);
     // The service token is the service account's, holding introspect only.
@@ -310,7 +181,7 @@ describe('the README\'s introspection recipe', () => {
     expect(identity.account.id).not.toBe(setup!.accountId);
 
     const token = await createToken('readme-introspected');
-    const env = { LATCHKEY_URL: url!, SERVICE_TOKEN: serviceToken!, MY_TOKEN: token.secret };
+    const env = { LATCHKEY_URL: url, SERVICE_TOKEN: serviceToken, MY_TOKEN: token.secret };
     const active = await bash(introspect!.code, env, home);
     expect(active.code, active.stderr).toBe(0);
     const answer = JSON.parse(active.stdout) as Record<string, unknown>;
