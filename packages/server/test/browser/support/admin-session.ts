@@ -50,14 +50,17 @@ export function bearer(origin: string, secret: string, path: string, init: { met
 export type Administrator = Awaited<ReturnType<typeof signInAsFirstAdministrator>>;
 
 /**
- * Inside a `describeInBrowser` block: the console server and Chromium (`consoleServerAndBrowser`),
- * then the first administrator signed in, all handed to `use` before the block's tests; the
- * administrator's context is closed after them.
+ * Inside a `describeInBrowser` block: the console server (with `settings` in its environment) and
+ * Chromium (`consoleServerAndBrowser`), then the first administrator signed in, all handed to
+ * `use` before the block's tests; the administrator's context is closed after them.
  */
-export function consoleWithAdministrator(use: (started: { server: RunningServer; browser: Browser; admin: Administrator }) => void): void {
+export function consoleWithAdministrator(
+  use: (started: { server: RunningServer; browser: Browser; admin: Administrator }) => void,
+  settings: Record<string, string> = {},
+): void {
   let started: { server: RunningServer; browser: Browser } | undefined;
   let admin: Administrator | undefined;
-  consoleServerAndBrowser((both) => (started = both));
+  consoleServerAndBrowser((both) => (started = both), settings);
   beforeAll(async () => {
     admin = await signInAsFirstAdministrator(started!.browser, started!.server);
     use({ ...started!, admin });
