@@ -149,10 +149,12 @@ export function createServices(deps: ServiceDeps): Services {
   const accounts = createAccountService({ store: accountStore, clock });
   const notices = createNoticeService({ store: createKyselyNoticeStore(database), clock });
   const auditStore = createKyselyAuditStore(database);
-  // A token's first use from a new address becomes a lifecycle event (notifications/new-address-watch.ts).
-  const tokenStore = withNewAddressEvents(createKyselyTokenStore(database, { tokenCache: deps.tokenCache }), (...use) =>
-    notifications.noteAddress(...use),
-  );
+  // A token's first use from a new address becomes a lifecycle event (notifications/new-address-watch.ts)
+  // when email is on: only the email channel sends anything for it, so without SMTP the look-up is skipped.
+  const kyselyTokenStore = createKyselyTokenStore(database, { tokenCache: deps.tokenCache });
+  const tokenStore = deps.mailer
+    ? withNewAddressEvents(kyselyTokenStore, (...use) => notifications.noteAddress(...use))
+    : kyselyTokenStore;
   const policy = createPolicyService({ store: createKyselyPolicyStore(database), clock, defaultMaxLifetimeDays: settings.maxLifetimeDays });
   const failureThrottle = deps.failureLimiter && createFailureThrottle({ limiter: deps.failureLimiter, clock });
   const tokens = createTokenService({

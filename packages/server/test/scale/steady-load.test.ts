@@ -105,8 +105,11 @@ describe.skipIf(!available)('steady authenticated traffic, two instances on one 
     const sampler = (async () => {
       while (sampling) {
         const { rows } = await admin.query<{ application_name: string; n: string }>(
+          // The pool's connections: each instance also holds one connection per LISTEN channel
+          // (revocations, jobs) outside its pool, whose last statement is that LISTEN.
           `select application_name, count(*) as n from pg_stat_activity
-            where datname = current_database() and application_name like 'steady-%' group by application_name`,
+            where datname = current_database() and application_name like 'steady-%' and query not like 'listen %'
+            group by application_name`,
         );
         for (const row of rows) maxConnections[row.application_name] = Math.max(maxConnections[row.application_name] ?? 0, Number(row.n));
         await sleep(100);
