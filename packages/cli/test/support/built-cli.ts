@@ -4,7 +4,7 @@
  * the server's services over the same file (to make accounts and tokens as an operator's script
  * would) and a way to run the binary with a token.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +14,7 @@ import { openDatabase } from '../../../server/src/database/open-database.js';
 import { createLogger } from '../../../server/src/http/logging.js';
 import { systemClock } from '../../../server/src/kernel/clock.js';
 import { createServices, type Services } from '../../../server/src/services.js';
-import { ensureServerBuilt, freePort, repositoryRoot, startServer, type ServerProcess } from '../../../server/test/support/server-process.mjs';
+import { buildCli, ensureServerBuilt, freePort, repositoryRoot, startServer, type ServerProcess } from '../../../server/test/support/server-process.mjs';
 
 export interface BuiltCliRun {
   code: number | null;
@@ -62,9 +62,7 @@ export function builtCliAgainstServer(): BuiltCliAgainstServer {
 
   beforeAll(async () => {
     ensureServerBuilt();
-    // The CLI bundle is rebuilt (esbuild, well under a second) so the binary runs today's sources.
-    const build = spawnSync(process.execPath, ['packages/cli/scripts/build.mjs'], { cwd: repositoryRoot, encoding: 'utf8' });
-    if (build.status !== 0) throw new Error(`the CLI build failed:\n${build.stdout}\n${build.stderr}`);
+    buildCli();
     directory = mkdtempSync(join(tmpdir(), 'latchkey-built-cli-'));
     const databaseUrl = `sqlite:${join(directory, 'latchkey.db')}`;
     const port = await freePort();

@@ -72,6 +72,12 @@ export function startServer(options?: StartServerOptions): Promise<ServerProcess
 /** Builds the server if packages/server/dist/main.js is missing (one worker at a time). */
 export function ensureServerBuilt(): void;
 
+/** packages/cli/bin/latchkey.cjs: the `latchkey` command as installed. */
+export const cliBinary: string;
+
+/** Bundles the CLI (packages/cli/scripts/build.mjs), so `cliBinary` runs today's sources; throws if it fails. */
+export function buildCli(): void;
+
 /** Runs `build` while holding the lock directory `name` in the temp dir (one worker at a time). */
 export function withBuildLock<T>(name: string, build: () => T): T;
 

@@ -77,6 +77,15 @@ export function ensureServerBuilt() {
   });
 }
 
+/** packages/cli/bin/latchkey.cjs: the `latchkey` command as installed (it runs the bundle `buildCli()` writes). */
+export const cliBinary = fileURLToPath(new URL('../../../cli/bin/latchkey.cjs', import.meta.url));
+
+/** Bundles the CLI again (esbuild, well under a second), so `cliBinary` runs today's sources. */
+export function buildCli() {
+  const build = spawnSync(process.execPath, ['packages/cli/scripts/build.mjs'], { cwd: repositoryRoot, encoding: 'utf8' });
+  if (build.status !== 0) throw new Error(`the CLI build failed:\n${build.stdout}\n${build.stderr}`);
+}
+
 /** Runs `build` holding a lock directory in the temp dir; a lock older than 2 minutes is stale. */
 export function withBuildLock(name, build) {
   const lock = `${tmpdir()}/${name}`;
