@@ -56,6 +56,10 @@ describeInBrowser('Regenerate in Chromium', () => {
         })
         .toMatch(/used 3 times since rotation, last from 127\.0\.0\.1/);
       expect(await status.textContent()).toMatch(/^Rotating — old secret valid until .+/);
+      // "1 hour" was what the server got: the old secret's grace ends an hour after the rotation.
+      const replaced = await api.getToken(old.token.id);
+      expect(replaced).toMatchObject({ state: 'rotating', usesSinceRotation: 3, lastUseSinceRotation: { ip: '127.0.0.1' } });
+      expect(Date.parse(replaced.graceUntil!) - Date.parse(replaced.rotatedAt!)).toBe(3_600_000);
       expect(await page.locator('.badge').first().textContent()).toBe('Rotating');
       expect(await page.getByRole('button', { name: 'Regenerate' }).count()).toBe(0);
       await screenshot(page, 'token-rotating');

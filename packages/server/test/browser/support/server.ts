@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CSRF_HEADER, SESSION_COOKIE, type CreateTokenResponse } from '@latchkey/contract';
+import { CSRF_HEADER, SESSION_COOKIE, type CreateTokenResponse, type TokenView } from '@latchkey/contract';
 import {
   ensureServerBuilt,
   freePort,
@@ -105,6 +105,11 @@ export async function sessionApi(origin: string, sessionId: string) {
         headers: { cookie, [CSRF_HEADER]: me.csrfToken, origin },
       });
       if (response.status !== 204) throw new Error(`revoking token ${id}: ${response.status} ${await response.text()}`);
+    },
+    async getToken(id: string): Promise<TokenView> {
+      const response = await fetch(`${origin}/api/v1/tokens/${id}`, { headers: { cookie } });
+      if (response.status !== 200) throw new Error(`reading token ${id}: ${response.status} ${await response.text()}`);
+      return (await response.json()) as TokenView;
     },
   };
 }
