@@ -4,7 +4,6 @@
  * the server's services over the same file (to make accounts and tokens as an operator's script
  * would) and a way to run the binary with a token.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,13 +13,9 @@ import { openDatabase } from '../../../server/src/database/open-database.js';
 import { createLogger } from '../../../server/src/http/logging.js';
 import { systemClock } from '../../../server/src/kernel/clock.js';
 import { createServices, type Services } from '../../../server/src/services.js';
-import { buildCli, ensureServerBuilt, freePort, repositoryRoot, startServer, type ServerProcess } from '../../../server/test/support/server-process.mjs';
+import { buildCli, ensureServerBuilt, freePort, runCli, startServer, type CliRun, type ServerProcess } from '../../../server/test/support/server-process.mjs';
 
-export interface BuiltCliRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+export type BuiltCliRun = CliRun;
 
 export interface BuiltCliAgainstServer {
   baseUrl: string;
@@ -34,7 +29,6 @@ export interface BuiltCliAgainstServer {
 
 /** Registers the setup and teardown; the returned object is filled in once `beforeAll` has run. */
 export function builtCliAgainstServer(): BuiltCliAgainstServer {
-  const binary = join(repositoryRoot, 'node_modules/.bin/latchkey');
   let directory: string | undefined;
   let server: ServerProcess | undefined;
   let database: Database | undefined;
@@ -42,21 +36,10 @@ export function builtCliAgainstServer(): BuiltCliAgainstServer {
     baseUrl: '',
     services: undefined as unknown as Services,
     run(args: string[], token: string, options: { home?: string } = {}) {
-      const env = options.home
+      const env: Record<string, string> = options.home
         ? { PATH: process.env.PATH ?? '', HOME: options.home }
         : { PATH: process.env.PATH ?? '', HOME: directory!, LATCHKEY_URL: harness.baseUrl, LATCHKEY_TOKEN: token };
-      return new Promise<BuiltCliRun>((resolve, reject) => {
-        const child = spawn(binary, args, {
-          env,
-          stdio: ['ignore', 'pipe', 'pipe'],
-        });
-        let stdout = '';
-        let stderr = '';
-        child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-        child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-        child.on('error', reject);
-        child.on('close', (code) => resolve({ code, stdout, stderr }));
-      });
+      return runCli(args, env);
     },
   };
 

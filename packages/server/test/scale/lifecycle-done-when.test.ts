@@ -17,7 +17,6 @@
  * The console half (Regenerate with "1 hour", "used 3 times since rotation") is
  * test/browser/token-rotation.test.ts.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,7 +28,7 @@ import { EXPIRY_SCAN_INTERVAL_MS, EXPIRY_SCAN_KIND } from '../../src/jobs/expiry
 import { expectNoSecret, MAIL_FROM } from '../notifications/support.js';
 import { createTestPostgresDatabase, postgresAvailable } from '../support/databases.js';
 import { expectResponseCode } from '../support/protected-route.js';
-import { buildCli, cliBinary, ensureServerBuilt, freePort, startServer, type ServerProcess } from '../support/server-process.mjs';
+import { buildCli, ensureServerBuilt, freePort, runCli, startServer, type ServerProcess } from '../support/server-process.mjs';
 import { startSmtpServer } from '../support/smtp-server.js';
 import { startReceiver } from '../support/webhooks.js';
 import { consoleHeaders, createToken, issueSignInPath, signIn, useToken, type Session } from './support.js';
@@ -62,22 +61,6 @@ function timeline(label: string) {
       console.info(`issue 15, done when (${label}):\n${lines.join('\n')}`);
     },
   };
-}
-
-/** `latchkey` as a CI job runs it: the server's URL and the job's token in the environment, an empty HOME. */
-function runCli(args: string[], env: { url: string; token: string; home: string }): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cliBinary, ...args], {
-      env: { PATH: process.env.PATH ?? '', HOME: env.home, LATCHKEY_URL: env.url, LATCHKEY_TOKEN: env.token },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
 }
 
 /**
@@ -207,7 +190,8 @@ async function walkTheDoneWhenPath(databaseUrl: string, label: string): Promise<
 
     // 5. CI regenerates the token with itself, keeping the old secret for an hour.
     await startAt(BASE_OFFSET_MS, 'restarted with the first clock (1 h - 30 s behind the database) for the rotation');
-    const rotation = await runCli(['token', 'rotate', '--grace', '1h'], { url: publicUrl, token: old.secret, home });
+    // As a CI job runs it: the server's URL and the job's own token in the environment, an empty HOME.
+    const rotation = await runCli(['token', 'rotate', '--grace', '1h'], { PATH: process.env.PATH ?? '', HOME: home, LATCHKEY_URL: publicUrl, LATCHKEY_TOKEN: old.secret });
     expect(rotation.code, rotation.stderr).toBe(0);
     const fresh = rotation.stdout.trim();
     expect(fresh).toMatch(TOKEN_SHAPE);
@@ -278,7 +262,7 @@ describe('issue 15 done when: a new user on the built server and CLI', () => {
     }
   }, 400_000);
 
-  it('does the same on PostgreSQL', async (context) => {
+  it('on PostgreSQL too: one 7-day email and one signed webhook, a 1 h overlap from CI, the old secret refused after it', async (context) => {
     if (!(await postgresAvailable())) context.skip('PostgreSQL is not available');
     const postgres = await createTestPostgresDatabase();
     try {

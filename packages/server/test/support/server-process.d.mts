@@ -78,6 +78,16 @@ export const cliBinary: string;
 /** Bundles the CLI (packages/cli/scripts/build.mjs), so `cliBinary` runs today's sources; throws if it fails. */
 export function buildCli(): void;
 
+/** What a finished `latchkey` run printed, and its exit code. */
+export interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `cliBinary` with `args` and exactly `env` (nothing inherited), until it exits. */
+export function runCli(args: string[], env: Record<string, string>): Promise<CliRun>;
+
 /** Runs `build` while holding the lock directory `name` in the temp dir (one worker at a time). */
 export function withBuildLock<T>(name: string, build: () => T): T;
 

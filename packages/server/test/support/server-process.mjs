@@ -86,6 +86,22 @@ export function buildCli() {
   if (build.status !== 0) throw new Error(`the CLI build failed:\n${build.stdout}\n${build.stderr}`);
 }
 
+/**
+ * Runs the `latchkey` command (`cliBinary`) with `args` and exactly `env` (nothing inherited);
+ * resolves with its exit code and everything it wrote once it has exited.
+ */
+export function runCli(args, env) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [cliBinary, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
 /** Runs `build` holding a lock directory in the temp dir; a lock older than 2 minutes is stale. */
 export function withBuildLock(name, build) {
   const lock = `${tmpdir()}/${name}`;
