@@ -12,21 +12,21 @@ import type { Database } from '../database/database.js';
 import type { TokenForAuth } from './token.js';
 import { TOKEN_AND_OWNER_COLUMNS, toTokenForAuth } from './kysely-token-rows.js';
 
-function tokenForAuthQuery(database: Database) {
+/** The token and its owner, with the database clock: the columns every lookup reads. */
+function tokenAndOwner(database: Database) {
   return database.kysely
     .selectFrom('tokens as t')
     .innerJoin('accounts as a', 'a.id', 't.account_id')
     .select(TOKEN_AND_OWNER_COLUMNS)
-    .select(database.nowSql.as('db_now'))
-    .where('t.digest', '=', Buffer.alloc(32));
+    .select(database.nowSql.as('db_now'));
+}
+
+function tokenForAuthQuery(database: Database) {
+  return tokenAndOwner(database).where('t.digest', '=', Buffer.alloc(32));
 }
 
 function tokensForAuthQuery(database: Database) {
-  return database.kysely
-    .selectFrom('tokens as t')
-    .innerJoin('accounts as a', 'a.id', 't.account_id')
-    .select(TOKEN_AND_OWNER_COLUMNS)
-    .select(database.nowSql.as('db_now'))
+  return tokenAndOwner(database)
     .select('t.digest as lookup_digest')
     .where('t.digest', '=', (eb) => eb.fn<Buffer>('any', [eb.val([Buffer.alloc(32)])]));
 }

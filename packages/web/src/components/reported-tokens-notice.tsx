@@ -8,6 +8,7 @@
  * (like GitHub's security banners): a revocation they never saw would leave them wondering why
  * their scripts broke, and a refused use from elsewhere may mean the token has leaked.
  */
+import type { ReactNode } from 'react';
 import { maskToken, type NoticeView } from '@latchkey/contract';
 import { Link } from '../router.js';
 import { formatDateTime } from '../time.js';
@@ -37,78 +38,66 @@ export function ReportedTokensNotices({
   notices: readonly NoticeView[];
   onDismiss: (id: string) => Promise<void>;
 }) {
-  const reported = notices.filter((notice): notice is ReportedNotice => notice.kind === 'tokens_reported');
-  const outside = notices.filter((notice): notice is OutsideAllowlistNotice => notice.kind === 'token_outside_allowlist');
-  const byAdmin = notices.filter((notice): notice is RevokedByAdminNotice => notice.kind === 'token_revoked_by_admin');
-  const idle = notices.filter((notice): notice is RevokedIdleNotice => notice.kind === 'tokens_revoked_idle');
-  const changed = notices.filter((notice): notice is ChangedByAdminNotice => notice.kind === 'account_changed_by_admin');
-  const webhooks = notices.filter((notice): notice is WebhookDisabledNotice => notice.kind === 'webhook_disabled');
+  const group = { notices, onDismiss };
   return (
     <>
-      {reported.length > 0 && (
-        <section className="banner alert-banner" role="region" aria-label="Revoked tokens">
-          <ul>
-            {reported.map((notice) => (
-              <ReportedTokensNotice key={notice.id} notice={notice} onDismiss={onDismiss} />
-            ))}
-          </ul>
-        </section>
-      )}
-      {outside.length > 0 && (
-        <section className="banner alert-banner" role="region" aria-label="Tokens used outside their allowlist">
-          <ul>
-            {outside.map((notice) => (
-              <OutsideAllowlistNoticeItem key={notice.id} notice={notice} onDismiss={onDismiss} />
-            ))}
-          </ul>
-        </section>
-      )}
-      {byAdmin.length > 0 && (
-        <section className="banner alert-banner" role="region" aria-label="Tokens revoked by an administrator">
-          <ul>
-            {byAdmin.map((notice) => (
-              <RevokedByAdminNoticeItem key={notice.id} notice={notice} onDismiss={onDismiss} />
-            ))}
-          </ul>
-        </section>
-      )}
-      {idle.length > 0 && (
-        <section className="banner alert-banner" role="region" aria-label="Tokens revoked as unused">
-          <ul>
-            {idle.map((notice) => (
-              <RevokedIdleNoticeItem key={notice.id} notice={notice} onDismiss={onDismiss} />
-            ))}
-          </ul>
-        </section>
-      )}
-      {changed.length > 0 && (
-        <section className="banner alert-banner" role="region" aria-label="Account changes by an administrator">
-          <ul>
-            {changed.map((notice) => (
-              <ChangedByAdminNoticeItem key={notice.id} notice={notice} onDismiss={onDismiss} />
-            ))}
-          </ul>
-        </section>
-      )}
-      {webhooks.length > 0 && (
-        <section className="banner alert-banner" role="region" aria-label="Disabled webhooks">
-          <ul>
-            {webhooks.map((notice) => (
-              <WebhookDisabledNoticeItem key={notice.id} notice={notice} onDismiss={onDismiss} />
-            ))}
-          </ul>
-        </section>
-      )}
+      <NoticeGroup {...group} kind="tokens_reported" label="Revoked tokens" body={ReportedTokensBody} />
+      <NoticeGroup {...group} kind="token_outside_allowlist" label="Tokens used outside their allowlist" body={OutsideAllowlistBody} />
+      <NoticeGroup {...group} kind="token_revoked_by_admin" label="Tokens revoked by an administrator" body={RevokedByAdminBody} />
+      <NoticeGroup {...group} kind="tokens_revoked_idle" label="Tokens revoked as unused" body={RevokedIdleBody} />
+      <NoticeGroup {...group} kind="account_changed_by_admin" label="Account changes by an administrator" body={ChangedByAdminBody} />
+      <NoticeGroup {...group} kind="webhook_disabled" label="Disabled webhooks" body={WebhookDisabledBody} />
     </>
   );
 }
 
-/** "An administrator revoked your token laptop", with its note and a way to replace it. */
-function RevokedByAdminNoticeItem({ notice, onDismiss }: { notice: RevokedByAdminNotice; onDismiss: (id: string) => Promise<void> }) {
-  const { busy, error, run: dismiss } = useAction(() => onDismiss(notice.id));
-  const { token } = notice;
+/** One banner per kind of notice, listing that kind's notices, each with its Dismiss button. */
+function NoticeGroup<K extends NoticeView['kind']>({
+  notices,
+  onDismiss,
+  kind,
+  label,
+  body: Body,
+}: {
+  notices: readonly NoticeView[];
+  onDismiss: (id: string) => Promise<void>;
+  kind: K;
+  label: string;
+  body: (props: { notice: Extract<NoticeView, { kind: K }> }) => ReactNode;
+}) {
+  const ofKind = notices.filter((notice): notice is Extract<NoticeView, { kind: K }> => notice.kind === kind);
+  if (ofKind.length === 0) return null;
+  return (
+    <section className="banner alert-banner" role="region" aria-label={label}>
+      <ul>
+        {ofKind.map((notice) => (
+          <DismissableNotice key={notice.id} id={notice.id} onDismiss={onDismiss}>
+            <Body notice={notice} />
+          </DismissableNotice>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+function DismissableNotice({ id, onDismiss, children }: { id: string; onDismiss: (id: string) => Promise<void>; children: ReactNode }) {
+  const { busy, error, run: dismiss } = useAction(() => onDismiss(id));
   return (
     <li className="notice">
+      {children}
+      <FormError message={error} />
+      <button type="button" className="secondary small" onClick={dismiss} disabled={busy}>
+        Dismiss
+      </button>
+    </li>
+  );
+}
+
+/** "An administrator revoked your token laptop", with its note and a way to replace it. */
+function RevokedByAdminBody({ notice }: { notice: RevokedByAdminNotice }) {
+  const { token } = notice;
+  return (
+    <>
       <p>
         <strong>
           An administrator revoked your token <em className="token-name-text">{token.name}</em>
@@ -123,19 +112,14 @@ function RevokedByAdminNoticeItem({ notice, onDismiss }: { notice: RevokedByAdmi
         Scripts using it now fail. If you still need one, <Link href={`${TOKENS_PATH}?new=1`}>create a replacement</Link>; ask
         your administrator why it was revoked.
       </p>
-      <FormError message={error} />
-      <button type="button" className="secondary small" onClick={dismiss} disabled={busy}>
-        Dismiss
-      </button>
-    </li>
+    </>
   );
 }
 
 /** "Webhook https://… was disabled": its deliveries failed without a break for 3 days. */
-function WebhookDisabledNoticeItem({ notice, onDismiss }: { notice: WebhookDisabledNotice; onDismiss: (id: string) => Promise<void> }) {
-  const { busy, error, run: dismiss } = useAction(() => onDismiss(notice.id));
+function WebhookDisabledBody({ notice }: { notice: WebhookDisabledNotice }) {
   return (
-    <li className="notice">
+    <>
       <p>
         <strong>
           Webhook <code>{notice.webhook.url}</code> was disabled
@@ -152,11 +136,7 @@ function WebhookDisabledNoticeItem({ notice, onDismiss }: { notice: WebhookDisab
       <p>
         Fix the receiver, then enable it again under <Link href="/settings/webhooks">Webhooks</Link>.
       </p>
-      <FormError message={error} />
-      <button type="button" className="secondary small" onClick={dismiss} disabled={busy}>
-        Dismiss
-      </button>
-    </li>
+    </>
   );
 }
 
@@ -174,10 +154,9 @@ export function changedByAdminSummary(change: ChangedByAdminNotice['change'], na
   }
 }
 
-function ChangedByAdminNoticeItem({ notice, onDismiss }: { notice: ChangedByAdminNotice; onDismiss: (id: string) => Promise<void> }) {
-  const { busy, error, run: dismiss } = useAction(() => onDismiss(notice.id));
+function ChangedByAdminBody({ notice }: { notice: ChangedByAdminNotice }) {
   return (
-    <li className="notice">
+    <>
       <p>
         <strong>{changedByAdminSummary(notice.change, notice.name)}</strong> (
         <time dateTime={notice.createdAt}>{formatDateTime(notice.createdAt)}</time>).
@@ -185,11 +164,7 @@ function ChangedByAdminNoticeItem({ notice, onDismiss }: { notice: ChangedByAdmi
       {notice.change === 'enabled' && <p>Your tokens work again, unless they expired or were revoked meanwhile.</p>}
       {notice.change === 'admin_granted' && <p>You can now manage every account, token and the audit trail under Admin.</p>}
       {notice.change === 'admin_revoked' && <p>Admin is no longer available to you; your own tokens are unchanged.</p>}
-      <FormError message={error} />
-      <button type="button" className="secondary small" onClick={dismiss} disabled={busy}>
-        Dismiss
-      </button>
-    </li>
+    </>
   );
 }
 
@@ -199,11 +174,10 @@ export function idleTokensSummary(count: number, idleDays: number): string {
   return count === 1 ? `1 token was revoked because it was not used for ${days}` : `${count} tokens were revoked because they were not used for ${days}`;
 }
 
-function RevokedIdleNoticeItem({ notice, onDismiss }: { notice: RevokedIdleNotice; onDismiss: (id: string) => Promise<void> }) {
-  const { busy, error, run: dismiss } = useAction(() => onDismiss(notice.id));
+function RevokedIdleBody({ notice }: { notice: RevokedIdleNotice }) {
   const one = notice.tokens.length === 1;
   return (
-    <li className="notice">
+    <>
       <p>
         <strong>{idleTokensSummary(notice.tokens.length, notice.idleDays)}</strong> (
         <time dateTime={notice.createdAt}>{formatDateTime(notice.createdAt)}</time>):
@@ -219,11 +193,7 @@ function RevokedIdleNoticeItem({ notice, onDismiss }: { notice: RevokedIdleNotic
         This server’s policy revokes tokens left unused that long. If you still need {one ? 'it' : 'them'},{' '}
         <Link href={`${TOKENS_PATH}?new=1`}>create a replacement</Link>.
       </p>
-      <FormError message={error} />
-      <button type="button" className="secondary small" onClick={dismiss} disabled={busy}>
-        Dismiss
-      </button>
-    </li>
+    </>
   );
 }
 
@@ -232,11 +202,10 @@ export function outsideAllowlistSummary(name: string, ip: string): string {
   return `Token ${name} was used from ${ip}, outside its allowlist`;
 }
 
-function OutsideAllowlistNoticeItem({ notice, onDismiss }: { notice: OutsideAllowlistNotice; onDismiss: (id: string) => Promise<void> }) {
-  const { busy, error, run: dismiss } = useAction(() => onDismiss(notice.id));
+function OutsideAllowlistBody({ notice }: { notice: OutsideAllowlistNotice }) {
   const { token } = notice;
   return (
-    <li className="notice">
+    <>
       <p>
         <strong>
           Token <em className="token-name-text">{token.name}</em> was used from <code>{notice.ip}</code>, outside its allowlist
@@ -251,19 +220,13 @@ function OutsideAllowlistNoticeItem({ notice, onDismiss }: { notice: OutsideAllo
         Latchkey refused the request. If that address is yours, the allowlist is missing it; if not, someone else holds this
         token: <Link href={`${TOKENS_PATH}/${encodeURIComponent(token.id)}`}>review and delete it</Link>.
       </p>
-      <FormError message={error} />
-      <button type="button" className="secondary small" onClick={dismiss} disabled={busy}>
-        Dismiss
-      </button>
-    </li>
+    </>
   );
 }
 
-function ReportedTokensNotice({ notice, onDismiss }: { notice: ReportedNotice; onDismiss: (id: string) => Promise<void> }) {
-  const { busy, error, run: dismiss } = useAction(() => onDismiss(notice.id));
-
+function ReportedTokensBody({ notice }: { notice: ReportedNotice }) {
   return (
-    <li className="notice">
+    <>
       <p>
         <strong>{reportedTokensSummary(notice.tokens.length)}</strong> (
         <time dateTime={notice.createdAt}>{formatDateTime(notice.createdAt)}</time>):
@@ -281,10 +244,6 @@ function ReportedTokensNotice({ notice, onDismiss }: { notice: ReportedNotice; o
         Scripts using {notice.tokens.length === 1 ? 'it' : 'them'} now fail: <Link href={`${TOKENS_PATH}?new=1`}>create a replacement</Link>,
         and remove the old value from wherever it leaked.
       </p>
-      <FormError message={error} />
-      <button type="button" className="secondary small" onClick={dismiss} disabled={busy}>
-        Dismiss
-      </button>
-    </li>
+    </>
   );
 }
