@@ -81,7 +81,7 @@ const config = {
 const GOALS = {
   P1: { op: '≥', limit: 0.7, text: '0.70', digits: 2 },
   P2: { op: '≥', limit: 20, text: '20×', digits: 1 },
-  P3: { op: '≥', limit: 0.2, text: '0.20', digits: 2 },
+  P3: { op: '≥', limit: 0.35, text: '0.35', digits: 2 },
   P4: { op: '≥', limit: 0.8, text: '0.80', digits: 2 },
   'P4-queries': { op: '≤', limit: 0, text: '0', digits: 0 },
   P5: { op: '≥', limit: 0.9, text: '0.90', digits: 2 },
