@@ -125,8 +125,8 @@ export interface ServiceDeps {
   anonymousWriteLimiter?: AnonymousWriteLimiter;
   /** The per-account namespace limit; the default (100) when absent. */
   namespaceSettings?: NamespaceSettings;
-  /** Milliseconds between the job runner's polls; its default (1 s) when absent. */
-  jobPollMs?: number;
+  /** The job runner's longest wait between passes (docs/jobs.md); its default (60 s) when absent. */
+  jobMaxIdleMs?: number;
   /** WEBHOOK_ALLOW_PRIVATE: webhooks may target private and loopback addresses. */
   webhookAllowPrivate?: boolean;
   /** How webhooks are sent; the SSRF-safe sender (webhooks/webhook-sender.ts) when absent. */
@@ -196,7 +196,7 @@ export function createServices(deps: ServiceDeps): Services {
   const jobs = createJobRunner({
     store: jobStore,
     clock,
-    pollMs: deps.jobPollMs,
+    maxIdleMs: deps.jobMaxIdleMs,
     wake: (poll) => listenUntilStopped(database, 'latchkey_jobs', poll, (error) => logger.warn({ err: error }, 'listening for jobs failed; retrying')),
     onError: (error, context) => logger.warn({ err: error, ...context }, 'a job failed'),
   });

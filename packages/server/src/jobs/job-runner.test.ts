@@ -1,12 +1,14 @@
 /**
  * The job runner over the real Kysely store on SQLite and PostgreSQL, with an injected clock:
  * the retry timeline, dedupe, a dead runner's lease reclaimed, slot-scheduled jobs run once
- * across instances, graceful stop; and on PostgreSQL two runners sharing 200 jobs.
+ * across instances, graceful stop; and on PostgreSQL two runners sharing 200 jobs. Started, an idle
+ * runner sends nothing: its timer is set from the queue (a pending run_at, a lease end) and the
+ * schedules, which the tests on the system clock check.
  */
 import { sql } from 'kysely';
 import { expect, it } from 'vitest';
 import { describeEachBackend } from '../../test/support/databases.js';
-import { createManualClock } from '../kernel/clock.js';
+import { createManualClock, systemClock } from '../kernel/clock.js';
 import { nextAttemptAt, type RetryPolicy } from './job.js';
 import { createJobRunner } from './job-runner.js';
 import { createKyselyJobStore } from './kysely-job-store.js';
@@ -159,7 +161,7 @@ describeEachBackend('Job runner', (ctx) => {
   });
 
   it('started, wakes at once on an in-process enqueue and waits for a running handler when stopped', async () => {
-    const runner = createJobRunner({ store: store(), clock: createManualClock(T0), pollMs: 60_000 });
+    const runner = createJobRunner({ store: store(), clock: createManualClock(T0), maxIdleMs: 60_000 });
     let release!: () => void;
     let finished = false;
     const started: string[] = [];
@@ -179,17 +181,18 @@ describeEachBackend('Job runner', (ctx) => {
     expect(row!.state).toBe('done');
   });
 
-  it('wakes an idle runner for a job another instance enqueued: NOTIFY on PostgreSQL, its poll on SQLite', async () => {
+  it('wakes an idle runner for a job another instance enqueued: NOTIFY on PostgreSQL, its idle cap on SQLite', async () => {
     const clock = createManualClock(T0);
     const listen = ctx.database.listen;
     // Listening before the enqueue (resolved once LISTEN ran), so no notification can be missed.
     let wakeRunner = () => undefined as void;
     const unlisten = listen ? await listen('latchkey_jobs', () => wakeRunner()) : undefined;
-    // PostgreSQL: the poll is ten minutes away, so only the notification can wake it in time.
+    // PostgreSQL: the idle cap is ten minutes away, so only the notification can wake it in time.
+    // SQLite (another process on the same file) has no notification: the cap finds the job.
     const runner = createJobRunner({
       store: store(),
       clock,
-      pollMs: listen ? 10 * 60_000 : 50,
+      maxIdleMs: listen ? 10 * 60_000 : 50,
       wake: (poll) => {
         wakeRunner = poll;
         return async () => undefined;
@@ -205,11 +208,69 @@ describeEachBackend('Job runner', (ctx) => {
     expect(ran).toEqual(['from another instance']);
   });
 
+  it('an idle runner sends one statement at start-up, for all its kinds, and none in the next 3 seconds', async () => {
+    const runner = createJobRunner({ store: store(), clock: createManualClock(T0) });
+    for (const kind of ['event', 'notify.email', 'notify.webhook', 'webhook.deliver', 'tokens.expiry-scan']) runner.register(kind, async () => undefined);
+    runner.start();
+    await eventually(() => ctx.queries.length > 0);
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    await runner.stop();
+    expect(ctx.queries).toHaveLength(1);
+  });
+
+  it('runs a job enqueued 1.5 s ahead at its run_at, woken by nothing but the timer the queue set', async () => {
+    const runAt = Date.now() + 1_500;
+    // Written by "another instance" before this runner starts: no enqueue here and no NOTIFY reach it.
+    await store().enqueue([{ kind: 'later', payload: null, runAt }], Date.now());
+    const runner = createJobRunner({ store: store(), clock: systemClock, maxIdleMs: 10 * 60_000 });
+    const ranAt: number[] = [];
+    runner.register('later', async () => void ranAt.push(Date.now()));
+    runner.start();
+    await eventually(() => ranAt.length === 1);
+    await runner.stop();
+    expect(ranAt[0]).toBeGreaterThanOrEqual(runAt);
+  });
+
+  it('reclaims the job of a runner that died when its lease ends, woken by the timer the lease set', async () => {
+    const dead = createJobRunner({ store: store(), clock: systemClock, owner: 'dead' });
+    dead.register('work', () => new Promise<void>(() => undefined), { leaseMs: 1_500 });
+    await dead.enqueue({ kind: 'work', payload: null });
+    void dead.runDue();
+    let leaseEnd = 0;
+    await eventually(async () => {
+      const [row] = (await ctx.exec(sql`select state, locked_until from jobs`)) as Array<{ state: string; locked_until: number | null }>;
+      leaseEnd = Number(row?.locked_until);
+      return row?.state === 'running';
+    });
+
+    const alive = createJobRunner({ store: store(), clock: systemClock, owner: 'alive', maxIdleMs: 10 * 60_000 });
+    const ran: Array<{ attempt: number; at: number }> = [];
+    alive.register('work', async ({ attempt }) => void ran.push({ attempt, at: Date.now() }));
+    alive.start();
+    await eventually(() => ran.length === 1);
+    await alive.stop();
+    expect(ran[0]!.attempt).toBe(2);
+    expect(ran[0]!.at).toBeGreaterThanOrEqual(leaseEnd);
+  });
+
+  it('runs a scheduled kind at each new slot, woken by nothing but the timer the schedule set', async () => {
+    const runner = createJobRunner({ store: store(), clock: systemClock, maxIdleMs: 10 * 60_000 });
+    const slots: number[] = [];
+    runner.register('tick', async ({ payload }) => void slots.push((payload as { slot: number }).slot));
+    runner.schedule('tick', 1_000);
+    runner.start();
+    await eventually(() => slots.length >= 3);
+    await runner.stop();
+    // Each a later slot than the one before (a busy machine may skip one, never repeat one).
+    for (let i = 1; i < slots.length; i += 1) expect(slots[i]! - slots[i - 1]!).toBeGreaterThanOrEqual(1_000);
+    for (const slot of slots) expect(slot % 1_000).toBe(0);
+  });
+
   it('two runners on one database share 200 jobs without running any twice', async () => {
     const clock = createManualClock(T0);
     const runs = new Map<number, string[]>();
     const runners = ['a', 'b'].map((owner) => {
-      const runner = createJobRunner({ store: store(), clock, owner, pollMs: 10 });
+      const runner = createJobRunner({ store: store(), clock, owner });
       runner.register(
         'share',
         async ({ payload }) => {

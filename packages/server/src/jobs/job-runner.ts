@@ -45,7 +45,11 @@ export interface JobRunner {
    * slot's job is enqueued at start-up (a no-op if another instance already did).
    */
   schedule(kind: string, everyMs: number): void;
-  /** Polls every `pollMs`, and at once when woken (an enqueue here, a NOTIFY from elsewhere). */
+  /**
+   * Runs a pass at once, and again when woken (an enqueue here, a NOTIFY from elsewhere), when a
+   * handler finishes, or at the next time the queue or a schedule names — never later than
+   * `maxIdleMs` after the last pass. An idle runner sends nothing in between.
+   */
   start(): void;
   /**
    * Stops claiming and waits up to `graceMs` for the handlers running; any still running keep
@@ -59,8 +63,11 @@ export interface JobRunner {
 export interface JobRunnerDeps {
   store: JobStore;
   clock: Clock;
-  /** Milliseconds between polls (default 1,000): retries and other instances' jobs are found by polling. */
-  pollMs?: number;
+  /**
+   * The longest wait between passes (default 60,000), for work nothing announces: a job written by
+   * another process on the same SQLite file, a NOTIFY lost while the listener reconnected.
+   */
+  maxIdleMs?: number;
   /** In [0, 1): the back-off jitter (tests pass a constant). */
   random?: () => number;
   /** Subscribes `poll` to outside wake-ups (PostgreSQL NOTIFY); answers how to unsubscribe. */
@@ -72,7 +79,11 @@ export interface JobRunnerDeps {
 
 const DEFAULT_CONCURRENCY = 4;
 const DEFAULT_LEASE_MS = 5 * 60_000;
-const DEFAULT_POLL_MS = 1_000;
+const DEFAULT_MAX_IDLE_MS = 60_000;
+/** The shortest wait between passes: a job due but not claimable yet (another runner's transaction holds it) must not spin. */
+const MIN_WAIT_MS = 50;
+/** After a failed pass (the database away), the next one comes this soon. */
+const RETRY_AFTER_ERROR_MS = 1_000;
 const DEFAULT_STOP_GRACE_MS = 5_000;
 
 interface Registration {
@@ -87,7 +98,7 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
   const { store, clock } = deps;
   const owner = deps.owner ?? newId();
   const random = deps.random ?? Math.random;
-  const pollMs = deps.pollMs ?? DEFAULT_POLL_MS;
+  const maxIdleMs = deps.maxIdleMs ?? DEFAULT_MAX_IDLE_MS;
   const onError = deps.onError ?? (() => undefined);
   const kinds = new Map<string, Registration>();
   const schedules = new Map<string, { everyMs: number; lastSlot: number | undefined }>();
@@ -136,10 +147,22 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
     }
   }
 
-  /** One pass: the schedules, then a claim per kind with room; resolves with the handlers it started. */
-  async function pass(): Promise<Array<Promise<void>>> {
+  /**
+   * The kinds this runner could claim now. A kind at its concurrency is left out: a finishing
+   * handler wakes the runner, and asking about it meanwhile would find it due over and over.
+   */
+  const kindsWithRoom = () => [...kinds].filter(([, registration]) => registration.running < registration.concurrency).map(([kind]) => kind);
+
+  /**
+   * One pass: the schedules, one query for whether anything is due, and only then a claim per
+   * kind with room. Resolves with the handlers it started and when the queue next has work
+   * (undefined: nothing pending or leased).
+   */
+  async function pass(): Promise<{ handlers: Array<Promise<void>>; dueAt: number | undefined }> {
     await enqueueSchedules();
     const handlers: Array<Promise<void>> = [];
+    const dueAt = await store.nextDueAt(kindsWithRoom());
+    if (dueAt === undefined || dueAt > clock.now()) return { handlers, dueAt };
     for (const [kind, registration] of kinds) {
       const room = registration.concurrency - registration.running;
       if (room <= 0 || stopped) continue;
@@ -156,31 +179,49 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
         handlers.push(running);
       }
     }
-    return handlers;
+    // Asked again: the claims changed the answer (new leases, and what was due is taken).
+    return { handlers, dueAt: stopped ? undefined : await store.nextDueAt(kindsWithRoom()) };
   }
 
-  /** Coalesces wake-ups: at most one pass at a time, and one more if woken during it. */
+  /** The earliest of: when the queue next has work, the next schedule slot, `maxIdleMs` from now. */
+  function nextPassAt(dueAt: number | undefined): number {
+    const now = clock.now();
+    let at = Math.min(now + maxIdleMs, dueAt ?? Infinity);
+    for (const { everyMs } of schedules.values()) at = Math.min(at, (Math.floor(now / everyMs) + 1) * everyMs);
+    return at;
+  }
+
+  /** Sets the one timer; `at` is on the runner's clock, whose milliseconds the timer counts. */
+  function sleepUntil(at: number): void {
+    if (stopped) return;
+    clearTimeout(timer);
+    timer = setTimeout(poll, Math.max(MIN_WAIT_MS, at - clock.now()));
+    timer.unref();
+  }
+
+  /** Coalesces wake-ups: at most one pass at a time, one more if woken during it, then the timer for the next. */
   function poll(): void {
     if (stopped || !started) return;
     if (passing) {
       again = true;
       return;
     }
+    clearTimeout(timer);
     passing = pass()
-      .catch((error: unknown) => onError(error, {}))
-      .finally(() => {
+      .then(
+        ({ dueAt }) => nextPassAt(dueAt),
+        (error: unknown) => {
+          onError(error, {});
+          return clock.now() + Math.min(RETRY_AFTER_ERROR_MS, maxIdleMs);
+        },
+      )
+      .then((at) => {
         passing = undefined;
         if (again) {
           again = false;
           poll();
-        }
+        } else sleepUntil(at);
       });
-  }
-
-  function tick(): void {
-    poll();
-    timer = setTimeout(tick, pollMs);
-    timer.unref();
   }
 
   return {
@@ -207,7 +248,7 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
       if (started || stopped) return;
       started = true;
       unsubscribe = deps.wake?.(poll);
-      tick();
+      poll();
     },
     async stop(graceMs = DEFAULT_STOP_GRACE_MS) {
       stopped = true;
@@ -224,7 +265,7 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
       clearTimeout(grace);
     },
     async runDue() {
-      const handlers = await pass();
+      const { handlers } = await pass();
       await Promise.allSettled(handlers);
       return handlers.length;
     },

@@ -59,6 +59,28 @@ describeEachBackend('Job store contract', (ctx) => {
     expect(await store().claim('b', ['test.kind'], T0 + 10, T0 + 1010, 10)).toEqual([]);
   });
 
+  it('answers in one statement when the next job of the kinds becomes claimable: earliest run_at or lease end, none when idle', async () => {
+    expect(await store().nextDueAt(['test.kind'])).toBeUndefined();
+    await store().enqueue([job({ runAt: T0 + 5_000 }), job({ runAt: T0 + 9_000 }), job({ kind: 'other', runAt: T0 + 1 })], T0);
+    ctx.queries.length = 0;
+    expect(await store().nextDueAt(['test.kind'])).toBe(T0 + 5_000);
+    expect(ctx.queries).toHaveLength(1);
+    expect(await store().nextDueAt(['test.kind', 'other'])).toBe(T0 + 1);
+    // Claimed: a job leaves the pending set and counts by its lease end instead.
+    const [first] = await store().claim('a', ['test.kind'], T0 + 5_000, T0 + 12_000, 1);
+    expect(await store().nextDueAt(['test.kind'])).toBe(T0 + 9_000);
+    const [second] = await store().claim('a', ['test.kind'], T0 + 9_000, T0 + 20_000, 1);
+    expect(second!.id).not.toBe(first!.id);
+    expect(await store().nextDueAt(['test.kind'])).toBe(T0 + 12_000);
+    // Done and failed jobs are never due again.
+    await store().complete(first!.id, 'a', T0 + 9_001);
+    expect(await store().nextDueAt(['test.kind'])).toBe(T0 + 20_000);
+    await store().fail(second!.id, 'a', 'gave up', null, T0 + 9_002);
+    expect(await store().nextDueAt(['test.kind'])).toBeUndefined();
+    expect(await store().nextDueAt(['unknown'])).toBeUndefined();
+    expect(await store().nextDueAt([])).toBeUndefined();
+  });
+
   it('gives a job whose lease ran out to the next claimer, and the first holder can no longer complete it', async () => {
     await store().enqueue([job()], T0);
     const [first] = await store().claim('dead', ['test.kind'], T0, T0 + 1000, 1);

@@ -14,6 +14,12 @@ export interface JobStore {
    * LOCKED; SQLite: one writer at a time).
    */
   claim(owner: string, kinds: readonly string[], now: number, leaseUntil: number, limit: number): Promise<JobRecord[]>;
+  /**
+   * When the next job of these kinds becomes claimable: the earliest run_at among pending jobs
+   * and locked_until among running ones (a lease that may run out); undefined when there is
+   * neither. One query: the runner asks it to know whether anything is due and when to look again.
+   */
+  nextDueAt(kinds: readonly string[]): Promise<number | undefined>;
   /** Marks the job done if `owner` still holds it; answers whether it did. */
   complete(id: string, owner: string, now: number): Promise<boolean>;
   /**

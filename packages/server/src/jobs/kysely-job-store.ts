@@ -101,6 +101,19 @@ export function createKyselyJobStore(database: Database): JobStore {
       });
     },
 
+    async nextDueAt(kinds) {
+      if (kinds.length === 0) return undefined;
+      // Two minimums in one statement, each over its own index (state, run_at) and (state, locked_until).
+      const row = await kysely
+        .selectNoFrom((eb) => [
+          eb.selectFrom('jobs').select((inner) => inner.fn.min('run_at').as('at')).where('state', '=', 'pending').where('kind', 'in', kinds).as('pending'),
+          eb.selectFrom('jobs').select((inner) => inner.fn.min('locked_until').as('at')).where('state', '=', 'running').where('kind', 'in', kinds).as('leased'),
+        ])
+        .executeTakeFirstOrThrow();
+      const times = [row.pending, row.leased].filter((at) => at !== null && at !== undefined).map(Number);
+      return times.length === 0 ? undefined : Math.min(...times);
+    },
+
     complete: (id, owner, now) => updateHeld(id, owner, { state: 'done', finished_at: now, locked_by: null, locked_until: null }),
 
     fail(id, owner, error, retryAt, now) {
