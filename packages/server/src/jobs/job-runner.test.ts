@@ -266,6 +266,24 @@ describeEachBackend('Job runner', (ctx) => {
     for (const slot of slots) expect(slot % 1_000).toBe(0);
   });
 
+  it('tries again soon after a pass failed (the database away), not at the idle cap', async () => {
+    const real = store();
+    let failures = 0;
+    const flaky = {
+      ...real,
+      nextDueAt: (kinds: readonly string[]) => (failures++ === 0 ? Promise.reject(new Error('database unavailable')) : real.nextDueAt(kinds)),
+    };
+    await real.enqueue([{ kind: 'waiting', payload: null, runAt: T0 }], T0);
+    const errors: unknown[] = [];
+    const runner = createJobRunner({ store: flaky, clock: createManualClock(T0), maxIdleMs: 10 * 60_000, onError: (error) => errors.push(error) });
+    let runs = 0;
+    runner.register('waiting', async () => void (runs += 1));
+    runner.start();
+    await eventually(() => runs === 1);
+    await runner.stop();
+    expect(errors).toEqual([new Error('database unavailable')]);
+  });
+
   it('two runners on one database share 200 jobs without running any twice', async () => {
     const clock = createManualClock(T0);
     const runs = new Map<number, string[]>();
