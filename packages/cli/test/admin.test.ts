@@ -226,7 +226,7 @@ describe('admin audit', () => {
     const help = (await ok(['admin', 'audit', '--help'])).stdout;
     // The entry's description, its wrapped continuation (80 columns) joined back.
     const entry = help.match(/^ {2}--token-id <id>\s+(.*(?:\n {6,}\S.*)*)/m)![1]!.replace(/\s+/g, ' ');
-    expect(entry).toBe('only events made with this token (--token is the credential to use)');
+    expect(entry).toBe("only this token's trail: events made with it and about it (--token is the credential to use)");
   });
 
   it('refuses a malformed --since or --until before any request', async () => {

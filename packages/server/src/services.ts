@@ -197,7 +197,7 @@ export function createServices(deps: ServiceDeps): Services {
     store: jobStore,
     clock,
     maxIdleMs: deps.jobMaxIdleMs,
-    wake: (poll) => listenUntilStopped(database, 'latchkey_jobs', poll, (error) => logger.warn({ err: error }, 'listening for jobs failed; retrying')),
+    wake: (poll) => subscribeToJobs(database, poll, (error) => logger.warn({ err: error }, 'listening for jobs failed; retrying')),
     onError: (error, context) => logger.warn({ err: error, ...context }, 'a job failed'),
   });
   const events = createEventChannels(jobs);
@@ -311,6 +311,19 @@ export function createServices(deps: ServiceDeps): Services {
 function subscribeToRevocations(database: Database, poll: () => void, onError: (error: unknown) => void): () => Promise<void> {
   const unsubscribe = database.authenticationChanges.subscribe(() => poll());
   const unlisten = listenUntilStopped(database, 'latchkey_revocations', poll, onError);
+  return async () => {
+    unsubscribe();
+    await unlisten();
+  };
+}
+
+/**
+ * What wakes the job runner besides its own enqueues: jobs committed by a store's transaction in
+ * this process, and on PostgreSQL a notification from any instance (listened for again until it works).
+ */
+function subscribeToJobs(database: Database, poll: () => void, onError: (error: unknown) => void): () => Promise<void> {
+  const unsubscribe = database.committedJobs.subscribe(poll);
+  const unlisten = listenUntilStopped(database, 'latchkey_jobs', poll, onError);
   return async () => {
     unsubscribe();
     await unlisten();

@@ -20,9 +20,14 @@ export function writeWithAudit<T>(
   database: Database,
   write: (trx: Transaction<Tables>) => Promise<{ result: T; audit: AuditEventInput | readonly AuditEventInput[] | null }>,
 ): Promise<T> {
-  return database.kysely.transaction().execute(async (trx) => {
+  let enqueued = false;
+  const committed = database.kysely.transaction().execute(async (trx) => {
     const { result, audit } = await write(trx);
-    if (audit) await insertAuditEvents(trx, Array.isArray(audit) ? audit : [audit as AuditEventInput]);
+    if (audit) enqueued = await insertAuditEvents(trx, Array.isArray(audit) ? audit : [audit as AuditEventInput]);
+    return result;
+  });
+  return committed.then((result) => {
+    if (enqueued) database.committedJobs.announce();
     return result;
   });
 }
@@ -30,12 +35,14 @@ export function writeWithAudit<T>(
 /**
  * Multi-row inserts: a report revoking 1,000 tokens is two statements, not 1,000. Events whose
  * action is a lifecycle event (jobs/events.ts) are enqueued for the notification channels in
- * the same transaction: committed with the change, or not at all.
+ * the same transaction: committed with the change, or not at all. Answers whether any was.
  */
-async function insertAuditEvents(trx: Transaction<Tables>, events: readonly AuditEventInput[]): Promise<void> {
+async function insertAuditEvents(trx: Transaction<Tables>, events: readonly AuditEventInput[]): Promise<boolean> {
   for (const chunk of chunks(events)) await trx.insertInto('audit_events').values(chunk.map(auditRow)).execute();
   const jobs = events.map(auditEventJob).filter((job) => job !== undefined);
-  if (jobs.length > 0) await enqueueJobsIn(trx, jobs, jobs[0]!.runAt);
+  if (jobs.length === 0) return false;
+  await enqueueJobsIn(trx, jobs, jobs[0]!.runAt);
+  return true;
 }
 
 function auditRow(event: AuditEventInput) {

@@ -6,6 +6,7 @@
  */
 import { Kysely, Migrator, sql, type RawBuilder } from 'kysely';
 import { AuthenticationChanges } from './authentication-changes.js';
+import { CommittedJobs } from './committed-jobs.js';
 import type { HotQueryRunner, QueryObserver } from './hot-query.js';
 import type { Dialect } from './dialect.js';
 import { createMigrationProvider } from './migrations.js';
@@ -43,6 +44,8 @@ export interface Database {
    */
   readonly foreignCommitVersion: (() => number) | undefined;
   readonly authenticationChanges: AuthenticationChanges;
+  /** Jobs enqueued in a store's transaction, announced after its commit (committed-jobs.ts). */
+  readonly committedJobs: CommittedJobs;
   /**
    * PostgreSQL only: calls `onNotify` for every NOTIFY on `channel` (from any instance), on a
    * connection of its own that reconnects by itself — and calls it once after each reconnect, as
@@ -88,6 +91,7 @@ export function createDatabase(parts: {
     foreignCommitVersion: parts.foreignCommitVersion,
     listen: parts.listen,
     authenticationChanges: new AuthenticationChanges(),
+    committedJobs: new CommittedJobs(),
     async migrate() {
       const migrator = new Migrator({ db: kysely, provider: createMigrationProvider(dialect) });
       const { error, results } = await migrator.migrateToLatest();

@@ -125,9 +125,9 @@ export function createKyselyWebhookStore(database: Database, jobs: { deliveryJob
         .map(toWebhook);
     },
 
-    insertDeliveries(deliveries) {
-      if (deliveries.length === 0) return Promise.resolve([]);
-      return kysely.transaction().execute(async (trx) => {
+    async insertDeliveries(deliveries) {
+      if (deliveries.length === 0) return [];
+      const ids = await kysely.transaction().execute(async (trx) => {
         for (const chunk of chunks(deliveries)) {
           await trx
             .insertInto('webhook_deliveries')
@@ -168,6 +168,8 @@ export function createKyselyWebhookStore(database: Database, jobs: { deliveryJob
         );
         return stored.map((row) => row.id);
       });
+      database.committedJobs.announce();
+      return ids;
     },
 
     async findDeliveryToAttempt(deliveryId) {

@@ -50,6 +50,8 @@ export interface TestAppOptions {
   webhookAllowPrivate?: boolean;
   /** Sends the notification emails; none (email off) unless given. */
   mailer?: Mailer;
+  /** The job runner's longest wait between passes (services' default unless given). */
+  jobMaxIdleMs?: number;
 }
 
 export interface TestApp extends App {
@@ -84,6 +86,7 @@ export async function createTestApp(database: Database, options: TestAppOptions 
     anonymousWriteLimiter: options.anonymousWriteLimiter,
     webhookAllowPrivate: options.webhookAllowPrivate,
     mailer: options.mailer,
+    jobMaxIdleMs: options.jobMaxIdleMs,
   });
   const app = await createApp({
     services,
