@@ -182,13 +182,7 @@ function RevokedIdleBody({ notice }: { notice: RevokedIdleNotice }) {
         <strong>{idleTokensSummary(notice.tokens.length, notice.idleDays)}</strong> (
         <time dateTime={notice.createdAt}>{formatDateTime(notice.createdAt)}</time>):
       </p>
-      <ul className="notice-tokens">
-        {notice.tokens.map((token) => (
-          <li key={token.id}>
-            <span className="token-name-text">{token.name}</span> <code>{maskToken(token.last4)}</code>
-          </li>
-        ))}
-      </ul>
+      <NoticeTokens tokens={notice.tokens} />
       <p>
         This server’s policy revokes tokens left unused that long. If you still need {one ? 'it' : 'them'},{' '}
         <Link href={`${TOKENS_PATH}?new=1`}>create a replacement</Link>.
@@ -225,25 +219,32 @@ function OutsideAllowlistBody({ notice }: { notice: OutsideAllowlistNotice }) {
 }
 
 function ReportedTokensBody({ notice }: { notice: ReportedNotice }) {
+  const them = notice.tokens.length === 1 ? 'it' : 'them';
   return (
     <>
       <p>
         <strong>{reportedTokensSummary(notice.tokens.length)}</strong> (
         <time dateTime={notice.createdAt}>{formatDateTime(notice.createdAt)}</time>):
       </p>
-      <ul className="notice-tokens">
-        {notice.tokens.map((token) => (
-          <li key={token.id}>
-            <span className="token-name-text">{token.name}</span> <code>{maskToken(token.last4)}</code>
-          </li>
-        ))}
-      </ul>
+      <NoticeTokens tokens={notice.tokens} />
       <p>
-        Someone found {notice.tokens.length === 1 ? 'it' : 'them'} outside your control and reported{' '}
-        {notice.tokens.length === 1 ? 'it' : 'them'}, so Latchkey revoked {notice.tokens.length === 1 ? 'it' : 'them'} at once.
-        Scripts using {notice.tokens.length === 1 ? 'it' : 'them'} now fail: <Link href={`${TOKENS_PATH}?new=1`}>create a replacement</Link>,
+        Someone found {them} outside your control and reported {them}, so Latchkey revoked {them} at once.
+        Scripts using {them} now fail: <Link href={`${TOKENS_PATH}?new=1`}>create a replacement</Link>,
         and remove the old value from wherever it leaked.
       </p>
     </>
+  );
+}
+
+/** The tokens a notice is about, by name and masked value. */
+function NoticeTokens({ tokens }: { tokens: ReportedNotice['tokens'] }) {
+  return (
+    <ul className="notice-tokens">
+      {tokens.map((token) => (
+        <li key={token.id}>
+          <span className="token-name-text">{token.name}</span> <code>{maskToken(token.last4)}</code>
+        </li>
+      ))}
+    </ul>
   );
 }
