@@ -183,6 +183,11 @@ export function createServices(deps: ServiceDeps): Services {
   const credentialReports = createCredentialReports({
     store: createKyselyReportStore(database),
     clock,
+    // Reports stored by another instance (PostgreSQL; its INSERT notifies); on SQLite the worker's idle cap.
+    wake: (poll) =>
+      listenUntilStopped(database, 'latchkey_credential_reports', poll, (error) =>
+        logger.warn({ err: error }, 'listening for credential reports failed; retrying'),
+      ),
     // The error comes from the store or the driver, which only ever see digests.
     onError: (error, context) => logger.error({ err: error, ...context }, 'processing a credential report failed; it stays pending'),
     onProcessed: (outcome) => {

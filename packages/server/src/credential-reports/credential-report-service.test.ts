@@ -6,7 +6,7 @@
  * revoked once, the owner has one notice. Time is an injected clock; passes run through `idle()`.
  */
 import { expect, it } from 'vitest';
-import { createManualClock } from '../kernel/clock.js';
+import { createManualClock, systemClock } from '../kernel/clock.js';
 import { StoreUnavailableError } from '../kernel/store-errors.js';
 import { describeEachBackend } from '../../test/support/databases.js';
 import { storeFixtures } from '../../test/support/store-fixtures.js';
@@ -60,4 +60,90 @@ describeEachBackend('leaked-token report worker while the database fails', (ctx)
       await reports.stop();
     });
   }
+});
+
+/** Polls `condition` (generously) instead of assuming a speed. */
+async function eventually(condition: () => Promise<boolean> | boolean, timeoutMs = 20_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > until) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+// The worker waits instead of polling (bench P4: an idle server sends no statement).
+describeEachBackend('leaked-token report worker, started and idle', (ctx) => {
+  const { givenAccount, givenToken } = storeFixtures(ctx);
+  const isRevoked = async (digest: Buffer) => (await ctx.stores.tokens.findTokenForAuth(digest))!.revokedAt !== null;
+  const ignore = () => undefined;
+
+  it('sends its start-up statements (a claim finding nothing, when next is due) and none in the next 3 seconds', async () => {
+    const reports = createCredentialReports({ store: ctx.stores.reports, clock: createManualClock(Date.now()), onError: ignore });
+    reports.start();
+    await eventually(() => ctx.queries.length >= 2);
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    await reports.stop();
+    expect(ctx.queries.map((query) => query.sql.split(' ')[0])).toEqual(['update', 'select']);
+  });
+
+  it('processes a report another instance stored: woken by its NOTIFY on PostgreSQL, by its idle cap on SQLite', async () => {
+    const alice = await givenAccount();
+    const leaked = await givenToken(alice.id);
+    const listen = ctx.database.listen;
+    // Listening before the report is stored (resolved once LISTEN ran), so no notification can be missed.
+    let wakeWorker = () => undefined as void;
+    const unlisten = listen ? await listen('latchkey_credential_reports', () => wakeWorker()) : undefined;
+    // PostgreSQL: the idle cap is ten minutes away, so only the notification can wake it in time.
+    const reports = createCredentialReports({
+      store: ctx.stores.reports,
+      clock: systemClock,
+      onError: ignore,
+      maxIdleMs: listen ? 10 * 60_000 : 50,
+      wake: (poll) => {
+        wakeWorker = poll;
+        return async () => undefined;
+      },
+    });
+    reports.start();
+    // Its start-up pass has found nothing and set its timer to the idle cap.
+    await reports.idle();
+    // The other instance stores the report and is never started (as if it died after its 202).
+    const elsewhere = createCredentialReports({ store: ctx.stores.reports, clock: systemClock, onError: ignore });
+    await elsewhere.submit([leaked.secret], '203.0.113.9');
+    await eventually(() => isRevoked(leaked.digest), 30_000);
+    await reports.stop();
+    await unlisten?.();
+    expect(await ctx.stores.notices.listNotices(alice.id)).toHaveLength(1);
+  });
+
+  it('processes a report at its next attempt, woken by nothing but the timer the pending reports set', async () => {
+    const alice = await givenAccount();
+    const leaked = await givenToken(alice.id);
+    const dueAt = Date.now() + 1_500;
+    // Stored by "another instance" before this worker starts, due in 1.5 s (as a retry would be).
+    await ctx.stores.reports.insertPendingReport({ id: 'r-later', receivedAt: dueAt, reporterIp: null, digests: [leaked.digest] });
+    const reports = createCredentialReports({ store: ctx.stores.reports, clock: systemClock, onError: ignore, maxIdleMs: 10 * 60_000 });
+    reports.start();
+    await eventually(() => isRevoked(leaked.digest));
+    await reports.stop();
+    expect((await ctx.stores.tokens.findTokenForAuth(leaked.digest))!.revokedAt).toBeGreaterThanOrEqual(dueAt);
+  });
+
+  it('tries again soon after a pass could not reach the database, not at its idle cap', async () => {
+    const alice = await givenAccount();
+    const leaked = await givenToken(alice.id);
+    await ctx.stores.reports.insertPendingReport({ id: 'r-now', receivedAt: Date.now(), reporterIp: null, digests: [leaked.digest] });
+    const outage = failing(ctx.stores.reports, 'claimPendingReport', 1);
+    const errors: Array<{ retryInMs?: number }> = [];
+    const reports = createCredentialReports({
+      store: outage.store,
+      clock: systemClock,
+      onError: (_error, context) => errors.push(context),
+      maxIdleMs: 10 * 60_000,
+    });
+    reports.start();
+    await eventually(() => isRevoked(leaked.digest));
+    await reports.stop();
+    expect(errors).toEqual([{ retryInMs: retryDelayMs(1) }]);
+  });
 });

@@ -8,8 +8,11 @@
  * looked up on the request path, so the answer cannot depend on whether one was live, and a
  * report answered 202 survives a crash.
  *
- * A worker in the background processes pending reports: nudged after each report, at start-up
- * (reports left by a crash) and on a timer (reports another instance dropped, retries). It claims
+ * A worker in the background processes pending reports: at start-up (reports left by a crash),
+ * shortly after each report stored here or announced by another instance (PostgreSQL NOTIFY),
+ * and on one timer set from the database — the earliest pending report's next attempt (a retry,
+ * the lease end of a claim another instance dropped) — capped at REPORT_MAX_IDLE_MS. Between
+ * these an idle worker sends no statement. It claims
  * one report at a time under a lease, yields to the event loop before each, and processes it in
  * one transaction that also deletes it, so a report is processed exactly once even when two
  * instances hold it. A failed attempt leaves it pending and it is retried with back-off, as long
@@ -24,10 +27,16 @@ import type { PendingReport, ReportRecords, ReportStore } from './report-store.j
 
 /** How long a claim holds a report: if its instance dies, another takes it up after this. */
 export const REPORT_LEASE_MS = 60_000;
-/** How often each instance looks for pending reports it was not told about. */
-export const PENDING_REPORT_POLL_MS = 10_000;
+/**
+ * The longest an idle worker waits before asking again, for what nothing announces: a report
+ * written by another process on the same SQLite file, a notification lost while the listener
+ * was reconnecting. Everything else wakes it or sets its timer.
+ */
+export const REPORT_MAX_IDLE_MS = 60_000;
 /** After a report is stored: the worker starts shortly after the answer has gone. */
 const NUDGE_DELAY_MS = 25;
+/** The shortest timer: a report due but not claimable yet (another instance's claim holds the row) must not spin. */
+const MIN_WAIT_MS = 50;
 /** Retry back-off after failed attempts: 1 s, 2 s, 4 s … at most a minute, never giving up. */
 const RETRY_BASE_MS = 1_000;
 const RETRY_MAX_MS = 60_000;
@@ -43,8 +52,10 @@ export interface CredentialReports {
    */
   submit(credentials: readonly string[], reporterIp: string | null): Promise<void>;
   /**
-   * Starts processing in the background: the reports pending now, then every poll interval and
-   * after each submit. Before `start` (and after `stop`) reports are only stored. The timers
+   * Starts processing in the background: the reports pending now, then whenever woken (a submit
+   * here, a notification from another instance) and at the time the pending reports name (a
+   * retry, a lease end), at the latest `maxIdleMs` after the last pass. An idle worker sends no
+   * statement in between. Before `start` (and after `stop`) reports are only stored. The timers
    * never keep the process alive.
    */
   start(): void;
@@ -61,18 +72,26 @@ export function createCredentialReports(deps: {
   onError: (error: unknown, context: { reportId?: string; attempt?: number; retryInMs?: number }) => void;
   /** Told how many tokens a processed report revoked. */
   onProcessed?: (outcome: { revoked: number; owners: number }) => void;
-  pollIntervalMs?: number;
+  /** The longest wait between passes of a started worker (default REPORT_MAX_IDLE_MS). */
+  maxIdleMs?: number;
+  /**
+   * Subscribes `poll` to reports stored elsewhere (PostgreSQL NOTIFY from another instance);
+   * answers how to unsubscribe. Subscribed at `start`.
+   */
+  wake?: (poll: () => void) => () => Promise<void>;
 }): CredentialReports {
   const { store, clock } = deps;
-  const pollIntervalMs = deps.pollIntervalMs ?? PENDING_REPORT_POLL_MS;
+  const maxIdleMs = deps.maxIdleMs ?? REPORT_MAX_IDLE_MS;
   let started = false;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
+  /** When the timer fires, on the worker's clock. */
   let timerDueAt = Number.POSITIVE_INFINITY;
   let pass: Promise<void> | undefined;
   let passAgain = false;
-  /** Retries of failed reports, each on its own timer so a nudge or a poll never cancels one. */
-  const retries = new Set<NodeJS.Timeout>();
+  /** Passes in a row that could not reach the database: the next is tried after their back-off. */
+  let failedPasses = 0;
+  let unsubscribe: (() => Promise<void>) | undefined;
 
   /** The callbacks only log; should one throw, the worker must still go on. */
   function tellError(error: unknown, context: Parameters<typeof deps.onError>[1]): void {
@@ -100,8 +119,11 @@ export function createCredentialReports(deps: {
     };
   }
 
-  /** Claims and processes due reports one by one until none is due or the database fails. */
-  async function processDueReports(): Promise<void> {
+  /**
+   * Claims and processes due reports one by one until none is due or an attempt fails. False when
+   * the database could not be asked (the pass is tried again after a back-off).
+   */
+  async function processDueReports(): Promise<boolean> {
     while (!stopped) {
       // Before each report: requests waiting on the event loop go first.
       await new Promise((resolve) => setImmediate(resolve));
@@ -110,10 +132,12 @@ export function createCredentialReports(deps: {
       try {
         report = await store.claimPendingReport(now, now + REPORT_LEASE_MS);
       } catch (error) {
-        tellError(error, { retryInMs: pollIntervalMs });
-        return;
+        failedPasses++;
+        tellError(error, { retryInMs: retryDelayMs(failedPasses) });
+        return false;
       }
-      if (!report) return;
+      failedPasses = 0;
+      if (!report) return true;
       try {
         const revokedAt = clock.now();
         const revoked = await store.processPendingReport(report, revokedAt, recordsFor(report, revokedAt));
@@ -127,15 +151,39 @@ export function createCredentialReports(deps: {
       } catch (error) {
         const retryInMs = retryDelayMs(report.attempts);
         tellError(error, { reportId: report.id, attempt: report.attempts, retryInMs });
-        // If this fails too, the claim's lease brings the report back later all the same.
+        // If this fails too, the claim's lease brings the report back later all the same. Either
+        // way the report's next attempt is in the database, where the timer is set from.
         await store.postponePendingReport(report.id, clock.now() + retryInMs).catch(() => undefined);
-        retryAfter(retryInMs);
-        return;
+        return true;
       }
     }
+    return true;
   }
 
-  /** Runs passes one after another; a request during a pass gets one more pass after it. */
+  /**
+   * After the reports due now, when the next pass should run (on the worker's clock): the
+   * earliest pending report's next attempt, at the latest `maxIdleMs` from now; soon after a
+   * pass that could not reach the database, backing off while it stays away.
+   */
+  async function nextPassAt(reachedDatabase: boolean): Promise<number> {
+    if (reachedDatabase) {
+      try {
+        const dueAt = await store.nextDueAt();
+        failedPasses = 0;
+        return Math.min(clock.now() + maxIdleMs, dueAt ?? Number.POSITIVE_INFINITY);
+      } catch (error) {
+        failedPasses++;
+        tellError(error, { retryInMs: retryDelayMs(failedPasses) });
+      }
+    }
+    return clock.now() + retryDelayMs(failedPasses);
+  }
+
+  /**
+   * Runs passes one after another; a request during a pass gets one more pass after it. A started
+   * worker then sets its timer for the next one (one statement asks when); one not started only
+   * processes what is due.
+   */
   function runPass(): Promise<void> {
     if (pass) {
       passAgain = true;
@@ -143,10 +191,15 @@ export function createCredentialReports(deps: {
     }
     pass = (async () => {
       try {
+        let reachedDatabase = true;
         do {
           passAgain = false;
-          await processDueReports().catch((error: unknown) => tellError(error, {}));
+          reachedDatabase = await processDueReports().catch((error: unknown) => {
+            tellError(error, {});
+            return true;
+          });
         } while (passAgain && !stopped);
+        if (started && !stopped) wakeAt(await nextPassAt(reachedDatabase));
       } finally {
         pass = undefined;
       }
@@ -154,29 +207,25 @@ export function createCredentialReports(deps: {
     return pass;
   }
 
-  function schedule(delayMs: number): void {
+  /** Sets the one timer to `at` (on the worker's clock), unless it already fires sooner. */
+  function wakeAt(at: number): void {
     if (!started || stopped) return;
-    const dueAt = Date.now() + delayMs;
-    if (timer && timerDueAt <= dueAt) return;
+    if (timer && timerDueAt <= at) return;
     clearTimeout(timer);
-    timerDueAt = dueAt;
-    timer = setTimeout(() => {
-      timer = undefined;
-      timerDueAt = Number.POSITIVE_INFINITY;
-      void runPass().finally(() => schedule(pollIntervalMs));
-    }, delayMs);
+    timerDueAt = at;
+    timer = setTimeout(
+      () => {
+        timer = undefined;
+        timerDueAt = Number.POSITIVE_INFINITY;
+        void runPass();
+      },
+      Math.max(MIN_WAIT_MS, at - clock.now()),
+    );
     timer.unref();
   }
 
-  function retryAfter(delayMs: number): void {
-    if (!started || stopped) return;
-    const retry = setTimeout(() => {
-      retries.delete(retry);
-      void runPass();
-    }, delayMs);
-    retry.unref();
-    retries.add(retry);
-  }
+  /** Sets the timer for a pass shortly, for a report stored here or announced by another instance. */
+  const nudge = () => wakeAt(clock.now() + NUDGE_DELAY_MS);
 
   return {
     async submit(credentials, reporterIp) {
@@ -187,19 +236,19 @@ export function createCredentialReports(deps: {
         digests.set(digest.toString('hex'), digest);
       }
       await store.insertPendingReport({ id: newId(), receivedAt: clock.now(), reporterIp, digests: [...digests.values()] });
-      schedule(NUDGE_DELAY_MS);
+      nudge();
     },
     start() {
-      if (started) return;
+      if (started || stopped) return;
       started = true;
-      schedule(0);
+      unsubscribe = deps.wake?.(nudge);
+      void runPass();
     },
     async stop() {
       stopped = true;
       clearTimeout(timer);
       timer = undefined;
-      for (const retry of retries) clearTimeout(retry);
-      retries.clear();
+      await unsubscribe?.().catch((error: unknown) => tellError(error, {}));
       await pass;
     },
     async idle() {

@@ -113,6 +113,15 @@ export function createKyselyReportStore(database: Database): ReportStore {
       );
     },
 
+    async nextDueAt() {
+      // The minimum over the next_attempt_at index: one index read, whatever is pending.
+      const row = await kysely
+        .selectFrom('pending_credential_reports')
+        .select((eb) => eb.fn.min('next_attempt_at').as('at'))
+        .executeTakeFirst();
+      return row?.at === null || row?.at === undefined ? undefined : Number(row.at);
+    },
+
     async postponePendingReport(id, nextAttemptAt) {
       await kysely.updateTable('pending_credential_reports').set({ next_attempt_at: nextAttemptAt }).where('id', '=', id).execute();
     },

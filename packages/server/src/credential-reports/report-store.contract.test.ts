@@ -154,6 +154,26 @@ describeEachBackend('Report store contract', (ctx) => {
     expect(await reportAudits()).toBe(2);
   });
 
+  it('answers when a report is next due, in one statement: a new one at once, a claimed one at its lease end, a postponed one at its retry', async () => {
+    ctx.queries.length = 0;
+    expect(await ctx.stores.reports.nextDueAt()).toBeUndefined();
+    expect(ctx.queries).toHaveLength(1);
+    const first = pending([generateToken().digest], 1_000);
+    const second = pending([], 2_000);
+    await ctx.stores.reports.insertPendingReport(second);
+    await ctx.stores.reports.insertPendingReport(first);
+    expect(await ctx.stores.reports.nextDueAt()).toBe(1_000);
+    await ctx.stores.reports.claimPendingReport(5_000, 65_000);
+    expect(await ctx.stores.reports.nextDueAt()).toBe(2_000);
+    await ctx.stores.reports.claimPendingReport(5_000, 64_000);
+    expect(await ctx.stores.reports.nextDueAt()).toBe(64_000);
+    await ctx.stores.reports.postponePendingReport(second.id, 7_000);
+    expect(await ctx.stores.reports.nextDueAt()).toBe(7_000);
+    const claimed = (await ctx.stores.reports.claimPendingReport(7_000, 70_000))!;
+    await ctx.stores.reports.processPendingReport(claimed, 7_000, records);
+    expect(await ctx.stores.reports.nextDueAt()).toBe(65_000);
+  });
+
   it('keeps a report pending, due later, after a failed attempt is postponed; gone reports are ignored', async () => {
     const report = pending([generateToken().digest], 1_000);
     await ctx.stores.reports.insertPendingReport(report);

@@ -44,6 +44,13 @@ export interface ReportStore {
    */
   processPendingReport(report: PendingReport, revokedAt: number, records: ReportRecords): Promise<TokenRecord[] | null>;
 
+  /**
+   * When a pending report is next due, in one statement: the earliest next attempt of any report
+   * (a new one's is its receipt, a failed one's its retry, a claimed one's its lease end).
+   * Undefined when nothing is pending. The worker sleeps until then instead of polling.
+   */
+  nextDueAt(): Promise<number | undefined>;
+
   /** After a failed attempt: the report is next due at `nextAttemptAt`. Nothing if it is gone. */
   postponePendingReport(id: string, nextAttemptAt: number): Promise<void>;
 

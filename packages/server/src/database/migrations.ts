@@ -594,6 +594,29 @@ const auditTargetIndex: MigrationFactory = () => ({
   },
 });
 
+/**
+ * 0019_credential_reports_notify: on PostgreSQL, storing a leaked-token report notifies
+ * `latchkey_credential_reports` (at commit, from the INSERT itself: the request still runs one
+ * statement), so every instance's report worker wakes for it instead of polling (docs/security.md,
+ * item 59). SQLite has no notifications; one instance processes what it stores.
+ */
+const credentialReportsNotify: MigrationFactory = (dialect) => ({
+  async up(db: Kysely<unknown>) {
+    if (dialect === 'postgres') for (const statement of CREDENTIAL_REPORTS_NOTIFY_POSTGRES) await sql.raw(statement).execute(db);
+  },
+});
+
+/** 0019's PostgreSQL trigger, written out: one notification per inserting statement, sent at commit. */
+const CREDENTIAL_REPORTS_NOTIFY_POSTGRES = [
+  `create function latchkey_credential_reports_notify() returns trigger language plpgsql as $$
+   begin
+     perform pg_notify('latchkey_credential_reports', '');
+     return null;
+   end $$`,
+  `create trigger pending_credential_reports_notify after insert on pending_credential_reports
+   for each statement execute function latchkey_credential_reports_notify()`,
+];
+
 const MIGRATIONS: Record<string, MigrationFactory> = {
   '0001_initial_schema': initialSchema,
   '0002_sign_in': signIn,
@@ -613,6 +636,7 @@ const MIGRATIONS: Record<string, MigrationFactory> = {
   '0016_notification_preferences': notificationPreferences,
   '0017_webhooks': webhooks,
   '0018_audit_target_index': auditTargetIndex,
+  '0019_credential_reports_notify': credentialReportsNotify,
 };
 
 export function createMigrationProvider(dialect: Dialect): MigrationProvider {

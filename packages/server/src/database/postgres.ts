@@ -50,7 +50,11 @@ export function openPostgresDatabase(url: string, options: OpenDatabaseOptions):
 function ignoreCheckedOutClientError(): void {}
 
 /** The channels notified by the database's own triggers, and the statement listening to each. */
-const LISTEN_STATEMENTS = { latchkey_revocations: 'listen latchkey_revocations', latchkey_jobs: 'listen latchkey_jobs' } as const;
+const LISTEN_STATEMENTS = {
+  latchkey_revocations: 'listen latchkey_revocations',
+  latchkey_jobs: 'listen latchkey_jobs',
+  latchkey_credential_reports: 'listen latchkey_credential_reports',
+} as const;
 
 /** Milliseconds between attempts to get the listening connection back. */
 const RELISTEN_DELAY_MS = 1_000;

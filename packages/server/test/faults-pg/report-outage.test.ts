@@ -2,9 +2,10 @@
  * docs/security.md, item 59: a leaked-token report stays pending while PostgreSQL is down and is
  * processed once it is back, however many attempts fail in between (there is no give-up).
  *
- * On a PostgreSQL cluster the test owns: instance N runs normally (its report worker polls);
- * instance H holds reports (LATCHKEY_TEST_FAULT=hold-credential-reports) and takes the report, so
- * it is stored but not processed. The cluster is stopped right after the 202 and kept down until
+ * On a PostgreSQL cluster the test owns: instance N runs normally; instance H holds reports
+ * (LATCHKEY_TEST_FAULT=hold-credential-reports) and takes the report, so it is stored but not
+ * processed, while N is paused (SIGSTOP: the report's NOTIFY would wake it). The cluster is
+ * stopped right after the 202, N resumes, and the cluster is kept down until
  * N has logged more than three failed attempts; started again, N revokes the token and its owner
  * has exactly one notice.
  */
@@ -57,6 +58,9 @@ describe('a leaked-token report while PostgreSQL is down [owned cluster]', () =>
     const session = await signIn(worker.base, worker.signInPath ?? issueSignInPath(env));
     const leaked = await createToken(worker.base, session, PUBLIC_URL, 'leaked-during-outage');
 
+    // N is paused while the report is stored and the cluster stops: its INSERT notifies every
+    // instance (PostgreSQL NOTIFY), and N, awake, would process it before the outage.
+    process.kill(worker.child.pid!, 'SIGSTOP');
     const answer = await send(`${holder.base}/api/v1/credentials/revoke`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -65,6 +69,7 @@ describe('a leaked-token report while PostgreSQL is down [owned cluster]', () =>
     expect(answer.kind === 'answer' && answer.status, describeOutcome(answer)).toBe(202);
     expect(await pendingReports(cluster.url)).toBe(1);
     cluster.stop('fast');
+    process.kill(worker.child.pid!, 'SIGCONT');
 
     // Down until N has failed more often than any fixed retry count would allow.
     const failuresBefore = (worker.output().match(FAILURE_LINE) ?? []).length;
