@@ -32,29 +32,46 @@ export interface AnchoredClock extends Clock {
  * The instance clock, corrected to the database clock (docs/security.md, item 19): every timestamp an
  * instance writes — a token's creation and expiry, a session's, a sign-in link's — then comes
  * from the one clock all instances share, as the decisions already do, without a query per
- * timestamp. The offset is measured (round trip halved) by `resync()` and then every
- * `refreshMs`; until the first measurement it is 0, i.e. the base clock.
+ * timestamp. The offset is measured (round trip halved) by `resync()` and then `refreshMs`
+ * after the last measurement (the timer restarts at each `resync()`, so the one at start-up is
+ * not followed by another for a full interval); until the first measurement it is 0, i.e. the
+ * base clock.
  */
 export function createDatabaseAnchoredClock(
   database: { now(): Promise<number> },
   options: { base?: Clock; refreshMs?: number; onError?: (error: unknown) => void } = {},
 ): AnchoredClock {
   const base = options.base ?? systemClock;
+  const refreshMs = options.refreshMs ?? 60_000;
   let offset = 0;
-  const resync = async () => {
-    const sent = base.now();
-    const databaseNow = await database.now();
-    const received = base.now();
-    offset = databaseNow - (sent + received) / 2;
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const scheduleNext = () => {
+    clearTimeout(timer);
+    if (stopped) return;
+    timer = setTimeout(() => void resync().catch((error: unknown) => options.onError?.(error)), refreshMs);
+    timer.unref();
   };
-  const timer = setInterval(() => void resync().catch((error: unknown) => options.onError?.(error)), options.refreshMs ?? 60_000);
-  timer.unref();
+  const resync = async () => {
+    try {
+      const sent = base.now();
+      const databaseNow = await database.now();
+      const received = base.now();
+      offset = databaseNow - (sent + received) / 2;
+    } finally {
+      scheduleNext();
+    }
+  };
+  scheduleNext();
   return {
     now: () => Math.round(base.now() + offset),
     resync,
     get offsetMs() {
       return offset;
     },
-    stop: () => clearInterval(timer),
+    stop: () => {
+      stopped = true;
+      clearTimeout(timer);
+    },
   };
 }
