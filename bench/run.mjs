@@ -30,7 +30,7 @@ import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import pg from 'pg';
 import { hasValidChecksum } from '../packages/contract/dist/token.js';
-import { startQueryCounter } from './lib/pg-query-counter.mjs';
+import { startQueryCounter, summariseStatements } from './lib/pg-query-counter.mjs';
 import { peerDir, serverBinary, setupPeer, startLatchkey, startPeer, stopAll } from './lib/processes.mjs';
 import { markLoadTokensUsed, withDatabase } from './lib/seed.mjs';
 import { seedInWorker } from './lib/seed-worker.mjs';
@@ -351,7 +351,11 @@ async function main() {
           : undefined,
         after: async (target) => {
           const extra = {};
-          if (setup.counted) extra.queries = counter.count() - queriesBefore;
+          if (setup.counted) {
+            extra.queries = counter.count() - queriesBefore;
+            // Which statements (SQL text only, never a bound value), so a nonzero count names its cause.
+            if (extra.queries > 0) extra.statements = summariseStatements(counter.statementsSince(queriesBefore));
+          }
           if (setup.bad) {
             const probe = await fetch(`${target.base}/api/v1/me`, { headers: { authorization: `Bearer ${badTokens[0]}` } });
             await probe.arrayBuffer();
@@ -429,6 +433,15 @@ async function main() {
     log(`P4 database statements (wire-protocol count through a loopback relay): ${p4Queries} during ` +
       `${fmt.int(floodRequests)} measured bad-checksum requests plus warm-ups; ${helloQueries} during the hello runs; ` +
       `control: ${counterChecked?.queriesSeen} statements seen for ${counterChecked?.validRequests} valid requests`);
+    if (p4Queries > 0) {
+      // The distinct statements over the bad-checksum runs (first 80 characters), most frequent first.
+      const counts = new Map();
+      for (const run of bySetup('pg-1k bad-checksum')) {
+        for (const { text, count } of run.statements ?? []) counts.set(text, (counts.get(text) ?? 0) + count);
+      }
+      log('P4 statements during the bad-checksum runs (count, first 80 characters):');
+      for (const [text, count] of [...counts].sort((a, b) => b[1] - a[1])) log(`  ${String(count).padStart(6)}  ${text}`);
+    }
   }
 
   // --- P8 and P9: one server on the 1M-token SQLite database under load
