@@ -9,7 +9,7 @@ import fastifySwagger from '@fastify/swagger';
 import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
 import { jsonSchemaTransform, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
-import { registerMeRoutes } from './accounts/me-routes.js';
+import { meFastRoute, registerMeRoutes } from './accounts/me-routes.js';
 import { registerAdminRoutes } from './admin/admin-routes.js';
 import { registerConsoleRoutes } from './console/console-routes.js';
 import { registerErrorDocsRoutes } from './console/error-docs-routes.js';
@@ -19,6 +19,7 @@ import { registerAnonymousWriteLimit } from './http/anonymous-write-limit.js';
 import { registerAuthentication, type AuthMode, type RouteScope } from './http/authenticate.js';
 import { handleClientError } from './http/client-errors.js';
 import { handleFrameworkError, registerErrorHandling } from './http/error-handler.js';
+import { createFastPath, installFastPath, type FastPath, type FastRoute } from './http/fast-path.js';
 import { registerRequestLog } from './http/logging.js';
 import { sendProblem } from './http/problem.js';
 import { refuseUndeclaredBody } from './http/strict-body.js';
@@ -33,7 +34,7 @@ import { registerSignInRoutes } from './sessions/sign-in-routes.js';
 import { registerTokenRoutes } from './tokens/token-routes.js';
 import { registerIntrospectionRoutes } from './verification/introspection-routes.js';
 import { registerRevocationRoutes } from './verification/revocation-routes.js';
-import { registerVerifyRoutes } from './verification/verify-routes.js';
+import { registerVerifyRoutes, verifyFastRoute } from './verification/verify-routes.js';
 import { registerWebhookRoutes } from './webhooks/webhook-routes.js';
 
 /** The methods whose requests may carry a body. */
@@ -52,7 +53,12 @@ export interface AppDeps {
   revocationHeartbeatMs?: number;
   /** False until the database has answered and is migrated; until then everything but /healthz is 503. */
   isReady?: () => boolean;
+  /** False: every request goes through Fastify (tests compare the two ways). Default true. */
+  fastPath?: boolean;
 }
+
+/** The routes the fast path answers when it can (http/fast-path.ts). */
+const FAST_ROUTES: readonly FastRoute[] = [meFastRoute, verifyFastRoute];
 
 /** A route as registered, for tests that must cover every route the app has. */
 export interface RegisteredRoute {
@@ -73,6 +79,8 @@ export interface App {
   /** Every route registered, in registration order (HEAD routes Fastify adds included). */
   routes: readonly RegisteredRoute[];
   services: Services;
+  /** Answers the hottest requests in front of Fastify once the app listens (http/fast-path.ts); undefined when turned off. */
+  fastPath: FastPath | undefined;
 }
 
 export async function createApp(deps: AppDeps): Promise<App> {
@@ -148,6 +156,12 @@ export async function createApp(deps: AppDeps): Promise<App> {
   registerErrorHandling(http);
   registerRequestLog(http);
   http.addHook('onClose', () => services.close());
+  const fastPath =
+    deps.fastPath === false
+      ? undefined
+      : createFastPath({ tokens: services.tokens, routes: FAST_ROUTES, logger: deps.logger, trustProxy: deps.trustProxy, isReady });
+  // Closing: requests still arriving on open connections get Fastify's drain (`Connection: close`).
+  if (fastPath) http.addHook('preClose', async () => fastPath.close());
   registerAuthentication(http, {
     tokens: services.tokens,
     sessions: services.sessions,
@@ -184,7 +198,21 @@ export async function createApp(deps: AppDeps): Promise<App> {
   http.get('/api/openapi.json', { schema: { hide: true } }, async () => http.swagger());
 
   await http.ready();
-  return { http, routes, services };
+  if (fastPath) {
+    checkFastRoutes(routes);
+    installFastPath(http.server, fastPath);
+  }
+  return { http, routes, services, fastPath };
+}
+
+/** A fast route answers as its Fastify route would, so it must be a GET route every token may call. */
+function checkFastRoutes(routes: readonly RegisteredRoute[]): void {
+  for (const { path } of FAST_ROUTES) {
+    const route = routes.find((candidate) => candidate.method === 'GET' && candidate.url === path);
+    if (!route || route.scope !== 'any' || (route.auth !== 'token' && route.auth !== 'either') || route.admin) {
+      throw new Error(`fast route ${path}: not a GET route every token may call`);
+    }
+  }
 }
 
 /**

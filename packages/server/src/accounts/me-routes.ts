@@ -1,5 +1,8 @@
 /** Who the caller is, and how they authenticated. */
 import { meResponseSchema, type MeResponse } from '@latchkey/contract';
+import type { AccountRecord } from './account.js';
+import type { TokenRecord } from '../tokens/token.js';
+import type { FastRoute } from '../http/fast-path.js';
 import { principalOf } from '../http/principal.js';
 import type { ZodApp } from '../http/zod-app.js';
 import { presentToken } from '../tokens/token-view.js';
@@ -14,10 +17,20 @@ export function registerMeRoutes(app: ZodApp): void {
     },
     async (request): Promise<MeResponse> => {
       const principal = principalOf(request);
-      const account = presentAccount(principal.account);
       return principal.kind === 'token'
-        ? { account, authenticatedWith: 'token', token: presentToken(principal.token, principal.dbNow) }
-        : { account, authenticatedWith: 'session', csrfToken: principal.csrfToken };
+        ? meWithToken(principal.account, principal.token, principal.dbNow)
+        : { account: presentAccount(principal.account), authenticatedWith: 'session', csrfToken: principal.csrfToken };
     },
   );
+}
+
+/** `GET /api/v1/me` as the fast path answers it for a token (http/fast-path.ts): the same body. */
+export const meFastRoute: FastRoute = {
+  path: '/api/v1/me',
+  answer: (account, token, dbNow) => ({ status: 200, json: meWithToken(account, token, dbNow) }),
+};
+
+/** `/me`'s answer to a token. */
+export function meWithToken(account: AccountRecord, token: TokenRecord, dbNow: number): MeResponse {
+  return { account: presentAccount(account), authenticatedWith: 'token', token: presentToken(token, dbNow) };
 }

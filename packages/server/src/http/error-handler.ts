@@ -6,12 +6,11 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { FieldError } from '@latchkey/contract';
-import { tokenFingerprint } from '@latchkey/contract/token';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { AppError } from '../kernel/app-error.js';
 import { StoreUnavailableError } from '../kernel/store-errors.js';
 import { parseAuthorizationHeader } from './authorization-header.js';
-import { redactUrl } from './logging.js';
+import { authFailureLogFields, redactUrl } from './logging.js';
 import { sendProblem } from './problem.js';
 import { unknownPropertyErrors } from './strict-body.js';
 
@@ -103,21 +102,10 @@ export function sendAppError(request: FastifyRequest, reply: FastifyReply, error
   });
 }
 
-/**
- * One structured event per failed authentication: why, from where, and a fingerprint of the
- * presented token (the first 12 hex characters of its SHA-256), never the token itself.
- */
+/** One structured event per failed authentication (logging.ts, authFailureLogFields). */
 function logAuthFailure(request: FastifyRequest, reason: string): void {
   // Hashing the presented value is the dearest part of refusing a flood: skip it unheard.
   if (!(request.log as unknown as Logger).isLevelEnabled('warn')) return;
   const header = parseAuthorizationHeader(request.headers.authorization);
-  request.log.warn(
-    {
-      event: 'auth_failed',
-      reason,
-      client_ip: request.ip,
-      token_fingerprint: header.kind === 'bearer' ? tokenFingerprint(header.token) : undefined,
-    },
-    'authentication failed',
-  );
+  request.log.warn(authFailureLogFields(reason, request.ip, header.kind === 'bearer' ? header.token : undefined), 'authentication failed');
 }

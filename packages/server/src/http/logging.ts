@@ -5,6 +5,7 @@
  */
 import { pino, type DestinationStream, type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
+import { tokenFingerprint } from '@latchkey/contract/token';
 
 /** Token-shaped text, including near misses: any `lk_<kind>_` run of base62; and webhook signing secrets (`whsec_` and base64). */
 const TOKEN_LIKE = /lk_[a-z]{1,16}_[0-9A-Za-z]+|whsec_[0-9A-Za-z+/=]+/g;
@@ -50,16 +51,42 @@ export function registerRequestLog(app: FastifyInstance): void {
   app.addHook('onResponse', async (request, reply) => {
     const principal = request.principal;
     request.log.info(
-      {
-        method: request.method,
-        url: redactUrl(request.url),
-        status: reply.statusCode,
-        ms: Math.round(reply.elapsedTime * 100) / 100,
-        ip: request.ip,
-        user_id: principal?.account.id,
-        token_id: principal?.kind === 'token' ? principal.token.id : undefined,
-      },
+      requestLogFields(request.method, request.url, reply.statusCode, reply.elapsedTime, request.ip, principal?.account, principal?.kind === 'token' ? principal.token : undefined),
       'request',
     );
   });
+}
+
+/** The fields of a request's log line (the fast path writes the same, fast-path.ts). */
+export function requestLogFields(
+  method: string,
+  url: string,
+  status: number,
+  elapsedMs: number,
+  ip: string | undefined,
+  account: { id: string } | undefined,
+  token: { id: string } | undefined,
+): Record<string, unknown> {
+  return {
+    method,
+    url: redactUrl(url),
+    status,
+    ms: Math.round(elapsedMs * 100) / 100,
+    ip,
+    user_id: account?.id,
+    token_id: token?.id,
+  };
+}
+
+/**
+ * The fields of a failed authentication's log event: why, from where, and a fingerprint of the
+ * presented token (the first 12 hex characters of its SHA-256), never the token itself.
+ */
+export function authFailureLogFields(reason: string, clientIp: string | undefined, presented: string | undefined): Record<string, unknown> {
+  return {
+    event: 'auth_failed',
+    reason,
+    client_ip: clientIp,
+    token_fingerprint: presented === undefined ? undefined : tokenFingerprint(presented),
+  };
 }

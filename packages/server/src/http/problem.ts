@@ -33,16 +33,29 @@ export function problemBody(code: ErrorCode, options: ProblemOptions = {}): Prob
   return body;
 }
 
-export function sendProblem(reply: FastifyReply, code: ErrorCode, options: ProblemOptions = {}): FastifyReply {
+/** A problem+json answer as status, headers and body: what `sendProblem` sends, for callers outside Fastify too. */
+export interface ProblemResponse {
+  status: number;
+  /** Header names in lower case, each once. */
+  headers: Record<string, string>;
+  body: string;
+}
+
+export function problemResponse(code: ErrorCode, options: ProblemOptions = {}): ProblemResponse {
+  const headers: Record<string, string> = {};
   const challenge = challengeFor(code, options);
-  if (challenge) reply.header('www-authenticate', challenge);
+  if (challenge) headers['www-authenticate'] = challenge;
   const retryAfter =
     options.retryAfterSeconds ?? (code === 'UNAVAILABLE' ? UNAVAILABLE_RETRY_AFTER_SECONDS : undefined);
-  if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter));
-  return reply
-    .code(ERRORS[code].status)
-    .header('cache-control', 'no-store')
-    .header('x-content-type-options', 'nosniff')
-    .type('application/problem+json')
-    .send(JSON.stringify(problemBody(code, options)));
+  if (retryAfter !== undefined) headers['retry-after'] = String(retryAfter);
+  headers['cache-control'] = 'no-store';
+  headers['x-content-type-options'] = 'nosniff';
+  // As Fastify sends a string body: with its charset.
+  headers['content-type'] = 'application/problem+json; charset=utf-8';
+  return { status: ERRORS[code].status, headers, body: JSON.stringify(problemBody(code, options)) };
+}
+
+export function sendProblem(reply: FastifyReply, code: ErrorCode, options: ProblemOptions = {}): FastifyReply {
+  const { status, headers, body } = problemResponse(code, options);
+  return reply.code(status).headers(headers).send(body);
 }

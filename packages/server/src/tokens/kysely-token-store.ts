@@ -40,6 +40,10 @@ export function createKyselyTokenStore(database: Database, options: TokenStoreOp
       return cache ? cache.find(digest, () => lookUp(digest)) : lookUp(digest);
     },
 
+    peekTokenForAuth(digest) {
+      return cache?.peek(digest);
+    },
+
     async findToken(accountId, tokenId) {
       const row = await kysely
         .selectFrom('tokens')

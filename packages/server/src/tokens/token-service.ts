@@ -43,6 +43,9 @@ import {
 } from './token-grants.js';
 import type { TokenStore } from './token-store.js';
 
+/** A token found by digest with its owner, without the clock of its lookup. */
+type CachedTokenRow = Omit<TokenForAuth, 'dbNow'>;
+
 export type { TokenGrantor, TokenPolicy } from './token-grants.js';
 
 /** `last_used_at` is written at most this often per token (docs/security.md, item 24). */
@@ -112,6 +115,16 @@ export interface TokenService {
    * never refused for other requests' failures.
    */
   authenticate(presented: string, clientIp: string): Promise<AuthenticatedToken>;
+  /**
+   * `authenticate`'s answer when it needs no I/O, or undefined when only `authenticate` can
+   * tell: a token failing its checksum is refused (returned, not thrown); a token this instance
+   * holds verified in memory (SQLite's verified-token cache) and may pass is answered with the
+   * same bookkeeping (last use, throttle). A cache miss, or a cached token refused for another
+   * reason (revoked, expired, outside its allowlist: those count against the address, which is
+   * I/O), returns undefined having changed nothing, so `authenticate` then does it all. The token
+   * answered is the cache's own object (stable while it is valid): read it, never change it.
+   */
+  authenticateNow(presented: string, clientIp: string): AuthenticatedToken | AppError | undefined;
   /**
    * What a service asks of a token it was shown (RFC 7662 introspection): the token and its
    * owner when it is valid now, undefined for anything else — malformed, unknown, revoked,
@@ -186,7 +199,7 @@ export function createTokenService(deps: {
     return now + days * DAY_MS;
   }
 
-  function touchLastUsed(found: TokenForAuth, clientIp: string | null): void {
+  function touchLastUsed(found: CachedTokenRow, clientIp: string | null): void {
     const now = clock.now();
     const recent = found.lastUsedAt !== null && now - found.lastUsedAt < LAST_USED_WRITE_INTERVAL_MS;
     // The usual request: used from the same address within the minute, nothing to write.
@@ -207,7 +220,7 @@ export function createTokenService(deps: {
    * flight are added up and written by the next one, so a busy old secret costs one write per
    * round trip, not per request. Only tokens in their grace window take this path.
    */
-  function countRotatedUse(found: TokenForAuth, clientIp: string | null): void {
+  function countRotatedUse(found: CachedTokenRow, clientIp: string | null): void {
     const now = clock.now();
     const pending = rotatedUses.get(found.id);
     rotatedUses.set(found.id, { uses: (pending?.uses ?? 0) + 1, at: now, ip: clientIp });
@@ -370,13 +383,29 @@ export function createTokenService(deps: {
       return { account, token, dbNow };
     },
 
+    authenticateNow(presented, clientIp) {
+      if (!hasValidChecksum(presented)) return MALFORMED_TOKEN;
+      if (!store.peekTokenForAuth) return undefined;
+      const digest = hashToken(presented);
+      const cached = store.peekTokenForAuth(digest);
+      if (!cached) return undefined;
+      const { row, dbNow } = cached;
+      if (refusalOf(row, dbNow, clientIp)) return undefined;
+      const admission = throttle?.admit(clientIp, digest);
+      if (admission && !admission.lookUp) return tooManyFailures(admission.retryAfterSeconds);
+      throttle?.recordVerified(digest, clientIp);
+      if (row.replacedBy) countRotatedUse(row, clientIp);
+      else touchLastUsed(row, clientIp);
+      return { account: row.account, token: row, dbNow };
+    },
+
     async authenticate(presented, clientIp) {
-      if (!hasValidChecksum(presented)) throw invalidToken('malformed');
+      if (!hasValidChecksum(presented)) throw MALFORMED_TOKEN;
       const digest = hashToken(presented);
       const admission = throttle?.admit(clientIp, digest);
       if (admission && !admission.lookUp) throw tooManyFailures(admission.retryAfterSeconds);
       const found = await store.findTokenForAuth(digest);
-      const refusal = refusalOf(found, clientIp);
+      const refusal = found ? refusalOf(found, found.dbNow, clientIp) : invalidToken('unknown');
       if (refusal) {
         await throttle?.recordFailure(clientIp, digest);
         if (refusal.logReason === 'ip_not_allowed') {
@@ -393,15 +422,14 @@ export function createTokenService(deps: {
   };
 }
 
-/** Why a token found (or not) by its digest may not authenticate; undefined when it may. */
-function refusalOf(found: TokenForAuth | undefined, clientIp: string): AppError | undefined {
-  if (!found) return invalidToken('unknown');
+/** Why a token found by its digest may not authenticate at `dbNow`; undefined when it may. */
+function refusalOf(found: CachedTokenRow, dbNow: number, clientIp: string): AppError | undefined {
   if (found.revokedAt !== null) return invalidToken('revoked');
   if (found.account.disabledAt !== null) return invalidToken('account_disabled');
   // From outside its allowlist a token is refused exactly like an unknown one — before expiry is
   // told, which would confirm it is real; only the log and the owner's notice say why.
   if (!allowlistAdmits(found.allowedIps, clientIp)) return invalidToken('ip_not_allowed');
-  if (found.expiresAt <= found.dbNow) {
+  if (found.expiresAt <= dbNow) {
     // A replaced token's grace window ended: its expiry was shortened to it, so it is refused alike.
     const detail = found.replacedBy ? 'The token was replaced by rotation and its grace period ended; use the new token.' : 'The token expired; create a new one.';
     return new AppError('TOKEN_EXPIRED', detail, {
@@ -440,6 +468,9 @@ function tooManyFailures(retryAfterSeconds: number): AppError {
 function invalidToken(reason: string): AppError {
   return new AppError('INVALID_TOKEN', undefined, { logReason: reason });
 }
+
+/** A token failing its checksum: one answer, built once (a flood of them costs no allocation). */
+const MALFORMED_TOKEN = invalidToken('malformed');
 
 const NOT_ROTATABLE: Record<Exclude<RotationRefusal, 'not_found'>, string> = {
   rotated: 'This token was already replaced by rotation; rotate its replacement instead.',

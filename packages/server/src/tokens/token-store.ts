@@ -13,6 +13,13 @@ export interface TokenStore {
   insertToken(token: NewToken, limits: { maxActive: number }, audit: AuditEventInput): Promise<void>;
   /** One indexed lookup by digest, joined to the owner account, with the database clock. */
   findTokenForAuth(digest: Buffer): Promise<TokenForAuth | undefined>;
+  /**
+   * What `findTokenForAuth` would answer from memory, without I/O: the verified-token cache's row
+   * for this digest (SQLite) and the database clock; undefined when the cache does not hold it.
+   * Stores without a cache (PostgreSQL: every lookup is exact) leave it out. The row is the
+   * cache's own object: read it, never change it.
+   */
+  peekTokenForAuth?(digest: Buffer): { row: Omit<TokenForAuth, 'dbNow'>; dbNow: number } | undefined;
   /** A token of this account (revoked ones included), or undefined — also for another's id. */
   findToken(accountId: string, tokenId: string): Promise<TokenRecord | undefined>;
   /** The account's tokens, newest first, filtered by state against the database clock. */

@@ -33,7 +33,9 @@ export interface VerifiedTokenCacheOptions {
 
 export const DEFAULT_TOKEN_CACHE_ENTRIES = 10_000;
 
-type CachedRow = Omit<TokenForAuth, 'dbNow'>;
+/** A token and its owner as cached: a lookup's answer without its clock. */
+export type CachedTokenRow = Omit<TokenForAuth, 'dbNow'>;
+type CachedRow = CachedTokenRow;
 
 export class VerifiedTokenCache {
   private readonly entries = new Map<string, CachedRow>();
@@ -76,6 +78,17 @@ export class VerifiedTokenCache {
       this.keysById.set(row.id, key);
     }
     return found;
+  }
+
+  /**
+   * The cached row for this digest and the clock now, without I/O; undefined when not cached.
+   * The row is the cache's own object, kept while it stays valid: read it, never change it.
+   * (The fast path presents it, and keys what it derives from it by the row's identity.)
+   */
+  peek(digest: Buffer): { row: CachedTokenRow; dbNow: number } | undefined {
+    this.checkForeignCommits();
+    const row = this.entries.get(digest.toString('latin1'));
+    return row && { row, dbNow: this.now() };
   }
 
   /** After a `last_used_at` write: keep the cached row in step, so the write is not repeated. */

@@ -6,7 +6,10 @@
  * to the client, so it sees the real reason.
  */
 import { IDENTITY_HEADERS, verifyQuerySchema } from '@latchkey/contract';
+import type { AccountRecord } from '../accounts/account.js';
+import type { FastRoute } from '../http/fast-path.js';
 import { tokenPrincipalOf } from '../http/principal.js';
+import type { TokenRecord } from '../tokens/token.js';
 import type { ZodApp } from '../http/zod-app.js';
 import { checkForwardAuthDemand } from './forward-auth.js';
 
@@ -29,16 +32,29 @@ export function registerVerifyRoutes(app: ZodApp): void {
     async (request, reply) => {
       const { account, token } = tokenPrincipalOf(request);
       checkForwardAuthDemand(token, request.query);
-      reply
-        .header(IDENTITY_HEADERS.accountId, account.id)
-        .header(IDENTITY_HEADERS.tokenId, token.id)
-        .header(IDENTITY_HEADERS.tokenScopes, token.scopes.join(' '));
-      // The hook has set latchkey-token-expires-at (IDENTITY_HEADERS.tokenExpiresAt) already.
-      // Always sent, empty for an account without one: a proxy copying headers from this answer
-      // then overwrites whatever the client sent (Caddy 2.6 would pass a literal placeholder on
-      // for a header missing here).
-      reply.header(IDENTITY_HEADERS.accountEmail, account.email === null ? '' : headerSafe(account.email));
-      return reply.code(204).send();
+      return reply.code(204).headers(identityHeaders(account, token)).send();
     },
   );
+}
+
+/** `GET /api/v1/verify` without a demand, as the fast path answers it for a token (http/fast-path.ts). */
+export const verifyFastRoute: FastRoute = {
+  path: '/api/v1/verify',
+  answer: (account, token) => ({ status: 204, headers: identityHeaders(account, token) }),
+};
+
+/**
+ * The identity headers of a 204. The
+ * authentication hook sets latchkey-token-expires-at (IDENTITY_HEADERS.tokenExpiresAt).
+ */
+export function identityHeaders(account: Pick<AccountRecord, 'id' | 'email'>, token: Pick<TokenRecord, 'id' | 'scopes'>): Record<string, string> {
+  return {
+    [IDENTITY_HEADERS.accountId]: account.id,
+    [IDENTITY_HEADERS.tokenId]: token.id,
+    [IDENTITY_HEADERS.tokenScopes]: token.scopes.join(' '),
+    // Always sent, empty for an account without one: a proxy copying headers from this answer
+    // then overwrites whatever the client sent (Caddy 2.6 would pass a literal placeholder on
+    // for a header missing here).
+    [IDENTITY_HEADERS.accountEmail]: account.email === null ? '' : headerSafe(account.email),
+  };
 }
