@@ -10,6 +10,8 @@
  *
  *   npm run profile                       3 s warm-up, 10 s profiled per route
  *   npm run profile -- --seconds 5 --warmup 1
+ *   npm run profile -- --postgres         the same on a throw-away PostgreSQL database
+ *                                         (LATCHKEY_BENCH_PG_URL, default postgres://postgres@127.0.0.1:5432/postgres)
  */
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,7 +24,7 @@ import { startLatchkey, stopAll } from './lib/processes.mjs';
 import { checkWrk, runWrk } from './lib/wrk.mjs';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
-const { values: args } = parseArgs({ options: { seconds: { type: 'string' }, warmup: { type: 'string' } } });
+const { values: args } = parseArgs({ options: { seconds: { type: 'string' }, warmup: { type: 'string' }, postgres: { type: 'boolean', default: false } } });
 const seconds = Number(args.seconds ?? 10);
 const warmupSeconds = Number(args.warmup ?? 3);
 
@@ -88,7 +90,7 @@ async function main() {
   const profiles = join(root, 'bench/results/profiles');
   mkdirSync(profiles, { recursive: true });
   try {
-    const database = { url: `sqlite:${join(work, 'profile.db')}` };
+    const database = { url: args.postgres ? await throwAwayPostgres() : `sqlite:${join(work, 'profile.db')}` };
     Object.assign(database, await seedInWorker({ databaseUrl: database.url, total: 1000, loadTokens: 1000, extraTokens: 0 }));
     const results = [];
     for (const target of TARGETS) {
@@ -128,8 +130,26 @@ async function main() {
     for (const row of table) console.log(row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]) : cell.padStart(widths[column]))).join('  '));
   } finally {
     await stopAll();
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+const cleanups = [];
+
+/** A fresh PostgreSQL database, dropped when the profile is done; its URL. */
+async function throwAwayPostgres() {
+  const { default: pg } = await import('pg');
+  const adminUrl = process.env.LATCHKEY_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  cleanups.push(() => admin.end());
+  const name = `latchkey_profile_${process.pid}_${Date.now().toString(36)}`;
+  await admin.query(`create database ${name}`);
+  cleanups.push(() => admin.query(`drop database if exists ${name} with (force)`));
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
 }
 
 main().catch((error) => {

@@ -50,6 +50,9 @@ export function handleFrameworkError(error: FastifyError, request: FastifyReques
   );
 }
 
+/** R-UNAVAIL's detail when the database cannot be reached. */
+export const DATABASE_UNAVAILABLE_DETAIL = 'The database is unavailable; try again shortly.';
+
 const HEADERS_KEPT_ON_INTERNAL_ERROR = new Set(['x-request-id', 'strict-transport-security']);
 
 export function registerErrorHandling(app: FastifyInstance): void {
@@ -59,7 +62,7 @@ export function registerErrorHandling(app: FastifyInstance): void {
     if (error instanceof AppError) return sendAppError(request, reply, error);
     if (error instanceof StoreUnavailableError) {
       request.log.warn({ err: error.cause ?? error }, 'database unavailable');
-      return sendProblem(reply, 'UNAVAILABLE', { detail: 'The database is unavailable; try again shortly.' });
+      return sendProblem(reply, 'UNAVAILABLE', { detail: DATABASE_UNAVAILABLE_DETAIL });
     }
     if (hasZodFastifySchemaValidationErrors(error)) {
       const inQuery = error.validationContext === 'querystring';

@@ -4,22 +4,23 @@
  * objects, a chain of async hooks, a serializer. So the hottest answers are given here, in
  * front of Fastify, straight on Node's request and response: `GET` of a route that declares
  * itself fast (`/api/v1/me`, `/api/v1/verify`), with one `Authorization: Bearer` header, no
- * query string and no body, when the answer needs no I/O —
+ * query string and no body:
  *
- * - a token failing its checksum: R-INVALID, which never touches the database or the throttle;
- * - a token this instance holds verified in memory (SQLite's verified-token cache, exactly
- *   invalidated) that may pass: the route's answer, with the same bookkeeping as the hook
- *   (last use, throttle).
+ * - when the answer needs no I/O it is given at once: a token failing its checksum (R-INVALID,
+ *   which never touches the database or the throttle), or a token this instance holds verified
+ *   in memory (SQLite's verified-token cache, exactly invalidated) that may pass;
+ * - otherwise the token service authenticates it as the hook would (the lookup, the throttle,
+ *   the refusal counted) and the answer follows.
  *
- * Everything else — a cache miss, any other refusal, a session cookie, HEAD, a query string,
- * a server not ready or closing — is handed to Fastify untouched (nothing read, nothing
- * written), which answers it as it always has. What is answered here is what Fastify would
- * send, header for header and byte for byte, with the same request log line: the answers are
- * built by the same functions (the route's presenter, problem.ts, logging.ts), and a test sends
- * every kind of request both ways and compares them (test/fast-path.test.ts).
+ * Everything else — a session cookie, HEAD, a query string, a server not ready or closing — is
+ * handed to Fastify untouched (nothing read, nothing written), which answers it as it always
+ * has. What is answered here is what Fastify would send, header for header and byte for byte,
+ * with the same log lines: the answers are built by the same functions (the route's presenter,
+ * problem.ts, logging.ts), and a test sends every kind of request both ways and compares them
+ * (test/http/fast-path.test.ts).
  *
- * A route's answer depends only on the token's row, its owner and the token's state, so it is
- * built once per cached row and kept while those stay the same (the cache replaces a row that
+ * A route's answer depends only on the token's row, its owner and the token's state, so for a
+ * cached row it is built once and kept while those stay the same (the cache replaces a row that
  * changes, except its last use, which is compared).
  */
 import { randomUUID } from 'node:crypto';
@@ -29,10 +30,14 @@ import { TOKEN_EXPIRES_AT_HEADER, tokenStateAt, type TokenState } from '@latchke
 import type { Logger } from 'pino';
 import type { AccountRecord } from '../accounts/account.js';
 import { AppError } from '../kernel/app-error.js';
-import type { AuthenticatedToken } from '../tokens/token-service.js';
+import { LruMap } from '../kernel/lru-map.js';
+import { StoreUnavailableError } from '../kernel/store-errors.js';
+import type { AuthenticatedToken, TokenService } from '../tokens/token-service.js';
 import type { TokenRecord } from '../tokens/token.js';
+import { DEFAULT_TOKEN_CACHE_ENTRIES } from '../tokens/verified-token-cache.js';
 import { countAuthorizationHeaders, parseAuthorizationHeader } from './authorization-header.js';
 import { authFailureLogFields, requestLogFields } from './logging.js';
+import { DATABASE_UNAVAILABLE_DETAIL } from './error-handler.js';
 import { problemResponse } from './problem.js';
 
 /** A route answered here when it can be: its path, and its answer to a token that passed. */
@@ -61,7 +66,7 @@ export interface FastPath {
 }
 
 export interface FastPathDeps {
-  tokens: { authenticateNow(presented: string, clientIp: string): AuthenticatedToken | AppError | undefined };
+  tokens: Pick<TokenService, 'authenticate' | 'authenticateNow'>;
   routes: readonly FastRoute[];
   logger: Logger;
   /** As given to Fastify: the client address is then the one Fastify's `request.ip` would give. */
@@ -76,8 +81,20 @@ interface Prepared {
   body: string | undefined;
 }
 
+/** A request taken by the fast path, waiting for the end of the event loop's poll phase. */
+interface Received {
+  request: IncomingMessage;
+  response: ServerResponse;
+  /** The route's index in `routes`. */
+  index: number;
+  presented: string;
+  ip: string;
+  startedAt: number;
+}
+
 /** What a route's answer was built from; it is kept while these are unchanged. */
 interface Memo {
+  token: TokenRecord;
   account: AccountRecord;
   lastUsedAt: number | null;
   lastUsedIp: string | null;
@@ -92,42 +109,75 @@ export function createFastPath(deps: FastPathDeps): FastPath {
   const clientIpOf = clientAddress(deps.trustProxy);
   /** Per cached token row (the cache's own object, replaced when the row changes). */
   const memos = new WeakMap<TokenRecord, Memo>();
+  /** Per token id, for rows looked up afresh (bounded as the SQLite cache is). */
+  const recent = new LruMap<string, Memo>(DEFAULT_TOKEN_CACHE_ENTRIES);
   /** Per refusal answered here (the checksum refusal is one shared error). */
   const refusals = new WeakMap<AppError, Prepared>();
   let open = true;
   let answered = 0;
+  let received: Received[] = [];
 
-  function prepared(index: number, { account, token, dbNow }: AuthenticatedToken): Prepared {
+  /**
+   * The route's answer, kept per token while what it is built from stays the same: for a cached
+   * row (the cache's own object, changed in place only in its last use) by the row's identity;
+   * for a row looked up afresh (PostgreSQL) by the token's id and an equal row.
+   */
+  function answerFor(index: number, { account, token, dbNow }: AuthenticatedToken, cached: boolean): Prepared {
     const state = tokenStateAt(token, dbNow);
-    let memo = memos.get(token);
-    if (
-      !memo ||
-      memo.account !== account ||
-      memo.lastUsedAt !== token.lastUsedAt ||
-      memo.lastUsedIp !== token.lastUsedIp ||
-      memo.rotationUses !== token.rotationUses ||
-      memo.state !== state
-    ) {
-      memo = { account, lastUsedAt: token.lastUsedAt, lastUsedIp: token.lastUsedIp, rotationUses: token.rotationUses, state, answers: [] };
-      memos.set(token, memo);
+    let memo = cached ? memos.get(token) : recent.peek(token.id);
+    const current = cached
+      ? memo !== undefined &&
+        memo.account === account &&
+        memo.lastUsedAt === token.lastUsedAt &&
+        memo.lastUsedIp === token.lastUsedIp &&
+        memo.rotationUses === token.rotationUses &&
+        memo.state === state
+      : memo !== undefined && memo.state === state && sameData(memo.token, token) && sameData(memo.account, account);
+    if (!current) {
+      memo = { token, account, lastUsedAt: token.lastUsedAt, lastUsedIp: token.lastUsedIp, rotationUses: token.rotationUses, state, answers: [] };
+      if (cached) memos.set(token, memo);
+      else recent.touch(token.id, memo);
     }
-    return (memo.answers[index] ??= prepare(deps.routes[index]!.answer(account, token, dbNow), token));
+    return (memo!.answers[index] ??= prepare(deps.routes[index]!.answer(account, token, dbNow), token));
   }
 
   function refusal(error: AppError): Prepared {
     let answer = refusals.get(error);
     if (!answer) {
-      const { status, headers, body } = problemResponse(error.code, {
-        detail: error.detail,
-        errors: error.errors,
-        retryAfterSeconds: error.retryAfterSeconds,
-        ...error.extensions,
-      });
-      // As the authentication hook sends it: `cache-control` first, then the problem's own headers.
-      answer = { status, headers: flatten({ 'cache-control': 'no-store', ...headers, 'content-length': String(Buffer.byteLength(body)) }), body };
+      answer = problem(error.code, { detail: error.detail, errors: error.errors, retryAfterSeconds: error.retryAfterSeconds, ...error.extensions });
       refusals.set(error, answer);
     }
     return answer;
+  }
+
+  /** What Fastify's error handler answers (and logs) for a failure thrown by authentication. */
+  function failure(error: unknown, id: string, ip: string, presented: string): Prepared {
+    if (error instanceof AppError) {
+      if (error.logReason && logger.isLevelEnabled('warn')) {
+        logger.warn({ reqId: id, ...authFailureLogFields(error.logReason, ip, presented) }, 'authentication failed');
+      }
+      return refusal(error);
+    }
+    if (error instanceof StoreUnavailableError) {
+      logger.warn({ reqId: id, err: error.cause ?? error }, 'database unavailable');
+      return problem('UNAVAILABLE', { detail: DATABASE_UNAVAILABLE_DETAIL });
+    }
+    logger.error({ reqId: id, err: error }, 'unhandled error');
+    return problem('INTERNAL');
+  }
+
+  function send(pending: Received, id: string, answer: Prepared, principal: AuthenticatedToken | undefined): void {
+    const { request, response } = pending;
+    // Closed meanwhile: as Fastify answers during its drain.
+    const headers = open ? ['x-request-id', id, ...answer.headers] : ['x-request-id', id, ...answer.headers, 'connection', 'close'];
+    response.writeHead(answer.status, headers);
+    response.end(answer.body);
+    answered++;
+    if (logger.isLevelEnabled('info')) {
+      const elapsedMs = performance.now() - pending.startedAt;
+      const fields = requestLogFields(request.method!, request.url!, answer.status, elapsedMs, pending.ip, principal?.account, principal?.token);
+      logger.info({ reqId: id, ...fields }, 'request');
+    }
   }
 
   return {
@@ -151,41 +201,46 @@ export function createFastPath(deps: FastPathDeps): FastPath {
       if (countAuthorizationHeaders(request.rawHeaders) !== 1) return false;
       const authorization = parseAuthorizationHeader(headers.authorization);
       if (authorization.kind !== 'bearer') return false;
-      const logged = logger.isLevelEnabled('info');
-      const startedAt = logged ? performance.now() : 0;
       const ip = clientIpOf(request);
       if (ip === undefined) return false;
-
-      let outcome: AuthenticatedToken | AppError | undefined;
-      try {
-        outcome = tokens.authenticateNow(authorization.token, ip);
-      } catch {
-        // Whatever failed (the database closing under us …), Fastify's path meets it again and answers it.
-        return false;
-      }
-      if (outcome === undefined) return false;
-
-      const id = randomUUID();
-      let answer: Prepared;
-      let principal: { account: AccountRecord; token: TokenRecord } | undefined;
-      if (outcome instanceof AppError) {
-        answer = refusal(outcome);
-        if (outcome.logReason && logger.isLevelEnabled('warn')) {
-          logger.warn({ reqId: id, ...authFailureLogFields(outcome.logReason, ip, authorization.token) }, 'authentication failed');
-        }
-      } else {
-        answer = prepared(index, outcome);
-        principal = outcome;
-      }
-      response.writeHead(answer.status, ['x-request-id', id, ...answer.headers]);
-      response.end(answer.body);
-      answered++;
-      if (logged) {
-        logger.info({ reqId: id, ...requestLogFields(request.method, request.url!, answer.status, performance.now() - startedAt, ip, principal?.account, principal?.token) }, 'request');
-      }
+      received.push({ request, response, index, presented: authorization.token, ip, startedAt: performance.now() });
+      if (received.length === 1) setImmediate(answerReceived);
       return true;
     },
   };
+
+  /**
+   * Answers the requests received since the last call: the poll phase of the event loop has read
+   * them all, so one check of the token cache against commits made elsewhere covers them all
+   * (tokens.authenticateNow). What needs I/O is authenticated one by one, as the hook would.
+   */
+  function answerReceived(): void {
+    const batch = received;
+    received = [];
+    let outcomes: Array<AuthenticatedToken | AppError | undefined>;
+    try {
+      outcomes = tokens.authenticateNow(batch.map(({ presented, ip }) => ({ token: presented, clientIp: ip })));
+    } catch {
+      // Whatever failed (the database closing under us …), `authenticate` meets it again and it is answered.
+      outcomes = batch.map(() => undefined);
+    }
+    batch.forEach((pending, position) => {
+      const outcome = outcomes[position];
+      const id = randomUUID();
+      const { presented, ip } = pending;
+      if (outcome instanceof AppError) send(pending, id, failure(outcome, id, ip, presented), undefined);
+      else if (outcome !== undefined) send(pending, id, answerFor(pending.index, outcome, true), outcome);
+      else {
+        tokens.authenticate(presented, ip).then(
+          (authenticated) => send(pending, id, answerFor(pending.index, authenticated, false), authenticated),
+          (error: unknown) => send(pending, id, failure(error, id, ip, presented), undefined),
+        ).catch((error: unknown) => {
+          // Sending failed (the client went away): nothing more to answer.
+          logger.warn({ reqId: id, err: error }, 'fast path answer failed');
+        });
+      }
+    });
+  }
 }
 
 /** Puts the fast path in front of the Fastify handler the server was created with. */
@@ -210,6 +265,23 @@ function prepare(answer: FastAnswer, token: TokenRecord): Prepared {
   headers['content-type'] = 'application/json; charset=utf-8';
   headers['content-length'] = String(Buffer.byteLength(body));
   return { status: answer.status, headers: flatten(headers), body };
+}
+
+/** Whether two rows hold the same data: primitives, arrays and plain objects, compared all the way down. */
+function sameData(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) return Array.isArray(b) && a.length === b.length && a.every((item, index) => sameData(item, b[index]));
+  if (Array.isArray(b) || Object.getPrototypeOf(a) !== Object.prototype || Object.getPrototypeOf(b) !== Object.prototype) return false;
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  return keys.every((key) => Object.hasOwn(b, key) && sameData((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key]));
+}
+
+/** A problem+json answer as the authentication hook and sendProblem give it: `cache-control` first. */
+function problem(...args: Parameters<typeof problemResponse>): Prepared {
+  const { status, headers, body } = problemResponse(...args);
+  return { status, headers: flatten({ 'cache-control': 'no-store', ...headers, 'content-length': String(Buffer.byteLength(body)) }), body };
 }
 
 function flatten(headers: Record<string, string>): string[] {

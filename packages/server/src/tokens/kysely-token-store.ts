@@ -40,8 +40,8 @@ export function createKyselyTokenStore(database: Database, options: TokenStoreOp
       return cache ? cache.find(digest, () => lookUp(digest)) : lookUp(digest);
     },
 
-    peekTokenForAuth(digest) {
-      return cache?.peek(digest);
+    peekTokensForAuth(digests) {
+      return cache ? cache.peekAll(digests) : { rows: digests.map(() => undefined), dbNow: Date.now() };
     },
 
     async findToken(accountId, tokenId) {

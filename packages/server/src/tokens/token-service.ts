@@ -116,15 +116,17 @@ export interface TokenService {
    */
   authenticate(presented: string, clientIp: string): Promise<AuthenticatedToken>;
   /**
-   * `authenticate`'s answer when it needs no I/O, or undefined when only `authenticate` can
-   * tell: a token failing its checksum is refused (returned, not thrown); a token this instance
-   * holds verified in memory (SQLite's verified-token cache) and may pass is answered with the
-   * same bookkeeping (last use, throttle). A cache miss, or a cached token refused for another
-   * reason (revoked, expired, outside its allowlist: those count against the address, which is
-   * I/O), returns undefined having changed nothing, so `authenticate` then does it all. The token
-   * answered is the cache's own object (stable while it is valid): read it, never change it.
+   * `authenticate`'s answer for each presented token when it needs no I/O, or undefined where
+   * only `authenticate` can tell: a token failing its checksum is refused (returned, not
+   * thrown); a token this instance holds verified in memory (SQLite's verified-token cache) and
+   * may pass is answered with the same bookkeeping (last use, throttle). A cache miss, or a cached
+   * token refused for another reason (revoked, expired, outside its allowlist: those count against
+   * the address, which is I/O), gives undefined having changed nothing, so `authenticate` then
+   * does it all. One check for commits made elsewhere covers the whole batch: every request in it
+   * must have been received before the call. The token answered is the cache's own object
+   * (stable while it is valid): read it, never change it.
    */
-  authenticateNow(presented: string, clientIp: string): AuthenticatedToken | AppError | undefined;
+  authenticateNow(presented: ReadonlyArray<{ token: string; clientIp: string }>): Array<AuthenticatedToken | AppError | undefined>;
   /**
    * What a service asks of a token it was shown (RFC 7662 introspection): the token and its
    * owner when it is valid now, undefined for anything else — malformed, unknown, revoked,
@@ -240,6 +242,17 @@ export function createTokenService(deps: {
         touching.delete(tokenId);
         writeRotatedUses(tokenId);
       });
+  }
+
+  /** A cached token's answer when it passes (with its bookkeeping), or RATE_LIMITED; undefined when only `authenticate` can tell. */
+  function passedNow(row: CachedTokenRow | undefined, digest: Buffer, clientIp: string, dbNow: number): AuthenticatedToken | AppError | undefined {
+    if (!row || refusalOf(row, dbNow, clientIp)) return undefined;
+    const admission = throttle?.admit(clientIp, digest);
+    if (admission && !admission.lookUp) return tooManyFailures(admission.retryAfterSeconds);
+    throttle?.recordVerified(digest, clientIp);
+    if (row.replacedBy) countRotatedUse(row, clientIp);
+    else touchLastUsed(row, clientIp);
+    return { account: row.account, token: row, dbNow };
   }
 
   function recordAddress(tokenId: string, ip: string, now: number): void {
@@ -383,20 +396,24 @@ export function createTokenService(deps: {
       return { account, token, dbNow };
     },
 
-    authenticateNow(presented, clientIp) {
-      if (!hasValidChecksum(presented)) return MALFORMED_TOKEN;
-      if (!store.peekTokenForAuth) return undefined;
-      const digest = hashToken(presented);
-      const cached = store.peekTokenForAuth(digest);
-      if (!cached) return undefined;
-      const { row, dbNow } = cached;
-      if (refusalOf(row, dbNow, clientIp)) return undefined;
-      const admission = throttle?.admit(clientIp, digest);
-      if (admission && !admission.lookUp) return tooManyFailures(admission.retryAfterSeconds);
-      throttle?.recordVerified(digest, clientIp);
-      if (row.replacedBy) countRotatedUse(row, clientIp);
-      else touchLastUsed(row, clientIp);
-      return { account: row.account, token: row, dbNow };
+    authenticateNow(presented) {
+      const answers: Array<AuthenticatedToken | AppError | undefined> = presented.map(() => undefined);
+      const peek = store.peekTokensForAuth?.bind(store);
+      const lookedUp: number[] = [];
+      const digests: Buffer[] = [];
+      presented.forEach(({ token }, index) => {
+        if (!hasValidChecksum(token)) answers[index] = MALFORMED_TOKEN;
+        else if (peek) {
+          lookedUp.push(index);
+          digests.push(hashToken(token));
+        }
+      });
+      if (!peek || digests.length === 0) return answers;
+      const { rows, dbNow } = peek(digests);
+      lookedUp.forEach((index, position) => {
+        answers[index] = passedNow(rows[position], digests[position]!, presented[index]!.clientIp, dbNow);
+      });
+      return answers;
     },
 
     async authenticate(presented, clientIp) {

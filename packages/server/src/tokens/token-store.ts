@@ -14,12 +14,13 @@ export interface TokenStore {
   /** One indexed lookup by digest, joined to the owner account, with the database clock. */
   findTokenForAuth(digest: Buffer): Promise<TokenForAuth | undefined>;
   /**
-   * What `findTokenForAuth` would answer from memory, without I/O: the verified-token cache's row
-   * for this digest (SQLite) and the database clock; undefined when the cache does not hold it.
-   * Stores without a cache (PostgreSQL: every lookup is exact) leave it out. The row is the
-   * cache's own object: read it, never change it.
+   * What `findTokenForAuth` would answer from memory, without I/O, for each digest: the
+   * verified-token cache's row (SQLite), undefined where the cache does not hold it; and the
+   * database clock. One check for commits made elsewhere covers the batch, so every request it
+   * answers must have been received before the call. Stores without a cache (PostgreSQL: every
+   * lookup is exact) leave it out. The rows are the cache's own objects: read them, never change them.
    */
-  peekTokenForAuth?(digest: Buffer): { row: Omit<TokenForAuth, 'dbNow'>; dbNow: number } | undefined;
+  peekTokensForAuth?(digests: readonly Buffer[]): { rows: Array<Omit<TokenForAuth, 'dbNow'> | undefined>; dbNow: number };
   /** A token of this account (revoked ones included), or undefined — also for another's id. */
   findToken(accountId: string, tokenId: string): Promise<TokenRecord | undefined>;
   /** The account's tokens, newest first, filtered by state against the database clock. */

@@ -81,14 +81,15 @@ export class VerifiedTokenCache {
   }
 
   /**
-   * The cached row for this digest and the clock now, without I/O; undefined when not cached.
-   * The row is the cache's own object, kept while it stays valid: read it, never change it.
-   * (The fast path presents it, and keys what it derives from it by the row's identity.)
+   * The cached rows for these digests (undefined where not cached) and the clock now, without
+   * I/O but one check for foreign commits, made now: it covers lookups asked for by requests
+   * that were all received before this call. The rows are the cache's own objects, kept while
+   * they stay valid: read them, never change them. (The fast path presents them, and keys what it
+   * derives from them by the row's identity.)
    */
-  peek(digest: Buffer): { row: CachedTokenRow; dbNow: number } | undefined {
+  peekAll(digests: readonly Buffer[]): { rows: Array<CachedTokenRow | undefined>; dbNow: number } {
     this.checkForeignCommits();
-    const row = this.entries.get(digest.toString('latin1'));
-    return row && { row, dbNow: this.now() };
+    return { rows: digests.map((digest) => this.entries.get(digest.toString('latin1'))), dbNow: this.now() };
   }
 
   /** After a `last_used_at` write: keep the cached row in step, so the write is not repeated. */
