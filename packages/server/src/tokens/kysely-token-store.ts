@@ -28,6 +28,7 @@ export function createKyselyTokenStore(database: Database, options: TokenStoreOp
   const { kysely, authenticationChanges } = database;
   const lookUp = createTokenLookup(database);
   let cache = createCache(database, options.tokenCache);
+  const peekCache = (digests: readonly Buffer[]) => cache!.peekAll(digests);
   authenticationChanges.subscribe((change) => {
     cache?.clear();
     if (change === 'bypassed') cache = undefined;
@@ -40,8 +41,8 @@ export function createKyselyTokenStore(database: Database, options: TokenStoreOp
       return cache ? cache.find(digest, () => lookUp(digest)) : lookUp(digest);
     },
 
-    peekTokensForAuth(digests) {
-      return cache ? cache.peekAll(digests) : { rows: digests.map(() => undefined), dbNow: Date.now() };
+    verifiedTokenPeek() {
+      return cache && peekCache;
     },
 
     async findToken(accountId, tokenId) {

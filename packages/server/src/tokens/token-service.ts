@@ -30,7 +30,7 @@ import { LruMap } from '../kernel/lru-map.js';
 import type { Clock } from '../kernel/clock.js';
 import { isId, newId } from '../kernel/ids.js';
 import { StoreConflictError } from '../kernel/store-errors.js';
-import type { RotationRefusal, TokenAddress, TokenForAuth, TokenRecord } from './token.js';
+import type { RotationRefusal, TokenAddress, TokenAndOwner, TokenRecord } from './token.js';
 import {
   allowlistFor,
   lifetimeWithin,
@@ -42,9 +42,6 @@ import {
   type TokenPolicy,
 } from './token-grants.js';
 import type { TokenStore } from './token-store.js';
-
-/** A token found by digest with its owner, without the clock of its lookup. */
-type CachedTokenRow = Omit<TokenForAuth, 'dbNow'>;
 
 export type { TokenGrantor, TokenPolicy } from './token-grants.js';
 
@@ -201,7 +198,7 @@ export function createTokenService(deps: {
     return now + days * DAY_MS;
   }
 
-  function touchLastUsed(found: CachedTokenRow, clientIp: string | null): void {
+  function touchLastUsed(found: TokenAndOwner, clientIp: string | null): void {
     const now = clock.now();
     const recent = found.lastUsedAt !== null && now - found.lastUsedAt < LAST_USED_WRITE_INTERVAL_MS;
     // The usual request: used from the same address within the minute, nothing to write.
@@ -222,7 +219,7 @@ export function createTokenService(deps: {
    * flight are added up and written by the next one, so a busy old secret costs one write per
    * round trip, not per request. Only tokens in their grace window take this path.
    */
-  function countRotatedUse(found: CachedTokenRow, clientIp: string | null): void {
+  function countRotatedUse(found: TokenAndOwner, clientIp: string | null): void {
     const now = clock.now();
     const pending = rotatedUses.get(found.id);
     rotatedUses.set(found.id, { uses: (pending?.uses ?? 0) + 1, at: now, ip: clientIp });
@@ -245,7 +242,7 @@ export function createTokenService(deps: {
   }
 
   /** A cached token's answer when it passes (with its bookkeeping), or RATE_LIMITED; undefined when only `authenticate` can tell. */
-  function passedNow(row: CachedTokenRow | undefined, digest: Buffer, clientIp: string, dbNow: number): AuthenticatedToken | AppError | undefined {
+  function passedNow(row: TokenAndOwner | undefined, digest: Buffer, clientIp: string, dbNow: number): AuthenticatedToken | AppError | undefined {
     if (!row || refusalOf(row, dbNow, clientIp)) return undefined;
     const admission = throttle?.admit(clientIp, digest);
     if (admission && !admission.lookUp) return tooManyFailures(admission.retryAfterSeconds);
@@ -398,7 +395,8 @@ export function createTokenService(deps: {
 
     authenticateNow(presented) {
       const answers: Array<AuthenticatedToken | AppError | undefined> = presented.map(() => undefined);
-      const peek = store.peekTokensForAuth?.bind(store);
+      // None without a verified-token cache (PostgreSQL): then only the checksum is decided here.
+      const peek = store.verifiedTokenPeek?.();
       const lookedUp: number[] = [];
       const digests: Buffer[] = [];
       presented.forEach(({ token }, index) => {
@@ -440,7 +438,7 @@ export function createTokenService(deps: {
 }
 
 /** Why a token found by its digest may not authenticate at `dbNow`; undefined when it may. */
-function refusalOf(found: CachedTokenRow, dbNow: number, clientIp: string): AppError | undefined {
+function refusalOf(found: TokenAndOwner, dbNow: number, clientIp: string): AppError | undefined {
   if (found.revokedAt !== null) return invalidToken('revoked');
   if (found.account.disabledAt !== null) return invalidToken('account_disabled');
   // From outside its allowlist a token is refused exactly like an unknown one — before expiry is

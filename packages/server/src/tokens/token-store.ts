@@ -1,6 +1,6 @@
 import type { AuditEventInput } from '../audit/audit-event.js';
 import type { NoticeInput } from '../notices/notice.js';
-import type { AllTokensFilter, NewToken, RotationRefusal, TokenAddress, TokenForAuth, TokenListFilter, TokenRecord, TokenWithOwner } from './token.js';
+import type { AllTokensFilter, NewToken, RotationRefusal, TokenAddress, TokenAndOwner, TokenForAuth, TokenListFilter, TokenRecord, TokenWithOwner } from './token.js';
 
 /** Where tokens are kept: by digest only; revocation and its audit event in one transaction. */
 export interface TokenStore {
@@ -14,13 +14,15 @@ export interface TokenStore {
   /** One indexed lookup by digest, joined to the owner account, with the database clock. */
   findTokenForAuth(digest: Buffer): Promise<TokenForAuth | undefined>;
   /**
-   * What `findTokenForAuth` would answer from memory, without I/O, for each digest: the
-   * verified-token cache's row (SQLite), undefined where the cache does not hold it; and the
-   * database clock. One check for commits made elsewhere covers the batch, so every request it
-   * answers must have been received before the call. Stores without a cache (PostgreSQL: every
-   * lookup is exact) leave it out. The rows are the cache's own objects: read them, never change them.
+   * While this store holds verified tokens in memory (SQLite's cache, not bypassed): a function
+   * answering what `findTokenForAuth` would answer from memory, without I/O, for each digest —
+   * the cached row, undefined where the cache does not hold it — and the database clock. One
+   * check for commits made elsewhere covers the batch, so every request it answers must have
+   * been received before the call. The rows are the cache's own objects: read them, never change
+   * them. Undefined without a cache (PostgreSQL: every lookup is exact), so callers need not even
+   * hash for it.
    */
-  peekTokensForAuth?(digests: readonly Buffer[]): { rows: Array<Omit<TokenForAuth, 'dbNow'> | undefined>; dbNow: number };
+  verifiedTokenPeek?(): ((digests: readonly Buffer[]) => { rows: Array<TokenAndOwner | undefined>; dbNow: number }) | undefined;
   /** A token of this account (revoked ones included), or undefined — also for another's id. */
   findToken(accountId: string, tokenId: string): Promise<TokenRecord | undefined>;
   /** The account's tokens, newest first, filtered by state against the database clock. */

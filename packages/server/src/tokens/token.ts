@@ -39,9 +39,13 @@ export interface NewToken extends TokenRecord {
   digest: Buffer;
 }
 
-/** A token found by digest, with what authentication needs to decide in one round trip. */
-export interface TokenForAuth extends TokenRecord {
+/** A token found by digest and its owner: what authentication decides from. */
+export interface TokenAndOwner extends TokenRecord {
   account: AccountRecord;
+}
+
+/** A token found by digest, with what authentication needs to decide in one round trip. */
+export interface TokenForAuth extends TokenAndOwner {
   /** The database clock at lookup time. */
   dbNow: number;
 }

@@ -20,7 +20,7 @@
  * Raw SQL through `rawKysely()` bypasses all of this, so handing out the raw handle turns the
  * cache off for good (see kysely-token-store.ts).
  */
-import type { TokenForAuth } from './token.js';
+import type { TokenAndOwner, TokenForAuth } from './token.js';
 
 export interface VerifiedTokenCacheOptions {
   /** Bound on entries; the oldest entry is dropped first when full. */
@@ -33,12 +33,9 @@ export interface VerifiedTokenCacheOptions {
 
 export const DEFAULT_TOKEN_CACHE_ENTRIES = 10_000;
 
-/** A token and its owner as cached: a lookup's answer without its clock. */
-export type CachedTokenRow = Omit<TokenForAuth, 'dbNow'>;
-type CachedRow = CachedTokenRow;
 
 export class VerifiedTokenCache {
-  private readonly entries = new Map<string, CachedRow>();
+  private readonly entries = new Map<string, TokenAndOwner>();
   /** Token id → its entry's key, for the per-token updates. */
   private readonly keysById = new Map<string, string>();
   private generation = 0;
@@ -87,7 +84,7 @@ export class VerifiedTokenCache {
    * they stay valid: read them, never change them. (The fast path presents them, and keys what it
    * derives from them by the row's identity.)
    */
-  peekAll(digests: readonly Buffer[]): { rows: Array<CachedTokenRow | undefined>; dbNow: number } {
+  peekAll(digests: readonly Buffer[]): { rows: Array<TokenAndOwner | undefined>; dbNow: number } {
     this.checkForeignCommits();
     return { rows: digests.map((digest) => this.entries.get(digest.toString('latin1'))), dbNow: this.now() };
   }
@@ -116,7 +113,7 @@ export class VerifiedTokenCache {
     this.keysById.clear();
   }
 
-  private entryOf(tokenId: string): CachedRow | undefined {
+  private entryOf(tokenId: string): TokenAndOwner | undefined {
     const key = this.keysById.get(tokenId);
     return key === undefined ? undefined : this.entries.get(key);
   }
