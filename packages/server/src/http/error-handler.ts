@@ -11,7 +11,7 @@ import { AppError } from '../kernel/app-error.js';
 import { StoreUnavailableError } from '../kernel/store-errors.js';
 import { parseAuthorizationHeader } from './authorization-header.js';
 import { authFailureLogFields, redactUrl } from './logging.js';
-import { sendProblem } from './problem.js';
+import { problemOptionsOf, sendProblem } from './problem.js';
 import { unknownPropertyErrors } from './strict-body.js';
 
 /** Fastify's own request errors that have a code of ours. */
@@ -97,12 +97,7 @@ export function registerErrorHandling(app: FastifyInstance): void {
  */
 export function sendAppError(request: FastifyRequest, reply: FastifyReply, error: AppError): FastifyReply {
   if (error.logReason) logAuthFailure(request, error.logReason);
-  return sendProblem(reply, error.code, {
-    detail: error.detail,
-    errors: error.errors,
-    retryAfterSeconds: error.retryAfterSeconds,
-    ...error.extensions,
-  });
+  return sendProblem(reply, error.code, problemOptionsOf(error));
 }
 
 /** One structured event per failed authentication (logging.ts, authFailureLogFields). */

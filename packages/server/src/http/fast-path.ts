@@ -38,7 +38,7 @@ import { DEFAULT_TOKEN_CACHE_ENTRIES } from '../tokens/verified-token-cache.js';
 import { countAuthorizationHeaders, parseAuthorizationHeader } from './authorization-header.js';
 import { authFailureLogFields, requestLogFields } from './logging.js';
 import { DATABASE_UNAVAILABLE_DETAIL } from './error-handler.js';
-import { problemResponse } from './problem.js';
+import { problemOptionsOf, problemResponse } from './problem.js';
 
 /** A route answered here when it can be: its path, and its answer to a token that passed. */
 export interface FastRoute {
@@ -144,7 +144,7 @@ export function createFastPath(deps: FastPathDeps): FastPath {
   function refusal(error: AppError): Prepared {
     let answer = refusals.get(error);
     if (!answer) {
-      answer = problem(error.code, { detail: error.detail, errors: error.errors, retryAfterSeconds: error.retryAfterSeconds, ...error.extensions });
+      answer = problem(error.code, problemOptionsOf(error));
       refusals.set(error, answer);
     }
     return answer;

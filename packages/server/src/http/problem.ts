@@ -5,6 +5,7 @@
 import { ERRORS, type ErrorCode, type FieldError, type ProblemDetails } from '@latchkey/contract';
 import { challengeFor } from '@latchkey/contract/challenges';
 import type { FastifyReply } from 'fastify';
+import type { AppError } from '../kernel/app-error.js';
 
 /** Seconds a client should wait after R-UNAVAIL (503) before retrying. */
 export const UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
@@ -31,6 +32,11 @@ export function problemBody(code: ErrorCode, options: ProblemOptions = {}): Prob
   if (options.namespace) body.namespace = options.namespace;
   if (options.reason) body.reason = options.reason;
   return body;
+}
+
+/** What an AppError's answer carries: its detail, field errors, Retry-After and extensions. */
+export function problemOptionsOf(error: AppError): ProblemOptions {
+  return { detail: error.detail, errors: error.errors, retryAfterSeconds: error.retryAfterSeconds, ...error.extensions };
 }
 
 /** A problem+json answer as status, headers and body: what `sendProblem` sends, for callers outside Fastify too. */
