@@ -26,7 +26,6 @@ import type { FailureLimiter } from '../auth-failures/failure-limiter.js';
 import { createFailureThrottle, type FailureThrottle } from '../auth-failures/failure-throttle.js';
 import { AppError, fieldError } from '../kernel/app-error.js';
 import { allowlistAdmits } from '../kernel/ip-allowlist.js';
-import { LruMap } from '../kernel/lru-map.js';
 import type { Clock } from '../kernel/clock.js';
 import { isId, newId } from '../kernel/ids.js';
 import { StoreConflictError } from '../kernel/store-errors.js';
@@ -42,11 +41,11 @@ import {
   type TokenPolicy,
 } from './token-grants.js';
 import type { TokenStore } from './token-store.js';
+import { createTokenUseRecorder } from './token-use-recorder.js';
 
 export type { TokenGrantor, TokenPolicy } from './token-grants.js';
 
-/** `last_used_at` is written at most this often per token (docs/security.md, item 24). */
-export const LAST_USED_WRITE_INTERVAL_MS = 60_000;
+export { LAST_USED_WRITE_INTERVAL_MS } from './token-use-recorder.js';
 
 export interface TokenSettings {
   /** The operator's maximum lifetime (TOKEN_MAX_LIFETIME_DAYS). */
@@ -153,12 +152,7 @@ export function createTokenService(deps: {
 }): TokenService {
   const { store, clock, settings } = deps;
   const throttle = deps.failureThrottle ?? (deps.failureLimiter && createFailureThrottle({ limiter: deps.failureLimiter, clock }));
-  /** Tokens whose last-used write is in flight: concurrent requests skip theirs. */
-  const touching = new Set<string>();
-  /** Uses of replaced tokens' secrets not written yet, per token: coalesced while a write is in flight. */
-  const rotatedUses = new Map<string, { uses: number; at: number; ip: string | null }>();
-  /** When this instance last recorded each (token, address) pair: recorded at most once a minute. */
-  const addressesRecorded = new LruMap<string, number>(10_000);
+  const uses = createTokenUseRecorder({ store, clock, onBackgroundError: deps.onBackgroundError });
 
   function currentPolicy(): Promise<TokenPolicy> {
     if (deps.policy) return deps.policy();
@@ -198,66 +192,14 @@ export function createTokenService(deps: {
     return now + days * DAY_MS;
   }
 
-  function touchLastUsed(found: TokenAndOwner, clientIp: string | null): void {
-    const now = clock.now();
-    const recent = found.lastUsedAt !== null && now - found.lastUsedAt < LAST_USED_WRITE_INTERVAL_MS;
-    // The usual request: used from the same address within the minute, nothing to write.
-    if (recent && found.lastUsedIp === clientIp) return;
-    if (clientIp !== null) recordAddress(found.id, clientIp, now);
-    if (recent) return;
-    if (touching.has(found.id)) return;
-    touching.add(found.id);
-    store
-      .touchTokenLastUsed(found.id, now, clientIp, LAST_USED_WRITE_INTERVAL_MS)
-      .catch((error: unknown) => deps.onBackgroundError?.(error))
-      .finally(() => touching.delete(found.id));
-  }
-
-  /**
-   * A replaced token's use during its grace window: every use counts ("used N times since
-   * rotation"), so these are not limited to one write a minute; uses arriving while a write is in
-   * flight are added up and written by the next one, so a busy old secret costs one write per
-   * round trip, not per request. Only tokens in their grace window take this path.
-   */
-  function countRotatedUse(found: TokenAndOwner, clientIp: string | null): void {
-    const now = clock.now();
-    const pending = rotatedUses.get(found.id);
-    rotatedUses.set(found.id, { uses: (pending?.uses ?? 0) + 1, at: now, ip: clientIp });
-    if (clientIp !== null) recordAddress(found.id, clientIp, now);
-    writeRotatedUses(found.id);
-  }
-
-  function writeRotatedUses(tokenId: string): void {
-    const pending = rotatedUses.get(tokenId);
-    if (!pending || touching.has(tokenId)) return;
-    rotatedUses.delete(tokenId);
-    touching.add(tokenId);
-    store
-      .recordRotatedTokenUses(tokenId, pending.uses, pending.at, pending.ip)
-      .catch((error: unknown) => deps.onBackgroundError?.(error))
-      .finally(() => {
-        touching.delete(tokenId);
-        writeRotatedUses(tokenId);
-      });
-  }
-
   /** A cached token's answer when it passes (with its bookkeeping), or RATE_LIMITED; undefined when only `authenticate` can tell. */
   function passedNow(row: TokenAndOwner | undefined, digest: Buffer, clientIp: string, dbNow: number): AuthenticatedToken | AppError | undefined {
     if (!row || refusalOf(row, dbNow, clientIp)) return undefined;
     const admission = throttle?.admit(clientIp, digest);
     if (admission && !admission.lookUp) return tooManyFailures(admission.retryAfterSeconds);
     throttle?.recordVerified(digest, clientIp);
-    if (row.replacedBy) countRotatedUse(row, clientIp);
-    else touchLastUsed(row, clientIp);
+    uses.record(row, clientIp);
     return { account: row.account, token: row, dbNow };
-  }
-
-  function recordAddress(tokenId: string, ip: string, now: number): void {
-    const key = `${tokenId} ${ip}`;
-    const recordedAt = addressesRecorded.peek(key);
-    if (recordedAt !== undefined && now - recordedAt < LAST_USED_WRITE_INTERVAL_MS) return;
-    addressesRecorded.touch(key, now);
-    store.recordTokenAddress(tokenId, ip, now).catch((error: unknown) => deps.onBackgroundError?.(error));
   }
 
   return {
@@ -430,8 +372,7 @@ export function createTokenService(deps: {
       }
       const { account, dbNow, ...token } = found!;
       throttle?.recordVerified(digest, clientIp);
-      if (found!.replacedBy) countRotatedUse(found!, clientIp);
-      else touchLastUsed(found!, clientIp);
+      uses.record(found!, clientIp);
       return { account, token, dbNow };
     },
   };
